@@ -1,0 +1,38 @@
+# Two entry points a newcomer needs: `make run` (the app on SQLite with an open wave) and
+# `make test` (the whole suite). Both install what they need into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+YEAR   ?= $(shell date +%Y)
+STAMP  := .make
+
+.PHONY: run test install install-test system-packages lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP)/install: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	@mkdir -p $(STAMP) && touch $@
+
+install: $(STAMP)/install
+	@if [ -d survey/translations ]; then $(BIN)/pybabel compile -q -d survey/translations -f; fi
+
+system-packages:
+	bash scripts/install-system-packages.sh
+
+run: install
+	$(BIN)/flask --app survey init-db
+	$(BIN)/flask --app survey load-questionnaire questionnaires/waves/$(YEAR).yaml
+	$(BIN)/flask --app survey open-wave $(YEAR)
+	$(BIN)/flask --app survey run --host 127.0.0.1 --port 5000
+
+test: install system-packages
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) $(STAMP) .pytest_cache

@@ -1,0 +1,59 @@
+"""`survey-analysis`: the command line of the analysis package (also `python -m analysis`).
+
+Each subcommand lives in its own module under :mod:`analysis.commands` and exposes
+``register(subparsers)``, which adds its parser and sets ``func`` (a callable taking the parsed
+arguments and returning an exit status). Adding a command is adding a module to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from analysis.errors import AnalysisInputError
+
+# Subcommand modules, in the order `--help` lists them. A module that is not there yet is skipped,
+# so the command line works while the package grows.
+COMMANDS = ("weight", "estimate", "compare", "trend", "report")
+
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="survey-analysis",
+        description="Design-based analysis of Ten Norms survey responses.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"analysis.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"analysis.commands.{name}":
+                continue
+            raise
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AnalysisInputError as exc:
+        print(f"survey-analysis {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"survey-analysis {args.command}: error: {exc.strerror}: {exc.filename}",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

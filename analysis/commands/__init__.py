@@ -1,0 +1,1 @@
+"""One module per `survey-analysis` subcommand; each defines ``register(subparsers)``."""
