@@ -1,0 +1,69 @@
+"""The Ten Norms catalogue, the item bank and the yearly wave definitions (data + loader).
+
+Public API (see docs/questionnaires.md)::
+
+    from questionnaires import load_wave, load_item_bank, load_norms, codebook_rows
+    wave = load_wave(2025)              # questionnaires/waves/2025.yaml, validated
+    wave.pages[1].items[0].text["zh"]
+    Wave.from_dict(wave.to_dict()) == wave
+
+This package never imports the web app or the analysis package.
+"""
+
+from .catalogue import load_norms, load_provinces, province_regions, region_of_province
+from .codebook import CODEBOOK_COLUMNS, answer_labels, codebook_rows
+from .errors import QuestionnaireError
+from .loader import available_waves, load_item_bank, load_wave, wave_path
+from .model import (
+    KINDS,
+    LANGUAGES,
+    NOT_APPLICABLE_CODE,
+    Condition,
+    Item,
+    ItemBank,
+    ItemDefinition,
+    ItemVersion,
+    Norm,
+    NormCatalogue,
+    NormChange,
+    NormsVersion,
+    NormText,
+    Option,
+    Page,
+    Province,
+    Wave,
+    comparable,
+)
+
+__all__ = [
+    "CODEBOOK_COLUMNS",
+    "KINDS",
+    "LANGUAGES",
+    "NOT_APPLICABLE_CODE",
+    "Condition",
+    "Item",
+    "ItemBank",
+    "ItemDefinition",
+    "ItemVersion",
+    "Norm",
+    "NormCatalogue",
+    "NormChange",
+    "NormText",
+    "NormsVersion",
+    "Option",
+    "Page",
+    "Province",
+    "QuestionnaireError",
+    "Wave",
+    "answer_labels",
+    "available_waves",
+    "codebook_rows",
+    "comparable",
+    "load_item_bank",
+    "load_norms",
+    "load_provinces",
+    "load_wave",
+    "province_regions",
+    "region_of_province",
+    "wave_path",
+]

@@ -1,0 +1,487 @@
+"""Loading and validating the item bank and the wave definitions.
+
+Every problem raises :class:`~questionnaires.errors.QuestionnaireError` naming the file, the item
+and the field, e.g. ``questionnaires/waves/2025.yaml: item 'N05_P9', field 'items': unknown item
+code``.  See docs/questionnaires.md for the file formats and the full list of messages.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ._checks import Checker
+from .catalogue import CATALOGUE_DIR, _mtime, load_norms, load_provinces
+from .errors import QuestionnaireError, display_path, read_yaml
+from .model import (
+    KINDS,
+    NOT_APPLICABLE_CODE,
+    WIDGETS,
+    Condition,
+    Item,
+    ItemBank,
+    ItemDefinition,
+    ItemVersion,
+    NormCatalogue,
+    Option,
+    Page,
+    Wave,
+)
+
+ITEMS_FILE = CATALOGUE_DIR / "items.yaml"
+WAVES_DIR = Path(__file__).resolve().parent / "waves"
+
+_NORM_ITEM_CODE = re.compile(r"^(N\d\d)_([AP])(\d+)$")
+_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_KIND_LETTER = {"awareness": "A", "practice": "P"}
+
+
+# =========================================================================== item bank
+
+
+def load_item_bank(path: str | Path | None = None) -> ItemBank:
+    """The item bank (default: the shipped ``catalogue/items.yaml``), validated.
+
+    Returns an :class:`ItemBank`: a mapping item code -> :class:`ItemDefinition` in file order.
+    """
+    p = Path(path) if path is not None else ITEMS_FILE
+    return _load_item_bank_cached(str(p.resolve()), _mtime(p), str(p))
+
+
+@lru_cache(maxsize=8)
+def _load_item_bank_cached(path: str, _mtime_ns: int, shown: str) -> ItemBank:
+    return _BankParser(Path(shown), load_norms()).parse()
+
+
+class _BankParser:
+    def __init__(self, path: Path, norms: NormCatalogue) -> None:
+        self.path = path
+        self.norms = norms
+        self.check = Checker(path)
+        self.scales: dict[str, tuple[tuple[Option, ...], Option | None]] = {}
+
+    def parse(self) -> ItemBank:
+        check = self.check
+        data = read_yaml(self.path)
+        if not isinstance(data, dict):
+            check.fail(None, None, "the item bank must be a mapping with 'scales' and 'items'")
+        check.fields(data, None, required=("scales", "items"), optional=("schema",))
+        for name, scale in check.mapping(data["scales"], None, "scales").items():
+            self.scales[str(name)] = self._scale(str(name), scale)
+        definitions: dict[str, ItemDefinition] = {}
+        first_seen: dict[str, int] = {}
+        entries = check.list_(data["items"], None, "items")
+        if not entries:
+            check.fail(None, "items", "the item bank has no items")
+        for n, raw in enumerate(entries, start=1):
+            definition = self._item(raw, n)
+            if definition.code in definitions:
+                check.fail(
+                    definition.code,
+                    "code",
+                    f"duplicate item code (first defined as entry #{first_seen[definition.code]})",
+                )
+            definitions[definition.code] = definition
+            first_seen[definition.code] = n
+        return ItemBank(definitions=definitions, scales=dict(self.scales), source=str(self.path))
+
+    def _scale(self, name: str, raw: Any) -> tuple[tuple[Option, ...], Option | None]:
+        check = self.check
+        label = f"scale {name}"
+        d = check.mapping(raw, label, None)
+        check.fields(d, label, required=("options",), optional=("not_applicable",))
+        options = check.options(d["options"], label, "options", need_value=False)
+        na = None
+        if d.get("not_applicable") is not None:
+            na = check.option(
+                d["not_applicable"], label, "not_applicable", need_value=False, position=1
+            )
+            if na.code != NOT_APPLICABLE_CODE:
+                check.fail(
+                    label,
+                    "not_applicable",
+                    f"the not-applicable code must be {NOT_APPLICABLE_CODE}",
+                )
+            if any(o.code == na.code for o in options):
+                check.fail(
+                    label, "options", f"option code {na.code} is reserved for not applicable"
+                )
+        return options, na
+
+    def _item(self, raw: Any, position: int) -> ItemDefinition:
+        check = self.check
+        d = check.mapping(raw, f"#{position}", None)
+        if "code" not in d:
+            check.fail(f"#{position}", "code", "missing")
+        code = check.string(d["code"], f"#{position}", "code")
+        if not _CODE.match(code):
+            check.fail(code, "code", "item codes are letters, digits and _ (e.g. N05_P1, sex)")
+        check.fields(
+            d,
+            code,
+            required=("code", "kind", "versions"),
+            optional=(
+                "norm",
+                "scale",
+                "options",
+                "options_from",
+                "not_applicable",
+                "widget",
+                "expected",
+                "required",
+                "note",
+            ),
+        )
+        kind = d["kind"]
+        if kind not in KINDS:
+            check.fail(code, "kind", f"unknown kind {kind!r} (expected {', '.join(KINDS)})")
+        norm = self._norm(code, kind, d.get("norm"))
+        options, na = self._answers(code, kind, d)
+        widget = d.get("widget", "radio")
+        if widget not in WIDGETS:
+            check.fail(code, "widget", f"unknown widget {widget!r} (expected radio or select)")
+        expected = self._expected(code, kind, d.get("expected"), options, na)
+        required = check.boolean(d.get("required", True), code, "required")
+        note = d.get("note")
+        if note is not None:
+            note = check.string(note, code, "note")
+        return ItemDefinition(
+            code=code,
+            norm=norm,
+            kind=kind,
+            scale=d.get("scale"),
+            options=options,
+            not_applicable=na,
+            versions=self._versions(code, d["versions"]),
+            widget=widget,
+            expected=expected,
+            required=required,
+            note=note,
+        )
+
+    def _norm(self, code: str, kind: str, norm: Any) -> str | None:
+        check = self.check
+        if kind in _KIND_LETTER:
+            if norm is None:
+                check.fail(code, "norm", f"missing (every {kind} item belongs to a norm N01..N10)")
+            if norm not in self.norms.norms:
+                check.fail(code, "norm", f"unknown norm {norm!r} (expected N01..N10)")
+            m = _NORM_ITEM_CODE.match(code)
+            if not m or m.group(1) != norm or m.group(2) != _KIND_LETTER[kind]:
+                check.fail(
+                    code,
+                    "code",
+                    f"a {kind} item of {norm} must be coded {norm}_{_KIND_LETTER[kind]}<number>",
+                )
+            return norm
+        if norm is not None:
+            check.fail(code, "norm", f"{kind} items belong to no norm; remove the field")
+        if _NORM_ITEM_CODE.match(code):
+            check.fail(code, "code", f"codes like {code} are reserved for awareness/practice items")
+        return None
+
+    def _answers(self, code: str, kind: str, d: dict) -> tuple[tuple[Option, ...], Option | None]:
+        check = self.check
+        given = [k for k in ("scale", "options", "options_from") if d.get(k) is not None]
+        if len(given) != 1:
+            check.fail(
+                code,
+                "scale",
+                "give exactly one of scale, options or options_from"
+                + (f" (found {', '.join(given)})" if given else ""),
+            )
+        want_na = check.boolean(d.get("not_applicable", False), code, "not_applicable")
+        na = None
+        if "scale" in given:
+            name = d["scale"]
+            if name not in self.scales:
+                known = ", ".join(self.scales)
+                check.fail(code, "scale", f"unknown scale {name!r} (known: {known})")
+            options, scale_na = self.scales[name]
+            if want_na:
+                if scale_na is None:
+                    check.fail(
+                        code, "not_applicable", f"scale {name!r} has no not-applicable option"
+                    )
+                na = scale_na
+        elif want_na:
+            check.fail(code, "not_applicable", "only scale items can have a not-applicable option")
+        if "options" in given:
+            options = check.options(
+                d["options"], code, "options", need_value=(kind == "demographic")
+            )
+        if "options_from" in given:
+            if d["options_from"] != "provinces":
+                check.fail(
+                    code,
+                    "options_from",
+                    f"unknown option source {d['options_from']!r} (only 'provinces')",
+                )
+            options = tuple(
+                Option(code=int(p.code), value=p.code, label={"zh": p.zh, "en": p.en})
+                for p in load_provinces()
+            )
+        if kind == "demographic" and any(o.value is None for o in options):
+            check.fail(code, "scale", "demographic items need options with exported values")
+        return options, na
+
+    def _expected(
+        self, code: str, kind: str, expected: Any, options: tuple[Option, ...], na: Option | None
+    ) -> int | None:
+        check = self.check
+        if kind != "attention":
+            if expected is not None:
+                check.fail(code, "expected", "only attention items have an expected answer")
+            return None
+        if expected is None:
+            check.fail(code, "expected", "missing (the answer code an attentive person gives)")
+        expected = check.integer(expected, code, "expected")
+        codes = {o.code for o in options} | ({na.code} if na else set())
+        if expected not in codes:
+            check.fail(code, "expected", f"{expected} is not an answer code of this item")
+        return expected
+
+    def _versions(self, code: str, raw: Any) -> tuple[ItemVersion, ...]:
+        check = self.check
+        entries = check.list_(raw, code, "versions")
+        if not entries:
+            check.fail(code, "versions", "empty version list (give at least version 1)")
+        out: list[ItemVersion] = []
+        for entry in entries:
+            v = check.mapping(entry, code, "versions")
+            check.fields(
+                v, code, required=("version", "text"), optional=("note",), prefix="versions."
+            )
+            number = check.integer(v["version"], code, "versions.version")
+            if number < 1:
+                check.fail(code, "versions.version", f"version numbers start at 1, got {number}")
+            if out and number <= out[-1].version:
+                if any(o.version == number for o in out):
+                    check.fail(code, "versions.version", f"duplicate version {number}")
+                check.fail(code, "versions.version", "list versions oldest first (1, 2, ...)")
+            text = check.text(v["text"], code, "versions.text", what=f"version {number}")
+            note = v.get("note")
+            if note is not None:
+                note = check.string(note, code, "versions.note")
+            out.append(ItemVersion(version=number, text=text, note=note))
+        return tuple(out)
+
+
+# =========================================================================== waves
+
+
+def available_waves(directory: str | Path | None = None) -> list[int]:
+    """The years that have a wave file ``questionnaires/waves/YEAR.yaml``, ascending."""
+    d = Path(directory) if directory is not None else WAVES_DIR
+    return sorted(int(p.stem) for p in d.glob("*.yaml") if re.fullmatch(r"\d{4}", p.stem))
+
+
+def wave_path(year: int) -> Path:
+    return WAVES_DIR / f"{year}.yaml"
+
+
+def load_wave(
+    path_or_year: int | str | Path,
+    *,
+    bank: ItemBank | None = None,
+    norms: NormCatalogue | None = None,
+) -> Wave:
+    """Load and validate a wave definition.
+
+    ``path_or_year``: a year (int) means ``questionnaires/waves/{year}.yaml``; otherwise a path.
+    The item bank and norms catalogue default to the shipped ones.
+    """
+    if isinstance(path_or_year, bool):
+        raise TypeError("load_wave() takes a year or a path")
+    path = wave_path(path_or_year) if isinstance(path_or_year, int) else Path(path_or_year)
+    return _WaveParser(
+        path, bank if bank is not None else load_item_bank(), norms or load_norms()
+    ).parse()
+
+
+_WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
+
+
+class _WaveParser:
+    def __init__(self, path: Path, bank: ItemBank, norms: NormCatalogue) -> None:
+        self.path = path
+        self.bank = bank
+        self.norms = norms
+        self.check = Checker(path)
+        self.seen: dict[str, tuple[int, str]] = {}  # code -> (position in wave, page key)
+
+    def parse(self) -> Wave:
+        check = self.check
+        data = read_yaml(self.path)
+        if not isinstance(data, dict):
+            check.fail(None, None, f"a wave file must be a mapping with {', '.join(_WAVE_FIELDS)}")
+        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema",))
+        year = check.integer(data["year"], None, "year")
+        if re.fullmatch(r"\d{4}", self.path.stem) and int(self.path.stem) != year:
+            check.fail(None, "year", f"year {year} does not match the file name {self.path.name}")
+        norms_version = str(data["norms_version"])
+        if norms_version not in self.norms.versions:
+            known = ", ".join(self.norms.versions)
+            check.fail(None, "norms_version", f"unknown norms version {norms_version!r} ({known})")
+        opens = check.date(data["opens"], None, "opens")
+        closes = check.date(data["closes"], None, "closes")
+        if opens > closes:
+            check.fail(None, "opens", f"opens {opens} is after closes {closes}")
+        title = check.text(data["title"], None, "title")
+        consent = check.text(data["consent"], None, "consent", what="the consent text")
+        raw_pages = check.list_(data["pages"], None, "pages")
+        if not raw_pages:
+            check.fail(None, "pages", "a wave needs at least one page")
+        pages: list[Page] = []
+        keys: set[str] = set()
+        for n, raw in enumerate(raw_pages, start=1):
+            page = self._page(raw, n, norms_version)
+            if page.key in keys:
+                check.fail(None, f"pages.{page.key}.key", "duplicate page key")
+            keys.add(page.key)
+            pages.append(page)
+        return Wave(
+            year=year,
+            title=title,
+            norms_version=norms_version,
+            opens=opens,
+            closes=closes,
+            consent=consent,
+            pages=tuple(pages),
+            source=display_path(self.path),
+        )
+
+    def _page(self, raw: Any, position: int, norms_version: str) -> Page:
+        check = self.check
+        where = f"pages #{position}"
+        d = check.mapping(raw, None, where)
+        if "key" not in d:
+            check.fail(None, f"{where}.key", "missing")
+        key = check.string(d["key"], None, f"{where}.key")
+        where = f"pages.{key}"
+        check.fields(
+            d,
+            None,
+            required=("key", "items"),
+            optional=("title", "norm", "grid"),
+            prefix=f"{where}.",
+        )
+        if d.get("norm") is not None:
+            norm = d["norm"]
+            if norm not in self.norms.norms:
+                check.fail(None, f"{where}.norm", f"unknown norm {norm!r}")
+            if d.get("title") is not None:
+                check.fail(None, f"{where}.title", "give either title or norm, not both")
+            title = dict(self.norms.norm(norm).title(norms_version))
+        elif d.get("title") is not None:
+            title = check.text(d["title"], None, f"{where}.title")
+        else:
+            check.fail(None, f"{where}.title", "missing (give a title or a norm code)")
+        grid = check.boolean(d.get("grid", False), None, f"{where}.grid")
+        entries = check.list_(d["items"], None, f"{where}.items")
+        if not entries:
+            check.fail(None, f"{where}.items", "empty page (list at least one item)")
+        items = tuple(self._item(entry, key) for entry in entries)
+        return Page(key=key, title=title, items=items, grid=grid)
+
+    def _item(self, entry: Any, page_key: str) -> Item:
+        check = self.check
+        if isinstance(entry, dict):
+            ref = entry.get("item")
+            if not isinstance(ref, str):
+                check.fail(None, "items", f"an item entry needs 'item: CODE' (page {page_key})")
+            code, version = self._reference(ref)
+            check.fields(entry, code, required=("item",), optional=("show_if", "required"))
+            required = entry.get("required")
+            if required is not None:
+                required = check.boolean(required, code, "required")
+            show_if = entry.get("show_if")
+        elif isinstance(entry, str):
+            code, version = self._reference(entry)
+            required = show_if = None
+        else:
+            check.fail(None, "items", f"an item entry must be a code or a mapping, got {entry!r}")
+        definition = self.bank[code]
+        if code in self.seen:
+            check.fail(
+                code, "items", f"duplicate item code (already on page {self.seen[code][1]!r})"
+            )
+        condition = self._condition(code, show_if, page_key) if show_if is not None else None
+        self.seen[code] = (len(self.seen), page_key)
+        return definition.to_item(version, condition=condition, required=required)
+
+    def _reference(self, ref: str) -> tuple[str, int | None]:
+        """'N02_P3@1' -> ('N02_P3', 1); a bare code means the newest version (None)."""
+        check = self.check
+        code, at, suffix = ref.strip().partition("@")
+        if code not in self.bank:
+            check.fail(code, "items", "unknown item code")
+        if not at:
+            return code, None
+        if not suffix.isdigit():
+            check.fail(code, "items", f"bad version {suffix!r} (write {code}@<number>)")
+        version = int(suffix)
+        known = [v.version for v in self.bank[code].versions]
+        if version not in known:
+            listed = ", ".join(map(str, known))
+            check.fail(
+                code, "items", f"unknown wording version {version} (the item bank has {listed})"
+            )
+        return code, version
+
+    def _condition(self, code: str, raw: Any, page_key: str) -> Condition:
+        check = self.check
+        d = check.mapping(raw, code, "show_if")
+        check.fields(d, code, required=("item", "values"), prefix="show_if.")
+        target = d["item"]
+        if not isinstance(target, str):
+            check.fail(code, "show_if.item", f"must be an item code, got {target!r}")
+        if target == code:
+            check.fail(code, "show_if.item", "an item cannot depend on its own answer")
+        if target not in self.seen:
+            if target in self.bank:
+                check.fail(
+                    code,
+                    "show_if.item",
+                    f"condition refers to {target!r}, which is not asked before this item",
+                )
+            check.fail(code, "show_if.item", f"condition refers to unknown item {target!r}")
+        if self.seen[target][1] == page_key:
+            # pages are rendered before they are answered, so a condition can only use the
+            # answers of earlier pages
+            check.fail(
+                code,
+                "show_if.item",
+                f"condition refers to {target!r} on the same page {page_key!r}; "
+                "move one of them to another page",
+            )
+        values = check.list_(d["values"], code, "show_if.values")
+        if not values:
+            check.fail(code, "show_if.values", "list at least one answer code")
+        target_def = self.bank[target]
+        codes = {o.code for o in target_def.options}
+        if target_def.not_applicable is not None:
+            codes.add(target_def.not_applicable.code)
+        for v in values:
+            v = check.integer(v, code, "show_if.values")
+            if v not in codes:
+                listed = ", ".join(map(str, sorted(codes)))
+                check.fail(
+                    code,
+                    "show_if.values",
+                    f"{target!r} has no answer code {v} (its codes: {listed})",
+                )
+        return Condition(item=target, values=frozenset(values))
+
+
+__all__ = [
+    "ITEMS_FILE",
+    "WAVES_DIR",
+    "QuestionnaireError",
+    "available_waves",
+    "load_item_bank",
+    "load_wave",
+    "wave_path",
+]
