@@ -1,0 +1,236 @@
+"""Response-quality flags: speeders, straight-liners and failed attention checks.
+
+Three flags, each 0/1, computed from the responses table (the export schema of
+``docs/architecture.md``) and the wave definition that produced it:
+
+``flag_speeder``
+    ``duration_s`` below :data:`SPEEDER_FRACTION` (0.3) times the median ``duration_s`` of the
+    wave's completed responses. A median-relative threshold adapts to the questionnaire's length
+    (a wave with more items takes longer) and is robust to the few respondents who leave a tab
+    open for hours. A missing duration is never flagged.
+``flag_straightliner``
+    The respondent gave one and the same answer to every answered scale item of a grid page
+    (pages with ``grid: true``), counting only pages where at least
+    :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on *every* such page
+    (rule ``"all_pages"``, the default). The Ten Norms waves have one short grid page per norm
+    (one awareness and two practice items), where an honest "4, 4, 4" on one page is common, so
+    flagging a single uniform page (rule ``"any_page"``) would flag most sincere respondents;
+    a respondent uniform on every norm page is the pattern of someone not reading. With fewer
+    than one qualifying page nothing is flagged.
+``flag_attention``
+    An attention-check item (``kind: attention``, e.g. ``ATTN1``) was answered with a code other
+    than its ``expected`` code. An unanswered attention check is not flagged.
+
+:func:`exclude_flagged` drops flagged rows before analysis and reports how many rows each reason
+removed; the analysis commands call it by default and print the counts on stderr
+(``--keep-flagged`` keeps everybody).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+
+SPEEDER_FRACTION = 0.3
+MIN_GRID_ANSWERS = 3
+FLAG_COLUMNS = ("flag_speeder", "flag_straightliner", "flag_attention")
+REASONS = ("speeder", "straightliner", "attention")
+SCALE_KINDS = ("awareness", "practice")
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "MIN_GRID_ANSWERS",
+    "SPEEDER_FRACTION",
+    "ExclusionReport",
+    "add_quality_flags",
+    "exclude_flagged",
+    "flag_quality",
+]
+
+
+def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
+    """Column as float with NaN for missing; a non-numeric value is an input error."""
+    values = pd.to_numeric(df[column], errors="coerce")
+    bad = values.isna() & df[column].notna() & (df[column].astype(str).str.strip() != "")
+    if bad.any():
+        raise AnalysisInputError(
+            f"column '{column}': value {df[column][bad].iloc[0]!r} is not a number"
+        )
+    return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def flag_quality(
+    df: pd.DataFrame,
+    wave,
+    *,
+    speeder_fraction: float = SPEEDER_FRACTION,
+    min_grid_answers: int = MIN_GRID_ANSWERS,
+    straightline_rule: str = "all_pages",
+) -> pd.DataFrame:
+    """Quality flags of one wave's responses.
+
+    Parameters
+    ----------
+    df:
+        The wave's rows of the responses table (export schema): ``duration_s`` and the item
+        columns. Columns the wave defines but ``df`` lacks count as unanswered; without
+        ``duration_s`` no one is flagged as a speeder.
+    wave:
+        The :class:`questionnaires.Wave` that produced the responses (its pages say which are
+        grids; its items say which is the attention check and its expected answer).
+    speeder_fraction:
+        A response is a speeder when ``duration_s < speeder_fraction * median(duration_s)``.
+    min_grid_answers:
+        A grid page counts for straight-lining only with at least this many answered items.
+    straightline_rule:
+        ``"all_pages"`` (uniform on every qualifying grid page) or ``"any_page"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index as ``df``; int8 columns ``flag_speeder``, ``flag_straightliner``,
+        ``flag_attention`` (1 = flagged).
+    """
+    if straightline_rule not in ("all_pages", "any_page"):
+        raise ValueError(f"straightline_rule must be 'all_pages' or 'any_page', "
+                         f"got {straightline_rule!r}")
+    n = len(df)
+    out = pd.DataFrame(index=df.index)
+
+    speeder = np.zeros(n, dtype=bool)
+    if "duration_s" in df.columns and n:
+        duration = _numeric(df, "duration_s")
+        if np.isfinite(duration).any():
+            median = np.nanmedian(duration)
+            with np.errstate(invalid="ignore"):
+                speeder = duration < speeder_fraction * median
+    out["flag_speeder"] = speeder.astype(np.int8)
+
+    qualifying = np.zeros(n, dtype=np.int64)  # grid pages with enough answers
+    uniform = np.zeros(n, dtype=np.int64)  # ... of which answered uniformly
+    for page in wave.pages:
+        if not page.grid:
+            continue
+        codes = [i.code for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
+        if not codes:
+            continue
+        values = np.column_stack([_numeric(df, c) for c in codes])
+        answered = np.isfinite(values)
+        n_answered = answered.sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            vmax = np.nanmax(np.where(answered, values, -np.inf), axis=1)
+            vmin = np.nanmin(np.where(answered, values, np.inf), axis=1)
+        enough = n_answered >= min_grid_answers
+        qualifying += enough
+        uniform += enough & (vmax == vmin)
+    if straightline_rule == "all_pages":
+        straight = (qualifying > 0) & (uniform == qualifying)
+    else:
+        straight = uniform > 0
+    out["flag_straightliner"] = straight.astype(np.int8)
+
+    attention = np.zeros(n, dtype=bool)
+    for item in wave.items.values():
+        if item.kind != "attention" or item.expected is None or item.code not in df.columns:
+            continue
+        answer = _numeric(df, item.code)
+        attention |= np.isfinite(answer) & (answer != item.expected)
+    out["flag_attention"] = attention.astype(np.int8)
+    return out
+
+
+def add_quality_flags(
+    df: pd.DataFrame,
+    load_wave: Callable[[int], object] | None = None,
+    *,
+    overwrite: bool = False,
+    **options,
+) -> pd.DataFrame:
+    """``df`` with the three flag columns, computed wave by wave (``df['wave']``).
+
+    Existing flag columns (e.g. from the export) are kept unless ``overwrite``. The wave
+    definitions come from :func:`questionnaires.load_wave` unless ``load_wave`` is given.
+    """
+    if not overwrite and all(c in df.columns for c in FLAG_COLUMNS):
+        return df
+    if "wave" not in df.columns:
+        raise AnalysisInputError("column 'wave' is missing, so the wave definitions for the "
+                                 "quality flags are unknown")
+    if load_wave is None:
+        from questionnaires import load_wave
+    out = df.copy()
+    flags = pd.DataFrame(0, index=df.index, columns=list(FLAG_COLUMNS), dtype=np.int8)
+    for year, rows in df.groupby("wave", sort=True).groups.items():
+        wave = _load(load_wave, year)
+        flags.loc[rows] = flag_quality(df.loc[rows], wave, **options).to_numpy()
+    for c in FLAG_COLUMNS:
+        if overwrite or c not in out.columns:
+            out[c] = flags[c].astype(np.int8)
+    return out
+
+
+def _load(load_wave, year):
+    try:
+        return load_wave(int(year))
+    except (FileNotFoundError, KeyError, LookupError) as exc:
+        raise AnalysisInputError(f"column 'wave': no questionnaire definition for wave {year} "
+                                 f"({exc})") from None
+    except Exception as exc:  # QuestionnaireError and friends: one clear line
+        if exc.__class__.__name__ == "QuestionnaireError":
+            raise AnalysisInputError(f"column 'wave': wave {year}: {exc}") from None
+        raise
+
+
+@dataclass(frozen=True)
+class ExclusionReport:
+    """How many rows :func:`exclude_flagged` removed: per reason (a row may have several) and in
+    total (rows removed)."""
+
+    n_rows: int
+    by_reason: dict[str, int]
+    total: int
+
+    def message(self) -> str:
+        """One line for stderr, e.g. ``excluded 42 of 3000 responses flagged by quality checks
+        (speeder 20, straightliner 12, attention 15; a response may have several flags)``."""
+        parts = ", ".join(f"{k} {v}" for k, v in self.by_reason.items())
+        return (f"excluded {self.total} of {self.n_rows} responses flagged by quality checks "
+                f"({parts}; a response may have several flags)")
+
+
+def exclude_flagged(
+    df: pd.DataFrame, reasons: Iterable[str] = REASONS
+) -> tuple[pd.DataFrame, ExclusionReport]:
+    """Drop rows with any of the quality flags named in ``reasons``.
+
+    ``df`` must carry the flag columns (the export does; otherwise call
+    :func:`add_quality_flags` first). Empty flag cells count as not flagged.
+
+    Returns ``(kept_rows, report)``; ``report.by_reason`` maps ``speeder``, ``straightliner``
+    and ``attention`` to the number of rows with that flag, ``report.total`` is the number of
+    rows removed.
+    """
+    reasons = tuple(reasons)
+    flagged = np.zeros(len(df), dtype=bool)
+    counts: dict[str, int] = {}
+    for reason in reasons:
+        if reason not in REASONS:
+            raise ValueError(f"unknown quality reason {reason!r}; known: {', '.join(REASONS)}")
+        column = f"flag_{reason}"
+        if column not in df.columns:
+            raise AnalysisInputError(f"column '{column}' is missing (compute the flags with "
+                                     "analysis.quality.add_quality_flags)")
+        values = _numeric(df, column)
+        bad = np.isfinite(values) & ~np.isin(values, (0, 1))
+        if bad.any():
+            raise AnalysisInputError(f"column '{column}': value {values[bad][0]:g} is not 0 or 1")
+        hit = values == 1
+        counts[reason] = int(hit.sum())
+        flagged |= hit
+    report = ExclusionReport(n_rows=len(df), by_reason=counts, total=int(flagged.sum()))
+    return df.loc[~flagged], report
