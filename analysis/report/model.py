@@ -1,0 +1,257 @@
+"""The findings model: everything a trend report shows, as plain data.
+
+The renderer (:mod:`analysis.report.render`) turns a :class:`Findings` into HTML and PDF and never
+computes a statistic; :mod:`analysis.report.findings` is the only module that fills a ``Findings``
+from the analysis package. Keeping the two apart means every number in a report has one origin, and the
+templates can be tested with a small hand-built model.
+
+Units: scores are on 0-100; ``se``, ``ci_low``/``ci_high`` and differences are in score points; slopes are
+score points per year; shares are fractions of 1; ``p_value``/``p_adjusted`` are probabilities.
+Waves are survey years (``int``). Texts a reader sees that come from data (norm titles, weighting
+sources) are carried in both languages as ``{"zh": ..., "en": ...}``; everything else is a code that
+:mod:`analysis.report.i18n` translates.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+INDICATOR_KINDS = ("awareness", "practice", "gap")
+"""Per-norm indicators, in the order the report shows them."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A design-based estimate: value with standard error, 95% CI, unweighted n and design effect."""
+
+    value: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int | None = None
+    deff: float | None = None
+
+    @property
+    def moe(self) -> float:
+        """Half-width of the confidence interval (the margin of error), in the estimate's units."""
+        return (self.ci_high - self.ci_low) / 2
+
+
+@dataclass(frozen=True)
+class WaveInfo:
+    """One survey wave: who answered, when, and who the analysis left out."""
+
+    wave: int
+    n_responses: int
+    """Completed responses in DATA for this wave."""
+    n_analysed: int
+    """Responses left after quality exclusions."""
+    fieldwork_start: date | None = None
+    fieldwork_end: date | None = None
+    norm_version: str | None = None
+    """Ten Norms version the wave's questionnaire used (e.g. ``"2023"``), when known."""
+    exclusions: dict[str, int] = field(default_factory=dict)
+    """Responses flagged per quality rule (``speeder``, ``straightliner``, ``attention``); a response
+    may carry several flags, so these need not add up to ``n_responses - n_analysed``."""
+    design_effect: float | None = None
+    """Mean design effect over the wave's norm scores."""
+    moe_overall: float | None = None
+    """Margin of error (95%) of the overall index in this wave, in score points."""
+
+    @property
+    def n_excluded(self) -> int:
+        return self.n_responses - self.n_analysed
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Change of one indicator between the base wave and the current wave (independent samples)."""
+
+    base_wave: int
+    current_wave: int
+    base: float
+    current: float
+    diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_adjusted: float
+    significant: bool
+    """Decided on ``p_adjusted`` at the plan's alpha, as the comparison function reports it."""
+
+    @property
+    def direction(self) -> str:
+        """``"up"``, ``"down"`` or ``"stable"`` (not significant)."""
+        if not self.significant:
+            return "stable"
+        return "up" if self.diff > 0 else "down"
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    wave: int
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A linear trend over three or more waves plus the per-wave series it was fitted to."""
+
+    slope: float
+    """Score points per year."""
+    slope_se: float
+    p_value: float
+    series: tuple[TrendPoint, ...]
+
+
+@dataclass(frozen=True)
+class SubgroupEstimate:
+    """A domain estimate for one group of one subgroup variable (current wave)."""
+
+    variable: str
+    """Subgroup variable, e.g. ``"age_group"``."""
+    group: str
+    """Category value as exported, e.g. ``"25-34"``."""
+    estimate: Estimate
+    small: bool = False
+    """Resting on fewer than the plan's ``min_n`` responses: the renderer suppresses the value."""
+
+
+@dataclass(frozen=True)
+class SubgroupTest:
+    """Design-based test that an indicator differs between the groups of one variable."""
+
+    variable: str
+    statistic: float
+    df: float
+    p_value: float
+    method: str = "wald"
+    """``"wald"`` (design-based Wald F on domain means) or ``"rao-scott"`` (corrected chi-square)."""
+
+
+@dataclass(frozen=True)
+class NormFindings:
+    """Everything the report says about one of the Ten Norms."""
+
+    code: str
+    """``N01`` .. ``N10``."""
+    title: dict[str, str]
+    """Norm title per language, from :mod:`questionnaires`."""
+    estimates: dict[str, dict[int, Estimate]]
+    """``estimates[kind][wave]`` for kind in :data:`INDICATOR_KINDS`."""
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+    """Current vs base wave, per kind; a kind is absent when not comparable."""
+    trends: dict[str, Trend] = field(default_factory=dict)
+    """Per kind, when three or more comparable waves exist."""
+    subgroups: dict[str, list[SubgroupEstimate]] = field(default_factory=dict)
+    """Practice score by subgroup variable (current wave), in the variable's category order."""
+    subgroup_tests: dict[str, SubgroupTest] = field(default_factory=dict)
+    alpha: dict[str, float] = field(default_factory=dict)
+    """Cronbach's alpha per multi-item scale (``awareness``/``practice``), current wave."""
+    n_items: dict[str, int] = field(default_factory=dict)
+    """Number of items per scale."""
+    comparable: bool = True
+    """False when the base and current waves' items differ (wording version or presence)."""
+    wording_changed: bool = False
+    """The norm's official wording differs between the Ten Norms versions the waves used."""
+
+    def name(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or self.code
+
+
+@dataclass(frozen=True)
+class WeightTarget:
+    variable: str
+    category: str
+    share: float
+    """Target as a share of the variable's total (0..1)."""
+    source: str = ""
+    """Source note from the margins file (as written there, usually English with Chinese titles)."""
+
+
+@dataclass(frozen=True)
+class WeightingInfo:
+    margins_file: str
+    targets: tuple[WeightTarget, ...]
+    method: str = "raking"
+    iterations: dict[int, int] = field(default_factory=dict)
+    """Raking iterations per wave."""
+    max_error: dict[int, float] = field(default_factory=dict)
+    """Largest remaining margin error per wave (share points)."""
+    weight_ratio: dict[int, float] = field(default_factory=dict)
+    """Largest / smallest weight per wave."""
+
+
+@dataclass(frozen=True)
+class ComparabilityNote:
+    """Something a reader must know before comparing waves. ``kind`` selects the i18n sentence:
+
+    ``wording_changed`` (norm text changed between Ten Norms versions; ``norm`` set),
+    ``item_not_comparable`` (``item`` absent from a wave or worded differently; ``detail`` says which),
+    ``norm_version`` (waves used different versions of the Ten Norms; ``detail`` lists them).
+    """
+
+    kind: str
+    norm: str | None = None
+    item: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class MoeRow:
+    """Margin of error (95%, score points) for a subgroup of ``n`` responses in the current wave."""
+
+    n: int
+    moe: float
+    below_min_n: bool
+
+
+@dataclass
+class Findings:
+    """A whole report's content. Build it with :func:`analysis.report.findings.build_findings`."""
+
+    survey_title: dict[str, str]
+    waves: list[WaveInfo]
+    current_wave: int
+    base_wave: int
+    norms: list[NormFindings]
+    index: dict[int, Estimate]
+    """Overall index across the ten norms per wave (how it is built: ``index_definition``)."""
+    index_comparison: Comparison | None = None
+    index_trend: Trend | None = None
+    weighting: WeightingInfo | None = None
+    comparability: list[ComparabilityNote] = field(default_factory=list)
+    moe_table: list[MoeRow] = field(default_factory=list)
+    min_n: int = 30
+    alpha: float = 0.05
+    """Significance level for changes."""
+    adjustment: str = "holm"
+    """Multiple-testing correction of the change p-values (``holm`` or ``bh``)."""
+    confidence: float = 0.95
+    design: dict[str, str | None] = field(default_factory=dict)
+    """Design columns used: ``weight``, ``strata``, ``psu``, ``fpc``."""
+    subgroup_variables: list[str] = field(default_factory=list)
+    generated: date | None = None
+    data_source: str = ""
+    """File name of DATA, quoted in every chart's source line."""
+    index_definition: str = "mean_practice"
+    """How the overall index is built; an i18n key suffix."""
+    software: dict[str, str] = field(default_factory=dict)
+    """Versions of the packages that computed the report (for the annex)."""
+
+    @property
+    def wave_years(self) -> list[int]:
+        return [w.wave for w in self.waves]
+
+    def wave(self, year: int) -> WaveInfo:
+        for w in self.waves:
+            if w.wave == year:
+                return w
+        raise KeyError(year)
+
+
+def is_finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
