@@ -1,0 +1,90 @@
+"""The Ten Norms citizen survey web app (Flask application factory).
+
+Production: ``gunicorn -w 2 'survey:create_app()'`` with ``SECRET_KEY`` and ``DATABASE_URL`` in the
+environment.  Development: ``flask --app survey run`` (SQLite in ``instance/``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def _persistent_secret_key(instance_path: str) -> str:
+    """A random key kept in ``instance/secret_key`` so sessions survive a dev-server restart.
+    Production sets ``SECRET_KEY`` in the environment instead."""
+    path = Path(instance_path) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "survey.sqlite"),
+        SQLALCHEMY_TRACK_MODIFICATIONS=False,
+        LANGUAGES=("zh", "en"),
+        BABEL_DEFAULT_LOCALE="zh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).with_name("translations")),
+        # the CSRF token lives as long as the browser session; an expired one re-renders the
+        # page with what the person entered (see respondent.py), so no time limit is needed
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        # respondent cookie: random token of an in-progress response
+        RESPONSE_COOKIE="survey_response",
+        RESPONSE_COOKIE_MAX_AGE=60 * 60 * 24 * 180,
+        LANGUAGE_COOKIE="lang",
+        # waves open and close by dates in this time zone
+        SURVEY_TIMEZONE="Asia/Shanghai",
+        # how long a worker trusts its cached copy of a wave's status (seconds)
+        WAVE_CACHE_SECONDS=2.0,
+    )
+    app.config.from_pyfile("config.py", silent=True)
+    if os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _persistent_secret_key(app.instance_path)
+
+    from .db import init_app as init_db
+    from .db import normalise_database_url
+
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        str(app.config["SQLALCHEMY_DATABASE_URI"])
+    )
+    init_db(app)
+
+    from . import commands, errors, i18n, language, research, respondent
+
+    i18n.init_app(app)
+    errors.init_app(app)
+    commands.init_app(app)
+    app.register_blueprint(language.bp)
+    app.register_blueprint(research.bp)
+    app.register_blueprint(respondent.bp)
+    return app

@@ -1,0 +1,183 @@
+"""Researcher commands: ``flask --app survey load-questionnaire|open-wave|close-wave|export``.
+
+Every failure a researcher can cause ends as one ``Error: …`` line and exit status 1, never a
+traceback (click turns ``ClickException`` into exactly that).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import date
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from questionnaires import QuestionnaireError, load_wave
+
+from .db import db
+from .definitions import forget_wave_states, survey_today
+from .export import ExportError, export_responses
+from .models import Questionnaire, Response, Wave, utc_now
+
+
+def _database_errors_are_messages(command):
+    """A missing table or unreachable server becomes a clear message instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except SQLAlchemyError as error:
+            db.session.rollback()
+            detail = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            raise click.ClickException(
+                f"database error: {detail} (has `flask --app survey init-db` been run?)"
+            ) from None
+
+    return wrapper
+
+
+def _wave(year: int) -> Wave:
+    wave = db.session.execute(select(Wave).where(Wave.year == year)).scalar_one_or_none()
+    if wave is None:
+        raise click.ClickException(
+            f"there is no wave {year}; load its questionnaire first "
+            f"(flask --app survey load-questionnaire questionnaires/waves/{year}.yaml)"
+        )
+    return wave
+
+
+def _response_counts(wave_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Response.status, func.count()).where(Response.wave_id == wave_id)
+        .group_by(Response.status)
+    )
+    return dict(rows.all())
+
+
+@click.command("load-questionnaire")
+@click.argument("source")
+@_database_errors_are_messages
+def load_questionnaire_command(source: str):
+    """Validate a wave definition (FILE, or a YEAR under questionnaires/waves/) and freeze it
+    into the database as that wave's questionnaire."""
+    target = int(source) if source.isdigit() and not Path(source).exists() else source
+    try:
+        definition = load_wave(target)
+    except QuestionnaireError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{source}: {error.strerror or error}") from None
+
+    frozen = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
+    wave = db.session.execute(
+        select(Wave).where(Wave.year == definition.year)
+    ).scalar_one_or_none()
+    if wave is None:
+        wave = Wave(year=definition.year, status="draft", opens=definition.opens,
+                    closes=definition.closes)
+        db.session.add(wave)
+        db.session.flush()
+    questionnaire = wave.questionnaire
+    if questionnaire is not None and questionnaire.content_hash == definition.content_hash:
+        click.echo(f"Wave {definition.year}: questionnaire unchanged "
+                   f"({definition.content_hash[:12]}), nothing to do.")
+        return
+    if questionnaire is not None:
+        counts = _response_counts(wave.id)
+        if counts:
+            raise click.ClickException(
+                f"wave {definition.year} already has {sum(counts.values())} responses on "
+                f"questionnaire {questionnaire.content_hash[:12]}; its questionnaire can no "
+                f"longer change (use a new wave for a changed questionnaire)"
+            )
+        questionnaire.definition = frozen
+        questionnaire.content_hash = definition.content_hash
+        questionnaire.source = str(definition.source or source)[:500]
+        questionnaire.loaded_at = utc_now()
+        action = "replaced"
+    else:
+        db.session.add(Questionnaire(wave_id=wave.id, definition=frozen,
+                                     content_hash=definition.content_hash,
+                                     source=str(definition.source or source)[:500]))
+        action = "loaded"
+    wave.opens, wave.closes = definition.opens, definition.closes
+    db.session.commit()
+    forget_wave_states()
+    click.echo(
+        f"Wave {definition.year}: questionnaire {action} ({len(definition.pages)} pages, "
+        f"{len(definition.items)} items, hash {definition.content_hash[:12]}); "
+        f"status {wave.status}, dates {wave.opens} to {wave.closes}."
+    )
+
+
+@click.command("open-wave")
+@click.argument("year", type=int)
+@click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
+@click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@_database_errors_are_messages
+def open_wave_command(year: int, opens, closes):
+    """Open wave YEAR for respondents from today (or --opens) until its last day (or --closes)."""
+    wave = _wave(year)
+    if wave.questionnaire is None:
+        raise click.ClickException(f"wave {year} has no questionnaire; load it first")
+    today = survey_today()
+    new_opens: date | None = opens.date() if opens else wave.opens
+    new_closes: date | None = closes.date() if closes else wave.closes
+    if opens is None and new_opens is not None and new_opens > today:
+        new_opens = today  # opening now: an explicit command beats the planned first day
+    if new_opens and new_closes and new_closes < new_opens:
+        raise click.ClickException(f"wave {year} would close ({new_closes}) before it opens "
+                                   f"({new_opens})")
+    if closes is None and new_closes is not None and new_closes < today:
+        raise click.ClickException(
+            f"wave {year} closed on {new_closes} by its definition; to reopen it give the new "
+            f"last day: flask --app survey open-wave {year} --closes YYYY-MM-DD"
+        )
+    wave.status, wave.opens, wave.closes = "open", new_opens, new_closes
+    db.session.commit()
+    forget_wave_states()
+    when = "now" if not new_opens or new_opens <= today else f"on {new_opens}"
+    click.echo(f"Wave {year} is open: respondents can answer from {new_opens or 'now'} "
+               f"to {new_closes or 'when it is closed'} (starts {when}).")
+
+
+@click.command("close-wave")
+@click.argument("year", type=int)
+@_database_errors_are_messages
+def close_wave_command(year: int):
+    """Close wave YEAR: respondents see a polite 'closed' page; answers stay in the database."""
+    wave = _wave(year)
+    wave.status = "closed"
+    db.session.commit()
+    forget_wave_states()
+    counts = _response_counts(wave.id)
+    click.echo(f"Wave {year} is closed: {counts.get('complete', 0)} completed and "
+               f"{counts.get('in_progress', 0)} unfinished responses.")
+
+
+@click.command("export")
+@click.option("--wave", "year", type=int, required=True, help="Survey year.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="FILE.csv or FILE.parquet; FILE.codebook.csv is written beside it.")
+@_database_errors_are_messages
+def export_command(year: int, out: Path):
+    """Write the responses table of wave YEAR (one row per completed response) and its codebook."""
+    try:
+        result = export_responses(year, out)
+    except ExportError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{out}: {error.strerror or error}") from None
+    click.echo(f"Wrote {result.rows} completed responses of wave {year} to {result.path} "
+               f"and the codebook to {result.codebook_path}.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (load_questionnaire_command, open_wave_command, close_wave_command,
+                    export_command):
+        app.cli.add_command(command)

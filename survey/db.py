@@ -1,0 +1,95 @@
+"""The database handle, SQLite tuning, Alembic migrations and the ``init-db`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, has_request_context, request
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+class Base(DeclarativeBase):
+    # named constraints: identical names on SQLite and PostgreSQL, so migrations can drop them
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual ``postgres://``/``postgresql://`` spellings and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL so readers never wait for the writer, a busy timeout instead of 'database is locked',
+    and ``BEGIN IMMEDIATE`` for POST requests: a request that reads and then writes takes the
+    write lock up front instead of failing to upgrade a read snapshot under concurrency (the
+    pattern SQLAlchemy's SQLite docs describe for taking over pysqlite's transaction handling)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        writing = has_request_context() and request.method == "POST"
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def alembic_config(connection=None):
+    """An Alembic configuration for our migrations, bound to ``connection`` if given."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade_database(revision: str = "head") -> None:
+    """Bring the app's database to ``revision`` with the Alembic migrations."""
+    from alembic import command
+
+    with db.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), revision)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create or upgrade the database tables (Alembic migrations; keeps existing data)."""
+    upgrade_database()
+    url = db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"Database ready: {url}")
+
+
+def init_app(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            _tune_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000))
+    app.cli.add_command(init_db_command)
+

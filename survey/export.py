@@ -1,0 +1,224 @@
+"""The responses table (docs/architecture.md §2): one row per completed response of a wave.
+
+Streams: the responses and their answers come from one ordered query read in chunks
+(a server-side cursor on PostgreSQL), rows are written as they complete, so memory stays flat
+for millions of responses.  The file is written under a temporary name and renamed at the end,
+so a failed export never leaves a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+
+from questionnaires import (
+    CODEBOOK_COLUMNS,
+    NOT_APPLICABLE_CODE,
+    codebook_rows,
+    region_of_province,
+)
+from questionnaires import Wave as WaveDefinition
+
+from .db import db
+from .models import Answer, Questionnaire, Response, Wave
+
+DEMOGRAPHIC_COLUMNS = ("sex", "age_group", "province", "region", "urban_rural", "education")
+CHUNK_ROWS = 20_000
+
+
+class ExportError(Exception):
+    """A request the export cannot satisfy (unknown wave, unsupported file type)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    codebook_path: Path
+    rows: int
+
+
+def codebook_path_for(out: Path) -> Path:
+    """``responses.csv`` → ``responses.codebook.csv`` (beside it)."""
+    return out.with_name(out.stem + ".codebook.csv")
+
+
+def iso_utc(moment: datetime | None) -> str:
+    """Naive-UTC database time → ``2025-03-01T08:00:00.123Z`` (the export's format)."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class _Layout:
+    """Which columns the wave's table has and how an answer code becomes a cell."""
+
+    def __init__(self, wave: WaveDefinition):
+        self.wave = wave
+        demographic = [i for i in wave.items.values() if i.kind == "demographic"]
+        extra = [i.code for i in demographic if i.code not in DEMOGRAPHIC_COLUMNS]
+        self.demographic_values = {
+            i.code: {o.code: o.value for o in i.all_options} for i in demographic
+        }
+        self.item_columns = [i.code for i in wave.items.values() if i.kind != "demographic"]
+        self.columns = ["response_id", "wave", *DEMOGRAPHIC_COLUMNS, *extra,
+                        *self.item_columns, "started_at", "submitted_at", "duration_s"]
+        self.category_columns = [*DEMOGRAPHIC_COLUMNS, *extra]
+
+    def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
+        row = {"response_id": public_id, "wave": self.wave.year}
+        for column in self.category_columns:
+            row[column] = None
+        for code, values in self.demographic_values.items():
+            answer = answers.get(code)
+            if answer is not None and answer != NOT_APPLICABLE_CODE:
+                row[code] = values.get(answer)
+        if row.get("province") is not None:
+            try:
+                row["region"] = region_of_province(row["province"])
+            except KeyError:  # a province list without a region mapping: leave region empty
+                row["region"] = None
+        for code in self.item_columns:
+            answer = answers.get(code)
+            row[code] = None if answer == NOT_APPLICABLE_CODE else answer
+        row["started_at"] = started_at
+        row["submitted_at"] = submitted_at
+        row["duration_s"] = (
+            round((submitted_at - started_at).total_seconds(), 3)
+            if started_at is not None and submitted_at is not None else None
+        )
+        return row
+
+
+def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
+    row = db.session.execute(
+        select(Wave.id, Questionnaire.definition)
+        .outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
+        .where(Wave.year == year)
+    ).first()
+    if row is None:
+        raise ExportError(f"there is no wave {year}; load its questionnaire first")
+    if row.definition is None:
+        raise ExportError(f"wave {year} has no questionnaire loaded")
+    return row.id, WaveDefinition.from_dict(json.loads(row.definition))
+
+
+def _completed(wave_id: int) -> Iterator[tuple]:
+    """(public_id, started_at, submitted_at, answers) per completed response, in id order."""
+    query = (
+        select(Response.id, Response.public_id, Response.started_at, Response.submitted_at,
+               Answer.item, Answer.code)
+        .outerjoin(Answer, Answer.response_id == Response.id)
+        .where(Response.wave_id == wave_id, Response.status == "complete")
+        .order_by(Response.id)
+    )
+    with db.engine.connect() as connection:
+        result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
+        current = None
+        answers: dict[str, int] = {}
+        for rid, public_id, started_at, submitted_at, item, code in result:
+            if current is None or rid != current[0]:
+                if current is not None:
+                    yield current[1], current[2], current[3], answers
+                current = (rid, public_id, started_at, submitted_at)
+                answers = {}
+            if item is not None:
+                answers[item] = code
+        if current is not None:
+            yield current[1], current[2], current[3], answers
+
+
+def _write_csv(path: Path, layout: _Layout, records) -> int:
+    n = 0
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(layout.columns)
+        for public_id, started_at, submitted_at, answers in records:
+            row = layout.row(public_id, started_at, submitted_at, answers)
+            row["started_at"] = iso_utc(started_at)
+            row["submitted_at"] = iso_utc(submitted_at)
+            writer.writerow(["" if row[c] is None else row[c] for c in layout.columns])
+            n += 1
+    return n
+
+
+def _arrow_schema(layout: _Layout):
+    import pyarrow as pa
+
+    fields = [pa.field("response_id", pa.string()), pa.field("wave", pa.int64())]
+    fields += [pa.field(c, pa.string()) for c in layout.category_columns]
+    fields += [pa.field(c, pa.int64()) for c in layout.item_columns]
+    fields += [pa.field("started_at", pa.timestamp("ms", tz="UTC")),
+               pa.field("submitted_at", pa.timestamp("ms", tz="UTC")),
+               pa.field("duration_s", pa.float64())]
+    return pa.schema(fields)
+
+
+def _write_parquet(path: Path, layout: _Layout, records) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = _arrow_schema(layout)
+    n = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        batch = {c: [] for c in layout.columns}
+
+        def flush():
+            writer.write_table(pa.Table.from_pydict(batch, schema=schema))
+            for values in batch.values():
+                values.clear()
+
+        for public_id, started_at, submitted_at, answers in records:
+            row = layout.row(public_id, started_at, submitted_at, answers)
+            for moment in ("started_at", "submitted_at"):
+                if row[moment] is not None:
+                    row[moment] = row[moment].replace(tzinfo=UTC)
+            for column in layout.columns:
+                batch[column].append(row[column])
+            n += 1
+            if n % CHUNK_ROWS == 0:
+                flush()
+        if n == 0 or batch["response_id"]:
+            flush()
+    return n
+
+
+def write_codebook(path: Path, wave: WaveDefinition) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=CODEBOOK_COLUMNS, lineterminator="\n",
+                                extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(codebook_rows(wave))
+
+
+def export_responses(year: int, out: str | os.PathLike) -> ExportResult:
+    """Write wave ``year``'s completed responses to ``out`` (.csv or .parquet) and the codebook
+    beside it.  Needs an app context.  Returns the paths and the number of rows."""
+    out = Path(out)
+    suffix = out.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise ExportError(f"{out}: the file name must end in .csv or .parquet")
+    if not out.parent.is_dir():
+        raise ExportError(f"{out}: folder {out.parent} does not exist")
+    wave_id, wave = _wave_definition(year)
+    layout = _Layout(wave)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    codebook = codebook_path_for(out)
+    tmp_codebook = codebook.with_name(f".{codebook.name}.{os.getpid()}.tmp")
+    try:
+        write = _write_parquet if suffix == ".parquet" else _write_csv
+        rows = write(tmp, layout, _completed(wave_id))
+        write_codebook(tmp_codebook, wave)
+        os.replace(tmp, out)
+        os.replace(tmp_codebook, codebook)
+    finally:
+        for leftover in (tmp, tmp_codebook):
+            if leftover.exists():
+                leftover.unlink()
+    return ExportResult(path=out, codebook_path=codebook, rows=rows)

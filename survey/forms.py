@@ -1,0 +1,102 @@
+"""Flask-WTF forms built from a wave definition.
+
+A questionnaire page becomes a ``FlaskForm`` subclass with one ``AnswerField`` per *visible* item,
+named by the item code (the export column's name), plus the hidden ``csrf_token``.  The classes are
+built once per (questionnaire hash, page, visible items) and cached; templates render the inputs
+themselves (``templates/survey/_question.html``) because WTForms' widget rendering is the slow part.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import StopValidation, ValidationError
+
+NOT_APPLICABLE = 9
+
+
+class AnswerField(Field):
+    """One question's answer: an integer option code, or ``None`` when nothing was chosen.
+
+    ``raw`` keeps what the browser sent so a rejected value can be shown again unchanged."""
+
+    def __init__(self, label=None, validators=None, *, codes=(), **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.codes = frozenset(codes)
+        self.raw = None
+
+    def process_formdata(self, valuelist):
+        self.raw = valuelist[0] if valuelist else None
+        if self.raw in (None, ""):
+            self.data = None
+            return
+        try:
+            self.data = int(self.raw)
+        except ValueError:
+            self.data = None
+            self.raw = "?"  # an answer was sent but is not a code: reported by the validator
+
+    def _value(self):
+        return "" if self.data is None else str(self.data)
+
+
+class ValidAnswer:
+    """Required items need an answer; any answer must be one of the item's option codes."""
+
+    def __init__(self, required: bool):
+        self.required = required
+
+    def __call__(self, form, field):
+        if field.data is None and field.raw != "?":
+            if self.required:
+                raise StopValidation(_l("Please choose an answer."))
+            raise StopValidation()
+        if field.data not in field.codes:
+            raise ValidationError(_l("Please choose one of the answers shown."))
+
+
+class ConsentForm(FlaskForm):
+    """Agreeing to take part: just the button and the CSRF token."""
+
+
+class ResumeForm(FlaskForm):
+    """A resume code typed on another device; checked against the database in the view."""
+
+    code = Field()
+
+    def validate_code(self, field):  # WTForms calls validate_<name> for inline checks
+        value = (field.data or "").strip()
+        if not value:
+            raise ValidationError(_l("Please enter your resume code."))
+
+
+def item_codes(item) -> tuple[int, ...]:
+    """All answer codes an item accepts, including 9 when it offers "not applicable"."""
+    codes = tuple(option.code for option in item.options)
+    if item.not_applicable is not None:
+        codes += (item.not_applicable.code,)
+    return codes
+
+
+_FORM_CLASSES: dict[tuple, type[FlaskForm]] = {}
+
+
+def page_form_class(wave, page, visible_codes) -> type[FlaskForm]:
+    """The form class for ``page`` showing exactly ``visible_codes`` (cached per wave hash)."""
+    visible = tuple(item.code for item in page.items if item.code in visible_codes)
+    key = (wave.content_hash, page.key, visible)
+    cls = _FORM_CLASSES.get(key)
+    if cls is None:
+        fields = {
+            item.code: AnswerField(
+                codes=item_codes(item), validators=[ValidAnswer(bool(item.required))]
+            )
+            for item in page.items
+            if item.code in visible
+        }
+        cls = type(f"PageForm_{page.key}", (FlaskForm,), fields)
+        if len(_FORM_CLASSES) > 4096:  # bounded: visible sets per page are few in practice
+            _FORM_CLASSES.clear()
+        _FORM_CLASSES[key] = cls
+    return cls

@@ -1,0 +1,68 @@
+"""Interface language: Chinese by default, English one tap away.
+
+The language comes from ``?lang=`` (which also sets the cookie), else the ``lang`` cookie, else
+Chinese.  Interface strings go through Flask-Babel (``survey/translations``); questionnaire texts
+come from the wave definition as ``{"zh": …, "en": …}`` mappings and are picked with ``tr``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, request, url_for
+from flask_babel import Babel
+
+
+def current_language() -> str:
+    lang = getattr(g, "_survey_lang", None)
+    if lang is None:
+        languages = current_app.config["LANGUAGES"]
+        lang = request.args.get("lang")
+        if lang not in languages:
+            lang = request.cookies.get(current_app.config["LANGUAGE_COOKIE"])
+        if lang not in languages:
+            lang = languages[0]
+        g._survey_lang = lang
+    return lang
+
+
+def tr(texts, lang: str | None = None) -> str:
+    """Pick the current language's text from a ``{"zh": …, "en": …}`` mapping."""
+    if texts is None:
+        return ""
+    if isinstance(texts, str):
+        return texts
+    lang = lang or current_language()
+    return texts.get(lang) or texts.get("zh") or next(iter(texts.values()), "")
+
+
+def other_language() -> str:
+    return "en" if current_language() == "zh" else "zh"
+
+
+def language_switch_url(code: str) -> str:
+    """The language switch link for this page: back here afterwards, without ``lang=``."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    target = request.path
+    if args and request.method == "GET":
+        target += "?" + urlencode(args)
+    return url_for("language.switch", code=code, next=target)
+
+
+def _remember_query_language(response):
+    lang = request.args.get("lang")
+    cookie = current_app.config["LANGUAGE_COOKIE"]
+    if lang in current_app.config["LANGUAGES"] and request.cookies.get(cookie) != lang:
+        response.set_cookie(cookie, lang, max_age=60 * 60 * 24 * 365, samesite="Lax",
+                            httponly=True)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    Babel(app, locale_selector=current_language)
+    app.after_request(_remember_query_language)
+    app.jinja_env.filters["tr"] = tr
+    app.jinja_env.globals.update(current_language=current_language,
+                                 other_language=other_language,
+                                 language_switch_url=language_switch_url)
+    app.jinja_env.filters["resume_code"] = lambda code: f"{code[:4]}-{code[4:]}"

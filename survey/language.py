@@ -1,0 +1,29 @@
+"""The language switch: ``/language/en?next=/2025/page/p1`` sets the cookie and goes back."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+
+bp = Blueprint("language", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect a respondent to another host."""
+    if not target:
+        return url_for("respondent.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("respondent.index")
+    return target
+
+
+@bp.get("/language/<code>")
+def switch(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    response = redirect(_safe_next(request.args.get("next")), code=303)
+    response.set_cookie(current_app.config["LANGUAGE_COOKIE"], code,
+                        max_age=60 * 60 * 24 * 365, samesite="Lax", httponly=True)
+    return response

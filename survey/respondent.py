@@ -1,0 +1,376 @@
+"""The respondent's path: landing → consent → questionnaire pages → thank-you, plus resume.
+
+URLs (``YEAR`` is the wave):
+
+* ``/``                        → the current wave's landing page
+* ``/YEAR/``                   landing (start, or continue an in-progress response)
+* ``/YEAR/consent``            consent text; POST starts a response and sets the cookie
+* ``/YEAR/page/KEY``           one questionnaire page; POST saves it and redirects (303)
+* ``/YEAR/resume``             type a resume code from another device
+* ``/YEAR/thanks``             after submitting
+
+A response is found through the ``survey_response`` cookie (a random token).  Answers are saved
+per page, so Back, closing the tab and continuing elsewhere lose nothing.  The last page's POST
+saves its answers and marks the response complete in one transaction; the status guard
+``UPDATE … WHERE status = 'in_progress'`` makes repeated submits harmless.
+"""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .db import db
+from .definitions import current_wave_year, definition, survey_today, wave_state
+from .forms import ConsentForm, ResumeForm, page_form_class
+from .i18n import current_language
+from .models import Answer, PageSave, Response, normalise_resume_code, utc_now
+
+bp = Blueprint("respondent", __name__)
+
+_NO_SYNC = {"synchronize_session": False}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _open_wave(year: int):
+    """(state, definition) for an open wave; otherwise abort with the polite 'closed' page."""
+    state = wave_state(year)
+    if state is None:
+        abort(404)
+    availability = state.availability(survey_today())
+    if availability != "open":
+        wave = definition(state) if state.questionnaire_id is not None else None
+        status = 410 if availability == "closed" else 200
+        abort(current_app.make_response(
+            (render_template("survey/unavailable.html", state=state, wave=wave,
+                             availability=availability), status)
+        ))
+    g.wave_year = year
+    return state, definition(state)
+
+
+def _load_response(state) -> Response | None:
+    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
+    if not token or len(token) > 64:
+        return None
+    return db.session.execute(
+        select(Response).where(Response.token == token, Response.wave_id == state.id)
+    ).scalar_one_or_none()
+
+
+def _load_answers(response_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Answer.item, Answer.code).where(Answer.response_id == response_id)
+    )
+    return dict(rows.all())
+
+
+def _set_response_cookie(http_response, token: str):
+    http_response.set_cookie(
+        current_app.config["RESPONSE_COOKIE"], token,
+        max_age=current_app.config["RESPONSE_COOKIE_MAX_AGE"],
+        httponly=True, samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return http_response
+
+
+def _see_other(endpoint: str, **values):
+    return redirect(url_for(endpoint, **values), code=303)
+
+
+def _page_index(wave, key: str) -> int:
+    for index, page in enumerate(wave.pages):
+        if page.key == key:
+            return index
+    abort(404)
+
+
+def effective_answers(wave, answers: dict[str, int]) -> tuple[dict[str, int], dict[str, tuple]]:
+    """Answers that count, page by page: an item hidden by its condition does not count, even if
+    an old answer to it is stored, so conditions chained on it stay hidden too.
+
+    Returns ``(effective, visible)`` where ``visible[page.key]`` is the page's visible items."""
+    effective: dict[str, int] = {}
+    visible: dict[str, tuple] = {}
+    for page in wave.pages:
+        seen = dict(effective)
+        for item in page.items:
+            if item.code in answers:
+                seen[item.code] = answers[item.code]
+        shown = wave.visible_items(page, seen)
+        visible[page.key] = shown
+        for item in shown:
+            if item.code in answers:
+                effective[item.code] = answers[item.code]
+    return effective, visible
+
+
+def _missing(items, answers) -> list:
+    return [item for item in items if item.required and item.code not in answers]
+
+
+def _neighbour(wave, visible, index: int, step: int) -> int | None:
+    """The next (step=1) or previous (step=-1) page index that shows any item."""
+    index += step
+    while 0 <= index < len(wave.pages):
+        if visible[wave.pages[index].key]:
+            return index
+        index += step
+    return None
+
+
+def _render_page(wave, page, index, response, items, values, errors, *, notice=None,
+                 status=200):
+    visible_pages = sum(1 for p in wave.pages if p.items)
+    return render_template(
+        "survey/page.html",
+        wave=wave, page=page, page_number=index + 1, page_count=visible_pages,
+        is_last=index == len(wave.pages) - 1, is_first=index == 0,
+        response=response, items=items, values=values, errors=errors, notice=notice,
+        csrf_token=generate_csrf(),
+    ), status
+
+
+# --------------------------------------------------------------------------- views
+
+
+@bp.get("/")
+def index():
+    year = current_wave_year()
+    if year is None:
+        return render_template("survey/no_survey.html")
+    return _see_other("respondent.landing", year=year)
+
+
+@bp.get("/<int:year>/")
+def landing(year: int):
+    state, wave = _open_wave(year)
+    response = _load_response(state)
+    return render_template("survey/landing.html", wave=wave, response=response,
+                           item_count=len(wave.items))
+
+
+@bp.route("/<int:year>/consent", methods=["GET", "POST"])
+def consent(year: int):
+    state, wave = _open_wave(year)
+    response = _load_response(state)
+    form = ConsentForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("survey/consent.html", wave=wave, csrf_failed=True,
+                                   response=response, csrf_token=generate_csrf()), 400
+        if response is not None and response.status == "in_progress":
+            # a double tap on "start", or consent again: continue the same response
+            return _see_other("respondent.page", year=year,
+                              key=wave.pages[response.page_index].key)
+        response = _start_response(state.id)
+        redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
+        return _set_response_cookie(redirect_to, response.token)
+    return render_template("survey/consent.html", wave=wave, csrf_failed=False,
+                           response=response, csrf_token=generate_csrf())
+
+
+def _start_response(wave_id: int) -> Response:
+    for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
+        response = Response(wave_id=wave_id, language=current_language())
+        db.session.add(response)
+        try:
+            db.session.commit()
+            return response
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not allocate a unique resume code")
+
+
+@bp.route("/<int:year>/page/<key>", methods=["GET", "POST"])
+def page(year: int, key: str):
+    state, wave = _open_wave(year)
+    index = _page_index(wave, key)
+    page = wave.pages[index]
+    response = _load_response(state)
+    if response is None:
+        return _see_other("respondent.landing", year=year)
+    if response.status == "complete":
+        return _see_other("respondent.thanks", year=year)
+    if index > response.page_index:  # no skipping ahead of the furthest page reached
+        return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
+
+    stored = _load_answers(response.id)
+    if request.method == "GET":
+        effective, visible = effective_answers(wave, stored)
+        items = visible[page.key]
+        if not items:  # every question here is hidden by an earlier answer
+            step = _neighbour(wave, visible, index, 1)
+            target = step if step is not None and step <= response.page_index else None
+            if target is None:
+                target = _neighbour(wave, visible, index, -1) or 0
+            return _see_other("respondent.page", year=year, key=wave.pages[target].key)
+        errors = {}
+        if request.args.get("check"):
+            errors = {item.code: _("Please choose an answer.")
+                      for item in _missing(items, effective)}
+        return _render_page(wave, page, index, response, items,
+                            {i.code: stored.get(i.code) for i in items}, errors)
+    return _save_page(state, wave, page, index, response, stored)
+
+
+def _save_page(state, wave, page, index, response, stored):
+    page_codes = [item.code for item in page.items]
+    # what the page would look like with the posted answers (conditions on the same page)
+    posted = {}
+    for code in page_codes:
+        raw = request.form.get(code, "")
+        if raw.isdigit():
+            posted[code] = int(raw)
+    others = {c: v for c, v in stored.items() if c not in set(page_codes)}
+    merged = {**others, **posted}
+    effective, visible = effective_answers(wave, merged)
+    items = visible[page.key]
+    form = page_form_class(wave, page, {item.code for item in items})()
+    going_back = request.form.get("nav") == "back"
+    valid = form.validate()
+    if "csrf_token" in form.errors:
+        db.session.rollback()
+        values = {item.code: form[item.code].data for item in items}
+        return _render_page(
+            wave, page, index, response, items, values, {},
+            notice=_("This page was open too long or came from an old tab, so it could not be "
+                     "saved. Your earlier pages are safe. Please check your answers here and "
+                     "press the button again."),
+            status=400,
+        )
+    if not valid and not going_back:
+        db.session.rollback()
+        values = {item.code: form[item.code].data for item in items}
+        errors = {code: messages[0] for code, messages in form.errors.items()}
+        return _render_page(wave, page, index, response, items, values, errors)
+
+    # answers to save: every valid answer to a visible item (Back saves partial pages too)
+    answers = {
+        item.code: form[item.code].data
+        for item in items
+        if form[item.code].data is not None and not form[item.code].errors
+    }
+    if going_back:
+        target = _neighbour(wave, visible, index, -1)
+        target = index if target is None else target
+    else:
+        target = _neighbour(wave, visible, index, 1)
+    now = utc_now()
+    furthest = max(response.page_index, target if target is not None else index)
+    guard = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status == "in_progress")
+        .values(page_index=furthest, updated_at=now, language=current_language()),
+        execution_options=_NO_SYNC,
+    )
+    if guard.rowcount == 0:  # completed by a concurrent submit (double tap)
+        db.session.rollback()
+        return _see_other("respondent.thanks", year=state.year)
+    db.session.execute(
+        delete(Answer).where(Answer.response_id == response.id, Answer.item.in_(page_codes)),
+        execution_options=_NO_SYNC,
+    )
+    if answers:
+        db.session.execute(
+            insert(Answer),
+            [{"response_id": response.id, "item": c, "code": v} for c, v in answers.items()],
+        )
+    saved = db.session.execute(
+        update(PageSave)
+        .where(PageSave.response_id == response.id, PageSave.page_key == page.key)
+        .values(saved_at=now),
+        execution_options=_NO_SYNC,
+    )
+    if saved.rowcount == 0:
+        db.session.execute(insert(PageSave).values(
+            response_id=response.id, page_key=page.key, first_saved_at=now, saved_at=now))
+
+    if going_back or target is not None:
+        db.session.commit()
+        return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
+    return _submit(state, wave, response, {**others, **answers}, now)
+
+
+def _submit(state, wave, response, answers, now):
+    """Last page saved: complete the response if every required question is answered.
+    ``answers`` is everything now stored for the response."""
+    effective, visible = effective_answers(wave, answers)
+    for page in wave.pages:
+        if _missing(visible[page.key], effective):
+            db.session.commit()  # keep this page's answers; show what is missing
+            return redirect(url_for("respondent.page", year=state.year, key=page.key,
+                                    check=1), code=303)
+    hidden = [code for code in answers if code not in effective]
+    if hidden:  # answers to questions a later change of answer hid are not kept
+        db.session.execute(
+            delete(Answer).where(Answer.response_id == response.id, Answer.item.in_(hidden)),
+            execution_options=_NO_SYNC,
+        )
+    db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.status == "in_progress")
+        .values(status="complete", submitted_at=now),
+        execution_options=_NO_SYNC,
+    )
+    db.session.commit()
+    return _see_other("respondent.thanks", year=state.year)
+
+
+@bp.get("/<int:year>/thanks")
+def thanks(year: int):
+    state = wave_state(year)
+    if state is None or state.questionnaire_id is None:
+        abort(404)
+    wave = definition(state)
+    response = _load_response(state)
+    if response is not None and response.status == "in_progress":
+        return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
+    return render_template("survey/thanks.html", wave=wave, response=response)
+
+
+@bp.route("/<int:year>/resume", methods=["GET", "POST"])
+def resume(year: int):
+    state, wave = _open_wave(year)
+    form = ResumeForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if not form.validate():
+            if "csrf_token" in form.errors:
+                error, status = _("The form had expired. Please enter the code again."), 400
+            else:
+                error, status = form.errors["code"][0], 200
+        else:
+            code = normalise_resume_code(form.code.data)
+            found = db.session.execute(
+                select(Response.token, Response.status, Response.page_index).where(
+                    Response.resume_code == code, Response.wave_id == state.id)
+            ).first() if 4 <= len(code) <= 16 else None
+            if found is None:
+                error = _("No questionnaire was found with this code. Please check it and try "
+                          "again.")
+            else:
+                token, response_status, page_index = found
+                target = (url_for("respondent.thanks", year=year)
+                          if response_status == "complete"
+                          else url_for("respondent.page", year=year,
+                                       key=wave.pages[page_index].key))
+                return _set_response_cookie(redirect(target, code=303), token)
+    return render_template("survey/resume.html", wave=wave, form=form, error=error,
+                           csrf_token=generate_csrf()), status

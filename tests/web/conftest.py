@@ -1,0 +1,265 @@
+"""Fixtures for the web app tests (flaskr style: ``app``, ``client``, ``runner``).
+
+Every test that uses ``app`` runs twice: on SQLite (a fresh file per test) and on the PostgreSQL
+server at 127.0.0.1:5432, database ``test`` (a schema of our own, created once per session and
+truncated between tests).  The PostgreSQL run is skipped, with the reason, when no server
+answers.  ``TEST_DATABASE_URL`` points the PostgreSQL runs elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+
+from questionnaires import Condition, Item, Option, Page, Wave
+
+PG_URL = os.environ.get("TEST_DATABASE_URL",
+                        "postgresql+psycopg://127.0.0.1:5432/test")
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "survey" / "translations"
+
+
+# --------------------------------------------------------------------------- translations
+
+
+def _compile_translations() -> None:
+    """What `make install` does (`pybabel compile`), so the tests see the Chinese interface."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with open(po_path, "rb") as fh:
+            catalog = read_po(fh)
+        tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            write_mo(fh, catalog)
+        os.replace(tmp, mo_path)
+
+
+_compile_translations()
+
+
+# --------------------------------------------------------------------------- a small wave
+
+
+def _t(zh: str, en: str) -> dict:
+    return {"zh": zh, "en": en}
+
+
+FIVE = tuple(Option(code=c, label=_t(f"选项{c}", f"Option {c}")) for c in range(1, 6))
+NA = Option(code=9, label=_t("不适用", "Not applicable"))
+
+
+def make_wave(year: int = 2031, *, opens=dt.date(2000, 1, 1), closes=dt.date(2099, 12, 31)) -> Wave:
+    """Four pages: demographics, a grid, a page shown only for N01_P1 in {4, 5}, a last page."""
+    sex = Item(code="sex", norm=None, kind="demographic", wording_version=1,
+               text=_t("您的性别", "Your sex"),
+               options=(Option(1, _t("男", "Male"), "male"),
+                        Option(2, _t("女", "Female"), "female")))
+    province = Item(code="province", norm=None, kind="demographic", wording_version=1,
+                    text=_t("您常住的省份", "Province where you live"), widget="select",
+                    options=(Option(1, _t("北京市", "Beijing"), "110000"),
+                             Option(2, _t("四川省", "Sichuan"), "510000"),
+                             Option(3, _t("黑龙江省", "Heilongjiang"), "230000")))
+    education = Item(code="education", norm=None, kind="demographic", wording_version=1,
+                     text=_t("您的学历", "Your education"), required=False,
+                     options=(Option(1, _t("小学", "Primary"), "primary"),
+                              Option(2, _t("大学", "University"), "university")))
+    n01_a1 = Item(code="N01_A1", norm="N01", kind="awareness", wording_version=1,
+                  text=_t("关爱生态环境有多重要？", "How important is caring for the environment?"),
+                  options=FIVE)
+    n01_p1 = Item(code="N01_P1", norm="N01", kind="practice", wording_version=2,
+                  text=_t("您多久参加一次环保活动？", "How often do you join green activities?"),
+                  options=FIVE, not_applicable=NA)
+    n04_p4 = Item(code="N04_P4", norm="N04", kind="practice", wording_version=1,
+                  text=_t("您多久步行短途出行？", "How often do you walk short trips?"),
+                  options=FIVE, condition=Condition("N01_P1", frozenset({4, 5})))
+    attn = Item(code="ATTN1", norm=None, kind="attention", wording_version=1,
+                text=_t("请选择“选项4”", "Please choose 'Option 4'"), options=FIVE, expected=4)
+    n02_p1 = Item(code="N02_P1", norm="N02", kind="practice", wording_version=1,
+                  text=_t("您多久节约用水？", "How often do you save water?"),
+                  options=FIVE, not_applicable=NA)
+    pages = (
+        Page("about", _t("关于您", "About you"), (sex, province, education)),
+        Page("n01", _t("关爱生态环境", "Care for the environment"), (n01_a1, n01_p1), grid=True),
+        Page("walk", _t("短途出行", "Short trips"), (n04_p4,)),
+        Page("last", _t("最后", "Last questions"), (attn, n02_p1)),
+    )
+    return Wave(year=year, title=_t(f"{year}年测试调查", f"Test survey {year}"),
+                norms_version="2023", opens=opens, closes=closes,
+                consent=_t("同意说明第一段。\n\n第二段。",
+                           "Consent paragraph one.\n\nParagraph two."),
+                pages=pages, source="tests/web")
+
+
+# --------------------------------------------------------------------------- databases
+
+
+def _postgres_reason() -> str | None:
+    try:
+        import psycopg
+
+        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn, connect_timeout=2):
+            return None
+    except Exception as exc:  # any failure means: no usable server here
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"no PostgreSQL server reachable at {PG_URL} ({first})"
+
+
+@pytest.fixture(scope="session")
+def pg_schema():
+    """A private schema in the shared `test` database, with our tables; dropped at the end."""
+    reason = _postgres_reason()
+    if reason:
+        pytest.skip(reason)
+    import sqlalchemy as sa
+
+    from survey import models  # noqa: F401
+    from survey.db import db
+
+    schema = f"web_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = _with_search_path(PG_URL, schema)
+    schema_engine = sa.create_engine(url)
+    db.metadata.create_all(schema_engine)
+    schema_engine.dispose()
+    yield url
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+def _truncate_all(db) -> None:
+    import sqlalchemy as sa
+
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'survey.sqlite'}", "sqlite"
+    return request.getfixturevalue("pg_schema"), "postgresql"
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    from survey import create_app
+    from survey.db import db
+
+    url, backend = database_url
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "WAVE_CACHE_SECONDS": 0,
+    })
+    with app.app_context():
+        if backend == "sqlite":
+            db.create_all()
+        else:
+            _truncate_all(db)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def install_wave(app, wave: Wave, status: str = "open", opens=None, closes=None) -> None:
+    """Freeze ``wave`` into the database as load-questionnaire would, with ``status``."""
+    import json
+
+    from survey.db import db
+    from survey.models import Questionnaire
+    from survey.models import Wave as WaveRow
+
+    with app.app_context():
+        row = WaveRow(year=wave.year, status=status,
+                      opens=opens or wave.opens, closes=closes or wave.closes)
+        db.session.add(row)
+        db.session.flush()
+        db.session.add(Questionnaire(wave_id=row.id, content_hash=wave.content_hash,
+                                     definition=json.dumps(wave.to_dict(), ensure_ascii=False)))
+        db.session.commit()
+
+
+@pytest.fixture
+def wave():
+    return make_wave()
+
+
+@pytest.fixture
+def open_wave(app, wave):
+    install_wave(app, wave)
+    return wave
+
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = CSRF_INPUT.search(html)
+    assert match, "no CSRF field on the page"
+    return match.group(1)
+
+
+def start(client, year: int = 2031):
+    """Consent and land on the first page; returns the first page's response."""
+    response = client.post(f"/{year}/consent")
+    assert response.status_code == 303, response.text
+    return client.get(response.headers["Location"])
+
+
+def answer(client, year: int, key: str, data: dict, nav: str = "next"):
+    return client.post(f"/{year}/page/{key}", data={**data, "nav": nav})
+
+
+FULL = {
+    "about": {"sex": "2", "province": "2", "education": "1"},
+    "n01": {"N01_A1": "5", "N01_P1": "4"},
+    "walk": {"N04_P4": "3"},
+    "last": {"ATTN1": "4", "N02_P1": "9"},
+}
+
+
+def complete(client, year: int = 2031, answers=FULL):
+    start(client, year)
+    last = None
+    for key, data in answers.items():
+        last = answer(client, year, key, data)
+        assert last.status_code == 303, last.text
+    return last
