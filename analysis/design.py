@@ -1,0 +1,345 @@
+"""The survey design object: data, weights, strata, PSUs, fpc and calibration in one place.
+
+Modelled on R's ``svydesign()`` (survey package): every estimator takes the design.
+
+>>> design = SurveyDesign(df, weights="weight", strata="stratum", psu="psu")
+>>> design.mean(["N01_A1", "N02_P1"], by="region")          # doctest: +SKIP
+
+PSUs are nested in strata (R's ``nest=TRUE``): PSU ``3`` of stratum ``A`` and PSU ``3`` of
+stratum ``B`` are different PSUs. The first stage is taken as sampled with replacement unless
+an fpc is given. Variances are Taylor linearisation, as R's ``svyrecvar``; when the weights
+were raked or post-stratified by :meth:`SurveyDesign.rake` / :meth:`SurveyDesign.poststratify`
+the variances account for the calibration (see :mod:`analysis.variance`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+from analysis.variance import (
+    LONELY_PSU_RULES,
+    Calibration,
+    CalibrationStep,
+    PSUStructure,
+    group_sum_matrix,
+)
+
+
+class SurveyDesign:
+    """A complex survey design over a DataFrame.
+
+    Args:
+        data: one row per respondent.
+        weights: column of sampling weights (``None``: every row weighs 1).
+        strata: column of strata (``None``: one stratum).
+        psu: column of primary sampling units, nested in strata (``None``: each row is a PSU).
+        fpc: column of the finite population correction, constant within a stratum: a value
+            above 1 is the population number of PSUs in the stratum, a value at most 1 the
+            sampling fraction of PSUs (``None``: sampling with replacement).
+        lonely_psu: what to do with a stratum that has a single PSU, as R's
+            ``options(survey.lonely.psu=)``: ``"fail"`` (default; the error names the
+            stratum), ``"remove"`` and ``"certainty"`` (no variance contribution),
+            ``"adjust"`` (centre it at the population mean), ``"average"`` (give it the
+            average variance of the other strata).
+
+    Raises:
+        AnalysisInputError: unknown column, missing or non-numeric weight/fpc, negative weight,
+            fpc that varies within a stratum or is smaller than the sample, lonely PSU under
+            ``"fail"``.
+    """
+
+    def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
+                 psu: str | None = None, fpc: str | None = None, lonely_psu: str = "fail"):
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError("data must be a pandas DataFrame")
+        if lonely_psu not in LONELY_PSU_RULES:
+            raise AnalysisInputError(
+                f"lonely_psu '{lonely_psu}' is not one of {', '.join(LONELY_PSU_RULES)}")
+        if len(data) == 0:
+            raise AnalysisInputError("the data have no rows")
+        for role, col in (("weights", weights), ("strata", strata), ("psu", psu), ("fpc", fpc)):
+            if col is not None:
+                _require_column(data, col, role)
+        self.data = data
+        self.weight_column = weights
+        self.strata_column = strata
+        self.psu_column = psu
+        self.fpc_column = fpc
+        self.lonely_psu = lonely_psu
+        base = (np.ones(len(data)) if weights is None
+                else numeric_column(data, weights, allow_missing=False, role="weight"))
+        if (base < 0).any():
+            i = int(np.flatnonzero(base < 0)[0])
+            raise AnalysisInputError(
+                f"column '{weights}': weight {_fmt(base[i])} in row {i + 1} is negative")
+        self.base_weights = base
+        self.weights = base
+        self.structure = _psu_structure(data, strata, psu, fpc, lonely_psu)
+        self.structure.check_lonely(strata)
+        self.calibration_steps: tuple[CalibrationStep, ...] = ()
+        self.weighting = None  # a WeightingReport once raked / post-stratified / trimmed
+        self._calibration: Calibration | None = None
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(self.data)
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the weights were raked or post-stratified as part of the design."""
+        return bool(self.calibration_steps)
+
+    def __repr__(self) -> str:
+        s = self.structure
+        parts = [f"{self.n} rows", f"{s.n_strata} strata", f"{s.n_psus} PSUs"]
+        if self.fpc_column:
+            parts.append(f"fpc '{self.fpc_column}'")
+        if self.calibrated:
+            parts.append("calibrated: " + ", ".join(
+                f"{c.kind}({'+'.join(c.variables)})" for c in self.calibration_steps))
+        return f"<SurveyDesign {'; '.join(parts)}; total weight {self.weights.sum():.6g}>"
+
+    def _with_weights(self, weights: np.ndarray, step: CalibrationStep | None, report,
+                      replace_last: bool = False) -> SurveyDesign:
+        """A copy of this design with new final weights and (optionally) a calibration step."""
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        new.weights = np.asarray(weights, dtype=float)
+        steps = self.calibration_steps[:-1] if replace_last else self.calibration_steps
+        new.calibration_steps = steps + ((step,) if step is not None else ())
+        new.weighting = report
+        new._calibration = None
+        return new
+
+    @property
+    def calibration(self) -> Calibration | None:
+        if self.calibration_steps and self._calibration is None:
+            self._calibration = Calibration(list(self.calibration_steps), self.structure.psu,
+                                            self.structure.n_psus)
+        return self._calibration
+
+    # ------------------------------------------------------------------ weighting
+    def rake(self, margins, max_iter: int = 1000, epsilon: float = 1e-10,
+             rescale: bool = False) -> SurveyDesign:
+        """Rake the weights to marginal totals (iterative proportional fitting).
+
+        Args:
+            margins: a :class:`analysis.margins.Margins` (``variable, category, target``);
+                targets are counts or shares (shares make the weights sum to the sample size).
+            max_iter: maximum number of sweeps over all margins.
+            epsilon: convergence when every margin is within ``epsilon`` of its target,
+                relative to the target.
+            rescale: turn count targets on different bases into shares of one total.
+
+        Returns:
+            A new design whose weights are the raked weights; ``.weighting`` reports
+            iterations, maximum margin error and convergence; variances account for the raking.
+        """
+        from analysis.weighting import rake_design
+
+        return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale)
+
+    def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
+        """Post-stratify to a joint table: columns = weighting variables + ``target``
+        (counts, or shares summing to 1)."""
+        from analysis.weighting import poststratify_design
+
+        return poststratify_design(self, table, target=target)
+
+    def trim(self, lower: float | None = None, upper: float | None = None,
+             max_iter: int = 100, epsilon: float = 1e-10) -> SurveyDesign:
+        """Trim weights to ``[lower, upper]`` (weight values) and re-calibrate, repeating until
+        both the bounds and the margins hold."""
+        from analysis.weighting import trim_design
+
+        return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
+
+    # ------------------------------------------------------------------ estimators
+    def mean(self, items, by=None, na_rm: bool = True, deff=True):
+        """Weighted means of ``items`` overall and by domain -> :class:`Estimates`."""
+        from analysis.estimates import estimate
+
+        return estimate(self, items, "mean", by=by, na_rm=na_rm, deff=deff)
+
+    def total(self, items, by=None, na_rm: bool = True, deff=True):
+        """Weighted totals of ``items`` overall and by domain -> :class:`Estimates`."""
+        from analysis.estimates import estimate
+
+        return estimate(self, items, "total", by=by, na_rm=na_rm, deff=deff)
+
+    def proportion(self, items, levels: Sequence[float], by=None, na_rm: bool = True,
+                   deff=True):
+        """Share of answers in ``levels`` (e.g. ``[4, 5]``, a top-2 box) among the answers to
+        each item, overall and by domain -> :class:`Estimates`."""
+        from analysis.estimates import estimate
+
+        return estimate(self, items, "proportion", by=by, na_rm=na_rm, deff=deff,
+                        levels=levels)
+
+    # ------------------------------------------------------------------ low level
+    def item_matrix(self, items: Sequence[str]) -> np.ndarray:
+        """``(n, k)`` float matrix of the item columns, NaN where missing (validated)."""
+        y = np.empty((self.n, len(items)), dtype=float)
+        for j, col in enumerate(items):
+            _require_column(self.data, col, "item")
+            y[:, j] = numeric_column(self.data, col, allow_missing=True, role="item")
+        return y
+
+    def linearize_mean(self, y, domain=None) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted mean(s) of ``y`` and their linearised (influence) values.
+
+        Args:
+            y: ``(n,)`` or ``(n, k)`` floats, NaN = missing (missing rows are left out of the
+                domain, as R's ``na.rm=TRUE``).
+            domain: ``(n,)`` bool mask or ``None`` (all rows).
+
+        Returns:
+            ``(estimate, z)``: ``(k,)`` means and ``(n, k)`` values
+            ``z_i = w_i (y_i - mean) / sum(w)`` over the domain rows, 0 elsewhere; the variance
+            of the mean is ``vcov(z)``.
+        """
+        y = np.asarray(y, dtype=float)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.shape[0] != self.n:
+            raise ValueError(f"y has {y.shape[0]} rows, the design {self.n}")
+        obs = ~np.isnan(y)
+        if domain is not None:
+            obs &= np.asarray(domain, dtype=bool)[:, None]
+        w = self.weights[:, None] * obs
+        total_w = w.sum(axis=0)
+        y0 = np.where(obs, y, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            est = (w * y0).sum(axis=0) / total_w
+            z = w * (y0 - est) / total_w
+        return est, np.where(obs, z, 0.0)
+
+    def vcov(self, z, domain=None) -> np.ndarray:
+        """Covariance ``(k, k)`` of the totals of ``z`` (``(n,)`` or ``(n, k)``) under the
+        design: strata, PSUs, fpc, the lonely-PSU rule and, when the design was calibrated,
+        the calibration (``z`` is replaced by its residuals on the weighting variables).
+
+        ``domain`` matters only for ``lonely_psu="average"`` in an uncalibrated design, where
+        R averages over the strata the domain reaches.
+        """
+        z = np.asarray(z, dtype=float)
+        if z.ndim == 1:
+            z = z[:, None]
+        s = self.structure
+        psu_tot = group_sum_matrix(s.psu, s.n_psus) @ z
+        cal = self.calibration
+        if cal is not None:
+            psu_tot = cal.residual_psu_totals(psu_tot, cal.cell_sums(z))
+        cov = s.covariance(psu_tot)
+        if (s.lonely_psu == "average" and s.lonely.any() and cal is None
+                and domain is not None):
+            present = _strata_present(s, np.asarray(domain, dtype=bool)[:, None])[:, 0]
+            n_strat, n_ok = present.sum(), (present & ~s.lonely).sum()
+            cov *= (n_strat / n_ok) / (s.n_strata / (~s.lonely).sum())
+        return cov
+
+
+def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:
+    """``(H, m)``: whether any row of each stratum is in each column's subset."""
+    counts = group_sum_matrix(s.psu_stratum[s.psu], s.n_strata) @ mask.astype(float)
+    return counts > 0
+
+
+# ---------------------------------------------------------------------- helpers
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
+
+
+def _require_column(data: pd.DataFrame, col: str, role: str) -> None:
+    if col not in data.columns:
+        raise AnalysisInputError(f"unknown column '{col}' ({role}); the data have no such column")
+
+
+def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str) -> np.ndarray:
+    """The column as float64; raises naming the column and the first bad value."""
+    s = data[col]
+    if pd.api.types.is_bool_dtype(s):
+        s = s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        values = s.to_numpy(dtype=float, na_value=np.nan)
+    else:
+        values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isnan(values) & s.notna().to_numpy()
+        if bad.any():
+            stripped = s[bad].astype(str).str.strip()
+            really = stripped != ""
+            if really.any():
+                i = int(np.flatnonzero(bad)[np.flatnonzero(really.to_numpy())[0]])
+                raise AnalysisInputError(
+                    f"column '{col}': value '{s.iloc[i]}' in row {i + 1} is not a number")
+    if np.isinf(values).any():
+        i = int(np.flatnonzero(np.isinf(values))[0])
+        raise AnalysisInputError(f"column '{col}': value '{values[i]}' in row {i + 1} "
+                                 "is not a finite number")
+    if not allow_missing and np.isnan(values).any():
+        i = int(np.flatnonzero(np.isnan(values))[0])
+        raise AnalysisInputError(f"column '{col}': missing {role} in row {i + 1}")
+    return values
+
+
+def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
+    n = len(data)
+    if strata is None:
+        h = np.zeros(n, dtype=np.int64)
+        labels = np.array(["(all)"], dtype=object)
+    else:
+        h, labels = pd.factorize(data[strata], sort=True)
+        if (h < 0).any():
+            i = int(np.flatnonzero(h < 0)[0])
+            raise AnalysisInputError(f"column '{strata}': missing stratum in row {i + 1}")
+        labels = np.asarray(labels, dtype=object)
+    n_strata = len(labels)
+    if psu is None:
+        # every row its own PSU; number them stratum by stratum
+        order = np.argsort(h, kind="stable")
+        p = np.empty(n, dtype=np.int64)
+        p[order] = np.arange(n)
+        psu_stratum = h[order]
+    else:
+        pc, pu = pd.factorize(data[psu])
+        if (pc < 0).any():
+            i = int(np.flatnonzero(pc < 0)[0])
+            raise AnalysisInputError(f"column '{psu}': missing PSU in row {i + 1}")
+        key = h.astype(np.int64) * len(pu) + pc
+        uniq, p = np.unique(key, return_inverse=True)
+        p = p.astype(np.int64)
+        psu_stratum = (uniq // len(pu)).astype(np.int64)
+    n_psu = np.bincount(psu_stratum, minlength=n_strata)
+    factor = np.ones(n_strata)
+    if fpc is not None:
+        values = numeric_column(data, fpc, allow_missing=False, role="fpc")
+        lo = np.full(n_strata, np.inf)
+        hi = np.full(n_strata, -np.inf)
+        np.minimum.at(lo, h, values)
+        np.maximum.at(hi, h, values)
+        varies = ~np.isclose(lo, hi, rtol=1e-12, atol=0)
+        if varies.any():
+            k = int(np.flatnonzero(varies)[0])
+            raise AnalysisInputError(
+                f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
+                f"({_fmt(lo[k])} and {_fmt(hi[k])})")
+        if (lo <= 0).any():
+            k = int(np.flatnonzero(lo <= 0)[0])
+            raise AnalysisInputError(
+                f"column '{fpc}': value {_fmt(lo[k])} in stratum '{labels[k]}' is not positive")
+        popsize = np.where(lo > 1, lo, n_psu / lo)
+        small = popsize < n_psu - 1e-9
+        if small.any():
+            k = int(np.flatnonzero(small)[0])
+            raise AnalysisInputError(
+                f"column '{fpc}': population size {_fmt(lo[k])} in stratum '{labels[k]}' is "
+                f"smaller than its {n_psu[k]} sampled PSUs")
+        factor = np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
+    return PSUStructure(psu=p, psu_stratum=psu_stratum, n_psu=n_psu, fpc_factor=factor,
+                        stratum_labels=labels, lonely_psu=lonely_psu)

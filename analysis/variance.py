@@ -1,0 +1,274 @@
+"""Taylor-linearisation variance: PSU totals, strata, fpc, lonely PSUs and calibration.
+
+This module holds the arithmetic of R's ``svyrecvar`` (survey 4.1-1) for one-stage designs
+(with-replacement first stage, or without replacement when an fpc is given), written on
+aggregated totals so that nothing loops over rows or PSUs:
+
+* :class:`PSUStructure` knows which PSU each row is in, which stratum each PSU is in, the number
+  of PSUs per stratum and the finite population factor ``1 - n_h / N_h``.
+  :meth:`PSUStructure.variance` turns PSU totals of linearised values into variances.
+* :class:`CalibrationStep` records one raking or post-stratification (the weights before and
+  after it and the cells of the crossed weighting variables). :func:`residualise_totals` removes
+  the part of the linearised values that the calibration explains, as R's ``calibrate()``
+  (``greg_calibration``, stage 0) and ``postStratify()`` do: the residual of the weighted
+  least-squares regression of ``z / w_after`` on the calibration variables, weights
+  ``w_before``, multiplied by ``w_after``. Because the model matrix is constant within the cells
+  of the crossed weighting variables, the regression runs on the cells (a few hundred rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from analysis.errors import AnalysisInputError
+
+LONELY_PSU_RULES = ("fail", "remove", "adjust", "average", "certainty")
+
+# R's onestrat() treats a stratum whose finite population factor is below this as fully
+# enumerated (certainty) and gives it no variance, before looking at lonely PSUs.
+CERTAINTY_TOLERANCE = 1e-7
+
+
+def group_sum_matrix(keys: np.ndarray, n_keys: int, values: np.ndarray | None = None
+                     ) -> sp.csc_matrix:
+    """Sparse ``(n_keys, n)`` matrix that sums rows into groups: ``M @ x`` = group totals.
+
+    ``keys`` is ``(n,)`` or ``(n, q)`` (each row in ``q`` groups at once, e.g. one per domain
+    variable); a negative key leaves the row out. ``values`` (``(n,)`` or like ``keys``)
+    weights each row; default 1. Built as CSC with one column per row, so building it needs no
+    sorting.
+    """
+    keys = np.asarray(keys)
+    n = keys.shape[0]
+    q = 1 if keys.ndim == 1 else keys.shape[1]
+    keys2 = keys.reshape(n, q)
+    if values is None:
+        vals = np.ones((n, q))
+    else:
+        vals = np.broadcast_to(np.asarray(values, dtype=float).reshape(n, -1), (n, q))
+    vals = np.where(keys2 >= 0, vals, 0.0)
+    idx = np.where(keys2 >= 0, keys2, 0)
+    indptr = np.arange(0, n * q + 1, q, dtype=np.int64)
+    return sp.csc_matrix((vals.ravel(), idx.ravel(), indptr), shape=(n_keys, n))
+
+
+@dataclass(frozen=True)
+class PSUStructure:
+    """Strata and PSUs of one design, as integer codes.
+
+    Attributes:
+        psu: ``(n,)`` PSU code of each row, ``0..n_psu_total-1``; PSUs are numbered stratum by
+            stratum, so each stratum's PSUs are contiguous.
+        psu_stratum: ``(P,)`` stratum code of each PSU (non-decreasing).
+        n_psu: ``(H,)`` number of sampled PSUs per stratum.
+        fpc_factor: ``(H,)`` ``1 - n_h/N_h`` (1 without an fpc).
+        stratum_labels: ``(H,)`` the strata as given in the data, for messages.
+        lonely_psu: one of :data:`LONELY_PSU_RULES`.
+    """
+
+    psu: np.ndarray
+    psu_stratum: np.ndarray
+    n_psu: np.ndarray
+    fpc_factor: np.ndarray
+    stratum_labels: np.ndarray
+    lonely_psu: str = "fail"
+    _starts: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        starts = np.concatenate([[0], np.cumsum(self.n_psu)[:-1]]).astype(np.int64)
+        object.__setattr__(self, "_starts", starts)
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.n_psu)
+
+    @property
+    def n_psus(self) -> int:
+        return len(self.psu_stratum)
+
+    @property
+    def lonely(self) -> np.ndarray:
+        """Strata with a single PSU that are not certainty strata (R's lonely PSUs)."""
+        return (self.n_psu == 1) & (self.fpc_factor >= CERTAINTY_TOLERANCE)
+
+    def check_lonely(self, stratum_column: str | None) -> None:
+        """Raise for a lonely PSU when the rule is ``fail`` (the message names the stratum)."""
+        if self.lonely_psu != "fail" or not self.lonely.any():
+            return
+        label = self.stratum_labels[np.flatnonzero(self.lonely)[0]]
+        where = f" (column '{stratum_column}')" if stratum_column else ""
+        raise AnalysisInputError(
+            f"stratum '{label}'{where} has only one PSU, so its variance cannot be estimated; "
+            "choose lonely_psu='remove', 'adjust', 'average' or 'certainty'"
+        )
+
+    def _scale(self) -> np.ndarray:
+        n = self.n_psu.astype(float)
+        scale = self.fpc_factor.copy()
+        many = n > 1
+        scale[many] *= n[many] / (n[many] - 1)
+        scale[self.fpc_factor < CERTAINTY_TOLERANCE] = 0.0
+        return scale
+
+    def _deviations(self, totals: np.ndarray) -> np.ndarray:
+        """PSU totals minus their stratum mean (R's sweep in onestrat); lonely PSUs under
+        ``adjust`` stay uncentred, i.e. centred at the population mean 0."""
+        sums = np.add.reduceat(totals, self._starts, axis=0)
+        means = sums / self.n_psu[:, None]
+        if self.lonely_psu == "adjust":
+            means[self.lonely] = 0.0
+        return totals - np.repeat(means, self.n_psu, axis=0)
+
+    def variance(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
+        """Variance of the column sums of ``totals`` (``(P, m)`` PSU totals) -> ``(m,)``.
+
+        ``present`` (``(H, m)`` bool) says which strata R would see for each column: R drops
+        strata a subset does not reach when the design is not calibrated, which matters only
+        for ``lonely_psu='average'`` (the average is over the strata present).
+        """
+        totals = np.asarray(totals, dtype=float)
+        dev = self._deviations(totals)
+        ss = np.add.reduceat(dev * dev, self._starts, axis=0)  # (H, m)
+        scale = self._scale()
+        if self.lonely_psu == "average" and self.lonely.any():
+            ok = ~self.lonely
+            var = scale[ok] @ ss[ok]
+            if present is None:
+                n_strat = np.full(ss.shape[1], float(self.n_strata))
+                n_ok = np.full(ss.shape[1], float(ok.sum()))
+            else:
+                n_strat = present.sum(axis=0).astype(float)
+                n_ok = present[ok].sum(axis=0).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                factor = np.where(n_strat > 0, n_strat / n_ok, 1.0)
+            return var * factor
+        return scale @ ss
+
+    def covariance(self, totals: np.ndarray) -> np.ndarray:
+        """Covariance matrix ``(m, m)`` of the column sums of ``totals`` (``(P, m)``)."""
+        totals = np.asarray(totals, dtype=float)
+        dev = self._deviations(totals)
+        scale = self._scale()
+        row_scale = np.repeat(scale, self.n_psu)
+        if self.lonely_psu == "average" and self.lonely.any():
+            row_scale = row_scale * np.repeat(~self.lonely, self.n_psu)
+            row_scale *= self.n_strata / (~self.lonely).sum()
+        return dev.T @ (dev * row_scale[:, None])
+
+
+@dataclass(frozen=True)
+class CalibrationStep:
+    """One calibration of the weights (raking or post-stratification).
+
+    Attributes:
+        kind: ``"rake"`` or ``"poststratify"``.
+        variables: the weighting variables (data columns).
+        cell: ``(n,)`` code of each row's cell of the crossed weighting variables.
+        model: ``(C, p)`` model matrix of the cells (dummies of every category of every
+            variable for raking; the identity for post-stratification).
+        before: ``(n,)`` weights before the step; after: ``(n,)`` weights after it.
+        cell_labels: ``(C, len(variables))`` category of each cell, as strings.
+    """
+
+    kind: str
+    variables: tuple[str, ...]
+    cell: np.ndarray
+    model: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+    cell_labels: np.ndarray | None = None
+
+    @property
+    def n_cells(self) -> int:
+        return self.model.shape[0]
+
+    def ratio(self) -> np.ndarray:
+        """``before / after`` per row (0 where the row has no weight after)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.after != 0, self.before / self.after, 0.0)
+
+
+class Calibration:
+    """The calibration steps of a design, prepared for residualising many columns at once.
+
+    All steps are put on the cells of the crossing of every step's variables, so each step's
+    regression and the corrections between steps stay in cell space.
+    """
+
+    def __init__(self, steps: list[CalibrationStep], psu: np.ndarray, n_psus: int):
+        self.steps = steps
+        if len(steps) == 1:
+            cell = steps[0].cell
+            n_cells = steps[0].n_cells
+            maps = [np.arange(n_cells)]
+        else:
+            key = np.zeros(len(steps[0].cell), dtype=np.int64)
+            for s in steps:
+                key = key * s.n_cells + s.cell
+            cell, uniques = _factorize(key)
+            n_cells = len(uniques)
+            maps = []
+            rest = uniques.copy()
+            for s in reversed(steps):
+                maps.append(rest % s.n_cells)
+                rest //= s.n_cells
+            maps.reverse()
+        self.cell = cell
+        self.n_cells = n_cells
+        self.models = [s.model[m] for s, m in zip(steps, maps, strict=True)]
+        self.ratios = [s.ratio() for s in steps]
+        self.before_sums = [np.bincount(cell, s.before, minlength=n_cells) for s in steps]
+        # q[s][t]: cell sums of (before_s / after_s) * after_t, for t < s
+        self.cross = [[np.bincount(cell, r * steps[t].after, minlength=n_cells)
+                       for t in range(i)] for i, r in enumerate(self.ratios)]
+        # (P, C) sums of after_t per PSU and cell: the correction of PSU totals
+        self.psu_cell = [sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
+                         for s in steps]
+
+    def cell_sums(self, x: np.ndarray) -> list[np.ndarray]:
+        """Per step, the cell sums of ``(before/after) * x`` for ``x`` ``(n, m)``."""
+        return [group_sum_matrix(self.cell, self.n_cells, r) @ x for r in self.ratios]
+
+    def fitted(self, cell_sums: list[np.ndarray]) -> list[np.ndarray]:
+        """Per step, the fitted values ``(C, m)`` of the weighted regression of ``x/after``."""
+        fits: list[np.ndarray] = []
+        for i, (model, bsum) in enumerate(zip(self.models, self.before_sums, strict=True)):
+            rhs = cell_sums[i].copy()
+            for t, f in enumerate(fits):
+                rhs -= self.cross[i][t][:, None] * f
+            fits.append(_wls_fit(model, bsum, rhs))
+        return fits
+
+    def residual_psu_totals(self, psu_totals: np.ndarray, cell_sums: list[np.ndarray]
+                            ) -> np.ndarray:
+        """PSU totals of the calibration residuals of ``x``, from the PSU totals and the cell
+        sums of ``x``."""
+        out = np.array(psu_totals, dtype=float, copy=True)
+        for mat, f in zip(self.psu_cell, self.fitted(cell_sums), strict=True):
+            out -= mat @ f
+        return out
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        """Row-level residuals ``(n, m)`` (for callers that need them, e.g. influence values)."""
+        out = np.array(x, dtype=float, copy=True)
+        fits = self.fitted(self.cell_sums(x))
+        for s, f in zip(self.steps, fits, strict=True):
+            out -= s.after[:, None] * f[self.cell]
+        return out
+
+
+def _wls_fit(model: np.ndarray, weight_sums: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Fitted cell values of the WLS regression whose normal equations are
+    ``model' diag(weight_sums) model b = model' rhs`` (``rhs`` = cell sums of weight * y)."""
+    ok = weight_sums > 0
+    root = np.sqrt(weight_sums[ok])
+    coef, *_ = np.linalg.lstsq(model[ok] * root[:, None], rhs[ok] / root[:, None], rcond=None)
+    return model @ coef
+
+
+def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniques, codes = np.unique(key, return_inverse=True)
+    return codes.astype(np.int64), uniques
