@@ -87,20 +87,24 @@ class Checker:
         self.fail(item, field, f"bad date {_describe(value)} (write YYYY-MM-DD)")
 
     def text(self, value: Any, item: str | None, field: str | None, what: str = "") -> Text:
-        """A {zh, en} text; a missing or blank language is a missing translation."""
-        where = f" of {what}" if what else ""
+        """A {zh, en} text; a missing or blank language is a missing translation.
+
+        ``what`` names the text inside the field in messages ("version 2", "the label of option 3").
+        """
         if not isinstance(value, dict):
-            self.fail(item, field, f"must be a text with zh and en{where}, got {_describe(value)}")
+            subject = f"{what} must" if what else "must"
+            self.fail(item, field, f"{subject} be a text with zh and en, got {_describe(value)}")
+        of, in_ = (f" of {what}", f" in {what}") if what else ("", "")
         for lang in value:
             if lang not in LANGUAGES:
-                self.fail(item, field, f"unknown language {lang!r}{where} (only zh and en)")
+                self.fail(item, field, f"unknown language {lang!r}{in_} (only zh and en)")
         for lang in LANGUAGES:
             text = value.get(lang)
             if text is None or (isinstance(text, str) and not text.strip()):
-                self.fail(item, field, f"missing {lang} translation{where}")
+                self.fail(item, field, f"missing {lang} translation{of}")
             if not isinstance(text, str):
                 self.fail(
-                    item, field, f"{lang} text{where} must be a string, got {_describe(text)}"
+                    item, field, f"the {lang} text{of} must be a string, got {_describe(text)}"
                 )
         return {lang: value[lang].strip() for lang in LANGUAGES}
 

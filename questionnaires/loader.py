@@ -36,6 +36,7 @@ WAVES_DIR = Path(__file__).resolve().parent / "waves"
 _NORM_ITEM_CODE = re.compile(r"^(N\d\d)_([AP])(\d+)$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KIND_LETTER = {"awareness": "A", "practice": "P"}
+_PAGE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 # =========================================================================== item bank
@@ -173,7 +174,7 @@ class _BankParser:
                 check.fail(
                     code,
                     "code",
-                    f"a {kind} item of {norm} must be coded {norm}_{_KIND_LETTER[kind]}<number>",
+                    f"{kind} items of {norm} must be coded {norm}_{_KIND_LETTER[kind]}<number>",
                 )
             return norm
         if norm is not None:
@@ -295,13 +296,33 @@ def load_wave(
     """
     if isinstance(path_or_year, bool):
         raise TypeError("load_wave() takes a year or a path")
-    path = wave_path(path_or_year) if isinstance(path_or_year, int) else Path(path_or_year)
+    if isinstance(path_or_year, int):
+        path = wave_path(path_or_year)
+        if not path.exists():
+            years = ", ".join(map(str, available_waves())) or "none"
+            raise QuestionnaireError(
+                path, None, None, f"no wave file for {path_or_year} (available: {years})"
+            )
+    else:
+        path = Path(path_or_year)
     return _WaveParser(
         path, bank if bank is not None else load_item_bank(), norms or load_norms()
     ).parse()
 
 
 _WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
+
+
+def _referenced_codes(raw_pages: list) -> set[str]:
+    """Every item code a wave file mentions (best effort; malformed entries are reported later)."""
+    codes = set()
+    for page in raw_pages:
+        entries = page.get("items") if isinstance(page, dict) else None
+        for entry in entries if isinstance(entries, list) else ():
+            ref = entry.get("item") if isinstance(entry, dict) else entry
+            if isinstance(ref, str):
+                codes.add(ref.strip().partition("@")[0])
+    return codes
 
 
 class _WaveParser:
@@ -311,6 +332,7 @@ class _WaveParser:
         self.norms = norms
         self.check = Checker(path)
         self.seen: dict[str, tuple[int, str]] = {}  # code -> (position in wave, page key)
+        self.wave_codes: set[str] = set()
 
     def parse(self) -> Wave:
         check = self.check
@@ -332,6 +354,7 @@ class _WaveParser:
         title = check.text(data["title"], None, "title")
         consent = check.text(data["consent"], None, "consent", what="the consent text")
         raw_pages = check.list_(data["pages"], None, "pages")
+        self.wave_codes = _referenced_codes(raw_pages)
         if not raw_pages:
             check.fail(None, "pages", "a wave needs at least one page")
         pages: list[Page] = []
@@ -360,6 +383,10 @@ class _WaveParser:
         if "key" not in d:
             check.fail(None, f"{where}.key", "missing")
         key = check.string(d["key"], None, f"{where}.key")
+        if not _PAGE_KEY.match(key):
+            check.fail(
+                None, f"{where}.key", "page keys are letters, digits, _ and - (they go in URLs)"
+            )
         where = f"pages.{key}"
         check.fields(
             d,
@@ -441,11 +468,18 @@ class _WaveParser:
         if target == code:
             check.fail(code, "show_if.item", "an item cannot depend on its own answer")
         if target not in self.seen:
+            if target in self.wave_codes:
+                check.fail(
+                    code,
+                    "show_if.item",
+                    f"condition refers to {target!r}, which comes later in the wave "
+                    "(a condition can only use earlier answers)",
+                )
             if target in self.bank:
                 check.fail(
                     code,
                     "show_if.item",
-                    f"condition refers to {target!r}, which is not asked before this item",
+                    f"condition refers to {target!r}, which this wave does not ask",
                 )
             check.fail(code, "show_if.item", f"condition refers to unknown item {target!r}")
         if self.seen[target][1] == page_key:
