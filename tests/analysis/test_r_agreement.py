@@ -83,7 +83,7 @@ def rel_diff(a, b):
 NON_CALIBRATED = ["srs", "srs_weighted", "stratified", "clustered", "strat_clustered",
                   "fpc_count", "fpc_fraction", "lonely_remove", "lonely_adjust",
                   "lonely_average", "lonely_certainty"]
-CALIBRATED: list[str] = []  # raking lands in the next commit
+CALIBRATED = ["calibrated", "poststratified"]
 
 
 def merged(name, statistic, core, lonely, expected):
@@ -104,3 +104,29 @@ def test_estimates_and_se_agree_with_r(name, statistic, core, lonely, expected):
         worst = rel_diff(m[col], m[f"{col}_r"]).max()
         assert worst < RTOL, f"{name} {statistic} {col}: max relative difference {worst:.3g}"
     assert (m["n"] == m["n_r"]).all()
+
+
+@pytest.mark.parametrize("statistic", ["mean", "total", "proportion"])
+def test_rake_estimates_agree_with_r_rake(statistic, core, lonely, expected):
+    """R's rake() and calibrate(calfun="raking") give the same weights; point estimates agree.
+    (Their SEs differ: we follow calibrate(), see docs/analysis.md.)"""
+    m = merged("raked", statistic, core, lonely, expected)
+    assert rel_diff(m["estimate"], m["estimate_r"]).max() < RTOL
+
+
+@pytest.mark.parametrize("name,column", [("raked", "raked"), ("calibrated", "calibrated"),
+                                         ("poststratified", "poststratified")])
+def test_calibrated_weights_agree_with_r(name, column, core, lonely):
+    expected = pd.read_csv(FIXTURES / "weights.csv")[column].to_numpy()
+    got = build(name, core, lonely).weights
+    assert rel_diff(got, expected).max() < RTOL
+
+
+@pytest.mark.parametrize("name", ["strat_clustered", "fpc_count", "calibrated", "poststratified"])
+def test_vcov_of_linearised_means_agrees_with_r(name, core, lonely):
+    exp = pd.read_csv(FIXTURES / "covariances.csv")
+    exp = exp[exp.design == name].pivot(index="row", columns="col", values="value")
+    design = build(name, core, lonely)
+    est, z = design.linearize_mean(core[["y3", "y4"]].to_numpy(dtype=float))
+    cov = design.vcov(z)
+    assert rel_diff(cov, exp.loc[["y3", "y4"], ["y3", "y4"]].to_numpy()).max() < RTOL

@@ -1,0 +1,354 @@
+"""Raking, post-stratification and trimming of survey weights, run on cells.
+
+Raking multiplies every weight by a factor that depends only on the row's cell of the crossed
+weighting variables, so iterative proportional fitting runs on the cells' weight totals (a few
+hundred numbers) however many rows there are. The resulting design keeps a
+:class:`analysis.variance.CalibrationStep` so that standard errors account for the raking as
+R's ``calibrate(..., calfun="raking")`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError, ConvergenceError
+from analysis.margins import Margins, category_label
+from analysis.variance import CalibrationStep
+
+
+@dataclass(frozen=True)
+class WeightingReport:
+    """How a weighting went.
+
+    Attributes:
+        method: ``"rake"``, ``"poststratify"`` or ``"trim"``.
+        iterations: sweeps of iterative proportional fitting (1 for post-stratification;
+            trim/re-rake rounds for trimming).
+        max_margin_error: largest ``|achieved - target|`` over all margin categories, in
+            weight units (persons).
+        max_relative_error: the same divided by the target.
+        converged: whether every margin is within ``epsilon`` (relative) of its target.
+        epsilon: the tolerance used.
+        n_trimmed: weights at a trimming bound (trimming only).
+        weight_sum, weight_min, weight_max: of the final weights.
+    """
+
+    method: str
+    iterations: int
+    max_margin_error: float
+    max_relative_error: float
+    converged: bool
+    epsilon: float
+    n_trimmed: int = 0
+    weight_sum: float = float("nan")
+    weight_min: float = float("nan")
+    weight_max: float = float("nan")
+
+    def __str__(self) -> str:
+        state = "converged" if self.converged else "NOT converged"
+        s = (f"{self.method}: {state} after {self.iterations} iteration(s); max margin error "
+             f"{self.max_margin_error:.3g} ({self.max_relative_error:.3g} relative); weights sum "
+             f"{self.weight_sum:.6g}, range [{self.weight_min:.4g}, {self.weight_max:.4g}]")
+        if self.method == "trim":
+            s += f"; {self.n_trimmed} weight(s) at a bound"
+        return s
+
+
+@dataclass(frozen=True)
+class _RakeSpec:
+    """What re-raking needs: cells, each cell's category per variable, targets."""
+
+    variables: tuple[str, ...]
+    cell: np.ndarray            # (n,)
+    cell_cats: np.ndarray       # (C, V) category index per variable
+    targets: tuple[np.ndarray, ...]  # per variable, target per category
+    labels: tuple[tuple[str, ...], ...]  # per variable, category labels
+
+
+def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: str
+                   ) -> np.ndarray:
+    """Index into ``categories`` of each row's value of ``var``; raises naming the column and
+    value for a missing value or a category the margins lack."""
+    if var not in data.columns:
+        raise AnalysisInputError(
+            f"unknown column '{var}': the {source} weight on it but the data have no such column")
+    codes, uniques = pd.factorize(data[var])
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
+        raise AnalysisInputError(
+            f"column '{var}': missing value in row {i + 1}; every respondent needs a value of "
+            "a weighting variable (impute it or drop the row)")
+    index = {c: k for k, c in enumerate(categories)}
+    mapping = np.empty(len(uniques), dtype=np.int64)
+    for u, value in enumerate(uniques):
+        label = category_label(value)
+        if label not in index:
+            raise AnalysisInputError(
+                f"column '{var}': value '{label}' is not a category of the {source} for "
+                f"'{var}' ({', '.join(categories)})")
+        mapping[u] = index[label]
+    return mapping[codes]
+
+
+def _cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell code of each row of the crossed variables, and each cell's categories."""
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, k in zip(codes, sizes, strict=True):
+        key = key * k + c
+    uniq, cell = np.unique(key, return_inverse=True)
+    cats = np.empty((len(uniq), len(codes)), dtype=np.int64)
+    rest = uniq.copy()
+    for v in range(len(codes) - 1, -1, -1):
+        cats[:, v] = rest % sizes[v]
+        rest //= sizes[v]
+    return cell.astype(np.int64), cats
+
+
+def ipf(cell_base: np.ndarray, cell_cats: np.ndarray, targets: tuple[np.ndarray, ...],
+        max_iter: int, epsilon: float) -> tuple[np.ndarray, int, np.ndarray, bool]:
+    """Iterative proportional fitting on cells.
+
+    Args:
+        cell_base: ``(C,)`` weight total of each cell before raking.
+        cell_cats: ``(C, V)`` category of each cell for each variable.
+        targets: per variable, the ``(K_v,)`` target totals.
+
+    Returns:
+        ``(factor, iterations, relative_errors, converged)``: the ``(C,)`` raking factors,
+        the number of sweeps, the relative error of every category after the last sweep
+        (concatenated over variables) and whether they are all below ``epsilon``.
+    """
+    g = np.ones(len(cell_base))
+    errors = np.full(1, np.inf)
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
+        for v, t in enumerate(targets):
+            achieved = np.bincount(cell_cats[:, v], cell_base * g, minlength=len(t))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g *= np.where(achieved > 0, t / achieved, 0.0)[cell_cats[:, v]]
+        errors = margin_errors(cell_base * g, cell_cats, targets)[1]
+        if errors.max() < epsilon:
+            return g, it, errors, True
+    return g, max_iter, errors, False
+
+
+def margin_errors(cell_weights, cell_cats, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute and relative error of every margin category."""
+    ab, rel = [], []
+    for v, t in enumerate(targets):
+        achieved = np.bincount(cell_cats[:, v], cell_weights, minlength=len(t))
+        ab.append(np.abs(achieved - t))
+        rel.append(ab[-1] / np.where(t > 0, t, 1.0))
+    return np.concatenate(ab), np.concatenate(rel)
+
+
+def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float = 1e-10,
+                rescale: bool = False):
+    """See :meth:`analysis.design.SurveyDesign.rake`."""
+    if not isinstance(margins, Margins):
+        margins = Margins(pd.DataFrame(margins))
+    if max_iter < 1:
+        raise AnalysisInputError("max_iter must be at least 1")
+    targets = margins.targets(sample_size=design.n, rescale=rescale)
+    base = design.weights
+    variables = tuple(targets)
+    codes, sizes, tvecs, labels = [], [], [], []
+    for var in variables:
+        cats = list(targets[var].index)
+        c = category_codes(design.data, var, cats, "margins")
+        t = targets[var].to_numpy(dtype=float)
+        have = np.bincount(c, base, minlength=len(cats))
+        count = np.bincount(c, minlength=len(cats))
+        for k, cat in enumerate(cats):
+            if t[k] > 0 and have[k] <= 0:
+                who = "no respondents" if count[k] == 0 else "no respondents with a positive weight"
+                raise AnalysisInputError(
+                    f"margins: category '{cat}' of '{var}' has {who} in the data "
+                    f"(target {margins_target(margins, var, cat)}); merge it with a neighbour "
+                    "or drop it from the margins")
+            if t[k] == 0 and count[k] > 0:
+                raise AnalysisInputError(
+                    f"margins: category '{cat}' of '{var}' has target 0 but {count[k]} "
+                    "respondent(s) in the data")
+        codes.append(c)
+        sizes.append(len(cats))
+        tvecs.append(t)
+        labels.append(tuple(cats))
+    cell, cell_cats = _cells(codes, sizes)
+    spec = _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels))
+    weights, report = _rake_weights(base, spec, max_iter, epsilon, "rake")
+    step = _rake_step(spec, base, weights)
+    new = design._with_weights(weights, step, report)
+    new._weighting_spec = spec
+    return new
+
+
+def margins_target(margins: Margins, var: str, cat: str) -> str:
+    t = margins.table
+    v = t[(t.variable == var) & (t.category == cat)].target
+    return f"{v.iloc[0]:.10g}" if len(v) else "?"
+
+
+def _rake_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
+    cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
+    g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter, epsilon)
+    if not converged:
+        k = int(np.argmax(rel))
+        var, cat = _category_at(spec, k)
+        raise ConvergenceError(
+            f"raking did not converge in {max_iter} iterations: '{var}'='{cat}' is still "
+            f"{rel[k]:.3g} (relative) off its target; check that the margins are consistent "
+            "or allow more iterations")
+    weights = base * g[spec.cell]
+    ab, rel = margin_errors(cell_base * g, spec.cell_cats, spec.targets)
+    return weights, _report(method, iters, ab, rel, True, epsilon, weights)
+
+
+def _category_at(spec: _RakeSpec, k: int) -> tuple[str, str]:
+    for var, labs in zip(spec.variables, spec.labels, strict=True):
+        if k < len(labs):
+            return var, labs[k]
+        k -= len(labs)
+    raise IndexError(k)
+
+
+def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
+    return WeightingReport(method=method, iterations=iters, max_margin_error=float(ab.max()),
+                           max_relative_error=float(rel.max()), converged=converged,
+                           epsilon=epsilon, n_trimmed=n_trimmed,
+                           weight_sum=float(weights.sum()), weight_min=float(weights.min()),
+                           weight_max=float(weights.max()))
+
+
+def _rake_step(spec: _RakeSpec, before, after) -> CalibrationStep:
+    blocks = [np.eye(len(t))[spec.cell_cats[:, v]] for v, t in enumerate(spec.targets)]
+    labels = np.array([[spec.labels[v][k] for v, k in enumerate(row)]
+                       for row in spec.cell_cats], dtype=object)
+    return CalibrationStep(kind="rake", variables=spec.variables, cell=spec.cell,
+                           model=np.hstack(blocks), before=before, after=after,
+                           cell_labels=labels)
+
+
+# ---------------------------------------------------------------------- post-stratification
+def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
+    """See :meth:`analysis.design.SurveyDesign.poststratify`."""
+    if target not in table.columns:
+        raise AnalysisInputError(f"post-stratification table: no '{target}' column")
+    variables = tuple(c for c in table.columns if c != target)
+    if not variables:
+        raise AnalysisInputError("post-stratification table: no variables besides the target")
+    t = pd.to_numeric(table[target], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(t).all() or (t < 0).any():
+        i = int(np.flatnonzero(~np.isfinite(t) | (t < 0))[0])
+        raise AnalysisInputError(f"post-stratification table: row {i + 2}: target "
+                                 f"'{table[target].iloc[i]}' is not a non-negative number")
+    if abs(t.sum() - 1.0) <= 1e-6:
+        t = t * design.n
+    labels = [[category_label(v) for v in table[var]] for var in variables]
+    table_keys = list(zip(*labels, strict=True))
+    if len(set(table_keys)) != len(table_keys):
+        raise AnalysisInputError("post-stratification table: a combination of "
+                                 f"{', '.join(variables)} is given twice")
+    codes, sizes = [], []
+    for var, labs in zip(variables, labels, strict=True):
+        cats = list(dict.fromkeys(labs))
+        codes.append(category_codes(design.data, var, cats, "post-stratification table"))
+        sizes.append(len(cats))
+    cats_per_var = [list(dict.fromkeys(labs)) for labs in labels]
+    row_of = {tuple(cats_per_var[v].index(k[v]) for v in range(len(variables))): r
+              for r, k in enumerate(table_keys)}
+    cell, cell_cats = _cells(codes, sizes)
+    cell_row = np.empty(len(cell_cats), dtype=np.int64)
+    for c, cc in enumerate(cell_cats):
+        r = row_of.get(tuple(int(x) for x in cc))
+        if r is None:
+            combo = ", ".join(f"{v}='{cats_per_var[i][cc[i]]}'" for i, v in enumerate(variables))
+            raise AnalysisInputError(
+                f"post-stratification: respondents with {combo} have no row in the table")
+        cell_row[c] = r
+    base = design.weights
+    cell_base = np.bincount(cell, base, minlength=len(cell_cats))
+    used = np.zeros(len(t), dtype=bool)
+    used[cell_row] = True
+    empty = (~used) & (t > 0)
+    if empty.any():
+        r = int(np.flatnonzero(empty)[0])
+        combo = ", ".join(f"{v}='{labels[i][r]}'" for i, v in enumerate(variables))
+        raise AnalysisInputError(f"post-stratification: the cell {combo} (target {t[r]:.10g}) "
+                                 "has no respondents in the data")
+    if (cell_base <= 0).any():
+        c = int(np.flatnonzero(cell_base <= 0)[0])
+        combo = ", ".join(f"{v}='{cats_per_var[i][cell_cats[c, i]]}'"
+                          for i, v in enumerate(variables))
+        raise AnalysisInputError(f"post-stratification: the cell {combo} has no respondents "
+                                 "with a positive weight")
+    factor = t[cell_row] / cell_base
+    weights = base * factor[cell]
+    achieved = np.bincount(cell, weights, minlength=len(cell_cats))
+    ab = np.abs(achieved - t[cell_row])
+    rel = ab / np.where(t[cell_row] > 0, t[cell_row], 1.0)
+    report = _report("poststratify", 1, ab, rel, True, 0.0, weights)
+    step = CalibrationStep(kind="poststratify", variables=variables, cell=cell,
+                           model=np.eye(len(cell_cats)), before=base, after=weights)
+    new = design._with_weights(weights, step, report)
+    spec = _RakeSpec(variables, cell, np.arange(len(cell_cats))[:, None],
+                     (t[cell_row],), (tuple(str(i) for i in range(len(cell_cats))),))
+    new._weighting_spec = spec
+    return new
+
+
+# ---------------------------------------------------------------------- trimming
+def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: float = 1e-10):
+    """See :meth:`analysis.design.SurveyDesign.trim`."""
+    lo = -np.inf if lower is None else float(lower)
+    hi = np.inf if upper is None else float(upper)
+    if lower is None and upper is None:
+        raise AnalysisInputError("trim needs a lower or an upper bound")
+    if lo >= hi:
+        raise AnalysisInputError(f"trim bounds: lower {lo:g} is not below upper {hi:g}")
+    w = design.weights.copy()
+    spec: _RakeSpec | None = getattr(design, "_weighting_spec", None)
+    tol = 1e-9
+    if spec is None:
+        # uncalibrated weights: trim and spread the trimmed weight over the untrimmed rows
+        # (R's trimWeights), repeated until the bounds hold
+        total = w.sum()
+        for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
+            w = np.clip(w, lo, hi)
+            inside = (w > lo * (1 + tol)) & (w < hi * (1 - tol))
+            gap = total - w.sum()
+            if abs(gap) <= epsilon * total:
+                break
+            if not inside.any():
+                raise ConvergenceError(f"trimming to [{lo:g}, {hi:g}] cannot keep the weight "
+                                       f"total {total:.6g}: every weight is at a bound")
+            w[inside] *= 1 + gap / w[inside].sum()
+        else:
+            raise ConvergenceError(f"trimming to [{lo:g}, {hi:g}] did not settle in "
+                                   f"{max_iter} rounds; widen the bounds")
+        n_trim = int(((w <= lo * (1 + tol)) | (w >= hi * (1 - tol))).sum())
+        report = _report("trim", it, np.zeros(1), np.zeros(1), True, epsilon, w, n_trim)
+        return design._with_weights(w, None, report)
+    last = design.calibration_steps[-1]
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
+        w = np.clip(w, lo, hi)
+        w, _ = _rake_weights(w, spec, 10000, epsilon, "trim")
+        if (w >= lo * (1 - tol)).all() and (w <= hi * (1 + tol)).all():
+            break
+    else:
+        raise ConvergenceError(
+            f"trimming weights to [{lo:g}, {hi:g}] and re-raking did not settle in {max_iter} "
+            "rounds; the bounds are too tight for the margins")
+    cell_w = np.bincount(spec.cell, w, minlength=len(spec.cell_cats))
+    ab, rel = margin_errors(cell_w, spec.cell_cats, spec.targets)
+    n_trim = int(((w <= lo * (1 + 1e-6)) | (w >= hi * (1 - 1e-6))).sum())
+    report = _report("trim", it, ab, rel, bool(rel.max() < max(epsilon, 1e-12) * 10),
+                     epsilon, w, n_trim)
+    step = CalibrationStep(kind=last.kind, variables=last.variables, cell=last.cell,
+                           model=last.model, before=last.before, after=w,
+                           cell_labels=last.cell_labels)
+    new = design._with_weights(w, step, report, replace_last=True)
+    new._weighting_spec = spec
+    return new
