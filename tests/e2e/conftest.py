@@ -1,0 +1,149 @@
+"""Fixtures for the end-to-end browser tests: the real app on a real port, Debian's Chromium.
+
+The app is the product's ``create_app`` with a temporary SQLite database and CSRF on; the wave is
+loaded and opened through the real CLI commands (``init-db``, ``load-questionnaire``,
+``open-wave``), and responses are read back through the real ``export`` command.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import secrets
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+PROJECT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = PROJECT / "docs" / "screenshots"
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        f"end-to-end browser tests need Debian's Chromium at {CHROMIUM} "
+        "(scripts/install-system-packages.sh installs it)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="end-to-end browser tests need playwright (pip install playwright)",
+)
+
+
+def current_wave_file() -> Path:
+    """This year's wave definition (the wave `make run` opens), else the newest one."""
+    waves = PROJECT / "questionnaires" / "waves"
+    this_year = waves / f"{dt.date.today().year}.yaml"
+    if this_year.exists():
+        return this_year
+    files = sorted(p for p in waves.glob("*.yaml") if p.stem.isdigit())
+    if not files:
+        pytest.fail(f"no wave definition in {waves}")
+    return files[-1]
+
+
+def invoke(app, *args: str) -> str:
+    """Run one of the app's Flask CLI commands; fail the test with its output if it fails."""
+    # inside an app context, as `flask --app survey ...` (FlaskGroup) runs every command
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=list(args))
+    if result.exit_code != 0:
+        detail = result.output
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            detail += f"\n{result.exception!r}"
+        pytest.fail(f"flask {' '.join(args)} failed ({result.exit_code}):\n{detail}")
+    return result.output
+
+
+class LiveSurvey:
+    """The running app: its base URL, the wave it serves and a way to read the export."""
+
+    def __init__(self, app, base_url: str, wave_file: Path, workdir: Path):
+        self.app = app
+        self.base_url = base_url
+        self.wave_file = wave_file
+        self.year = int(wave_file.stem)
+        self.workdir = workdir
+        self._exports = 0
+
+    def export_rows(self) -> list[dict[str, str]]:
+        """The responses table as the real ``export`` command writes it (CSV), as strings."""
+        self._exports += 1
+        out = self.workdir / f"export-{self._exports}.csv"
+        invoke(self.app, "export", "--wave", str(self.year), "--out", str(out))
+        with open(out, newline="", encoding="utf-8") as fh:
+            return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def live_survey(tmp_path_factory):
+    from werkzeug.serving import make_server
+
+    from survey import create_app
+
+    workdir = tmp_path_factory.mktemp("e2e")
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'e2e.sqlite'}",
+            "SECRET_KEY": secrets.token_hex(16),
+            "WTF_CSRF_ENABLED": True,  # the browser goes through CSRF like any citizen
+        }
+    )
+    wave_file = current_wave_file()
+    invoke(app, "init-db")
+    invoke(app, "load-questionnaire", str(wave_file))
+    invoke(app, "open-wave", wave_file.stem)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveSurvey(app, f"http://127.0.0.1:{server.server_port}", wave_file, workdir)
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        try:
+            b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        except Exception as exc:  # noqa: BLE001 - a broken Chromium install is an environment problem
+            pytest.skip(f"could not launch {CHROMIUM}: {exc}")
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh 360x740 phone (own cookies) whose browser asks for Chinese, like most citizens."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def save_screenshot(page, name: str) -> None:
+    """Rewrite docs/screenshots/NAME.png only when UPDATE_SCREENSHOTS=1 (keeps the tree clean)."""
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
