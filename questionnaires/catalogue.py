@@ -74,7 +74,7 @@ def _parse_norms(path: Path) -> NormCatalogue:
             a = check.mapping(a, None, f"versions.{key}.articles")
             code = check.string(a.get("code"), None, f"versions.{key}.articles.code")
             field = f"versions.{key}"
-            if code in per_code.setdefault(code, {}) and key in per_code[code]:
+            if key in per_code.setdefault(code, {}):
                 check.fail(code, field, f"norm listed twice in version {key}")
             missing = check.boolean(a.get("missing"), code, f"{field}.missing")
             text_zh, text_en = a.get("text_zh") or "", a.get("text_en") or ""
@@ -160,12 +160,21 @@ def _load_provinces_cached(path: str, _mtime_ns: int) -> tuple[Province, ...]:
                         zh=row["province_zh"],
                         en=row["province_en"],
                         region=row["region"],
-                        population_2020=int(row["population_2020"]),
+                        population_2020=_population(p, code, row["population_2020"]),
                     )
                 )
     except FileNotFoundError:
         raise QuestionnaireError(p, None, None, "file not found") from None
     return tuple(out)
+
+
+def _population(path: Path, code: str, text: str) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        raise QuestionnaireError(
+            path, code, "population_2020", f"must be an integer, got {text!r}"
+        ) from None
 
 
 def province_regions() -> dict[str, str]:
