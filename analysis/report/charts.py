@@ -118,6 +118,11 @@ def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
                         color=st["color"], alpha=0.18, linewidth=0)
         ax.plot(xs, [e.value for _w, e in series], marker=st["marker"], color=st["color"],
                 linewidth=1.6, markersize=5, label=_(f"kind_{kind}"))
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles.append(Patch(facecolor="#999999", alpha=0.35, linewidth=0))
+    labels.append(_("ci95"))
     ax.set_xticks(waves)
     ax.set_xticklabels([str(w) for w in waves])
     ax.set_xlabel(_("axis_wave"), fontsize=8, color=INK)
@@ -126,7 +131,8 @@ def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
         ax.set_xlim(min(waves) - 0.3, max(waves) + 0.3)
     _style_axes(ax)
     ax.grid(axis="y", color="#dddddd", linewidth=0.6)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
+    ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8,
+              frameon=False)
     ns = " / ".join(f"{w}: {_fmt_n(findings.wave(w).n_analysed)}" for w in waves)
     source = _("chart_source_trend", source=findings.data_source, n=ns)
     title = _("chart_trend_title", code=f"{norm.code} {norm.name(lang)}", first=waves[0],

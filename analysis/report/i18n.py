@@ -46,25 +46,27 @@ STRINGS: dict[str, dict[str, str]] = {
     "kindlc_gap": {"zh": "知行差距", "en": "the knowledge–action gap"},
     # --- executive summary --------------------------------------------------------------------
     "sum_index_up": {
-        "zh": "{wave}年总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年上升{diff}分（{p}）。",
-        "en": "The overall index stands at {value} in {wave} (95% CI {lo}–{hi}), "
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年上升{diff}分（{p}）。",
+        "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), "
               "up {diff} points since {base} ({p}).",
     },
     "sum_index_down": {
-        "zh": "{wave}年总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年下降{diff}分（{p}）。",
-        "en": "The overall index stands at {value} in {wave} (95% CI {lo}–{hi}), "
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年下降{diff}分（{p}）。",
+        "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), "
               "down {diff} points since {base} ({p}).",
     },
     "sum_index_stable": {
-        "zh": "{wave}年总指数为{value}分（95%置信区间{lo}–{hi}），与{base}年相比保持稳定"
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），与{base}年相比保持稳定"
               "（变化{diff}分，{p}，不显著）。",
-        "en": "The overall index stands at {value} in {wave} (95% CI {lo}–{hi}), stable since "
-              "{base} (change {diff} points, {p}, not significant).",
+        "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), stable "
+              "since {base} (change {diff} points, {p}, not significant).",
     },
     "sum_index_only": {
-        "zh": "{wave}年总指数为{value}分（95%置信区间{lo}–{hi}）。",
-        "en": "The overall index stands at {value} in {wave} (95% CI {lo}–{hi}).",
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}）。",
+        "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}).",
     },
+    "kindidx_awareness": {"zh": "认知", "en": "awareness"},
+    "kindidx_practice": {"zh": "践行", "en": "practice"},
     "sum_change_up": {
         "zh": "{norm}：{kind}较{base}年上升{diff}分（{p}）。",
         "en": "{norm}: {kind} rose {diff} points since {base} ({p}).",
@@ -136,7 +138,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # --- per-norm page ------------------------------------------------------------------------
     "col_indicator": {"zh": "指标", "en": "Indicator"},
-    "col_estimate": {"zh": "估计值", "en": "Estimate"},
     "col_se": {"zh": "标准误", "en": "SE"},
     "col_ci": {"zh": "95%置信区间", "en": "95% CI"},
     "col_change": {"zh": "变化", "en": "Change"},
@@ -161,12 +162,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Fewer than three comparable waves: no linear trend estimated.",
     },
     "subgroups_heading": {"zh": "群体差异", "en": "Subgroup differences"},
-    "subgroup_test": {
-        "zh": "{variable}：{method}，{p}",
-        "en": "{variable}: {method}, {p}",
+    "subgroup_tests_caption": {
+        "zh": "各践行题答案与群体变量关联的Rao–Scott校正F检验（p值）",
+        "en": "Rao–Scott corrected F tests of association between each practice item's answers "
+              "and each subgroup variable (p-values)",
     },
-    "method_wald": {"zh": "设计校正Wald检验", "en": "design-based Wald test"},
-    "method_rao-scott": {"zh": "Rao–Scott校正卡方检验", "en": "Rao–Scott corrected chi-square"},
+    "col_item": {"zh": "题目", "en": "Item"},
     "small_note": {
         "zh": "“—”：该群体样本量少于{min_n}，估计值不予报告。",
         "en": "“—”: fewer than {min_n} responses in the group; estimate suppressed.",
@@ -304,11 +305,14 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "m_moe": {"zh": "不同群体规模的误差范围", "en": "Margin of error by subgroup size"},
     "m_moe_text": {
-        "zh": "按{wave}年践行得分的平均标准差和平均设计效应计算的95%误差范围（±分）。"
+        "zh": "表中为样本量为n的群体其得分估计的95%误差范围（±分），按{wave}年各规范践行得分的标准误推算"
+              "（各规范“标准误×√样本量”的中位数，即已含设计效应），假定群体的设计效应与全样本相同。"
               "样本量少于{min_n}的群体估计不予报告。",
-        "en": "95% margin of error (± points) for a score, from the average standard deviation "
-              "and design effect of the {wave} practice scores. Groups with fewer than {min_n} "
-              "responses are not reported.",
+        "en": "95% margin of error (± points) of a score estimated for a group of n responses, "
+              "scaled from the standard errors of the {wave} practice scores (median over norms "
+              "of SE × √n, which includes the design effect), assuming the group has the same "
+              "design effect as the whole sample. Groups with fewer than {min_n} responses are "
+              "not reported.",
     },
     "m_col_moe_row": {"zh": "误差范围（±分）", "en": "Margin of error (± points)"},
     "m_below_min": {"zh": "低于最小样本量，不予报告", "en": "below the minimum n: not reported"},

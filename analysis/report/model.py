@@ -122,14 +122,16 @@ class SubgroupEstimate:
 
 @dataclass(frozen=True)
 class SubgroupTest:
-    """Design-based test that an indicator differs between the groups of one variable."""
+    """Design-based test of association between one item's answers and one subgroup variable
+    (Rao–Scott corrected F, as R's ``svychisq``), current wave."""
 
     variable: str
+    item: str
     statistic: float
-    df: float
+    ndf: float
+    ddf: float | None
     p_value: float
-    method: str = "wald"
-    """``"wald"`` (design-based Wald F on domain means) or ``"rao-scott"`` (corrected chi-square)."""
+    method: str = "rao-scott"
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ class NormFindings:
     """Per kind, when three or more comparable waves exist."""
     subgroups: dict[str, list[SubgroupEstimate]] = field(default_factory=dict)
     """Practice score by subgroup variable (current wave), in the variable's category order."""
-    subgroup_tests: dict[str, SubgroupTest] = field(default_factory=dict)
+    subgroup_tests: list[SubgroupTest] = field(default_factory=list)
+    """Practice items × subgroup variables (current wave)."""
     alpha: dict[str, float] = field(default_factory=dict)
     """Cronbach's alpha per multi-item scale (``awareness``/``practice``), current wave."""
     n_items: dict[str, int] = field(default_factory=dict)
@@ -218,10 +221,9 @@ class Findings:
     current_wave: int
     base_wave: int
     norms: list[NormFindings]
-    index: dict[int, Estimate]
-    """Overall index across the ten norms per wave (how it is built: ``index_definition``)."""
-    index_comparison: Comparison | None = None
-    index_trend: Trend | None = None
+    overall: NormFindings
+    """The overall index across the ten norms (``code == "index"``): mean of the norm scores per
+    kind, with its own comparisons and trends; ``subgroups`` are usually empty."""
     weighting: WeightingInfo | None = None
     comparability: list[ComparabilityNote] = field(default_factory=list)
     moe_table: list[MoeRow] = field(default_factory=list)
@@ -237,8 +239,6 @@ class Findings:
     generated: date | None = None
     data_source: str = ""
     """File name of DATA, quoted in every chart's source line."""
-    index_definition: str = "mean_practice"
-    """How the overall index is built; an i18n key suffix."""
     software: dict[str, str] = field(default_factory=dict)
     """Versions of the packages that computed the report (for the annex)."""
 

@@ -85,11 +85,14 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
     _ = translator(lang)
     base, wave = findings.base_wave, findings.current_wave
     out: list[str] = []
-    idx = findings.index.get(wave)
-    if idx is not None:
-        values = dict(wave=_("year", wave=wave), value=fmt_score(idx.value),
-                      lo=fmt_score(idx.ci_low), hi=fmt_score(idx.ci_high), base=_("year", wave=base))
-        c = findings.index_comparison
+    for kind in ("practice", "awareness"):
+        idx = findings.overall.estimates.get(kind, {}).get(wave)
+        if idx is None:
+            continue
+        values = dict(wave=wave, kind=_(f"kindidx_{kind}"),
+                      value=fmt_score(idx.value), lo=fmt_score(idx.ci_low),
+                      hi=fmt_score(idx.ci_high), base=base)
+        c = findings.overall.comparisons.get(kind)
         if c is None:
             out.append(_("sum_index_only", **values))
         elif c.direction == "stable":
@@ -113,16 +116,16 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
                 changes.append((c.p_adjusted, _(f"sum_change_{c.direction}", norm=label,
                                                 kind=_(f"kindlc_{kind}"),
                                                 diff=fmt_score(abs(c.diff)),
-                                                base=_("year", wave=base),
+                                                base=base,
                                                 p=fmt_p(c.p_adjusted))))
     changes.sort(key=lambda t: t[0])
     out.extend(text for _p, text in changes)
     if not changes and any(stable.values()):
-        out.append(_("sum_none_changed", base=_("year", wave=base)))
+        out.append(_("sum_none_changed", base=base))
     else:
         for kind, labels in stable.items():
             if labels:
-                out.append(_("sum_stable", base=_("year", wave=base), kind=_(f"kindlc_{kind}"),
+                out.append(_("sum_stable", base=base, kind=_(f"kindlc_{kind}"),
                              items=_("list_sep").join(labels)))
 
     gaps = [(n, n.estimates["gap"][wave]) for n in findings.norms if wave in n.estimates["gap"]]

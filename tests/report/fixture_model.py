@@ -64,7 +64,8 @@ def make_findings(min_n: int = 30) -> Findings:
         norms.append(NormFindings(
             code=code, title={"zh": zh, "en": en}, estimates=estimates, comparisons=comparisons,
             trends=trends, subgroups=subgroups,
-            subgroup_tests={"sex": SubgroupTest("sex", 4.2, 1, 0.04)},
+            subgroup_tests=[SubgroupTest(v, f"{code}_P{k}", 4.2, 3.1, 250.0, p)
+                            for k in (1, 2) for v, p in (("sex", 0.04), ("age_group", 1e-5))],
             alpha={"awareness": 0.81, "practice": 0.74}, n_items={"awareness": 1, "practice": 3},
             wording_changed=code in ("N01", "N09")))
     waves = [WaveInfo(w, 2100 + k, 2000 + k, date(w, 5, 1), date(w, 6, 30), "2023",
@@ -73,8 +74,15 @@ def make_findings(min_n: int = 30) -> Findings:
     return Findings(
         survey_title={"zh": "公民生态环境行为调查", "en": "Citizen Ecological-Behaviour Survey"},
         waves=waves, current_wave=2025, base_wave=2024, norms=norms,
-        index={w: est(60.0 + k, 0.4) for k, w in enumerate(WAVES)},
-        index_comparison=Comparison(2024, 2025, 61.0, 62.0, 1.0, 0.57, -0.1, 2.1, 0.08, 0.08, False),
+        overall=NormFindings(
+            code="index", title={"zh": "总指数", "en": "Overall index"},
+            estimates={"awareness": {w: est(84.0 + k, 0.3) for k, w in enumerate(WAVES)},
+                       "practice": {w: est(60.0 + k, 0.4) for k, w in enumerate(WAVES)},
+                       "gap": {w: est(24.0, 0.35) for w in WAVES}},
+            comparisons={"practice": Comparison(2024, 2025, 61.0, 62.0, 1.0, 0.57, -0.1, 2.1,
+                                                0.08, 0.08, False),
+                         "awareness": Comparison(2024, 2025, 85.0, 86.0, 1.0, 0.2, 0.6, 1.4,
+                                                 1e-6, 1e-5, True)}),
         weighting=WeightingInfo("margins.csv", (WeightTarget("sex", "male", 0.512, "census S7"),
                                                 WeightTarget("sex", "female", 0.488, "census S7")),
                                 iterations={2025: 6}, max_error={2025: 1e-9},

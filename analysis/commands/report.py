@@ -1,0 +1,73 @@
+"""`survey-analysis report DATA --plan PLAN.yaml --out report.pdf [--format html] [--language en]`
+
+Runs the analysis the plan asks for on DATA (the responses table, CSV or Parquet) and writes the
+trend report as PDF (default) or as one self-contained HTML page. A progress bar shows on a
+terminal; the CJK font used and the page count go to stderr when done.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from analysis.errors import AnalysisInputError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="write the PDF (or HTML) trend report",
+        description="Write a trend report (title page, executive summary, charts per norm, "
+                    "indicator table, methodology annex) from DATA and a report plan. "
+                    "See analysis/report/example_plan.yaml.",
+    )
+    p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
+    p.add_argument("--plan", required=True, metavar="PLAN.yaml", help="report plan (YAML)")
+    p.add_argument("--out", required=True, metavar="FILE", help="report file to write")
+    p.add_argument("--format", choices=("pdf", "html"), default=None,
+                   help="pdf or html (default: from the --out suffix, else pdf)")
+    p.add_argument("--language", choices=("zh", "en"), default=None,
+                   help="report language (default: the plan's, else zh)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from analysis.report.findings import build_findings
+    from analysis.report.fonts import NoCJKFontError, find_cjk_font
+    from analysis.report.plan import load_plan
+    from analysis.report.render import write_report
+
+    started = time.perf_counter()
+    plan = load_plan(args.plan).with_language(args.language)
+    try:
+        font = find_cjk_font()
+    except NoCJKFontError as exc:
+        raise AnalysisInputError(str(exc)) from None
+
+    with _progress() as bar:
+        findings = build_findings(args.data, plan, progress=bar.step)
+        rendered = write_report(findings, args.out, lang=plan.language, fmt=args.format,
+                                sections=plan.sections, progress=bar.step)
+    pages = f", {rendered.pages} pages" if rendered.pages else ""
+    print(f"wrote {rendered.path} ({rendered.format}, {rendered.language}{pages}) in "
+          f"{time.perf_counter() - started:.1f} s; CJK font: {font.describe()}", file=sys.stderr)
+    return 0
+
+
+class _progress:
+    """A tqdm bar on a terminal (stderr), silent otherwise; ``step(label)`` advances it."""
+
+    def __enter__(self):
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=None, unit="step", desc="report", file=sys.stderr,
+                         disable=not sys.stderr.isatty(), leave=False)
+        return self
+
+    def step(self, label: str) -> None:
+        self._bar.set_postfix_str(label, refresh=False)
+        self._bar.update(1)
+
+    def __exit__(self, *exc):
+        self._bar.close()
+        return False
