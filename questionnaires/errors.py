@@ -97,5 +97,10 @@ def read_yaml(path: str | Path):
         raise QuestionnaireError(
             path, None, None, f"YAML syntax error{where}: {problem}", line=line
         ) from None
-    except yaml.YAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        # a character YAML refuses (control characters): report its line like syntax errors
+        line = text.count("\n", 0, exc.position) + 1
+        problem = f"YAML syntax error at line {line}: unacceptable character #x{exc.character:04x}"
+        raise QuestionnaireError(path, None, None, problem, line=line) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - PyYAML raises the two kinds above
         raise QuestionnaireError(path, None, None, f"YAML syntax error: {exc}") from None

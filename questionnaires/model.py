@@ -156,6 +156,10 @@ class Option:
     label: Text
     value: str | None = None
 
+    # texts are dicts, so spell out a hash consistent with ==
+    def __hash__(self) -> int:
+        return hash((self.code, self.value, tuple(sorted(self.label.items()))))
+
     def to_dict(self) -> dict:
         return {"code": self.code, "label": dict(self.label), "value": self.value}
 
@@ -203,6 +207,18 @@ class Item:
     condition: Condition | None = None
     expected: int | None = None
     widget: str = "radio"
+
+    def __hash__(self) -> int:
+        return hash(
+            (
+                self.code,
+                self.wording_version,
+                tuple(sorted(self.text.items())),
+                self.options,
+                self.condition,
+                self.required,
+            )
+        )
 
     @property
     def all_options(self) -> tuple[Option, ...]:
@@ -355,6 +371,9 @@ class Page:
     items: tuple[Item, ...]
     grid: bool = False
 
+    def __hash__(self) -> int:
+        return hash((self.key, self.items, self.grid))
+
     def to_dict(self) -> dict:
         return {
             "key": self.key,
@@ -397,6 +416,10 @@ class Wave:
     def __post_init__(self) -> None:
         items = {item.code: item for page in self.pages for item in page.items}
         object.__setattr__(self, "items", items)
+
+    def __hash__(self) -> int:
+        # equal waves have equal content; usable as a cache key
+        return hash(self.content_hash)
 
     def page(self, key: str) -> Page:
         for p in self.pages:

@@ -145,3 +145,12 @@ def test_package_imports_no_web_or_analysis_code():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_model_objects_are_hashable():
+    wave = q.load_wave(2025)
+    again = Wave.from_dict(wave.to_dict())
+    assert hash(again) == hash(wave) and len({wave, again}) == 1
+    assert len(set(wave.items.values())) == len(wave.items)
+    assert hash(again.pages[3]) == hash(wave.pages[3])
+    assert {again.items["N04_P4"]} == {wave.items["N04_P4"]}

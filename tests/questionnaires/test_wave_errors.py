@@ -145,6 +145,13 @@ CASES = [
         "opens",
         "opens 2025-12-31 is after closes 2025-01-01",
     ),
+    (
+        "title-not-text",
+        top("title", "Survey"),
+        None,
+        "title",
+        "must be a text with zh and en, got str 'Survey'",
+    ),
     ("title-missing-en", lambda d: d["title"].pop("en"), None, "title", "missing en translation"),
     (
         "consent-missing-zh",
@@ -517,3 +524,14 @@ def test_not_utf8(tmp_path):
 def test_load_wave_refuses_bool():
     with pytest.raises(TypeError):
         load_wave(True)
+
+
+def test_yaml_reader_error(tmp_path):
+    path = tmp_path / "2025.yaml"
+    path.write_text("year: 2025\ntitle: x\x07\n", encoding="utf-8")
+    with pytest.raises(QuestionnaireError) as excinfo:
+        load_wave(path)
+    assert_error(
+        excinfo, path, None, None, "YAML syntax error at line 2: unacceptable character #x0007"
+    )
+    assert excinfo.value.line == 2
