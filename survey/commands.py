@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -61,6 +62,7 @@ def _response_counts(wave_id: int) -> dict[str, int]:
 
 @click.command("load-questionnaire")
 @click.argument("source")
+@with_appcontext
 @_database_errors_are_messages
 def load_questionnaire_command(source: str):
     """Validate a wave definition (FILE, or a YEAR under questionnaires/waves/) and freeze it
@@ -119,6 +121,7 @@ def load_questionnaire_command(source: str):
 @click.argument("year", type=int)
 @click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
 @click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@with_appcontext
 @_database_errors_are_messages
 def open_wave_command(year: int, opens, closes):
     """Open wave YEAR for respondents from today (or --opens) until its last day (or --closes)."""
@@ -148,6 +151,7 @@ def open_wave_command(year: int, opens, closes):
 
 @click.command("close-wave")
 @click.argument("year", type=int)
+@with_appcontext
 @_database_errors_are_messages
 def close_wave_command(year: int):
     """Close wave YEAR: respondents see a polite 'closed' page; answers stay in the database."""
@@ -164,6 +168,7 @@ def close_wave_command(year: int):
 @click.option("--wave", "year", type=int, required=True, help="Survey year.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="FILE.csv or FILE.parquet; FILE.codebook.csv is written beside it.")
+@with_appcontext
 @_database_errors_are_messages
 def export_command(year: int, out: Path):
     """Write the responses table of wave YEAR (one row per completed response) and its codebook."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, has_request_context, request
+from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -78,6 +79,7 @@ def upgrade_database(revision: str = "head") -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create or upgrade the database tables (Alembic migrations; keeps existing data)."""
     upgrade_database()
