@@ -1,0 +1,317 @@
+"""Multi-year trends: a design-based test for a linear trend, and per-wave series with CIs.
+
+For three or more waves, each target (a raw item or an indicator, see :mod:`analysis.indicators`)
+gets:
+
+* **A linear trend**: the slope per year of a weighted least-squares regression of the answers on
+  the survey year, fitted with statsmodels (``WLS``) on the pooled waves, with a design-based
+  (cluster-robust) variance: the influence values ``w_i e_i (X'WX)^-1 x_i`` are summed by PSU and
+  centred within strata, where the pooled design's strata are (wave, stratum) and its PSUs
+  (wave, stratum, PSU), so ids never merge across waves and the waves are independent samples.
+  Without strata each wave is one stratum; without PSUs each respondent is a PSU. This is R's
+  ``svyglm(item ~ wave, design)`` on the pooled design (survey 4.1-1): same slope, SE, t on
+  ``PSUs - strata - 1`` df and p-value (checked to 1e-6, ``tests/fixtures/r_issue4``).
+  A missing answer leaves the respondent out of that item's regression (R's ``na.omit``).
+* For a **norm score** (mean of its items' means on 0-100) the slope is ``25 x`` the mean of its
+  items' slopes and its influence values the same combination of theirs (a gap: awareness minus
+  practice; the index: the mean over the norms), so the SE again accounts for the covariance of
+  items answered by the same people.
+* **A per-wave series**: each wave's estimate on its own design with SE and CI, ready to plot.
+
+Comparability is the one of :mod:`analysis.compare`, across all the waves: an item must be asked
+with the same wording version in every wave, an indicator scored from the same items everywhere
+(or, with ``common_items``, from the items all waves share).
+
+With margins, each wave is raked separately and the pooled regression uses the raked weights;
+the trend SE then treats those weights as fixed (it does not add the calibration adjustment, which
+usually makes it slightly conservative); the per-wave series SEs do account for the raking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+
+from analysis.compare import (
+    NOTES_COLUMNS,
+    DesignSpec,
+    _component_scales,
+    _describe,
+    _raw_comparability,
+    norm_wording_notes,
+    prepare_waves,
+)
+from analysis.errors import AnalysisInputError
+from analysis.indicators import (
+    Scale,
+    Target,
+    _combination,
+    estimate_targets,
+    parse_target,
+    scales_in_data,
+    wave_scales,
+)
+
+TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",
+                 "ci_high", "t", "df", "p_value", "n")
+SERIES_COLUMNS = ("item", "wave", "estimate", "se", "ci_low", "ci_high", "n")
+MIN_WAVES = 3
+
+__all__ = ["MIN_WAVES", "SERIES_COLUMNS", "TREND_COLUMNS", "Trend", "linear_trend",
+           "pooled_design"]
+
+
+@dataclass
+class Trend:
+    """Result of :func:`linear_trend`.
+
+    ``table`` (:data:`TREND_COLUMNS`): one row per comparable target: ``slope`` per year (item
+    units for raw items, points on 0-100 for indicators), ``se``, ``ci_low``/``ci_high``
+    (t on ``df``), ``t``, ``df`` (PSUs - strata - 1 of the pooled design), ``p_value``
+    (two-sided, H0: no linear trend), ``n`` respondents used.
+    ``series`` (:data:`SERIES_COLUMNS`): per target and wave the estimate with SE and normal CI.
+    ``notes``: ``kind, item, message`` (quality exclusions, not comparable targets, items the
+    data lack, norm-wording changes).
+    """
+
+    waves: tuple[int, ...]
+    table: pd.DataFrame
+    series: pd.DataFrame
+    notes: pd.DataFrame
+    level: float = 0.95
+
+    def __repr__(self) -> str:
+        lines = [f"Linear trends over waves {', '.join(map(str, self.waves))} "
+                 f"(slope per year, design-based SE)"]
+        for _, r in self.table.iterrows():
+            lines.append(f"  {r['item']:<16} slope {r['slope']:+.4g}  se {r['se']:.3g}  "
+                         f"t {r['t']:.2f} (df {r['df']})  p {r['p_value']:.3g}")
+        for _, r in self.notes[self.notes["kind"] == "not_comparable"].iterrows():
+            lines.append(f"  {r['message']}")
+        return "\n".join(lines)
+
+
+def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
+    """One design over several waves: strata (wave, stratum), PSUs (wave, stratum, PSU).
+
+    Returns ``(design, data)``; ``data`` is the concatenated rows with the pooled columns
+    ``_wave``, ``_stratum``, ``_psu`` (when PSUs are given) and ``_weight`` (each wave's final
+    weights: the weight column, or the raked weights with margins).
+    """
+    from analysis.design import SurveyDesign
+
+    parts = []
+    for year, df in frames.items():
+        d = spec.build(df, year)
+        part = df.copy()
+        part["_wave"] = year
+        part["_weight"] = d.weights
+        stratum = (df[spec.strata].astype(str) if spec.strata else pd.Series("", index=df.index))
+        part["_stratum"] = f"{year}:" + stratum
+        if spec.psu:
+            part["_psu"] = part["_stratum"] + ":" + df[spec.psu].astype(str)
+        parts.append(part)
+    data = pd.concat(parts, ignore_index=True)
+    design = SurveyDesign(data, weights="_weight", strata="_stratum",
+                          psu="_psu" if spec.psu else None, fpc=spec.fpc,
+                          lonely_psu=spec.lonely_psu)
+    return design, data
+
+
+def _slopes(design, items: Sequence[str], year: np.ndarray):
+    """Per item: WLS slope on year and the (n, k) influence values of the slopes."""
+    y = design.item_matrix(list(items))
+    w = design.weights
+    x = np.column_stack([np.ones(len(year)), year.astype(float)])
+    slopes = np.full(len(items), np.nan)
+    z = np.zeros_like(y)
+    for j in range(len(items)):
+        ok = ~np.isnan(y[:, j]) & (w > 0)
+        if len(np.unique(year[ok])) < 2:
+            continue
+        fit = sm.WLS(y[ok, j], x[ok], weights=w[ok]).fit()
+        slopes[j] = fit.params[1]
+        bread = fit.normalized_cov_params  # (X'WX)^-1
+        z[ok, j] = w[ok] * fit.resid * (x[ok] @ bread[:, 1])
+    return slopes, z, ~np.isnan(y)
+
+
+def _degf(design, rows: np.ndarray) -> int:
+    """R's degf() of the design restricted to ``rows``: PSUs - strata among them."""
+    s = design.structure
+    psus = np.unique(s.psu[rows])
+    return int(len(psus) - len(np.unique(s.psu_stratum[psus])))
+
+
+def linear_trend(
+    data: pd.DataFrame,
+    items: Sequence[str],
+    waves: Sequence[int] | None = None,
+    *,
+    design: DesignSpec | None = None,
+    level: float = 0.95,
+    keep_flagged: bool = False,
+    common_items: bool = False,
+    load_wave: Callable[[int], object] | None = None,
+    load_norms: Callable[[], object] | None = None,
+) -> Trend:
+    """Linear trend per target over ``waves`` (default: every wave in ``data``; at least 3).
+
+    ``items``: item codes and indicator names as in :func:`analysis.compare.compare_waves`;
+    ``design``: column names (:class:`analysis.compare.DesignSpec`), applied to each wave.
+    Raises :class:`AnalysisInputError` for fewer than three waves, a wave missing from the data,
+    an unknown item, a comparable item without answers in some wave, or when no target is
+    comparable across the waves.
+    """
+    design = design or DesignSpec()
+    if "wave" not in data.columns:
+        raise AnalysisInputError("column 'wave' is missing from the data")
+    if waves is None:
+        waves = sorted(int(v) for v in pd.to_numeric(data["wave"], errors="coerce").dropna()
+                       .unique())
+    waves = sorted(int(w) for w in waves)
+    if len(set(waves)) < MIN_WAVES:
+        raise AnalysisInputError(
+            f"a linear trend needs at least {MIN_WAVES} waves; got "
+            f"{len(set(waves))} ({', '.join(map(str, sorted(set(waves)))) or 'none'})")
+    targets: list[Target] = []
+    for name in items:
+        t = parse_target(name)
+        if t.name not in {x.name for x in targets}:
+            targets.append(t)
+    if not targets:
+        raise AnalysisInputError("no items for the trend")
+    prepared = prepare_waves(data, waves, keep_flagged=keep_flagged, load_wave=load_wave)
+    defs, frames = prepared.definitions, prepared.frames
+    notes = list(prepared.notes)
+
+    for t in targets:
+        if t.item is not None and not any(t.item in defs[y].items or t.item in frames[y].columns
+                                          for y in waves):
+            raise AnalysisInputError(f"item '{t.item}' is not in waves "
+                                     f"{', '.join(map(str, waves))} (neither in the wave "
+                                     "definitions nor a column of the data)")
+
+    scales: dict[int, dict[str, Scale]] = {}
+    for y in waves:
+        full = {s.name: s for s in wave_scales(defs[y])}
+        relevant = {n for t in targets if t.is_indicator for n in _component_scales(t, full)}
+        kept, dropped = scales_in_data(full.values(), frames[y])
+        scales[y] = {s.name: s for s in kept}
+        for name, codes in dropped.items():
+            if name in relevant:
+                notes.append(("items_dropped", name,
+                              f"{name}: wave {y} defines {', '.join(codes)} but the data have "
+                              "no answers to them; the score uses the other items"))
+    if common_items:
+        scales = _common_across(scales, waves, notes, targets)
+
+    comparable: list[Target] = []
+    for t in targets:
+        reason = None
+        if t.item is not None:
+            for a, b in zip(waves, waves[1:], strict=False):
+                reason = reason or _raw_comparability(t, defs[a], defs[b], a, b)
+        else:
+            reason = _indicator_reason(t, scales, waves)
+        if reason is None:
+            if t.item is not None:
+                for y in waves:
+                    if t.item not in frames[y].columns or frames[y][t.item].notna().sum() == 0:
+                        raise AnalysisInputError(
+                            f"item '{t.item}': wave {y} asks it but the data have no answers "
+                            f"to it in wave {y}")
+            comparable.append(t)
+        else:
+            notes.append(("not_comparable", t.name, f"{t.name}: not comparable, {reason}"))
+    notes += norm_wording_notes(defs, targets, load_norms)
+    if not comparable:
+        reasons = "; ".join(m for k, _, m in notes if k == "not_comparable")
+        raise AnalysisInputError(f"nothing to analyse: {reasons}")
+
+    # per-wave series on each wave's own design
+    used = {n for t in comparable if t.is_indicator for n in _component_scales(t, scales[waves[0]])}
+    series = []
+    for y in waves:
+        d = design.build(frames[y], y)
+        sc = [s for name, s in scales[y].items() if name in used]
+        est = estimate_targets(d, comparable, sc, level=level)
+        est.insert(1, "wave", y)
+        series.append(est[list(SERIES_COLUMNS)])
+    series = pd.concat(series, ignore_index=True)
+    series = series.assign(_t=series["item"].map({t.name: i for i, t in enumerate(comparable)}))
+    series = series.sort_values(["_t", "wave"], kind="stable").drop(columns="_t")
+    series = series.reset_index(drop=True)
+
+    # the pooled regression
+    pooled, pdata = pooled_design(frames, design)
+    sc0 = [s for name, s in scales[waves[0]].items() if name in used]
+    comb = _combination(comparable, sc0)
+    year = pdata["_wave"].to_numpy()
+    slopes_items, z_items, answered = _slopes(pooled, comb.items, year)
+    slope = comb.L @ np.nan_to_num(slopes_items)
+    bad = ((comb.L != 0) & np.isnan(slopes_items)[None, :]).any(axis=1)
+    slope[bad] = np.nan
+    var = np.diag(pooled.vcov(z_items @ comb.L.T))
+    se = np.sqrt(np.clip(var, 0, None))
+    rows_used = answered.astype(np.int64) @ (comb.L != 0).T.astype(np.int64) > 0  # (n, m)
+    # R's svyglm: degf of the design it fits (rows with the item answered) + 1 - 2 coefficients;
+    # an indicator's influence lives on the whole pooled design (zeros where unanswered)
+    everyone = np.ones(pooled.n, dtype=bool)
+    df = np.array([_degf(pooled, everyone if t.is_indicator else rows_used[:, i]) - 1
+                   for i, t in enumerate(comparable)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = slope / se
+        p = np.where(df > 0, 2 * stats.t.sf(np.abs(tval), np.maximum(df, 1)), np.nan)
+        q = np.where(df > 0, stats.t.ppf(0.5 + level / 2, np.maximum(df, 1)), np.nan)
+    table = pd.DataFrame({
+        "item": comb.names, "first_wave": waves[0], "last_wave": waves[-1],
+        "n_waves": len(waves), "slope": slope, "se": se, "ci_low": slope - q * se,
+        "ci_high": slope + q * se, "t": tval, "df": df, "p_value": p,
+        "n": rows_used.sum(axis=0),
+    }, columns=list(TREND_COLUMNS))
+    return Trend(waves=tuple(waves), table=table, series=series,
+                 notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level)
+
+
+def _indicator_reason(t: Target, scales: dict[int, dict[str, Scale]], waves) -> str | None:
+    names = sorted({n for y in waves for n in _component_scales(t, scales[y])})
+    if not names:
+        return f"no wave has {t.kind} items"
+    problems = []
+    for name in names:
+        sigs = {y: scales[y][name].signature if name in scales[y] else None for y in waves}
+        lacking = [str(y) for y, s in sigs.items() if s is None]
+        if lacking:
+            problems.append(f"{name} has no items in wave {', '.join(lacking)}")
+        elif len(set(sigs.values())) > 1:
+            problems.append(f"{name} uses " + "; ".join(f"{_describe(s)} in {y}"
+                                                         for y, s in sigs.items()))
+    return ("different items or wording: " + "; ".join(problems)) if problems else None
+
+
+def _common_across(scales, waves, notes, targets):
+    out = {y: {} for y in waves}
+    names = set.intersection(*(set(scales[y]) for y in waves))
+    for name in sorted(names):
+        shared = set.intersection(*(set(scales[y][name].signature) for y in waves))
+        if not shared:
+            continue
+        every = set.union(*(set(scales[y][name].signature) for y in waves))
+        for y in waves:
+            s = scales[y][name]
+            keep = [(c, v) for c, v in zip(s.items, s.versions or (None,) * len(s.items),
+                                           strict=True) if (c, v) in shared]
+            out[y][name] = Scale(s.norm, s.kind, tuple(c for c, _ in keep),
+                                 tuple(v for _, v in keep) if s.versions else ())
+        left_out = sorted(every - shared, key=lambda x: (x[0], x[1] or 0))
+        if left_out and any(t.is_indicator for t in targets):
+            notes.append(("items_dropped", name,
+                          f"{name}: scored in every wave without {_describe(left_out)} "
+                          "(not comparable: wording or availability differs)"))
+    return out
