@@ -191,3 +191,10 @@ def test_codebook_rows():
     assert by_item["N02_P3"]["answer_labels_en"].endswith("; 9=not applicable")
     assert by_item["sex"]["answer_labels_en"] == "male=Male; female=Female"
     assert by_item["sex"]["norm"] == "" and by_item["ATTN1"]["kind"] == "attention"
+
+
+def test_not_applicable_items_say_when_to_choose_it(bank):
+    for d in bank.values():
+        for v in d.versions:
+            says = "不适用" in v.text["zh"], "not applicable" in v.text["en"]
+            assert says == ((True, True) if d.not_applicable else (False, False)), d.code
