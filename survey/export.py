@@ -56,6 +56,12 @@ def iso_utc(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _to_ms(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 class _Layout:
     """Which columns the wave's table has and how an answer code becomes a cell."""
 
@@ -72,6 +78,8 @@ class _Layout:
         self.category_columns = [*DEMOGRAPHIC_COLUMNS, *extra]
 
     def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
+        # the table carries milliseconds; the duration is computed from what it carries
+        started_at, submitted_at = _to_ms(started_at), _to_ms(submitted_at)
         row = {"response_id": public_id, "wave": self.wave.year}
         for column in self.category_columns:
             row[column] = None

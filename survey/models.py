@@ -135,7 +135,8 @@ class Answer(db.Model):
         ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
     )
     item: Mapped[str] = mapped_column(String(32), primary_key=True)
-    code: Mapped[int] = mapped_column(SmallInteger, nullable=False)
+    # Integer, not SmallInteger: option codes may be large (provinces use their GB/T 2260 code)
+    code: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class PageSave(db.Model):

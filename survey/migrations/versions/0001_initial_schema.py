@@ -61,7 +61,7 @@ def upgrade():
     op.create_table('answers',
     sa.Column('response_id', sa.Integer(), nullable=False),
     sa.Column('item', sa.String(length=32), nullable=False),
-    sa.Column('code', sa.SmallInteger(), nullable=False),
+    sa.Column('code', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['response_id'], ['responses.id'],
                             name=op.f('fk_answers_response_id_responses'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('response_id', 'item', name=op.f('pk_answers'))
