@@ -326,14 +326,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{norm}: the norm's official wording changed between the 2018 and 2023 versions "
               "(same code, same topic).",
     },
-    "cmp_item_not_comparable": {
-        "zh": "题目{item}：{detail}，不作跨轮比较。",
-        "en": "Item {item}: {detail}; not compared across waves.",
+    "cmp_items_dropped": {
+        "zh": "{norm}：问卷定义了题目{item}，但数据中没有这些题目的回答（{detail}年），该得分由其余题目计算。",
+        "en": "{norm}: the questionnaire defines {item} but the data have no answers to them "
+              "(waves {detail}); the score uses the other items.",
+    },
+    "cmp_not_comparable": {
+        "zh": "{item}：各轮次之间题目或措辞版本不同，不作比较。",
+        "en": "{item}: not compared ({detail}).",
     },
     "cmp_norm_version": {
-        "zh": "各轮次依据的规范版本：{detail}。两版规范编号N01–N10对应相同主题。",
-        "en": "Norms versions used by the waves: {detail}. Codes N01–N10 denote the same topics in "
-              "both versions.",
+        "zh": "各轮次依据的规范版本（年份：版本）：{detail}。两版规范编号N01–N10对应相同主题。",
+        "en": "Ten Norms version followed by each wave (wave: version): {detail}. Codes N01–N10 "
+              "denote the same topics in both versions.",
     },
     "m_software": {"zh": "计算软件", "en": "Software"},
     "m_software_text": {

@@ -192,9 +192,12 @@ class WeightingInfo:
 class ComparabilityNote:
     """Something a reader must know before comparing waves. ``kind`` selects the i18n sentence:
 
-    ``wording_changed`` (norm text changed between Ten Norms versions; ``norm`` set),
-    ``item_not_comparable`` (``item`` absent from a wave or worded differently; ``detail`` says which),
-    ``norm_version`` (waves used different versions of the Ten Norms; ``detail`` lists them).
+    ``norm_version`` (``detail`` lists the Ten Norms version each wave followed),
+    ``wording_changed`` (the official text of ``norm`` differs between those versions),
+    ``items_dropped`` (the questionnaire defines ``item`` codes for ``norm`` that the data lack, in
+    the waves ``detail`` lists; the score uses the other items),
+    ``not_comparable`` (target ``item`` is not compared; ``detail`` is the analysis package's
+    reason, in English).
     """
 
     kind: str

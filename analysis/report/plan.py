@@ -22,7 +22,7 @@ DEFAULT_MOE_SIZES = (10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000)
 ADJUSTMENTS = ("holm", "bh")
 _KNOWN_KEYS = {"title", "waves", "current_wave", "base_wave", "margins", "rescale_margins",
                "design", "language", "min_n", "subgroups", "sections", "exclude_flagged", "alpha",
-               "adjustment", "moe_sizes"}
+               "adjustment", "moe_sizes", "common_items"}
 _DESIGN_KEYS = ("weight", "strata", "psu", "fpc")
 
 
@@ -52,6 +52,9 @@ class ReportPlan:
     adjustment: str = "holm"
     moe_sizes: tuple[int, ...] = DEFAULT_MOE_SIZES
     title: dict[str, str] | None = None
+    common_items: bool = False
+    """Score a norm on the items both compared waves share (instead of calling it not
+    comparable when a wave added or reworded an item)."""
 
     def with_language(self, language: str | None) -> ReportPlan:
         if language is None:
@@ -169,6 +172,9 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
     exclude = raw.get("exclude_flagged", True)
     if not isinstance(exclude, bool):
         raise AnalysisInputError(f"{where}: exclude_flagged: expected true or false, got {exclude!r}")
+    common = raw.get("common_items", False)
+    if not isinstance(common, bool):
+        raise AnalysisInputError(f"{where}: common_items: expected true or false, got {common!r}")
     rescale = raw.get("rescale_margins", True)
     if not isinstance(rescale, bool):
         raise AnalysisInputError(f"{where}: rescale_margins: expected true or false, "
@@ -201,5 +207,5 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
         rescale_margins=rescale, design={k: design.get(k) for k in _DESIGN_KEYS},
         language=language, min_n=min_n, subgroups=tuple(subgroups), sections=sections,
         exclude_flagged=exclude, alpha=float(alpha), adjustment=adjustment,
-        moe_sizes=tuple(sorted(set(moe_sizes) | {min_n})), title=title,
+        moe_sizes=tuple(sorted(set(moe_sizes) | {min_n})), title=title, common_items=common,
     )

@@ -23,7 +23,9 @@ def test_every_key_has_both_languages_with_the_same_placeholders():
         assert set(entry) == set(i18n.LANGUAGES), key
         for lang in i18n.LANGUAGES:
             assert entry[lang].strip(), f"{key}: empty {lang} text"
-        assert _fields(entry["zh"]) == _fields(entry["en"]), key
+        # the Chinese text may leave out a value only the English one shows (an English reason
+        # from the analysis package), never the other way round
+        assert set(_fields(entry["zh"])) <= set(_fields(entry["en"])), key
 
 
 def test_english_strings_have_no_chinese_and_chinese_strings_are_translated():

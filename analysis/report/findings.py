@@ -1,0 +1,370 @@
+"""Fill the findings model from DATA and a plan: the only module of the report that computes.
+
+Every number comes from the analysis package, called the way its command line calls it:
+
+* waves, quality exclusions: :func:`analysis.compare.prepare_waves` (:mod:`analysis.quality`);
+* each wave's design and raking: :class:`analysis.compare.DesignSpec` (as ``estimate``/``compare``);
+* norm scores, gaps, overall index with SEs/CIs, subgroup domain means:
+  :func:`analysis.indicators.norm_scores`; Cronbach's alpha: :func:`analysis.indicators.scale_alphas`;
+* design effects of the item means: :meth:`analysis.SurveyDesign.mean`;
+* changes since the base wave with Holm/BH-adjusted p-values: :func:`analysis.compare.compare_waves`
+  (one call, one family: all norm scores, gaps and the index, as ``survey-analysis compare``);
+* linear trends and per-wave series: :func:`analysis.trend.linear_trend`;
+* Rao–Scott tests of practice answers by subgroup: :func:`analysis.subgroups.rao_scott_chisq`;
+* norm titles (zh/en), wave dates and norms versions: :mod:`questionnaires`.
+
+The only arithmetic here is bookkeeping on those results: margin targets as shares of their
+variable's total, the largest/smallest weight ratio, and the margin-of-error table scaled from the
+practice scores' standard errors (``z * median(se * sqrt(n)) / sqrt(n_group)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.errors import AnalysisInputError
+from analysis.report.i18n import STRINGS
+from analysis.report.model import (
+    INDICATOR_KINDS,
+    ComparabilityNote,
+    Comparison,
+    Estimate,
+    Findings,
+    MoeRow,
+    NormFindings,
+    SubgroupEstimate,
+    SubgroupTest,
+    Trend,
+    TrendPoint,
+    WaveInfo,
+    WeightingInfo,
+    WeightTarget,
+)
+from analysis.report.plan import ReportPlan
+
+Progress = Callable[[str], None]
+
+
+def indicator_names(norm_codes) -> list[str]:
+    """The compare/trend targets of the report, in report order: every norm's awareness,
+    practice and gap, then the overall index."""
+    names = [f"{code}.{kind}" for code in norm_codes for kind in INDICATOR_KINDS]
+    return names + [f"index.{kind}" for kind in INDICATOR_KINDS]
+
+
+def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
+                   progress: Progress | None = None, today: date | None = None) -> Findings:
+    """Run the analysis ``plan`` asks for on ``data`` (a path to CSV/Parquet or a DataFrame).
+
+    Raises :class:`AnalysisInputError` for a wave missing from DATA, a base wave not before the
+    current wave, fewer than two waves, an unknown design or subgroup column.
+    """
+    from analysis.compare import DesignSpec, compare_waves, prepare_waves
+    from analysis.io import read_margins, read_responses
+    from analysis.margins import Margins
+    from questionnaires import load_norms
+
+    tick = progress or (lambda _step: None)
+    if isinstance(data, str | Path):
+        data_source = data_source or Path(data).name
+        data = read_responses(data)
+    tick("read")
+    data_source = data_source or "DATA"
+    if "wave" not in data.columns:
+        raise AnalysisInputError("column 'wave' is missing from the data")
+
+    present = sorted(int(w) for w in pd.to_numeric(data["wave"], errors="coerce").dropna().unique())
+    years = list(plan.waves) if plan.waves else present
+    missing = [y for y in years if y not in present]
+    if missing:
+        raise AnalysisInputError(f"wave {missing[0]} (plan {plan.source}) is not in the data "
+                                 f"(column 'wave' has {', '.join(map(str, present))})")
+    if len(years) < 2:
+        raise AnalysisInputError(f"a trend report needs at least two waves; the data have "
+                                 f"{', '.join(map(str, years))}")
+    current = plan.current_wave or years[-1]
+    if current not in years:
+        raise AnalysisInputError(f"current_wave {current} is not one of the waves "
+                                 f"{', '.join(map(str, years))}")
+    earlier = [y for y in years if y < current]
+    base = plan.base_wave or (earlier[-1] if earlier else None)
+    if base is None or base not in years or base >= current:
+        raise AnalysisInputError(f"base_wave {base} must be one of the waves before current_wave "
+                                 f"{current} ({', '.join(map(str, years))})")
+    for role, column in plan.design.items():
+        if column and column not in data.columns:
+            raise AnalysisInputError(f"design.{role} (plan {plan.source}): unknown column "
+                                     f"'{column}'")
+    subgroups = [v for v in plan.subgroups if v in data.columns]
+    unknown = [v for v in plan.subgroups if v not in data.columns]
+    if unknown:
+        raise AnalysisInputError(f"subgroups (plan {plan.source}): unknown column '{unknown[0]}'")
+
+    margins = None
+    weighting_targets: tuple[WeightTarget, ...] = ()
+    if plan.margins is not None:
+        margins = read_margins(plan.margins)
+        weighting_targets = _targets_with_sources(plan.margins, margins)
+        if plan.rescale_margins:
+            shares = pd.DataFrame([{"variable": t.variable, "category": t.category,
+                                    "target": t.share} for t in weighting_targets])
+            margins = Margins(shares, source=str(plan.margins))
+    spec = DesignSpec(
+        weight=plan.design.get("weight") if margins is None else None,
+        base_weight=plan.design.get("weight") if margins is not None else None,
+        strata=plan.design.get("strata"), psu=plan.design.get("psu"),
+        fpc=plan.design.get("fpc"), margins=margins)
+    keep_flagged = not plan.exclude_flagged
+
+    prepared = prepare_waves(data, years, keep_flagged=keep_flagged)
+    tick("quality")
+    catalogue = load_norms()
+    norm_codes = list(catalogue.codes)
+
+    # --- per wave: design, indicators, design effects, weighting report ----------------------
+    estimates: dict[str, dict[str, dict[int, Estimate]]] = {}
+    waves: list[WaveInfo] = []
+    iterations, max_error, weight_ratio = {}, {}, {}
+    subgroup_rows = None
+    alphas = pd.DataFrame()
+    moe_scale = None
+    current_design = None
+    dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    n_responses = data.groupby(pd.to_numeric(data["wave"], errors="coerce")).size()
+    for y in years:
+        frame, definition = prepared.frames[y], prepared.definitions[y]
+        design = spec.build(frame, y)
+        by = subgroups if (y == current and subgroups) else None
+        scores = _norm_scores(design, definition, by)
+        table = scores.table
+        whole = table[table["by"] == ""]
+        for row in whole.itertuples(index=False):
+            estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
+                Estimate(float(row.estimate), float(row.se), float(row.ci_low),
+                         float(row.ci_high), int(row.n))
+        for scale_name, codes in scores.dropped.items():
+            dropped.setdefault((scale_name, tuple(codes)), []).append(y)
+        items = [c for s in scores.scales for c in s.items]
+        deff = design.mean(items).table["deff"]
+        report = getattr(design, "weighting", None)
+        if report is not None:
+            iterations[y] = int(report.iterations)
+            max_error[y] = float(report.max_relative_error)
+            weight_ratio[y] = float(report.weight_max / report.weight_min)
+        index_practice = whole[whole["indicator"] == "index.practice"]
+        excl = prepared.exclusions.get(y)
+        waves.append(WaveInfo(
+            wave=y, n_responses=int(n_responses.get(y, len(frame))), n_analysed=len(frame),
+            fieldwork_start=_fieldwork(frame, "started_at", min) or definition.opens,
+            fieldwork_end=_fieldwork(frame, "submitted_at", max) or definition.closes,
+            norm_version=definition.norms_version,
+            exclusions=dict(excl.by_reason) if excl is not None else {},
+            design_effect=float(np.nanmean(deff)) if len(deff) else None,
+            moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
+                               .iloc[0]) if len(index_practice) else None)))
+        if y == current:
+            current_design = design
+            subgroup_rows = table[table["by"] != ""]
+            alphas = _alphas(frame, scores.scales)
+            practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
+            moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
+        tick(f"wave {y}")
+
+    # --- changes since the base wave: one compare call, one multiple-testing family ----------
+    names = indicator_names(norm_codes)
+    comparison = compare_waves(data, names, base, current, design=spec,
+                               method=plan.adjustment, alpha=plan.alpha,
+                               keep_flagged=keep_flagged, common_items=plan.common_items)
+    changes = {r.item: Comparison(base, current, float(r.base), float(r.current), float(r.diff),
+                                  float(r.se), float(r.ci_low), float(r.ci_high),
+                                  float(r.p_value), float(r.p_adjusted), bool(r.significant))
+               for r in comparison.table.itertuples(index=False) if r.by == ""}
+    tick("compare")
+
+    # --- linear trends over all waves (three or more) ----------------------------------------
+    trends: dict[str, Trend] = {}
+    trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
+    if len(years) >= 3:
+        from analysis.trend import linear_trend
+
+        trend_targets = [n for n in names if not n.endswith(".gap")]
+        result = linear_trend(data, trend_targets, years, design=spec,
+                              keep_flagged=keep_flagged, common_items=plan.common_items)
+        series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
+        for r in result.table.itertuples(index=False):
+            points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
+                                                            float(s.ci_low), float(s.ci_high),
+                                                            int(s.n)))
+                           for s in series[r.item].itertuples(index=False))
+            trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points)
+        trend_notes = result.notes
+    tick("trend")
+
+    # --- subgroups (current wave): domain practice scores and Rao–Scott tests ----------------
+    tests = _subgroup_tests(current_design, prepared.definitions[current], subgroups)
+    tick("subgroups")
+
+    # --- assemble ------------------------------------------------------------------------------
+    versions = {y: prepared.definitions[y].norms_version for y in years}
+    changed = _changed_norms(catalogue, versions)
+    title_version = versions[current]
+    norms = []
+    for code in norm_codes:
+        if code not in estimates:
+            continue
+        norms.append(_norm_findings(
+            code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
+            subgroup_rows, tests, alphas, plan.min_n, changed))
+    overall = _norm_findings("index", {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")},
+                             estimates["index"], changes, trends, None, [], pd.DataFrame(),
+                             plan.min_n, set())
+
+    z = float(stats.norm.ppf(0.975))
+    moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
+    notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped)
+    weighting = None
+    if plan.margins is not None:
+        weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,
+                                  iterations=iterations, max_error=max_error,
+                                  weight_ratio=weight_ratio)
+    title = plan.title or {lang: STRINGS["survey_title"][lang] for lang in ("zh", "en")}
+    return Findings(
+        survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
+        overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
+        min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
+        design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
+        data_source=data_source, software=_versions())
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def _norm_scores(design, definition, by):
+    from analysis.indicators import norm_scores
+
+    return norm_scores(design, wave=definition, by=by)
+
+
+def _alphas(frame, scales) -> pd.DataFrame:
+    from analysis.indicators import scale_alphas
+
+    return scale_alphas(frame, scales)
+
+
+def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
+    if column not in frame.columns:
+        return None
+    stamps = pd.to_datetime(frame[column], errors="coerce", utc=True).dropna()
+    if stamps.empty:
+        return None
+    return pick(stamps).date()
+
+
+def _targets_with_sources(path: Path, margins) -> tuple[WeightTarget, ...]:
+    """Each margin category as a share of its variable's total, with the file's source note."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    notes = {}
+    if "source_note" in raw.columns:
+        notes = {(r.variable.strip(), r.category.strip()): r.source_note
+                 for r in raw.itertuples(index=False)}
+    table = margins.table if hasattr(margins, "table") else raw
+    table = table.copy()
+    table["target"] = pd.to_numeric(table["target"])
+    out = []
+    for variable, rows in table.groupby("variable", sort=False):
+        total = rows["target"].sum()
+        for r in rows.itertuples(index=False):
+            out.append(WeightTarget(variable, str(r.category), float(r.target / total),
+                                    notes.get((variable, str(r.category)), "")))
+    return tuple(out)
+
+
+def _subgroup_tests(design, definition, subgroups) -> list[SubgroupTest]:
+    """Rao–Scott F test of each practice item's answers against each subgroup variable."""
+    from analysis.subgroups import rao_scott_chisq
+
+    out = []
+    if design is None or not subgroups:
+        return out
+    practice = [i.code for i in definition.items.values()
+                if i.kind == "practice" and i.code in design.data.columns
+                and design.data[i.code].notna().any()]
+    for item in practice:
+        for variable in subgroups:
+            t = rao_scott_chisq(design, variable, item, statistic="F")
+            out.append(SubgroupTest(variable, item, t.value, t.ndf, t.ddf, t.p_value))
+    return out
+
+
+def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alphas, min_n,
+                   changed) -> NormFindings:
+    subgroups: dict[str, list[SubgroupEstimate]] = {}
+    if subgroup_rows is not None:
+        rows = subgroup_rows[subgroup_rows["indicator"] == f"{code}.practice"]
+        for r in rows.itertuples(index=False):
+            e = Estimate(float(r.estimate), float(r.se), float(r.ci_low), float(r.ci_high),
+                         int(r.n))
+            subgroups.setdefault(r.by, []).append(
+                SubgroupEstimate(r.by, str(r.group), e, small=int(r.n) < min_n))
+    alpha, n_items = {}, {}
+    if len(alphas):
+        for r in alphas[alphas["norm"] == code].itertuples(index=False):
+            alpha[r.kind] = float(r.alpha)
+            n_items[r.kind] = int(r.n_items)
+    comparisons = {k: changes[f"{code}.{k}"] for k in INDICATOR_KINDS if f"{code}.{k}" in changes}
+    return NormFindings(
+        code=code, title=dict(title), estimates=est, comparisons=comparisons,
+        trends={k: trends[f"{code}.{k}"] for k in ("awareness", "practice")
+                if f"{code}.{k}" in trends},
+        subgroups=subgroups,
+        subgroup_tests=[t for t in tests if t.item.startswith(f"{code}_")],
+        alpha=alpha, n_items=n_items, comparable=len(comparisons) == len(INDICATOR_KINDS),
+        wording_changed=code in changed)
+
+
+def _changed_norms(catalogue, versions: dict[int, str]) -> set[str]:
+    used = sorted(set(versions.values()))
+    out = set()
+    for i, a in enumerate(used):
+        for b in used[i + 1:]:
+            out |= {c.code for c in catalogue.changed_between(a, b)}
+    return out
+
+
+def _comparability_notes(comparison, trend_notes, versions, changed, years, dropped):
+    notes = [ComparabilityNote("norm_version", detail="; ".join(
+        f"{y}: {versions[y]}" for y in years))]
+    for code in sorted(changed):
+        notes.append(ComparabilityNote("wording_changed", norm=code))
+    for (scale_name, codes), in_waves in dropped.items():
+        notes.append(ComparabilityNote("items_dropped", norm=scale_name.split(".")[0],
+                                       item=", ".join(codes),
+                                       detail=", ".join(map(str, in_waves))))
+    seen = set()
+    for r in comparison.not_comparable.itertuples(index=False):
+        if r.by == "" and r.item not in seen:
+            seen.add(r.item)
+            notes.append(ComparabilityNote("not_comparable", item=r.item, detail=r.reason))
+    for r in trend_notes.itertuples(index=False):
+        if r.kind == "not_comparable" and r.item not in seen:
+            seen.add(r.item)
+            notes.append(ComparabilityNote("not_comparable", item=r.item,
+                                           detail=r.message.split("not comparable, ", 1)[-1]))
+    return notes
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for dist in ("ten-norms-survey", "numpy", "pandas", "scipy", "statsmodels", "matplotlib",
+                 "weasyprint"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
