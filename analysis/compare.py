@@ -194,7 +194,8 @@ def _describe(sig) -> str:
 
 
 def norm_wording_notes(definitions: dict[int, object], targets: Sequence[Target],
-                       load_norms: Callable[[], object] | None = None) -> list[tuple[str, str, str]]:
+                       load_norms: Callable[[], object] | None = None
+                       ) -> list[tuple[str, str, str]]:
     """Notes for targets of norms whose official wording changed between the norms versions
     the waves follow (same code N01..N10 = same topic in both versions)."""
     versions = {y: d.norms_version for y, d in definitions.items()}

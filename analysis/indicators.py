@@ -215,9 +215,10 @@ def _combination(targets: Sequence[Target], scales: Sequence[Scale]) -> _Combina
             meta.append({"norm": None, "kind": None, "n_items": 1})
             continue
         if t.name not in available:
+            kinds = "awareness and practice" if t.kind == "gap" else t.kind
+            where = "any norm" if t.norm == "index" else t.norm
             raise AnalysisInputError(
-                f"indicator '{t.name}': the wave has no {t.kind if t.kind != 'gap' else 'awareness and practice'} "
-                f"items for {'any norm' if t.norm == 'index' else t.norm} in the data")
+                f"indicator '{t.name}': the wave has no {kinds} items for {where} in the data")
         row, off, n_items = available[t.name]
         L[i], offset[i] = row, off
         meta.append({"norm": t.norm, "kind": t.kind, "n_items": n_items})

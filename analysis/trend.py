@@ -22,9 +22,9 @@ Comparability is the one of :mod:`analysis.compare`, across all the waves: an it
 with the same wording version in every wave, an indicator scored from the same items everywhere
 (or, with ``common_items``, from the items all waves share).
 
-With margins, each wave is raked separately and the pooled regression uses the raked weights;
-the trend SE then treats those weights as fixed (it does not add the calibration adjustment, which
-usually makes it slightly conservative); the per-wave series SEs do account for the raking.
+With margins, each wave is raked to its own margins (in the pooled design: margins crossed with
+the wave), and both the trend SE and the per-wave series SEs account for the raking (the
+calibration variance of R's ``calibrate(..., calfun="raking")``, as the analysis core).
 """
 
 from __future__ import annotations
@@ -100,27 +100,62 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
     """One design over several waves: strata (wave, stratum), PSUs (wave, stratum, PSU).
 
     Returns ``(design, data)``; ``data`` is the concatenated rows with the pooled columns
-    ``_wave``, ``_stratum``, ``_psu`` (when PSUs are given) and ``_weight`` (each wave's final
-    weights: the weight column, or the raked weights with margins).
+    ``_wave``, ``_stratum``, ``_psu`` (when PSUs are given) and ``_weight``. With margins the
+    pooled design is raked to the margins crossed with the wave (variable ``_rk_sex`` with
+    categories ``2024|male``, ... and each wave's own targets), which gives exactly each wave's
+    own raked weights, and its variances account for that calibration, as R's
+    ``calibrate(pooled, ~wave:sex + wave:region, calfun="raking")`` would.
     """
+    from analysis.compare import margins_for_wave
     from analysis.design import SurveyDesign
 
     parts = []
+    crossed = []
     for year, df in frames.items():
-        d = spec.build(df, year)
         part = df.copy()
         part["_wave"] = year
-        part["_weight"] = d.weights
         stratum = (df[spec.strata].astype(str) if spec.strata else pd.Series("", index=df.index))
         part["_stratum"] = f"{year}:" + stratum
         if spec.psu:
             part["_psu"] = part["_stratum"] + ":" + df[spec.psu].astype(str)
+        if spec.margins is None:
+            part["_weight"] = spec.build(df, year).weights
+        else:
+            start = spec.base_weight or spec.weight
+            part["_weight"] = (1.0 if start is None else
+                               SurveyDesign(df, weights=start).weights)
+            margins = _as_margins(margins_for_wave(spec.margins, year))
+            for var, targets in margins.targets(sample_size=len(df)).items():
+                if var not in df.columns:
+                    raise AnalysisInputError(f"unknown column '{var}': the margins weight on it "
+                                             "but the data have no such column")
+                values = df[var].map(lambda v: "" if pd.isna(v) else _category(v))
+                part[f"_rk_{var}"] = np.where(values == "", None, f"{year}|" + values)
+                crossed += [(f"_rk_{var}", f"{year}|{cat}", t) for cat, t in targets.items()]
         parts.append(part)
     data = pd.concat(parts, ignore_index=True)
     design = SurveyDesign(data, weights="_weight", strata="_stratum",
                           psu="_psu" if spec.psu else None, fpc=spec.fpc,
                           lonely_psu=spec.lonely_psu)
+    if crossed:
+        from analysis.margins import Margins
+
+        table = pd.DataFrame(crossed, columns=["variable", "category", "target"])
+        design = design.rake(Margins(table, source="margins crossed with wave"))
+        data["_weight"] = design.weights
     return design, data
+
+
+def _as_margins(margins):
+    from analysis.margins import Margins
+
+    return margins if isinstance(margins, Margins) else Margins(pd.DataFrame(margins))
+
+
+def _category(v) -> str:
+    from analysis.margins import category_label
+
+    return category_label(v)
 
 
 def _slopes(design, items: Sequence[str], year: np.ndarray):

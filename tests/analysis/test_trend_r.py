@@ -7,12 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import Margins
 from analysis.compare import DesignSpec
 from analysis.trend import SERIES_COLUMNS, TREND_COLUMNS, linear_trend, pooled_design
 from tests.analysis.fixture_waves import FIX, fixture_wave
 
+MARGINS = Margins.from_dict({
+    "sex": {"female": 490_000, "male": 510_000},
+    "region": {"central": 260_000, "east": 400_000, "northeast": 70_000, "west": 270_000}})
 SPECS = {"stratclus": DesignSpec(weight="base_weight", strata="stratum", psu="psu"),
-         "weights": DesignSpec(weight="base_weight")}
+         "weights": DesignSpec(weight="base_weight"),
+         # each wave raked to the margins; R: calibrate(pooled, ~wave:sex + wave:region, raking)
+         "calibrated": DesignSpec(base_weight="base_weight", strata="stratum", psu="psu",
+                                  margins=MARGINS)}
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +27,7 @@ def data():
     return pd.read_csv(FIX / "data.csv")
 
 
-@pytest.mark.parametrize("design_kind", ["stratclus", "weights"])
+@pytest.mark.parametrize("design_kind", ["stratclus", "weights", "calibrated"])
 def test_trend_matches_svyglm(data, design_kind):
     ref = pd.read_csv(FIX / "trend.csv")
     ref = ref[ref["design"] == design_kind]
@@ -55,3 +62,12 @@ def test_pooled_ids_never_merge_across_waves(data):
     per_wave = sum(g.groupby(["stratum", "psu"]).ngroups for g in frames.values())
     assert design.structure.n_psus == per_wave == 3 * 24
     assert design.structure.n_strata == 3 * 4
+
+
+def test_pooled_raking_reproduces_each_waves_own_raking(data):
+    frames = {y: g.reset_index(drop=True) for y, g in data.groupby("wave")}
+    spec = SPECS["calibrated"]
+    design, _ = pooled_design(frames, spec)
+    separate = np.concatenate([spec.build(f, y).weights for y, f in frames.items()])
+    np.testing.assert_allclose(design.weights, separate, rtol=1e-9)
+    assert design.calibrated
