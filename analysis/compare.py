@@ -220,6 +220,8 @@ def norm_wording_notes(definitions: dict[int, object], targets: Sequence[Target]
                 what.append(f"title {ch.title_from} -> {ch.title_to}")
             if ch.text_changed:
                 what.append("explanatory text")
+            if ch.note:
+                what.append(ch.note)
             detail = "; ".join(what) or "wording"
             notes.append(("norm_wording", t.name,
                           f"{t.name}: the official wording of norm {norm} changed between the "
