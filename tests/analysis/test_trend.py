@@ -1,0 +1,89 @@
+"""Trend command and API: planted trends are found, bad input is refused with exit status 2."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cli
+from analysis.compare import DesignSpec
+from analysis.errors import AnalysisInputError
+from analysis.synthetic import PRACTICE_TREND_PER_YEAR, make_responses
+from analysis.trend import SERIES_COLUMNS, TREND_COLUMNS, linear_trend
+
+SPEC = DesignSpec(weight="base_weight", strata="stratum", psu="psu")
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return make_responses(2500, waves=(2024, 2025, 2026), seed=21)
+
+
+def test_planted_trends_are_recovered(synth):
+    norms = ["N04", "N05", "N01"]
+    res = linear_trend(synth, [f"{n}.practice" for n in norms], design=SPEC)
+    t = res.table.set_index("item")
+    for n in norms:
+        planted = PRACTICE_TREND_PER_YEAR[n]
+        row = t.loc[f"{n}.practice"]
+        # the planted change is in unweighted points; weighting and rounding move it a little
+        assert abs(row["slope"] - planted) < 4 * row["se"] + 0.5, n
+    assert t.loc["N04.practice", "p_value"] < 1e-6
+    assert t.loc["N01.practice", "p_value"] > 0.001
+
+
+def test_series_and_slope_are_consistent(synth):
+    res = linear_trend(synth, ["N04_P1"], design=SPEC)
+    s = res.series
+    assert list(s.columns) == list(SERIES_COLUMNS) and len(s) == 3
+    assert (s["ci_low"] < s["estimate"]).all() and (s["estimate"] < s["ci_high"]).all()
+    # a straight line through the three wave means has about the regression's slope
+    fit = np.polyfit(s["wave"], s["estimate"], 1)[0]
+    assert abs(fit - res.table["slope"].iloc[0]) < 2 * res.table["se"].iloc[0]
+
+
+@pytest.mark.parametrize("waves, message", [
+    ([2024, 2025], "at least 3 waves"),
+    ([2024, 2024, 2025], "at least 3 waves"),
+    ([2024, 2025, 2027], "wave 2027 is not in the data"),
+])
+def test_bad_waves(synth, waves, message):
+    with pytest.raises(AnalysisInputError, match=message):
+        linear_trend(synth, ["N04_P1"], waves, design=SPEC)
+
+
+def test_single_wave_data(synth):
+    with pytest.raises(AnalysisInputError, match="got 1 .2025"):
+        linear_trend(synth[synth.wave == 2025], ["N04_P1"], design=SPEC)
+
+
+def test_not_comparable_items(synth):
+    data = synth.copy()
+    data["N02_P3"] = data["N02_P1"]
+    res = linear_trend(data, ["N02_P3", "N02_P1"], design=SPEC)
+    assert res.table["item"].tolist() == ["N02_P1"]
+    assert res.notes["message"].str.contains("N02_P3: not comparable, wording changed").any()
+    with pytest.raises(AnalysisInputError, match="nothing to analyse: N02_P3"):
+        linear_trend(data, ["N02_P3"], design=SPEC)
+    with pytest.raises(AnalysisInputError, match="item 'N04_P3': wave 2024 asks it"):
+        linear_trend(synth, ["N04_P3"], design=SPEC)
+
+
+def test_command(synth, tmp_path, capsys):
+    data = tmp_path / "data.parquet"
+    synth.to_parquet(data)
+    out = tmp_path / "t.csv"
+    status = cli.main(["trend", str(data), "--items", "N04_P1,N04.practice,index.gap",
+                       "--waves", "2024,2025,2026", "--weight", "base_weight", "--strata",
+                       "stratum", "--psu", "psu", "--out", str(out)])
+    assert status == 0
+    t = pd.read_csv(out)
+    assert list(t.columns) == list(TREND_COLUMNS) and len(t) == 3
+    s = pd.read_csv(tmp_path / "t.series.csv")
+    assert list(s.columns) == list(SERIES_COLUMNS) and len(s) == 9
+    assert (tmp_path / "t.notes.csv").exists()
+    assert "excluded" in capsys.readouterr().err
+    status = cli.main(["trend", str(data), "--items", "N04_P1", "--waves", "2024,2025",
+                       "--out", str(out)])
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at least 3 waves" in err
