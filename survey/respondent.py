@@ -29,18 +29,18 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from . import store
 from .db import db
 from .definitions import current_wave_year, definition, survey_today, wave_state
 from .forms import ConsentForm, ResumeForm, page_form_class
 from .i18n import current_language
-from .models import Answer, PageSave, Response, normalise_resume_code, utc_now
+from .models import Response, new_token, normalise_resume_code, utc_now
+from .rendering import question_html
 
 bp = Blueprint("respondent", __name__)
-
-_NO_SYNC = {"synchronize_session": False}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -63,20 +63,13 @@ def _open_wave(year: int):
     return state, definition(state)
 
 
-def _load_response(state) -> Response | None:
+def _load_response(state):
+    """The cookie's response in this wave: a row with id, status, page_index, resume_code,
+    language — or None."""
     token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
     if not token or len(token) > 64:
         return None
-    return db.session.execute(
-        select(Response).where(Response.token == token, Response.wave_id == state.id)
-    ).scalar_one_or_none()
-
-
-def _load_answers(response_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Answer.item, Answer.code).where(Answer.response_id == response_id)
-    )
-    return dict(rows.all())
+    return store.response_by_token(token, state.id)
 
 
 def _set_response_cookie(http_response, token: str):
@@ -141,7 +134,9 @@ def _render_page(wave, page, index, response, items, values, errors, *, notice=N
         "survey/page.html",
         wave=wave, page=page, page_number=index + 1, page_count=visible_pages,
         is_last=index == len(wave.pages) - 1, is_first=index == 0,
-        response=response, items=items, values=values, errors=errors, notice=notice,
+        response=response, items=items, errors=errors, notice=notice,
+        questions=[question_html(wave, item, values.get(item.code), errors.get(item.code))
+                   for item in items],
         csrf_token=generate_csrf(),
     ), status
 
@@ -178,20 +173,21 @@ def consent(year: int):
             # a double tap on "start", or consent again: continue the same response
             return _see_other("respondent.page", year=year,
                               key=wave.pages[response.page_index].key)
-        response = _start_response(state.id)
+        token = _start_response(state.id)
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
-        return _set_response_cookie(redirect_to, response.token)
+        return _set_response_cookie(redirect_to, token)
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
 
 
-def _start_response(wave_id: int) -> Response:
+def _start_response(wave_id: int) -> str:
+    """A new in-progress response; returns its cookie token."""
     for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
-        response = Response(wave_id=wave_id, language=current_language())
-        db.session.add(response)
+        token = new_token()
+        db.session.add(Response(wave_id=wave_id, token=token, language=current_language()))
         try:
             db.session.commit()
-            return response
+            return token
         except IntegrityError:
             db.session.rollback()
     raise RuntimeError("could not allocate a unique resume code")
@@ -210,7 +206,7 @@ def page(year: int, key: str):
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
-    stored = _load_answers(response.id)
+    stored = store.answers_of(response.id)
     if request.method == "GET":
         effective, visible = effective_answers(wave, stored)
         items = visible[page.key]
@@ -273,33 +269,11 @@ def _save_page(state, wave, page, index, response, stored):
         target = _neighbour(wave, visible, index, 1)
     now = utc_now()
     furthest = max(response.page_index, target if target is not None else index)
-    guard = db.session.execute(
-        update(Response)
-        .where(Response.id == response.id, Response.status == "in_progress")
-        .values(page_index=furthest, updated_at=now, language=current_language()),
-        execution_options=_NO_SYNC,
-    )
-    if guard.rowcount == 0:  # completed by a concurrent submit (double tap)
-        db.session.rollback()
+    if not store.claim_for_update(response.id, furthest, now, current_language()):
+        db.session.rollback()  # completed meanwhile by a concurrent submit (double tap)
         return _see_other("respondent.thanks", year=state.year)
-    db.session.execute(
-        delete(Answer).where(Answer.response_id == response.id, Answer.item.in_(page_codes)),
-        execution_options=_NO_SYNC,
-    )
-    if answers:
-        db.session.execute(
-            insert(Answer),
-            [{"response_id": response.id, "item": c, "code": v} for c, v in answers.items()],
-        )
-    saved = db.session.execute(
-        update(PageSave)
-        .where(PageSave.response_id == response.id, PageSave.page_key == page.key)
-        .values(saved_at=now),
-        execution_options=_NO_SYNC,
-    )
-    if saved.rowcount == 0:
-        db.session.execute(insert(PageSave).values(
-            response_id=response.id, page_key=page.key, first_saved_at=now, saved_at=now))
+    store.replace_answers(response.id, page_codes, answers)
+    store.record_page_save(response.id, page.key, now)
 
     if going_back or target is not None:
         db.session.commit()
@@ -318,16 +292,8 @@ def _submit(state, wave, response, answers, now):
                                     check=1), code=303)
     hidden = [code for code in answers if code not in effective]
     if hidden:  # answers to questions a later change of answer hid are not kept
-        db.session.execute(
-            delete(Answer).where(Answer.response_id == response.id, Answer.item.in_(hidden)),
-            execution_options=_NO_SYNC,
-        )
-    db.session.execute(
-        update(Response)
-        .where(Response.id == response.id, Response.status == "in_progress")
-        .values(status="complete", submitted_at=now),
-        execution_options=_NO_SYNC,
-    )
+        store.delete_answers(response.id, hidden)
+    store.mark_complete(response.id, now)
     db.session.commit()
     return _see_other("respondent.thanks", year=state.year)
 
