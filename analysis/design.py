@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.core.arrays.masked import BaseMaskedArray
 
 from analysis.errors import AnalysisInputError
 from analysis.variance import (
@@ -25,6 +26,7 @@ from analysis.variance import (
     Calibration,
     CalibrationStep,
     PSUStructure,
+    compact_codes,
     group_sum_matrix,
 )
 
@@ -81,6 +83,9 @@ class SurveyDesign:
         self.structure = _psu_structure(data, strata, psu, fpc, lonely_psu)
         self.structure.check_lonely(strata)
         self.calibration_steps: tuple[CalibrationStep, ...] = ()
+        # validated float copies of item columns, shared with designs derived by rake() etc.
+        # (the design treats its data as read-only, like R's svydesign copy)
+        self._columns: dict = {}
         self.weighting = None  # a WeightingReport once raked / post-stratified / trimmed
         self._calibration: Calibration | None = None
 
@@ -183,12 +188,51 @@ class SurveyDesign:
                         levels=levels)
 
     # ------------------------------------------------------------------ low level
-    def item_matrix(self, items: Sequence[str]) -> np.ndarray:
-        """``(n, k)`` float matrix of the item columns, NaN where missing (validated)."""
-        y = np.empty((self.n, len(items)), dtype=float)
-        for j, col in enumerate(items):
+    def item_column(self, col: str) -> np.ndarray:
+        """``(n,)`` float values of one item column, NaN where missing (validated).
+
+        The array is cached on the design (and the designs derived from it): do not modify it.
+        """
+        cached = self._columns.get(col)
+        if cached is None:
             _require_column(self.data, col, "item")
-            y[:, j] = numeric_column(self.data, col, allow_missing=True, role="item")
+            cached = numeric_column(self.data, col, allow_missing=True, role="item")
+            cached.flags.writeable = False
+            self._columns[col] = cached
+        return cached
+
+    def item_zero_filled(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(values with missing -> 0, row indices of the missing values)`` of an item column
+        (validated, cached like :meth:`item_column`). Reads nullable integer columns straight
+        from their data and mask."""
+        key = "\0zero:" + col
+        cached = self._columns.get(key)
+        if cached is None:
+            _require_column(self.data, col, "item")
+            arr = self.data[col].array
+            if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
+                y0 = arr._data.astype(float)
+                mask = arr._mask
+                y0[mask] = 0.0
+                idx = np.flatnonzero(mask)
+            else:
+                y = self.item_column(col)
+                miss = np.isnan(y)
+                y0 = np.where(miss, 0.0, y)
+                idx = np.flatnonzero(miss)
+            y0.flags.writeable = False
+            cached = (y0, idx)
+            self._columns[key] = cached
+        return cached
+
+    def item_matrix(self, items: Sequence[str]) -> np.ndarray:
+        """``(n, k)`` float matrix of the item columns, NaN where missing (validated).
+
+        Column-major (Fortran order): filled column by column from the DataFrame.
+        """
+        y = np.empty((self.n, len(items)), dtype=float, order="F")
+        for j, col in enumerate(items):
+            y[:, j] = self.item_column(col)
         return y
 
     def linearize_mean(self, y, domain=None) -> tuple[np.ndarray, np.ndarray]:
@@ -232,7 +276,8 @@ class SurveyDesign:
         if z.ndim == 1:
             z = z[:, None]
         s = self.structure
-        psu_tot = group_sum_matrix(s.psu, s.n_psus) @ z
+        psu_tot = np.column_stack([np.bincount(s.psu, z[:, j], minlength=s.n_psus)
+                                   for j in range(z.shape[1])])
         cal = self.calibration
         if cal is not None:
             psu_tot = cal.residual_psu_totals(psu_tot, cal.cell_sums(z))
@@ -312,8 +357,7 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
             i = int(np.flatnonzero(pc < 0)[0])
             raise AnalysisInputError(f"column '{psu}': missing PSU in row {i + 1}")
         key = h.astype(np.int64) * len(pu) + pc
-        uniq, p = np.unique(key, return_inverse=True)
-        p = p.astype(np.int64)
+        p, uniq = compact_codes(key, n_strata * len(pu))
         psu_stratum = (uniq // len(pu)).astype(np.int64)
     n_psu = np.bincount(psu_stratum, minlength=n_strata)
     factor = np.ones(n_strata)

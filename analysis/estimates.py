@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
-from analysis.variance import group_sum_matrix
 
 Z_95 = 1.959963984540054  # qnorm(0.975): R's confint() for svymean / svytotal
 
@@ -71,10 +70,11 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
     if not items:
         raise AnalysisInputError("no items to estimate")
     by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    y = design.item_matrix(items)
     if statistic == "proportion":
         levels = _check_levels(levels)
-        y = np.where(np.isnan(y), np.nan, np.isin(y, levels).astype(float))
+        y = [_indicator(design.item_zero_filled(col), levels) for col in items]
+    else:
+        y = [design.item_zero_filled(col) for col in items]
     partitions = [("", np.zeros(design.n, dtype=np.int64), [""])]
     for col in by_list:
         partitions.append((col, *domain_codes(design.data, col)))
@@ -113,77 +113,152 @@ def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
     return codes.astype(np.int64), [_label(u) for u in uniques]
 
 
-def domain_estimates(design, y: np.ndarray, partitions: list[np.ndarray], sizes: list[int],
+def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
                      total: bool = False, na_rm: bool = True, deff=True) -> dict:
     """Means (or totals) of the columns of ``y`` in every group of every partition.
 
     Args:
         design: the :class:`SurveyDesign`.
-        y: ``(n, k)`` floats, NaN = missing (a missing answer leaves the row out of that
-            item's domain, as R's ``na.rm=TRUE``).
+        y: ``(n, k)`` floats or a list of ``k`` ``(n,)`` arrays, NaN = missing (a missing
+            answer leaves the row out of that item's domain, as R's ``na.rm=TRUE``).
         partitions: ``(n,)`` group codes per partition (``-1``: in no group).
         sizes: number of groups per partition.
 
     Returns:
         dict of ``(G, k)`` arrays ``estimate, se, var, n, deff, weight`` where ``G`` is the sum
         of ``sizes`` (partitions stacked in order).
+
+    Work is column by column with ``np.bincount`` on integer keys (PSU x group, cell x group):
+    the columns come from a DataFrame, so no ``(n, k)`` copy is made. Sums over the answered
+    rows are the sums over all rows minus those over the (few) missing rows.
     """
-    n, k = y.shape
+    columns = [y[:, j] for j in range(y.shape[1])] if isinstance(y, np.ndarray) else list(y)
+    k = len(columns)
     s = design.structure
     a = design.weights
-    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     n_groups = int(np.sum(sizes))
-    keys = np.column_stack([np.where(c >= 0, c + o, -1)
-                            for c, o in zip(partitions, offsets, strict=True)])
-    obs = ~np.isnan(y)
-    y0 = np.where(obs, y, 0.0)
-    has_missing = ~obs.all(axis=0)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    cal = design.calibration
+    P = s.n_psus
+    C = cal.n_cells if cal is not None else 0
+    cell_values = [a * r for r in cal.ratios] if cal is not None else []
+    cell_scale = cal.cell_ratios if cal is not None else []
+    positive = (a > 0).astype(float)
+    need_present = s.lonely_psu == "average" and bool(s.lonely.any()) and cal is None
 
-    def sums(row_keys, n_keys, values, with_y2=False):
-        """(n_keys, G, k) sums of values*y and values*obs over rows keyed row_keys*G + group."""
-        full = np.where(keys >= 0, row_keys[:, None] * n_groups + keys, -1)
-        mat = group_sum_matrix(full, n_keys * n_groups, values)
-        sy = (mat @ y0).reshape(n_keys, n_groups, k)
-        sw = np.repeat((mat @ np.ones(n)).reshape(n_keys, n_groups, 1), k, axis=2)
-        if has_missing.any():
-            sw[:, :, has_missing] = (mat @ obs[:, has_missing].astype(float)).reshape(
-                n_keys, n_groups, -1)
-        return sy, sw
+    # A partition with every row in a group gives the overall sums by adding its groups up, so
+    # "overall + by region" costs one pass over the rows, not two.
+    complete = [bool((c >= 0).all()) for c in partitions]
+    derived = {}
+    for q, c in enumerate(partitions):
+        if sizes[q] == 1 and (c == 0).all():
+            donor = next((r for r in range(len(partitions)) if r != q and complete[r]
+                          and r not in derived), None)
+            if donor is not None:
+                derived[q] = donor
+    passes = [q for q in range(len(partitions)) if q not in derived]
 
-    py, pw = sums(s.psu, s.n_psus, a)
+    def keyed(base, n_base, codes, g):
+        """base * g + code, with rows in no group sent to a dump bin n_base * g."""
+        return np.where(codes >= 0, base * g + codes, n_base * g)
+
+    # filled column by column, so item-major; turned to (P, G, k) at the end
+    py = np.zeros((k, P, n_groups))
+    pw = np.zeros((k, P, n_groups))
+    cy = [np.zeros((k, C, n_groups)) for _ in cell_values]
+    cw = [np.zeros((k, C, n_groups)) for _ in cell_values]
+    y2 = np.zeros((k, n_groups))
+    counts = np.zeros((k, n_groups))
+    pn = np.zeros((k, P, n_groups)) if need_present else None
+    for q in passes:
+        g, off, codes = sizes[q], offsets[q], partitions[q]
+        sl = slice(off, off + g)
+        pk = keyed(s.psu, P, codes, g)
+        ck = [keyed(cal.cell, C, codes, g) for _ in cell_values] if cal is not None else []
+        gk = np.where(codes >= 0, codes, g)
+        pw_all = np.bincount(pk, a, minlength=P * g + 1)[:-1].reshape(P, g)
+        cw_all = [np.bincount(ck[i], v, minlength=C * g + 1)[:-1].reshape(C, g)
+                  for i, v in enumerate(cell_values)]
+        n_all = np.bincount(gk, positive, minlength=g + 1)[:-1]
+        pn_all = (np.bincount(pk, minlength=P * g + 1)[:-1].reshape(P, g)
+                  if need_present else None)
+        for j, col in enumerate(columns):
+            y0, idx = col if isinstance(col, tuple) else _zero_filled(col)
+            ay = a * y0
+            py[j, :, sl] = np.bincount(pk, ay, minlength=P * g + 1)[:-1].reshape(P, g)
+            if g == 1 and (codes == 0).all():
+                y2[j, sl] = np.dot(ay, y0)
+            else:
+                y2[j, sl] = np.bincount(gk, ay * y0, minlength=g + 1)[:-1]
+            for i, v in enumerate(cell_values):
+                if cell_scale[i] is not None:
+                    # before/after constant within cells: sum a*y per cell, then scale
+                    sums = np.bincount(ck[i], ay, minlength=C * g + 1)[:-1].reshape(C, g)
+                    cy[i][j, :, sl] = sums * cell_scale[i][:, None]
+                else:
+                    cy[i][j, :, sl] = np.bincount(ck[i], v * y0,
+                                                  minlength=C * g + 1)[:-1].reshape(C, g)
+            pw[j, :, sl] = pw_all
+            for i in range(len(cell_values)):
+                cw[i][j, :, sl] = cw_all[i]
+            counts[j, sl] = n_all
+            if need_present:
+                pn[j, :, sl] = pn_all
+            if len(idx):
+                pki = pk[idx]
+                pw[j, :, sl] -= np.bincount(pki, a[idx], minlength=P * g + 1)[:-1].reshape(P, g)
+                for i, v in enumerate(cell_values):
+                    cw[i][j, :, sl] -= np.bincount(ck[i][idx], v[idx],
+                                                   minlength=C * g + 1)[:-1].reshape(C, g)
+                counts[j, sl] -= np.bincount(gk[idx], positive[idx], minlength=g + 1)[:-1]
+                if need_present:
+                    pn[j, :, sl] -= np.bincount(pki, minlength=P * g + 1)[:-1].reshape(P, g)
+    for q, donor in derived.items():
+        src = slice(offsets[donor], offsets[donor] + sizes[donor])
+        o = offsets[q]
+        py[:, :, o] = py[:, :, src].sum(axis=2)
+        pw[:, :, o] = pw[:, :, src].sum(axis=2)
+        for i in range(len(cell_values)):
+            cy[i][:, :, o] = cy[i][:, :, src].sum(axis=2)
+            cw[i][:, :, o] = cw[i][:, :, src].sum(axis=2)
+        y2[:, o] = y2[:, src].sum(axis=1)
+        counts[:, o] = counts[:, src].sum(axis=1)
+        if need_present:
+            pn[:, :, o] = pn[:, :, src].sum(axis=2)
+    # to (P, G, k) / (G, k)
+    py, pw = py.transpose(1, 2, 0), pw.transpose(1, 2, 0)
+    cy = [c.transpose(1, 2, 0) for c in cy]
+    cw = [c.transpose(1, 2, 0) for c in cw]
+    y2, counts = y2.T, counts.T
+    if need_present:
+        pn = pn.transpose(1, 2, 0)
+
+
     wsum = pw.sum(axis=0)  # (G, k)
     ysum = py.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if total:
-            est = ysum
-            zpsu = py
-        else:
-            est = ysum / wsum
-            zpsu = (py - est * pw) / wsum
-        zpsu = np.nan_to_num(zpsu.reshape(s.n_psus, n_groups * k), nan=0.0)
-        cal = design.calibration
-        if cal is not None:
-            cell_sums = []
-            for ratio in cal.ratios:
-                cy, cw = sums(cal.cell, cal.n_cells, a * ratio)
-                r = cy if total else (cy - est * cw) / wsum
-                cell_sums.append(np.nan_to_num(r.reshape(cal.n_cells, n_groups * k), nan=0.0))
-            zpsu = cal.residual_psu_totals(zpsu, cell_sums)
+    has_weight = wsum > 0
+    inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=has_weight)
+    if total:
+        est = ysum
+        zpsu = np.ascontiguousarray(py).reshape(P, n_groups * k)
+    else:
+        est = np.where(has_weight, ysum * inv, np.nan)
+        est0 = np.where(has_weight, est, 0.0)
+        zpsu = ((py - est0 * pw) * inv).reshape(P, n_groups * k)
+    if cal is not None:
+        sums = []
+        for i in range(len(cell_values)):
+            r = cy[i] if total else (cy[i] - est0 * cw[i]) * inv
+            sums.append(np.ascontiguousarray(r).reshape(C, n_groups * k))
+        zpsu = cal.residual_psu_totals(zpsu, sums)
     present = None
-    if s.lonely_psu == "average" and s.lonely.any() and cal is None:
-        stratum_row = s.psu_stratum[s.psu]
-        _, cnt = sums(stratum_row, s.n_strata, np.ones(n))
-        present = (cnt > 0).reshape(s.n_strata, n_groups * k)
+    if need_present:
+        per_stratum = np.add.reduceat(pn.reshape(P, n_groups * k), s._starts, axis=0)
+        present = per_stratum > 0
     var = s.variance(zpsu, present).reshape(n_groups, k)
 
-    # unweighted n (rows with a positive weight) and the SRS variance for the design effect
-    gmat = group_sum_matrix(keys, n_groups, (a > 0).astype(float))
-    counts = np.repeat((gmat @ np.ones(n))[:, None], k, axis=1)
-    if has_missing.any():
-        counts[:, has_missing] = gmat @ obs[:, has_missing].astype(float)
     result = {"estimate": est, "var": var, "se": np.sqrt(var), "n": counts, "weight": wsum}
     if deff:
-        y2 = group_sum_matrix(keys, n_groups, a) @ (y0 * y0)
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = ysum / wsum
             pop_var = (y2 - wsum * mean * mean) / wsum * counts / (counts - 1)
@@ -197,12 +272,30 @@ def domain_estimates(design, y: np.ndarray, partitions: list[np.ndarray], sizes:
                 srs = srs * wsum * wsum
             result["deff"] = var / srs
     if not na_rm:
-        gall = group_sum_matrix(keys, n_groups, (a > 0).astype(float)) @ np.ones(n)
-        incomplete = counts < gall[:, None]
+        # R's na.rm=FALSE: any missing answer in the domain makes the estimate NA
+        g_all = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
+                                            minlength=sz + 1)[:-1]
+                                for c, sz in zip(partitions, sizes, strict=True)])
+        incomplete = counts < g_all[:, None]
         for key in ("estimate", "var", "se", "deff"):
             if key in result:
                 result[key] = np.where(incomplete, np.nan, result[key])
     return result
+
+
+def _zero_filled(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(col with NaN -> 0, indices of the NaN)``."""
+    col = np.asarray(col, dtype=float)
+    miss = np.isnan(col)
+    return np.where(miss, 0.0, col), np.flatnonzero(miss)
+
+
+def _indicator(zero_filled: tuple[np.ndarray, np.ndarray], levels) -> tuple:
+    """The 0/1 indicator of an answer in ``levels``, missing where the answer is missing."""
+    y0, idx = zero_filled
+    ind = np.isin(y0, levels).astype(float)
+    ind[idx] = 0.0
+    return ind, idx
 
 
 def _check_levels(levels) -> list[float]:

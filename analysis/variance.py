@@ -208,7 +208,7 @@ class Calibration:
             key = np.zeros(len(steps[0].cell), dtype=np.int64)
             for s in steps:
                 key = key * s.n_cells + s.cell
-            cell, uniques = _factorize(key)
+            cell, uniques = compact_codes(key)
             n_cells = len(uniques)
             maps = []
             rest = uniques.copy()
@@ -220,35 +220,46 @@ class Calibration:
         self.n_cells = n_cells
         self.models = [s.model[m] for s, m in zip(steps, maps, strict=True)]
         self.ratios = [s.ratio() for s in steps]
+        # per step: the before/after ratio of each cell when it is constant within cells
+        # (raking, post-stratification: the weights of a cell move by one factor), else None
+        self.cell_ratios = [_cell_constant(cell, r, n_cells) for r in self.ratios]
         self.before_sums = [np.bincount(cell, s.before, minlength=n_cells) for s in steps]
         # q[s][t]: cell sums of (before_s / after_s) * after_t, for t < s
         self.cross = [[np.bincount(cell, r * steps[t].after, minlength=n_cells)
                        for t in range(i)] for i, r in enumerate(self.ratios)]
-        # (P, C) sums of after_t per PSU and cell: the correction of PSU totals
-        self.psu_cell = [sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
-                         for s in steps]
+        # (P, p) sums over each PSU of after_t times the model row: PSU totals of the fitted
+        # part are psu_model @ coefficients (dense and small: p = number of categories)
+        self.psu_model = [sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
+                          @ model for s, model in zip(steps, self.models, strict=True)]
 
     def cell_sums(self, x: np.ndarray) -> list[np.ndarray]:
         """Per step, the cell sums of ``(before/after) * x`` for ``x`` ``(n, m)``."""
-        return [group_sum_matrix(self.cell, self.n_cells, r) @ x for r in self.ratios]
+        return [np.column_stack([np.bincount(self.cell, r * x[:, j], minlength=self.n_cells)
+                                 for j in range(x.shape[1])]) for r in self.ratios]
+
+    def coefficients(self, cell_sums: list[np.ndarray]) -> list[np.ndarray]:
+        """Per step, the coefficients ``(p, m)`` of the weighted regression of ``x/after``."""
+        coefs: list[np.ndarray] = []
+        for i, (model, bsum) in enumerate(zip(self.models, self.before_sums, strict=True)):
+            rhs = cell_sums[i]
+            if i:
+                rhs = rhs.copy()
+                for t, c in enumerate(coefs):
+                    rhs -= self.cross[i][t][:, None] * (self.models[t] @ c)
+            coefs.append(_wls_coef(model, bsum, rhs))
+        return coefs
 
     def fitted(self, cell_sums: list[np.ndarray]) -> list[np.ndarray]:
         """Per step, the fitted values ``(C, m)`` of the weighted regression of ``x/after``."""
-        fits: list[np.ndarray] = []
-        for i, (model, bsum) in enumerate(zip(self.models, self.before_sums, strict=True)):
-            rhs = cell_sums[i].copy()
-            for t, f in enumerate(fits):
-                rhs -= self.cross[i][t][:, None] * f
-            fits.append(_wls_fit(model, bsum, rhs))
-        return fits
+        return [m @ c for m, c in zip(self.models, self.coefficients(cell_sums), strict=True)]
 
     def residual_psu_totals(self, psu_totals: np.ndarray, cell_sums: list[np.ndarray]
                             ) -> np.ndarray:
         """PSU totals of the calibration residuals of ``x``, from the PSU totals and the cell
         sums of ``x``."""
         out = np.array(psu_totals, dtype=float, copy=True)
-        for mat, f in zip(self.psu_cell, self.fitted(cell_sums), strict=True):
-            out -= mat @ f
+        for pm, c in zip(self.psu_model, self.coefficients(cell_sums), strict=True):
+            out -= pm @ c
         return out
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -260,15 +271,39 @@ class Calibration:
         return out
 
 
-def _wls_fit(model: np.ndarray, weight_sums: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Fitted cell values of the WLS regression whose normal equations are
-    ``model' diag(weight_sums) model b = model' rhs`` (``rhs`` = cell sums of weight * y)."""
+def _wls_coef(model: np.ndarray, weight_sums: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Minimum-norm coefficients of the WLS regression whose normal equations are
+    ``model' diag(weight_sums) model b = model' rhs`` (``rhs`` = cell sums of weight * y).
+    The fitted values ``model @ b`` are unique even when the model is rank deficient (dummies
+    of several margins)."""
     ok = weight_sums > 0
     root = np.sqrt(weight_sums[ok])
     coef, *_ = np.linalg.lstsq(model[ok] * root[:, None], rhs[ok] / root[:, None], rcond=None)
-    return model @ coef
+    return coef
 
 
-def _factorize(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cell_constant(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray | None:
+    lo = np.full(n_cells, np.inf)
+    hi = np.full(n_cells, -np.inf)
+    np.minimum.at(lo, cell, values)
+    np.maximum.at(hi, cell, values)
+    if np.allclose(lo, hi, rtol=1e-13, atol=0):
+        return lo
+    return None
+
+
+def compact_codes(key: np.ndarray, n_keys: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes ``0..U-1`` of the non-negative integer ``key`` in increasing key order, and the
+    ``U`` distinct keys (as ``np.unique(key, return_inverse=True)`` reversed, without sorting
+    when the key range is small enough for a lookup table)."""
+    key = np.asarray(key, dtype=np.int64)
+    if n_keys is None:
+        n_keys = int(key.max()) + 1 if len(key) else 0
+    if n_keys <= max(4 * len(key), 1 << 22):
+        present = np.zeros(n_keys, dtype=bool)
+        present[key] = True
+        lookup = np.cumsum(present, dtype=np.int64) - 1
+        return lookup[key], np.flatnonzero(present)
     uniques, codes = np.unique(key, return_inverse=True)
     return codes.astype(np.int64), uniques
+

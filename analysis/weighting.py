@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.errors import AnalysisInputError, ConvergenceError
 from analysis.margins import Margins, category_label
-from analysis.variance import CalibrationStep
+from analysis.variance import CalibrationStep, compact_codes
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, np.nd
     key = np.zeros(len(codes[0]), dtype=np.int64)
     for c, k in zip(codes, sizes, strict=True):
         key = key * k + c
-    uniq, cell = np.unique(key, return_inverse=True)
+    cell, uniq = compact_codes(key, int(np.prod(sizes, dtype=np.int64)))
     cats = np.empty((len(uniq), len(codes)), dtype=np.int64)
     rest = uniq.copy()
     for v in range(len(codes) - 1, -1, -1):
