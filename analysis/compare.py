@@ -231,6 +231,27 @@ def norm_wording_notes(definitions: dict[int, object], targets: Sequence[Target]
     return notes
 
 
+def wave_scales_in_data(defs: dict[int, object], frames: dict[int, pd.DataFrame],
+                        targets: Sequence[Target]):
+    """Each wave's scales restricted to the items its data have, and one note per scale whose
+    items some wave defines but the data lack (only for scales the targets use)."""
+    scales: dict[int, dict[str, Scale]] = {}
+    lacking: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    for y in sorted(defs):
+        full = {s.name: s for s in wave_scales(defs[y])}
+        relevant = {n for t in targets if t.is_indicator for n in _component_scales(t, full)}
+        kept, dropped = scales_in_data(full.values(), frames[y])
+        scales[y] = {s.name: s for s in kept}
+        for name, codes in dropped.items():
+            if name in relevant:
+                lacking.setdefault((name, codes), []).append(y)
+    notes = [("items_dropped", name,
+              f"{name}: the data have no answers to {', '.join(codes)} (asked in wave "
+              f"{', '.join(map(str, ys))}); the score uses the wave's other items")
+             for (name, codes), ys in lacking.items()]
+    return scales, notes
+
+
 # --------------------------------------------------------------------------- the comparison
 @dataclass
 class Comparison:
@@ -387,17 +408,8 @@ def compare_waves(
     not_comparable: list[tuple[str, str, str, str]] = []
 
     # scales of each wave, restricted to the items the data have
-    scales: dict[int, dict[str, Scale]] = {}
-    for y in years:
-        full = {s.name: s for s in wave_scales(defs[y])}
-        relevant = {n for t in targets if t.is_indicator for n in _component_scales(t, full)}
-        kept, dropped = scales_in_data(full.values(), frames[y])
-        scales[y] = {s.name: s for s in kept}
-        for name, codes in dropped.items():
-            if name in relevant:
-                notes.append(("items_dropped", name,
-                              f"{name}: wave {y} defines {', '.join(codes)} but the data have "
-                              "no answers to them; the score uses the other items"))
+    scales, dropped_notes = wave_scales_in_data(defs, frames, targets)
+    notes += dropped_notes
     if common_items:
         scales = _common_scales(scales, years, notes, targets)
 

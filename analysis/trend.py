@@ -45,6 +45,7 @@ from analysis.compare import (
     _raw_comparability,
     norm_wording_notes,
     prepare_waves,
+    wave_scales_in_data,
 )
 from analysis.errors import AnalysisInputError
 from analysis.indicators import (
@@ -53,8 +54,6 @@ from analysis.indicators import (
     _combination,
     estimate_targets,
     parse_target,
-    scales_in_data,
-    wave_scales,
 )
 
 TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",
@@ -232,17 +231,8 @@ def linear_trend(
                                      f"{', '.join(map(str, waves))} (neither in the wave "
                                      "definitions nor a column of the data)")
 
-    scales: dict[int, dict[str, Scale]] = {}
-    for y in waves:
-        full = {s.name: s for s in wave_scales(defs[y])}
-        relevant = {n for t in targets if t.is_indicator for n in _component_scales(t, full)}
-        kept, dropped = scales_in_data(full.values(), frames[y])
-        scales[y] = {s.name: s for s in kept}
-        for name, codes in dropped.items():
-            if name in relevant:
-                notes.append(("items_dropped", name,
-                              f"{name}: wave {y} defines {', '.join(codes)} but the data have "
-                              "no answers to them; the score uses the other items"))
+    scales, dropped_notes = wave_scales_in_data(defs, frames, targets)
+    notes += dropped_notes
     if common_items:
         scales = _common_across(scales, waves, notes, targets)
 
