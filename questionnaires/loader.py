@@ -64,8 +64,10 @@ class _BankParser:
         self.scales: dict[str, tuple[tuple[Option, ...], Option | None]] = {}
 
     def parse(self) -> ItemBank:
+        return self.parse_data(read_yaml(self.path))
+
+    def parse_data(self, data: Any) -> ItemBank:
         check = self.check
-        data = read_yaml(self.path)
         if not isinstance(data, dict):
             check.fail(None, None, "the item bank must be a mapping with 'scales' and 'items'")
         check.fields(data, None, required=("scales", "items"), optional=("schema",))
@@ -167,7 +169,7 @@ class _BankParser:
         if kind in _KIND_LETTER:
             if norm is None:
                 check.fail(code, "norm", f"missing (every {kind} item belongs to a norm N01..N10)")
-            if norm not in self.norms.norms:
+            if not isinstance(norm, str) or norm not in self.norms.norms:
                 check.fail(code, "norm", f"unknown norm {norm!r} (expected N01..N10)")
             m = _NORM_ITEM_CODE.match(code)
             if not m or m.group(1) != norm or m.group(2) != _KIND_LETTER[kind]:
@@ -197,7 +199,7 @@ class _BankParser:
         na = None
         if "scale" in given:
             name = d["scale"]
-            if name not in self.scales:
+            if not isinstance(name, str) or name not in self.scales:
                 known = ", ".join(self.scales)
                 check.fail(code, "scale", f"unknown scale {name!r} (known: {known})")
             options, scale_na = self.scales[name]
@@ -335,8 +337,10 @@ class _WaveParser:
         self.wave_codes: set[str] = set()
 
     def parse(self) -> Wave:
+        return self.parse_data(read_yaml(self.path))
+
+    def parse_data(self, data: Any) -> Wave:
         check = self.check
-        data = read_yaml(self.path)
         if not isinstance(data, dict):
             check.fail(None, None, f"a wave file must be a mapping with {', '.join(_WAVE_FIELDS)}")
         check.fields(data, None, required=_WAVE_FIELDS, optional=("schema",))
@@ -397,7 +401,7 @@ class _WaveParser:
         )
         if d.get("norm") is not None:
             norm = d["norm"]
-            if norm not in self.norms.norms:
+            if not isinstance(norm, str) or norm not in self.norms.norms:
                 check.fail(None, f"{where}.norm", f"unknown norm {norm!r}")
             if d.get("title") is not None:
                 check.fail(None, f"{where}.title", "give either title or norm, not both")

@@ -122,6 +122,21 @@ def _scale(key, value, scale="importance"):
 _DELETE = object()
 
 CASES = [
+    # unhashable values where a name is expected
+    (
+        "norm-is-list",
+        set_("N05_P1", "norm", ["N05"]),
+        "N05_P1",
+        "norm",
+        "unknown norm ['N05'] (expected N01..N10)",
+    ),
+    (
+        "scale-is-list",
+        set_("N05_P1", "scale", ["frequency"]),
+        "N05_P1",
+        "scale",
+        "unknown scale ['frequency'] (known: importance, frequency)",
+    ),
     # file level
     (
         "not-a-mapping",

@@ -216,6 +216,13 @@ CASES = [
     ("page-missing-items", page("N01", "items", DELETE), None, "pages.N01.items", "missing"),
     ("page-unknown-norm", page("N01", "norm", "N11"), None, "pages.N01.norm", "unknown norm 'N11'"),
     (
+        "page-norm-is-list",
+        page("N01", "norm", ["N01"]),
+        None,
+        "pages.N01.norm",
+        "unknown norm ['N01']",
+    ),
+    (
         "page-title-and-norm",
         page("N01", "title", {"zh": "甲", "en": "A"}),
         None,
