@@ -46,7 +46,7 @@ class WaveState:
         return "open"
 
 
-_STATES: dict[tuple[str, int], tuple[float, WaveState | None]] = {}
+_STATES: dict[tuple, tuple[float, object]] = {}
 _DEFINITIONS: dict[str, WaveDefinition] = {}
 
 
@@ -73,7 +73,21 @@ def wave_state(year: int) -> WaveState | None:
 
 
 def current_wave_year() -> int | None:
-    """The wave the front page leads to: the latest open wave, else the latest wave."""
+    """The wave the front page leads to: the latest open wave, else the latest wave with a
+    questionnaire (whose page then says it is closed or not open yet)."""
+    ttl = current_app.config["WAVE_CACHE_SECONDS"]
+    key = (str(db.engine.url), "current")
+    now = time.monotonic()
+    hit = _STATES.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    year = _current_wave_year()
+    if ttl > 0:
+        _STATES[key] = (now + ttl, year)
+    return year
+
+
+def _current_wave_year() -> int | None:
     rows = db.session.execute(_state_query().order_by(Wave.year.desc())).all()
     states = [WaveState(*row) for row in rows]
     today = survey_today()

@@ -21,7 +21,6 @@ from flask import (
     Blueprint,
     abort,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -59,7 +58,6 @@ def _open_wave(year: int):
             (render_template("survey/unavailable.html", state=state, wave=wave,
                              availability=availability), status)
         ))
-    g.wave_year = year
     return state, definition(state)
 
 
