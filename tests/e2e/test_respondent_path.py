@@ -48,6 +48,12 @@ def assert_fits_phone(page) -> None:
     assert width <= PHONE_WIDTH, f"{page.url} scrolls sideways on a 360 px phone: {width}px wide"
 
 
+def navigate(page, action) -> None:
+    """Do ``action`` (a click) and wait until the page it leads to has loaded."""
+    with page.expect_navigation(wait_until="load"):
+        action()
+
+
 def post_form(page):
     """The page's questionnaire form (method=post), or None on a page without one."""
     forms = page.locator("form[method=post i]")
@@ -220,10 +226,12 @@ def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
     assert page.locator("html").get_attribute("lang").startswith("zh"), "Chinese is the default"
     assert_fits_phone(page)
     if lang == "en":
-        page.get_by_role("link", name=re.compile("English")).or_(
-            page.get_by_role("button", name=re.compile("English"))
-        ).first.click()
-        page.wait_for_load_state()
+        switch = (
+            page.get_by_role("link", name=re.compile("English"))
+            .or_(page.get_by_role("button", name=re.compile("English")))
+            .first
+        )
+        navigate(page, switch.click)
         assert page.locator("html").get_attribute("lang").startswith("en")
         assert_fits_phone(page)
 
@@ -234,8 +242,7 @@ def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
             if seen_questions:
                 break  # thank-you page
             # landing page: its main link leads to the consent page
-            page.locator('main a[href$="/consent"]').first.click()
-            page.wait_for_load_state()
+            navigate(page, page.locator('main a[href$="/consent"]').first.click)
             assert_fits_phone(page)
             continue
         names = fill_page(page, form, answerer)
@@ -254,8 +261,7 @@ def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
                 page.locator(f'[name="{skipped}"]').first.evaluate(
                     "e => document.getElementsByName(e.name).forEach(r => { r.checked = false; })"
                 )
-                forward_button(form).click()
-                page.wait_for_load_state()
+                navigate(page, forward_button(form).click)
                 check_validation_error(page, answerer, skipped)
                 assert_fits_phone(page)
                 save_screenshot(page, f"validation-error-{lang}")
@@ -264,8 +270,7 @@ def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
         button = forward_button(form)
         label = button.inner_text()
         assert bool(CJK.search(label)) == (lang == "zh"), f"button {label!r} on a {lang} page"
-        button.click()
-        page.wait_for_load_state()
+        navigate(page, button.click)
         assert_fits_phone(page)
         body = page.locator("body").inner_text()
         if lang == "zh":
