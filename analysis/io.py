@@ -60,6 +60,28 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
     return data
 
 
+def response_columns(path) -> list[str]:
+    """The column names of a responses table, without reading its rows."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    if path.is_file() and path.stat().st_size == 0:
+        raise AnalysisInputError(f"{path}: the file is empty")
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        try:
+            return list(pq.read_schema(path).names)
+        except Exception as exc:
+            raise AnalysisInputError(f"{path}: not a readable Parquet file ({exc})") from None
+    try:
+        return list(pd.read_csv(path, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise AnalysisInputError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from None
+
+
 def _check_columns(path, wanted, present) -> None:
     have = set(present)
     for col in wanted:
@@ -90,3 +112,15 @@ def write_table(data: pd.DataFrame, path) -> None:
         data.to_parquet(path, index=False)
     else:
         data.to_csv(path, index=False)
+
+
+def progress(items, desc: str, unit: str = "it"):
+    """``items`` wrapped in a tqdm progress bar when stderr is a terminal (and as is otherwise,
+    so logs and pipes stay clean)."""
+    import sys
+
+    if not sys.stderr.isatty():
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit=unit, file=sys.stderr, leave=False)

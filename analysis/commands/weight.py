@@ -1,0 +1,100 @@
+"""`survey-analysis weight`: rake survey weights to population margins.
+
+    survey-analysis weight DATA --margins M.csv [--base-weight COL] [--by wave] [--rescale]
+        [--trim-lower W] [--trim-upper W] [--max-iter N] [--epsilon E] --out OUT
+
+Writes OUT (CSV, or Parquet for ``.parquet``): DATA with a ``weight`` column (replaced if DATA
+has one). Margins are ``variable,category,target`` (+ optional ``wave``); targets are counts, or
+shares summing to 1 per variable (weights then sum to the number of rows raked together). With
+``--by wave`` each wave is raked on its own (to its own rows of the margins when they have a
+``wave`` column). One line per raking on stdout reports iterations and the largest margin error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+
+OUTPUT_COLUMN = "weight"
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "weight", help="rake weights to census margins",
+        description="Rake survey weights to population margins (iterative proportional "
+                    "fitting) and write DATA with a 'weight' column.")
+    p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
+    p.add_argument("--margins", required=True, metavar="M.csv",
+                   help="margins: variable,category,target[,wave]")
+    p.add_argument("--base-weight", metavar="COL", help="starting weights (default: all 1)")
+    p.add_argument("--by", metavar="COL",
+                   help="rake each group of COL on its own (normally: --by wave)")
+    p.add_argument("--rescale", action="store_true",
+                   help="count targets on different bases: make every variable shares of one "
+                        "total (the first count variable's)")
+    p.add_argument("--trim-lower", type=float, metavar="W", help="trim weights below W, re-rake")
+    p.add_argument("--trim-upper", type=float, metavar="W", help="trim weights above W, re-rake")
+    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
+                   help="maximum raking sweeps (default 1000)")
+    p.add_argument("--epsilon", type=float, default=1e-10, metavar="E",
+                   help="convergence: every margin within E of its target, relative "
+                        "(default 1e-10)")
+    p.add_argument("--out", required=True, metavar="OUT", help="output file (.csv or .parquet)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.design import SurveyDesign
+    from analysis.io import progress, read_margins, read_responses, write_table
+
+    margins = read_margins(args.margins)
+    data = read_responses(args.data)
+    for col in filter(None, [args.base_weight, args.by]):
+        if col not in data.columns:
+            raise AnalysisInputError(f"{args.data}: unknown column '{col}'")
+    groups = split_groups(data, args.by)
+    if margins.waves and args.by != "wave":
+        waves = sorted(set(data["wave"].astype(str))) if "wave" in data.columns else []
+        if len(waves) != 1:
+            raise AnalysisInputError(
+                f"{args.margins}: the margins give targets per wave; use --by wave")
+    weights = np.full(len(data), np.nan)
+    for label, rows in progress(groups, "weighting", unit="group"):
+        part = data.iloc[rows] if len(groups) > 1 else data
+        m = margins
+        if margins.waves:
+            wave = label if args.by == "wave" else str(data["wave"].iloc[0])
+            m = margins.for_wave(wave)
+        design = SurveyDesign(part, weights=args.base_weight)
+        raked = design.rake(m, max_iter=args.max_iter, epsilon=args.epsilon,
+                            rescale=args.rescale)
+        if args.trim_lower is not None or args.trim_upper is not None:
+            raked = raked.trim(lower=args.trim_lower, upper=args.trim_upper,
+                               epsilon=args.epsilon)
+        weights[rows] = raked.weights
+        prefix = f"{args.by} {label}: " if args.by else ""
+        print(f"{prefix}{raked.weighting}", file=sys.stdout)
+    out = data.copy()
+    out[OUTPUT_COLUMN] = weights
+    write_table(out, args.out)
+    return 0
+
+
+def split_groups(data: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarray]]:
+    """``[(label, row positions)]`` of the groups of column ``by`` (one group without it)."""
+    if by is None:
+        return [("", np.arange(len(data)))]
+    codes, uniques = pd.factorize(data[by], sort=True)
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
+        raise AnalysisInputError(f"column '{by}': missing value in row {i + 1}")
+    from analysis.margins import category_label
+
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return [(category_label(u), order[bounds[k]:bounds[k + 1]]) for k, u in enumerate(uniques)]
