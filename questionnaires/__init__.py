@@ -10,7 +10,6 @@ Public API (see docs/questionnaires.md)::
 This package never imports the web app or the analysis package.
 """
 
-from .catalogue import load_norms, load_provinces, province_regions, region_of_province
 from .codebook import CODEBOOK_COLUMNS, answer_labels, codebook_rows
 from .errors import QuestionnaireError
 from .loader import available_waves, load_item_bank, load_wave, wave_path
@@ -34,6 +33,7 @@ from .model import (
     Wave,
     comparable,
 )
+from .reference import load_norms, load_provinces, province_regions, region_of_province
 
 __all__ = [
     "CODEBOOK_COLUMNS",

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ._checks import Checker
-from .catalogue import CATALOGUE_DIR, _mtime, load_norms, load_provinces
 from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
     KINDS,
@@ -29,6 +28,7 @@ from .model import (
     Page,
     Wave,
 )
+from .reference import CATALOGUE_DIR, _mtime, load_norms, load_provinces
 
 ITEMS_FILE = CATALOGUE_DIR / "items.yaml"
 WAVES_DIR = Path(__file__).resolve().parent / "waves"

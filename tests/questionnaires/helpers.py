@@ -5,8 +5,8 @@ from pathlib import Path
 import yaml
 
 from questionnaires import QuestionnaireError
-from questionnaires.catalogue import NORMS_FILE
 from questionnaires.loader import ITEMS_FILE, WAVES_DIR
+from questionnaires.reference import NORMS_FILE
 
 
 def _read(path: Path):

@@ -1,4 +1,4 @@
-"""Loading the Ten Norms catalogue and the province list of ``questionnaires/catalogue/``."""
+"""Reference data of the catalogue: the Ten Norms (norms.yaml) and the provinces (provinces.csv)."""
 
 from __future__ import annotations
 
