@@ -192,6 +192,9 @@ def subgroup_table(design, items: Sequence[str] = (), by: Sequence[str] = DEFAUL
     if tuple(by) == DEFAULT_GROUPS:
         by = [b for b in by if b in design.data.columns]
     if scales is None:
+        if wave is None and any("." in str(i) for i in items):
+            raise AnalysisInputError("indicators (NORM.KIND) need the wave definition: pass "
+                                     "wave= (or scales=)")
         scales = () if wave is None else scales_in_data(wave_scales(wave), design.data)[0]
     return estimate_targets(design, list(items), scales, by=by or None, level=level,
                             proportion=proportion)
