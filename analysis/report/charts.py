@@ -152,9 +152,9 @@ def subgroup_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str 
             rows.append(("  " + category_label(variable, g.group, lang), g))
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(7.0, 0.19 * len(rows) + 1.5))
-    fig.subplots_adjust(left=0.30, right=0.97, top=1 - 0.75 / (0.19 * len(rows) + 1.5),
-                        bottom=0.75 / (0.19 * len(rows) + 1.5))
+    height = 0.15 * len(rows) + 1.3
+    fig, ax = plt.subplots(figsize=(7.0, height))
+    fig.subplots_adjust(left=0.30, right=0.97, top=1 - 0.45 / height, bottom=0.8 / height)
     ys = list(range(len(rows)))[::-1]
     st = KIND_STYLE["practice"]
     shown = [(y, g) for y, (_lbl, g) in zip(ys, rows, strict=True) if g is not None and not g.small]

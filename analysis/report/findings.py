@@ -134,6 +134,7 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     iterations, max_error, weight_ratio = {}, {}, {}
     subgroup_rows = None
     alphas = pd.DataFrame()
+    scale_sizes: dict[tuple[str, str], int] = {}
     moe_scale = None
     current_design = None
     dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
@@ -173,6 +174,7 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             current_design = design
             subgroup_rows = table[table["by"] != ""]
             alphas = _alphas(frame, scores.scales)
+            scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
             practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
             moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
         tick(f"wave {y}")
@@ -221,10 +223,11 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             continue
         norms.append(_norm_findings(
             code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
-            subgroup_rows, tests, alphas, plan.min_n, changed))
+            subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
+            _category_orders(prepared.definitions[current], subgroups)))
     overall = _norm_findings("index", {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")},
                              estimates["index"], changes, trends, None, [], pd.DataFrame(),
-                             plan.min_n, set())
+                             plan.min_n, set(), {}, {})
 
     z = float(stats.norm.ppf(0.975))
     moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
@@ -302,8 +305,22 @@ def _subgroup_tests(design, definition, subgroups) -> list[SubgroupTest]:
     return out
 
 
+def _category_orders(definition, subgroups) -> dict[str, list[str]]:
+    """Reading order of each subgroup variable's categories: the questionnaire's option order
+    (``region`` is derived, not asked: the order of the report's own labels)."""
+    orders = {}
+    for variable in subgroups:
+        item = definition.items.get(variable)
+        if item is not None:
+            orders[variable] = [str(o.value) for o in item.options if o.value is not None]
+        else:
+            prefix = f"cat_{variable}_"
+            orders[variable] = [k[len(prefix):] for k in STRINGS if k.startswith(prefix)]
+    return orders
+
+
 def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alphas, min_n,
-                   changed) -> NormFindings:
+                   changed, scale_sizes, orders) -> NormFindings:
     subgroups: dict[str, list[SubgroupEstimate]] = {}
     if subgroup_rows is not None:
         rows = subgroup_rows[subgroup_rows["indicator"] == f"{code}.practice"]
@@ -312,11 +329,16 @@ def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alph
                          int(r.n))
             subgroups.setdefault(r.by, []).append(
                 SubgroupEstimate(r.by, str(r.group), e, small=int(r.n) < min_n))
-    alpha, n_items = {}, {}
+    for variable, groups in subgroups.items():
+        order = orders.get(variable, [])
+        groups.sort(key=lambda g: (order.index(g.group) if g.group in order else len(order),
+                                   g.group))
+    n_items = {kind: n for (norm, kind), n in scale_sizes.items() if norm == code}
+    alpha = {}
     if len(alphas):
         for r in alphas[alphas["norm"] == code].itertuples(index=False):
-            alpha[r.kind] = float(r.alpha)
-            n_items[r.kind] = int(r.n_items)
+            if np.isfinite(r.alpha):
+                alpha[r.kind] = float(r.alpha)
     comparisons = {k: changes[f"{code}.{k}"] for k in INDICATOR_KINDS if f"{code}.{k}" in changes}
     return NormFindings(
         code=code, title=dict(title), estimates=est, comparisons=comparisons,

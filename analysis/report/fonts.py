@@ -1,8 +1,9 @@
 """Find a system CJK font for reports and make matplotlib use it.
 
 Reports must show Chinese on any reader, so the font has to travel inside the PDF: WeasyPrint embeds
-(subsets of) every font it uses, and charts are written as SVG with text converted to paths
-(``svg.fonttype = "path"``), so a chart needs no font at all on the reader's side.
+(subsets of) every font it uses, including for the text of the SVG charts, which the PDF path
+writes as ``<text>`` in this font (``svg.fonttype = "none"``). The HTML report's charts carry
+their text as outlines (``svg.fonttype = "path"``), so they need no font on the reader's side.
 
 The font is looked up by family name among the fonts matplotlib's font manager found on the system
 (the same fontconfig directories WeasyPrint/Pango use), in :data:`PREFERRED_FAMILIES` order.
@@ -72,12 +73,19 @@ def _weight(value) -> int:
     return names.get(str(value).lower(), 400)
 
 
-def configure_matplotlib(font: CJKFont) -> None:
-    """Use ``font`` for all chart text (falling back to DejaVu Sans for Latin glyphs it lacks) and
-    write SVG text as paths, so charts render identically everywhere and need no font on the reader."""
+def configure_matplotlib(font: CJKFont, svg_text: str = "path") -> None:
+    """Use ``font`` for all chart text (falling back to DejaVu Sans for glyphs it lacks).
+
+    ``svg_text="path"`` writes chart text as outlines: the SVG needs no font anywhere (used for the
+    HTML report). ``"text"`` keeps real ``<text>`` elements naming ``font``: WeasyPrint typesets
+    them with the same font it embeds for the page text, so the PDF stays self-contained, its
+    chart labels are searchable, and drawing is about four times faster than outlines.
+    """
     import matplotlib
 
+    if svg_text not in ("path", "text"):
+        raise ValueError(f"svg_text must be 'path' or 'text', got {svg_text!r}")
     matplotlib.rcParams["font.family"] = "sans-serif"
     matplotlib.rcParams["font.sans-serif"] = [font.family, "DejaVu Sans"]
-    matplotlib.rcParams["svg.fonttype"] = "path"
+    matplotlib.rcParams["svg.fonttype"] = "path" if svg_text == "path" else "none"
     matplotlib.rcParams["axes.unicode_minus"] = False

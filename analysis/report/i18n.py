@@ -161,7 +161,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "可比轮次少于三个，未估计线性趋势。",
         "en": "Fewer than three comparable waves: no linear trend estimated.",
     },
-    "subgroups_heading": {"zh": "群体差异", "en": "Subgroup differences"},
+    "subgroups_heading": {"zh": "{norm}：群体差异", "en": "{norm}: subgroup differences"},
     "subgroup_tests_caption": {
         "zh": "各践行题答案与群体变量关联的Rao–Scott校正F检验（p值）",
         "en": "Rao–Scott corrected F tests of association between each practice item's answers "
@@ -172,11 +172,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "“—”：该群体样本量少于{min_n}，估计值不予报告。",
         "en": "“—”: fewer than {min_n} responses in the group; estimate suppressed.",
     },
-    "alpha_line": {
-        "zh": "量表内部一致性（Cronbach's α）：认知{a}（{na}题），践行{pr}（{np}题）。",
-        "en": "Scale reliability (Cronbach's α): awareness {a} ({na} items), "
-              "practice {pr} ({np} items).",
-    },
+    "alpha_intro": {"zh": "量表内部一致性（Cronbach's α）：", "en": "Scale reliability (Cronbach's α): "},
+    "alpha_item": {"zh": "{kind}{a}（{n}题）", "en": "{kind} {a} ({n} items)"},
+    "alpha_single": {"zh": "{kind}仅1题，不适用", "en": "{kind}: a single item, not applicable"},
     "wording_changed_note": {
         "zh": "注：该规范的条文在2018年版与2023年版之间有修改，跨版本比较需谨慎。",
         "en": "Note: this norm's official wording changed between the 2018 and 2023 versions; "

@@ -183,11 +183,16 @@ def _svg_data_uri(svg: str | None) -> str | None:
 
 def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] = SECTIONS,
                 font: CJKFont | None = None,
-                progress: Callable[[str], None] | None = None) -> str:
-    """The report as one self-contained HTML document (CSS inline, charts as SVG data URIs)."""
+                progress: Callable[[str], None] | None = None, svg_text: str = "path") -> str:
+    """The report as one self-contained HTML document (CSS inline, charts as SVG data URIs).
+
+    ``svg_text``: chart text as outlines (``"path"``, for HTML read anywhere) or as text in the
+    report font (``"text"``, for WeasyPrint, which embeds the font) — see
+    :func:`analysis.report.fonts.configure_matplotlib`.
+    """
     _ = translator(lang)
     font = font or find_cjk_font()
-    configure_matplotlib(font)
+    configure_matplotlib(font, svg_text)
     tick = progress or (lambda _step: None)
 
     figures: dict[str, str | None] = {}
@@ -209,11 +214,27 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         kinds=INDICATOR_KINDS, summary=summary_sentences(findings, lang) if "summary" in sections
         else [], category_label=lambda v, c: category_label(v, c, lang),
         variable_label=lambda v: variable_label(v, lang), verdict=_verdict,
+        split_columns=split_columns,
         today=(findings.generated or date.today()).isoformat(),
         html_lang="zh-Hans" if lang == "zh" else "en",
     )
     tick("html")
     return html
+
+
+def split_columns(subgroups: dict) -> list[list]:
+    """Split ``{variable: groups}`` into two lists of ``(variable, groups)`` of about equal rows,
+    for the two side-by-side subgroup tables."""
+    items = list(subgroups.items())
+    total = sum(len(g) + 1 for _v, g in items)
+    left, rows = [], 0
+    for variable, groups in items:
+        if rows and rows + (len(groups) + 1) / 2 > total / 2:
+            break
+        left.append((variable, groups))
+        rows += len(groups) + 1
+    right = items[len(left):]
+    return [half for half in (left, right) if half]
 
 
 def _verdict(c: Comparison | None) -> str:
@@ -232,7 +253,8 @@ def write_report(findings: Findings, out: str | Path, lang: str = "zh", fmt: str
     if fmt not in ("pdf", "html"):
         raise ValueError(f"report format {fmt!r} is not supported; use pdf or html")
     font = find_cjk_font()
-    html = render_html(findings, lang=lang, sections=sections, font=font, progress=progress)
+    html = render_html(findings, lang=lang, sections=sections, font=font, progress=progress,
+                       svg_text="path" if fmt == "html" else "text")
     tmp = out.with_name(out.name + ".part")
     pages = None
     try:
