@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
-from flask_babel import Babel
+from flask_babel import Babel, get_translations
 
 
 def current_language() -> str:
@@ -58,8 +58,21 @@ def _remember_query_language(response):
     return response
 
 
+def _translations():
+    """This request's catalogue, looked up once (Flask-Babel resolves it for every string)."""
+    translations = getattr(g, "_survey_translations", None)
+    if translations is None:
+        translations = g._survey_translations = get_translations()
+    return translations
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=current_language)
+    app.jinja_env.install_gettext_callables(
+        lambda message: _translations().ugettext(message),
+        lambda singular, plural, n: _translations().ungettext(singular, plural, n),
+        newstyle=True,
+    )
     app.after_request(_remember_query_language)
     app.jinja_env.filters["tr"] = tr
     app.jinja_env.globals.update(current_language=current_language,
