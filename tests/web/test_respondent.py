@@ -439,3 +439,33 @@ def test_researcher_status_page_counts_responses(app, client, open_wave):
     assert re.findall(r"<td>(\d+)</td>", row) == ["1", "1"]
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Response)) == 2
+
+
+def test_simultaneous_final_submits_complete_once(app, open_wave):
+    """Two requests carrying the same cookie submit the last page at the same moment."""
+    import threading
+
+    phone = app.test_client()
+    start(phone)
+    for key in ("about", "n01", "walk"):
+        answer(phone, 2031, key, FULL[key])
+    cookie = phone.get_cookie("survey_response").value
+    barrier = threading.Barrier(2)
+    results = []
+
+    def tap(value):
+        client = app.test_client()
+        client.set_cookie("survey_response", cookie)
+        barrier.wait()
+        results.append(answer(client, 2031, "last", {"ATTN1": value, "N02_P1": "1"}))
+
+    threads = [threading.Thread(target=tap, args=(v,)) for v in ("4", "3")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [r.status_code for r in results] == [303, 303]
+    assert all(r.headers["Location"].endswith("/2031/thanks") for r in results)
+    [row] = responses(app)
+    assert row.status == "complete"
+    assert stored_answers(app)["ATTN1"] in (3, 4)
