@@ -77,7 +77,9 @@ class DesignSpec:
 
     ``weight`` is the final weight column; with ``margins`` (a :class:`analysis.Margins` or a path)
     each wave is raked to the margins (rows for that wave when the margins have a ``wave`` column),
-    starting from ``base_weight`` (or ``weight``, or 1), and SEs account for the raking.
+    starting from ``base_weight`` (or ``weight``, or 1), and SEs account for the raking;
+    ``rescale`` turns count targets on different bases into shares of one total (as ``estimate
+    --rescale``).
     """
 
     weight: str | None = None
@@ -87,6 +89,7 @@ class DesignSpec:
     margins: object | None = None
     base_weight: str | None = None
     lonely_psu: str = "fail"
+    rescale: bool = False
 
     def build(self, df: pd.DataFrame, year: int | None = None):
         from analysis.design import SurveyDesign
@@ -95,7 +98,7 @@ class DesignSpec:
         design = SurveyDesign(df, weights=start, strata=self.strata, psu=self.psu, fpc=self.fpc,
                               lonely_psu=self.lonely_psu)
         if self.margins is not None:
-            design = design.rake(margins_for_wave(self.margins, year))
+            design = design.rake(margins_for_wave(self.margins, year), rescale=self.rescale)
         return design
 
 

@@ -124,7 +124,8 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
             part["_weight"] = (1.0 if start is None else
                                SurveyDesign(df, weights=start).weights)
             margins = _as_margins(margins_for_wave(spec.margins, year))
-            for var, targets in margins.targets(sample_size=len(df)).items():
+            own = margins.targets(sample_size=len(df), rescale=spec.rescale)
+            for var, targets in own.items():
                 if var not in df.columns:
                     raise AnalysisInputError(f"unknown column '{var}': the margins weight on it "
                                              "but the data have no such column")

@@ -1,9 +1,9 @@
 """`survey-analysis compare`: year-over-year changes of items and Ten Norms indicators.
 
     survey-analysis compare DATA --items N04_P1,N04.practice,index.gap --base 2024 --current 2025
-        [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]]
-        [--by COL] [--proportion 4,5] [--method holm|bh] [--alpha 0.05] [--keep-flagged]
-        [--common-items] --out C.csv
+        [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]
+        [--rescale]] [--lonely-psu RULE] [--by COL] [--proportion 4,5] [--method holm|bh]
+        [--alpha 0.05] [--keep-flagged] [--common-items] --out C.csv
 
 Writes C.csv with exactly the columns
 ``item,by,group,base,current,diff,se,ci_low,ci_high,p_value,p_adjusted,significant`` and, beside it,
@@ -34,6 +34,9 @@ def add_design_arguments(parser: argparse.ArgumentParser) -> None:
                    help="rake each wave to these margins (variable,category,target[,wave])")
     g.add_argument("--base-weight", metavar="COL",
                    help="starting weights for --margins (default: --weight, else 1)")
+    g.add_argument("--rescale", action="store_true",
+                   help="with --margins: turn count targets on different bases into shares of "
+                        "one total")
     g.add_argument("--lonely-psu", default="fail",
                    choices=("fail", "remove", "adjust", "average", "certainty"),
                    help="single-PSU strata, as R's survey.lonely.psu (default: fail)")
@@ -51,7 +54,7 @@ def design_spec(args):
                                  "the raking)")
     return DesignSpec(weight=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc,
                       margins=args.margins, base_weight=args.base_weight,
-                      lonely_psu=args.lonely_psu)
+                      lonely_psu=args.lonely_psu, rescale=args.rescale)
 
 
 def split_list(text: str, what: str) -> list[str]:
