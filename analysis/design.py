@@ -211,10 +211,9 @@ class SurveyDesign:
             _require_column(self.data, col, "item")
             arr = self.data[col].array
             if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
+                idx = np.flatnonzero(arr._mask)
                 y0 = arr._data.astype(float)
-                mask = arr._mask
-                y0[mask] = 0.0
-                idx = np.flatnonzero(mask)
+                y0[idx] = 0.0
             else:
                 y = self.item_column(col)
                 miss = np.isnan(y)

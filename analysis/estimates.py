@@ -182,14 +182,18 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         n_all = np.bincount(gk, positive, minlength=g + 1)[:-1]
         pn_all = (np.bincount(pk, minlength=P * g + 1)[:-1].reshape(P, g)
                   if need_present else None)
+        single = g == 1 and bool((codes == 0).all())
+        ay = np.empty(len(a))
+        ay2 = np.empty(len(a)) if not single else None
         for j, col in enumerate(columns):
             y0, idx = col if isinstance(col, tuple) else _zero_filled(col)
-            ay = a * y0
+            np.multiply(a, y0, out=ay)
             py[j, :, sl] = np.bincount(pk, ay, minlength=P * g + 1)[:-1].reshape(P, g)
-            if g == 1 and (codes == 0).all():
-                y2[j, sl] = np.dot(ay, y0)
+            if single:
+                y2[j, sl] = np.einsum("i,i->", ay, y0)  # not BLAS (see variance.py)
             else:
-                y2[j, sl] = np.bincount(gk, ay * y0, minlength=g + 1)[:-1]
+                np.multiply(ay, y0, out=ay2)
+                y2[j, sl] = np.bincount(gk, ay2, minlength=g + 1)[:-1]
             for i, v in enumerate(cell_values):
                 if cell_scale[i] is not None:
                     # before/after constant within cells: sum a*y per cell, then scale

@@ -120,7 +120,9 @@ class PSUStructure:
         means = sums / self.n_psu[:, None]
         if self.lonely_psu == "adjust":
             means[self.lonely] = 0.0
-        return totals - np.repeat(means, self.n_psu, axis=0)
+        dev = np.repeat(means, self.n_psu, axis=0)
+        np.subtract(totals, dev, out=dev)
+        return dev
 
     def variance(self, totals: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
         """Variance of the column sums of ``totals`` (``(P, m)`` PSU totals) -> ``(m,)``.
@@ -131,7 +133,9 @@ class PSUStructure:
         """
         totals = np.asarray(totals, dtype=float)
         dev = self._deviations(totals)
-        ss = np.add.reduceat(dev * dev, self._starts, axis=0)  # (H, m)
+        np.square(dev, out=dev)
+        ss = np.add.reduceat(dev, self._starts, axis=0)  # (H, m)
+        del dev
         scale = self._scale()
         if self.lonely_psu == "average" and self.lonely.any():
             ok = ~self.lonely
@@ -258,8 +262,12 @@ class Calibration:
         """PSU totals of the calibration residuals of ``x``, from the PSU totals and the cell
         sums of ``x``."""
         out = np.array(psu_totals, dtype=float, copy=True)
+        fitted = np.empty_like(out)
         for pm, c in zip(self.psu_model, self.coefficients(cell_sums), strict=True):
-            out -= pm @ c
+            # einsum, not BLAS: a tall-thin product that multithreaded BLAS slows down on a
+            # busy machine
+            np.einsum("pq,qm->pm", pm, c, out=fitted)
+            out -= fitted
         return out
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -283,12 +291,11 @@ def _wls_coef(model: np.ndarray, weight_sums: np.ndarray, rhs: np.ndarray) -> np
 
 
 def _cell_constant(cell: np.ndarray, values: np.ndarray, n_cells: int) -> np.ndarray | None:
-    lo = np.full(n_cells, np.inf)
-    hi = np.full(n_cells, -np.inf)
-    np.minimum.at(lo, cell, values)
-    np.maximum.at(hi, cell, values)
-    if np.allclose(lo, hi, rtol=1e-13, atol=0):
-        return lo
+    """Each cell's value when ``values`` is constant within cells, else None."""
+    first = np.zeros(n_cells)
+    first[cell[::-1]] = values[::-1]  # the value of each cell's first row
+    if np.allclose(values, first[cell], rtol=1e-13, atol=0):
+        return first
     return None
 
 
