@@ -61,13 +61,16 @@ def _open_wave(year: int):
     return state, definition(state)
 
 
+def _cookie_token() -> str | None:
+    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
+    return token if token and len(token) <= 64 else None
+
+
 def _load_response(state):
     """The cookie's response in this wave: a row with id, status, page_index, resume_code,
     language — or None."""
-    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
-    if not token or len(token) > 64:
-        return None
-    return store.response_by_token(token, state.id)
+    token = _cookie_token()
+    return store.response_by_token(token, state.id) if token else None
 
 
 def _set_response_cookie(http_response, token: str):
@@ -196,7 +199,8 @@ def page(year: int, key: str):
     state, wave = _open_wave(year)
     index = _page_index(wave, key)
     page = wave.pages[index]
-    response = _load_response(state)
+    token = _cookie_token()
+    response, stored = store.response_with_answers(token, state.id) if token else (None, {})
     if response is None:
         return _see_other("respondent.landing", year=year)
     if response.status == "complete":
@@ -204,7 +208,6 @@ def page(year: int, key: str):
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
-    stored = store.answers_of(response.id)
     if request.method == "GET":
         effective, visible = effective_answers(wave, stored)
         items = visible[page.key]

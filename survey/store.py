@@ -24,8 +24,11 @@ _RESPONSE_COLUMNS = (_responses.c.id, _responses.c.status, _responses.c.page_ind
 
 _BY_TOKEN = select(*_RESPONSE_COLUMNS).where(
     _responses.c.token == bindparam("token"), _responses.c.wave_id == bindparam("wave_id"))
-_ANSWERS = select(_answers.c.item, _answers.c.code).where(
-    _answers.c.response_id == bindparam("rid"))
+_WITH_ANSWERS = (
+    select(*_RESPONSE_COLUMNS, _answers.c.item, _answers.c.code)
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.token == bindparam("token"), _responses.c.wave_id == bindparam("wave_id"))
+)
 _GUARD = (
     update(_responses)
     .where(_responses.c.id == bindparam("rid"), _responses.c.status == "in_progress")
@@ -60,8 +63,13 @@ def response_by_token(token: str, wave_id: int):
     return _connection().execute(_BY_TOKEN, {"token": token, "wave_id": wave_id}).first()
 
 
-def answers_of(response_id: int) -> dict[str, int]:
-    return dict(_connection().execute(_ANSWERS, {"rid": response_id}).all())
+def response_with_answers(token: str, wave_id: int):
+    """``(response row, {item: code})`` in one round trip, or ``(None, {})``."""
+    rows = _connection().execute(_WITH_ANSWERS, {"token": token, "wave_id": wave_id}).all()
+    if not rows:
+        return None, {}
+    answers = {row.item: row.code for row in rows if row.item is not None}
+    return rows[0], answers
 
 
 def claim_for_update(response_id: int, page_index: int, now: datetime, language: str) -> bool:
