@@ -1,7 +1,7 @@
 """Report charts: matplotlib figures written as vector SVG (text as paths, see :mod:`.fonts`).
 
-Every chart carries a title, axis labels with units, the n it rests on and a source line, and uses the
-Okabe–Ito colour-blind-safe palette with distinct marker shapes, so it reads in greyscale too.
+Every chart carries a title, axis labels with units, the n it rests on and a source line, and uses
+the Okabe–Ito colour-blind-safe palette with distinct marker shapes, so it reads in greyscale too.
 Functions take the findings model and a translator and return SVG markup; they compute nothing.
 """
 
@@ -172,7 +172,8 @@ def subgroup_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str 
         ax.axvline(overall.value, color=OKABE_ITO["grey"], linewidth=1, linestyle="--")
     for y, (_lbl, g) in zip(ys, rows, strict=True):
         if g is not None and g.small:
-            ax.text(0.02, y, _("chart_suppressed", min_n=findings.min_n), transform=ax.get_yaxis_transform(),
+            ax.text(0.02, y, _("chart_suppressed", min_n=findings.min_n),
+                    transform=ax.get_yaxis_transform(),
                     fontsize=7, color="#555555", va="center")
     ax.set_yticks(ys)
     ax.set_yticklabels([lbl for lbl, _g in rows], fontsize=7)

@@ -5,7 +5,8 @@ Every number comes from the analysis package, called the way its command line ca
 * waves, quality exclusions: :func:`analysis.compare.prepare_waves` (:mod:`analysis.quality`);
 * each wave's design and raking: :class:`analysis.compare.DesignSpec` (as ``estimate``/``compare``);
 * norm scores, gaps, overall index with SEs/CIs, subgroup domain means:
-  :func:`analysis.indicators.norm_scores`; Cronbach's alpha: :func:`analysis.indicators.scale_alphas`;
+  :func:`analysis.indicators.norm_scores`; Cronbach's alpha:
+  :func:`analysis.indicators.scale_alphas`;
 * design effects of the item means: :meth:`analysis.SurveyDesign.mean`;
 * changes since the base wave with Holm/BH-adjusted p-values: :func:`analysis.compare.compare_waves`
   (one call, one family: all norm scores, gaps and the index, as ``survey-analysis compare``);

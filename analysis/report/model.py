@@ -2,11 +2,12 @@
 
 The renderer (:mod:`analysis.report.render`) turns a :class:`Findings` into HTML and PDF and never
 computes a statistic; :mod:`analysis.report.findings` is the only module that fills a ``Findings``
-from the analysis package. Keeping the two apart means every number in a report has one origin, and the
-templates can be tested with a small hand-built model.
+from the analysis package. Keeping the two apart means every number in a report has one origin, and
+the templates can be tested with a small hand-built model.
 
-Units: scores are on 0-100; ``se``, ``ci_low``/``ci_high`` and differences are in score points; slopes are
-score points per year; shares are fractions of 1; ``p_value``/``p_adjusted`` are probabilities.
+Units: scores are on 0-100; ``se``, ``ci_low``/``ci_high`` and differences are in score points;
+slopes are score points per year; shares are fractions of 1; ``p_value``/``p_adjusted`` are
+probabilities.
 Waves are survey years (``int``). Texts a reader sees that come from data (norm titles, weighting
 sources) are carried in both languages as ``{"zh": ..., "en": ...}``; everything else is a code that
 :mod:`analysis.report.i18n` translates.
@@ -24,7 +25,7 @@ INDICATOR_KINDS = ("awareness", "practice", "gap")
 
 @dataclass(frozen=True)
 class Estimate:
-    """A design-based estimate: value with standard error, 95% CI, unweighted n and design effect."""
+    """A design-based estimate: value, standard error, 95% CI, unweighted n, design effect."""
 
     value: float
     se: float
@@ -53,8 +54,8 @@ class WaveInfo:
     norm_version: str | None = None
     """Ten Norms version the wave's questionnaire used (e.g. ``"2023"``), when known."""
     exclusions: dict[str, int] = field(default_factory=dict)
-    """Responses flagged per quality rule (``speeder``, ``straightliner``, ``attention``); a response
-    may carry several flags, so these need not add up to ``n_responses - n_analysed``."""
+    """Responses flagged per quality rule (``speeder``, ``straightliner``, ``attention``); a
+    response may carry several flags, so these need not add up to ``n_responses - n_analysed``."""
     design_effect: float | None = None
     """Mean design effect over the wave's norm scores."""
     moe_overall: float | None = None

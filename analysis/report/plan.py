@@ -81,11 +81,13 @@ def load_plan(path: str | Path) -> ReportPlan:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise AnalysisInputError(f"plan {path}: not valid YAML ({exc})".replace("\n", " ")) from None
+        message = str(exc).replace("\n", " ")
+        raise AnalysisInputError(f"plan {path}: not valid YAML ({message})") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise AnalysisInputError(f"plan {path}: expected a mapping of keys, got {type(raw).__name__}")
+        raise AnalysisInputError(f"plan {path}: expected a mapping of keys, "
+                                 f"got {type(raw).__name__}")
     return plan_from_dict(raw, source=str(path), base_dir=path.parent)
 
 
@@ -108,7 +110,8 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
     if waves is not None:
         if (not isinstance(waves, list) or not waves
                 or not all(isinstance(w, int) and not isinstance(w, bool) for w in waves)):
-            raise AnalysisInputError(f"{where}: waves: expected a list of survey years, got {waves!r}")
+            raise AnalysisInputError(f"{where}: waves: expected a list of survey years, "
+                                     f"got {waves!r}")
         if len(set(waves)) != len(waves):
             raise AnalysisInputError(f"{where}: waves: a year is listed twice in {waves!r}")
         if len(waves) < 2:
@@ -142,7 +145,8 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
                                  + ", ".join(_DESIGN_KEYS))
     for key, value in design.items():
         if value is not None and not isinstance(value, str):
-            raise AnalysisInputError(f"{where}: design.{key}: expected a column name, got {value!r}")
+            raise AnalysisInputError(f"{where}: design.{key}: expected a column name, "
+                                     f"got {value!r}")
 
     language = _check_language(raw.get("language", "zh"), f"{where}: language")
 
@@ -171,7 +175,8 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
 
     exclude = raw.get("exclude_flagged", True)
     if not isinstance(exclude, bool):
-        raise AnalysisInputError(f"{where}: exclude_flagged: expected true or false, got {exclude!r}")
+        raise AnalysisInputError(f"{where}: exclude_flagged: expected true or false, "
+                                 f"got {exclude!r}")
     common = raw.get("common_items", False)
     if not isinstance(common, bool):
         raise AnalysisInputError(f"{where}: common_items: expected true or false, got {common!r}")
@@ -191,7 +196,8 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
 
     moe_sizes = raw.get("moe_sizes", list(DEFAULT_MOE_SIZES))
     if (not isinstance(moe_sizes, list) or not moe_sizes
-            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in moe_sizes)):
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0
+                       for n in moe_sizes)):
         raise AnalysisInputError(f"{where}: moe_sizes: expected a list of positive whole numbers, "
                                  f"got {moe_sizes!r}")
 

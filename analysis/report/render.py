@@ -25,7 +25,7 @@ from analysis.report.i18n import category_label, translator, variable_label
 from analysis.report.model import INDICATOR_KINDS, Comparison, Findings
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
-"""``templates/report`` of the project (the layout keeps all Jinja templates under ``templates/``)."""
+"""``templates/report`` of the project (all Jinja templates live under ``templates/``)."""
 
 SECTIONS = ("summary", "overview", "norms", "table", "methodology")
 """Optional sections, in report order; a plan may switch any of them off."""
@@ -79,8 +79,8 @@ def fmt_share(x: float | None) -> str:
 def summary_sentences(findings: Findings, lang: str) -> list[str]:
     """The executive summary, one sentence per item, worded from the statistics in ``findings``.
 
-    Only changes marked significant (adjusted p at the plan's alpha) are called rises or falls; every
-    other comparison is listed as stable.
+    Only changes marked significant (adjusted p at the plan's alpha) are called rises or falls;
+    every other comparison is listed as stable.
     """
     _ = translator(lang)
     base, wave = findings.base_wave, findings.current_wave

@@ -21,6 +21,7 @@ from analysis.report.model import (
 )
 
 WAVES = (2023, 2024, 2025)
+# ruff: noqa: E501
 TITLES = [("关爱生态环境", "Care for the eco-environment"), ("节约能源资源", "Save energy and resources"),
           ("践行绿色消费", "Practise green consumption"), ("选择低碳出行", "Choose low-carbon travel"),
           ("分类投放垃圾", "Sort your rubbish"), ("减少污染产生", "Reduce pollution"),

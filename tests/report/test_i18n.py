@@ -1,4 +1,4 @@
-"""Every string a report reader sees exists in Chinese and English, and nothing uses a missing key."""
+"""Every string a report reader sees exists in Chinese and English; no missing or unused key."""
 
 import re
 import string
