@@ -257,19 +257,33 @@ def _estimate_combination(design, comb: _Combination, by=None, level: float = 0.
     if levels is not None:
         y = np.where(np.isnan(y), np.nan, np.isin(y, np.asarray(levels, dtype=float)))
     answered = ~np.isnan(y)
+    a = answered.astype(float)
+    ay = np.where(answered, y, 0.0)
+    del y
     uses = comb.L != 0  # (m, k)
+    uses_f = uses.T.astype(float)
+    answered_any = a @ uses_f > 0  # (n, m): answered at least one of the target's items
     quantile = stats.norm.ppf(0.5 + level / 2)
+    w = design.weights
     frames = []
     for var, group, mask in _domains(design, by):
-        means, z = design.linearize_mean(y, domain=mask)
+        # the core's linearisation, z_ij = w_i a_ij (y_ij - m_j) / W_j on the domain's rows,
+        # combined with L without forming z: zc = w * (ay @ (L/W)' - a @ (L m/W)'), computed on
+        # the domain's rows only (zero elsewhere)
+        rows = slice(None) if mask is None else np.flatnonzero(mask)
+        ay_d, a_d, w_d = ay[rows], a[rows], w[rows]
+        weight_sum = w_d @ a_d  # W_j
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = (w_d @ ay_d) / weight_sum
+            scaled = np.where(weight_sum > 0, comb.L / weight_sum, 0.0)  # (m, k)
         est = comb.L @ np.nan_to_num(means) + comb.offset
         bad = (np.isnan(means)[None, :] & uses).any(axis=1)  # an item with no answers
         est[bad] = np.nan
-        zc = z @ comb.L.T
+        zc = np.zeros((design.n, len(comb.names)))
+        zc[rows] = w_d[:, None] * (ay_d @ scaled.T - a_d @ (scaled * np.nan_to_num(means)).T)
         se = np.sqrt(np.clip(np.diag(design.vcov(zc, domain=mask)), 0.0, None))
         se[bad] = np.nan
-        in_domain = answered if mask is None else answered & mask[:, None]
-        n = (in_domain.astype(np.int64) @ uses.T.astype(np.int64) > 0).sum(axis=0)
+        n = answered_any[rows].sum(axis=0)
         frames.append(pd.DataFrame({
             "name": comb.names, "by": var, "group": group, "estimate": est, "se": se,
             "ci_low": est - quantile * se, "ci_high": est + quantile * se, "n": n,

@@ -55,6 +55,8 @@ __all__ = [
 
 def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
     """Column as float with NaN for missing; a non-numeric value is an input error."""
+    if pd.api.types.is_numeric_dtype(df[column]) and not pd.api.types.is_bool_dtype(df[column]):
+        return df[column].to_numpy(dtype=float, na_value=np.nan)
     values = pd.to_numeric(df[column], errors="coerce")
     bad = values.isna() & df[column].notna() & (df[column].astype(str).str.strip() != "")
     if bad.any():

@@ -159,21 +159,39 @@ def _category(v) -> str:
 
 
 def _slopes(design, items: Sequence[str], year: np.ndarray):
-    """Per item: WLS slope on year and the (n, k) influence values of the slopes."""
+    """Per item: WLS slope on year and the (n, k) influence values of the slopes.
+
+    The regressor takes one value per wave, so the weighted least-squares fit of the rows equals
+    the statsmodels ``WLS`` fit of the per-wave weighted means with the per-wave weight sums as
+    weights: same coefficients and same ``(X'WX)^-1``. Fitting those few points keeps the fit
+    in statsmodels while the row-level work (residuals, influence values) stays vectorised.
+    """
     y = design.item_matrix(list(items))
     w = design.weights
-    x = np.column_stack([np.ones(len(year)), year.astype(float)])
+    answered = ~np.isnan(y)
+    y0 = np.where(answered, y, 0.0)
+    wa = np.where(answered, w[:, None], 0.0)
+    years = np.unique(year)
     slopes = np.full(len(items), np.nan)
-    z = np.zeros_like(y)
+    c0 = np.zeros(len(items))
+    c1 = np.zeros(len(items))
+    b0 = np.zeros(len(items))
+    w_sum = np.array([wa[year == t].sum(axis=0) for t in years])  # (T, k)
+    wy_sum = np.array([(wa[year == t] * y0[year == t]).sum(axis=0) for t in years])
+    xt = np.column_stack([np.ones(len(years)), years.astype(float)])
     for j in range(len(items)):
-        ok = ~np.isnan(y[:, j]) & (w > 0)
-        if len(np.unique(year[ok])) < 2:
+        present = w_sum[:, j] > 0
+        if present.sum() < 2:
             continue
-        fit = sm.WLS(y[ok, j], x[ok], weights=w[ok]).fit()
-        slopes[j] = fit.params[1]
-        bread = fit.normalized_cov_params  # (X'WX)^-1
-        z[ok, j] = w[ok] * fit.resid * (x[ok] @ bread[:, 1])
-    return slopes, z, ~np.isnan(y)
+        fit = sm.WLS(wy_sum[present, j] / w_sum[present, j], xt[present],
+                     weights=w_sum[present, j]).fit()
+        b0[j], slopes[j] = fit.params
+        bread = fit.normalized_cov_params  # (X'WX)^-1 of the row-level fit
+        c0[j], c1[j] = bread[0, 1], bread[1, 1]
+    yr = year.astype(float)[:, None]
+    resid = y0 - b0[None, :] - np.nan_to_num(slopes)[None, :] * yr
+    z = wa * resid * (c0[None, :] + c1[None, :] * yr)
+    return slopes, z, answered
 
 
 def _degf(design, rows: np.ndarray) -> int:
