@@ -478,11 +478,35 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+# Experiment only (--no-linger): since gunicorn 25-ish, a sync worker closes each connection
+# with util.close_graceful, which half-closes and then waits (up to 2 s) for the client to close
+# its side. The worker can serve nobody meanwhile, so every request holds a worker for one more
+# client round trip. This config file restores a plain close to measure what that costs.
+_NO_LINGER_CONF = """
+import gunicorn.util
+
+
+def _plain_close(sock, timeout=2.0, max_drain=65536):
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+gunicorn.util.close_graceful = _plain_close
+"""
+
+
 class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int, workdir: Path):
+    def __init__(self, env: dict[str, str], workers: int, workdir: Path, no_linger: bool = False):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "gunicorn.log", "w+")
+        extra = []
+        if no_linger:
+            conf = workdir / "gunicorn_no_linger.py"
+            conf.write_text(_NO_LINGER_CONF)
+            extra = ["-c", str(conf)]
         cmd = [
             sys.executable,
             "-m",
@@ -493,6 +517,7 @@ class Gunicorn:
             f"127.0.0.1:{self.port}",
             "--log-level",
             "warning",
+            *extra,
             "survey:create_app()",
         ]
         self.proc = subprocess.Popen(
@@ -732,7 +757,7 @@ def app_cpu_profile(database_url: str, respondents: int, top: int = 25) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def run_backend(backend: str, args: argparse.Namespace) -> bool:
+def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
     workdir = Path(tempfile.mkdtemp(prefix=f"web_load_{backend}_"))
     pg = None
     server = None
@@ -744,7 +769,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> bool:
                 pg = Postgres(args.pg_admin_url)
             except Exception as exc:  # noqa: BLE001 - any connection problem means "skip"
                 print(f"\n== postgres: SKIPPED, server not reachable at {args.pg_admin_url}: {exc}")
-                return True
+                return None
             url = pg.url
         else:
             raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
@@ -761,7 +786,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> bool:
         flask_cli(env, "load-questionnaire", questionnaire)
         flask_cli(env, "open-wave", str(args.wave))
 
-        server = Gunicorn(env, args.workers, workdir)
+        server = Gunicorn(env, args.workers, workdir, no_linger=args.no_linger)
         server.wait_ready()
         workers = worker_pids(server.proc.pid)
         # warm-up (not measured): every worker imports, compiles templates, fills its caches
@@ -788,7 +813,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> bool:
         n_err = sum(stats.errors.values())
         print(
             f"\n== {backend}: {args.concurrency} respondents, {elapsed:.1f} s, "
-            f"gunicorn -w {args.workers}, {args.client} client"
+            f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}, "
+            f"{args.client} client"
         )
         print(
             f"  page views (GET)       {v_rate:8.1f} /s  ({views:6d})  target >= {TARGET_VIEWS:.0f}"
@@ -862,7 +888,20 @@ def run_backend(backend: str, args: argparse.Namespace) -> bool:
                 print(summarise_profile(prof))
             else:
                 print(f"  py-spy failed: {err[-500:]}")
-        return consistent and n_err == 0
+        return {
+            "backend": backend,
+            "views": v_rate,
+            "submits": s_rate,
+            "completed": c_rate,
+            "p50_get": percentile(stats.get_ms, 50),
+            "p99_get": p99_get,
+            "p50_post": percentile(stats.post_ms, 50),
+            "p99_post": p99_post,
+            "errors": n_err,
+            "consistent": consistent,
+            "target": target,
+            "others": others,
+        }
     finally:
         if server is not None:
             server.stop()
@@ -903,6 +942,12 @@ def main(argv: list[str] | None = None) -> int:
         help="HTTP client of the virtual respondents: aiohttp (default) or raw asyncio streams "
         "(about half the CPU per request, leaving more of the 2 cores to the server)",
     )
+    p.add_argument(
+        "--no-linger",
+        action="store_true",
+        help="experiment: gunicorn closes connections without waiting for the client "
+        "(not the production entry point)",
+    )
     p.add_argument("--warmup", type=float, default=3, help="unmeasured warm-up seconds (3)")
     p.add_argument(
         "--max-steps", type=int, default=60, help="give up on a respondent after this many pages"
@@ -922,10 +967,32 @@ def main(argv: list[str] | None = None) -> int:
         f"wave {args.wave}, {os.cpu_count()} CPUs, "
         f"load average {os.getloadavg()[0]:.2f} before the run"
     )
-    ok = True
+    results = []
     for backend in [b.strip() for b in args.backend.split(",") if b.strip()]:
-        ok = run_backend(backend, args) and ok
-    print("\nPASS" if ok else "\nFAIL")
+        result = run_backend(backend, args)
+        if result is not None:
+            results.append(result)
+    print(
+        f"\nsummary: {args.concurrency} respondents, {args.seconds:g} s, {args.client} client, "
+        f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}"
+    )
+    print(
+        "  backend   views/s  submits/s  done/s  GET p50/p99 ms  POST p50/p99 ms  errors  "
+        "db=clients  target  other CPU"
+    )
+    for r in results:
+        print(
+            f"  {r['backend']:<9}{r['views']:8.1f}{r['submits']:11.1f}{r['completed']:8.1f}"
+            f"{r['p50_get']:9.0f}/{r['p99_get']:<6.0f}{r['p50_post']:10.0f}/{r['p99_post']:<6.0f}"
+            f"{r['errors']:7d}  {'PASS' if r['consistent'] else 'FAIL':<10}  "
+            f"{'MET' if r['target'] else 'MISSED':<6}  {r['others']:.2f} cores"
+        )
+    ok = all(r["consistent"] and r["errors"] == 0 for r in results)
+    print(
+        "PASS: completed responses in the database equal what the clients saw, no errors"
+        if ok
+        else "FAIL: see the errors or the database check above"
+    )
     return 0 if ok else 1
 
 
