@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .db import db
 from .models import Answer, PageSave, Response
@@ -45,6 +46,16 @@ _DELETE_ANSWERS = delete(_answers).where(
     _answers.c.item.in_(bindparam("codes", expanding=True)),
 )
 _INSERT_ANSWER = insert(_answers)
+def _upsert_page_save(dialect_insert):
+    statement = dialect_insert(_page_saves)
+    return statement.on_conflict_do_update(
+        index_elements=[_page_saves.c.response_id, _page_saves.c.page_key],
+        set_={"saved_at": statement.excluded.saved_at},
+    )
+
+
+_UPSERT_PAGE = {"postgresql": _upsert_page_save(postgresql.insert),
+                "sqlite": _upsert_page_save(sqlite.insert)}
 _TOUCH_PAGE = (
     update(_page_saves)
     .where(_page_saves.c.response_id == bindparam("rid"),
@@ -98,7 +109,13 @@ def delete_answers(response_id: int, codes) -> None:
 
 
 def record_page_save(response_id: int, page_key: str, now: datetime) -> None:
+    """First and last save time of a page, in one statement where the database can upsert."""
     connection = _connection()
+    upsert = _UPSERT_PAGE.get(connection.dialect.name)
+    if upsert is not None:
+        connection.execute(upsert, {"response_id": response_id, "page_key": page_key,
+                                    "first_saved_at": now, "saved_at": now})
+        return
     touched = connection.execute(_TOUCH_PAGE, {"rid": response_id, "key": page_key, "now": now})
     if touched.rowcount == 0:
         connection.execute(_INSERT_PAGE, {"response_id": response_id, "page_key": page_key,

@@ -165,6 +165,11 @@ def test_back_keeps_answers(app, client, open_wave):
     partial = answer(client, 2031, "n01", {"N01_A1": "2"}, nav="back")
     assert partial.status_code == 303
     assert stored_answers(app)["N01_A1"] == 2 and "N01_P1" not in stored_answers(app)
+    with app.app_context():  # saved twice: the first save time stays, the last one moves
+        first, last = db.session.execute(
+            select(PageSave.first_saved_at, PageSave.saved_at).where(PageSave.page_key == "n01")
+        ).one()
+    assert first < last
 
 
 def test_no_skipping_ahead(client, open_wave):
