@@ -26,15 +26,9 @@ CHROMIUM_ARGS = [
 PROJECT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT / "docs" / "screenshots"
 
-if not CHROMIUM.exists():
-    pytest.skip(
-        f"end-to-end browser tests need Debian's Chromium at {CHROMIUM} "
-        "(scripts/install-system-packages.sh installs it)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="end-to-end browser tests need playwright (pip install playwright)",
+CHROMIUM_MISSING = (
+    f"end-to-end browser tests need Debian's Chromium at {CHROMIUM} "
+    "(scripts/install-system-packages.sh installs it)"
 )
 
 
@@ -114,6 +108,11 @@ def live_survey(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(CHROMIUM_MISSING)
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="end-to-end browser tests need the playwright package"
+    )
     with sync_api.sync_playwright() as pw:
         try:
             b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -13,9 +13,16 @@ import pytest
 
 from questionnaires import load_wave, province_regions
 
-from .conftest import save_screenshot
+from .conftest import CHROMIUM, CHROMIUM_MISSING, save_screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=CHROMIUM_MISSING),
+]
+pytest.importorskip(
+    "playwright.sync_api", reason="end-to-end browser tests need the playwright package"
+)
 
 PHONE_WIDTH = 360
 CJK = re.compile(r"[\u4e00-\u9fff]")
