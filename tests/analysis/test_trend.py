@@ -88,3 +88,25 @@ def test_command(synth, tmp_path, capsys):
     assert status == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "at least 3 waves" in err
+
+
+def test_indicator_comparability_across_all_waves():
+    from tests.analysis.fixture_waves import FIX, fixture_wave
+
+    data = pd.read_csv(FIX / "data.csv")
+
+    def waves(y):  # N02_P2 reworded in the last wave only
+        return fixture_wave(y, versions={"N02_P2": 2} if y == 2026 else None)
+
+    spec = DesignSpec(weight="base_weight", strata="stratum", psu="psu")
+    res = linear_trend(data, ["N02.practice", "N02_P1"], design=spec, keep_flagged=True,
+                       load_wave=waves)
+    assert res.table["item"].tolist() == ["N02_P1"]
+    msg = res.notes.set_index("item").loc["N02.practice", "message"]
+    assert "N02_P2@2 in 2026" in msg
+    common = linear_trend(data, ["N02.practice", "N02_P1"], design=spec, keep_flagged=True,
+                          load_wave=waves, common_items=True).table.set_index("item")
+    np.testing.assert_allclose(common.loc["N02.practice", "slope"],
+                               25 * common.loc["N02_P1", "slope"], rtol=1e-10)
+    np.testing.assert_allclose(common.loc["N02.practice", "se"],
+                               25 * common.loc["N02_P1", "se"], rtol=1e-10)
