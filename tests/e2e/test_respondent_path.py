@@ -7,6 +7,7 @@ the answers given: every item column and the demographics.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -300,6 +301,10 @@ def test_whole_survey_on_a_phone_lands_in_the_export(live_survey, phone, lang):
     assert len(rows) == 1, f"expected one new response in the export, found {len(rows)}"
     row = rows[0]
     assert row["wave"] == str(live_survey.year)
+    started = dt.datetime.fromisoformat(row["started_at"].replace("Z", "+00:00"))
+    submitted = dt.datetime.fromisoformat(row["submitted_at"].replace("Z", "+00:00"))
+    assert started < submitted <= dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    assert float(row["duration_s"]) == pytest.approx((submitted - started).total_seconds(), abs=1)
     expected = expected_row(answerer.wave, answerer.given)
     got = {code: row.get(code) for code in expected}
     assert got == expected
