@@ -119,8 +119,9 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
 
     Args:
         design: the :class:`SurveyDesign`.
-        y: ``(n, k)`` floats or a list of ``k`` ``(n,)`` arrays, NaN = missing (a missing
-            answer leaves the row out of that item's domain, as R's ``na.rm=TRUE``).
+        y: ``(n, k)`` floats, or a list of ``k`` columns: ``(n,)`` float arrays (NaN =
+            missing) or ``(values with missing -> 0, indices of the missing rows)`` pairs. A
+            missing answer leaves the row out of that item's domain, as R's ``na.rm=TRUE``.
         partitions: ``(n,)`` group codes per partition (``-1``: in no group).
         sizes: number of groups per partition.
 
@@ -128,9 +129,10 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         dict of ``(G, k)`` arrays ``estimate, se, var, n, deff, weight`` where ``G`` is the sum
         of ``sizes`` (partitions stacked in order).
 
-    Work is column by column with ``np.bincount`` on integer keys (PSU x group, cell x group):
+    Work is column by column with ``np.bincount`` on integer keys (group x PSU, group x cell):
     the columns come from a DataFrame, so no ``(n, k)`` copy is made. Sums over the answered
-    rows are the sums over all rows minus those over the (few) missing rows.
+    rows are the sums over all rows minus those over the (few) missing rows. Aggregates are
+    kept as ``(k, G, PSU)`` so that every later step runs on contiguous memory.
     """
     columns = [y[:, j] for j in range(y.shape[1])] if isinstance(y, np.ndarray) else list(y)
     k = len(columns)
@@ -158,109 +160,102 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
                 derived[q] = donor
     passes = [q for q in range(len(partitions)) if q not in derived]
 
-    def keyed(base, n_base, codes, g):
-        """base * g + code, with rows in no group sent to a dump bin n_base * g."""
-        return np.where(codes >= 0, base * g + codes, n_base * g)
+    def sums(keys, weights, n_bins):
+        return np.bincount(keys, weights, minlength=n_bins + 1)[:n_bins]
 
-    # filled column by column, so item-major; turned to (P, G, k) at the end
-    py = np.zeros((k, P, n_groups))
-    pw = np.zeros((k, P, n_groups))
-    cy = [np.zeros((k, C, n_groups)) for _ in cell_values]
-    cw = [np.zeros((k, C, n_groups)) for _ in cell_values]
+    py = np.zeros((k, n_groups, P))
+    pw = np.zeros((k, n_groups, P))
+    cy = [np.zeros((k, n_groups, C)) for _ in cell_values]
+    cw = [np.zeros((k, n_groups, C)) for _ in cell_values]
     y2 = np.zeros((k, n_groups))
     counts = np.zeros((k, n_groups))
-    pn = np.zeros((k, P, n_groups)) if need_present else None
+    pn = np.zeros((k, n_groups, P)) if need_present else None
+    ay = np.empty(len(a))
+    ay2 = np.empty(len(a))
     for q in passes:
         g, off, codes = sizes[q], offsets[q], partitions[q]
         sl = slice(off, off + g)
-        pk = keyed(s.psu, P, codes, g)
-        ck = [keyed(cal.cell, C, codes, g) for _ in cell_values] if cal is not None else []
+        dump_p, dump_c = g * P, g * C
+        pk = np.where(codes >= 0, codes * P + s.psu, dump_p)
+        ck = np.where(codes >= 0, codes * C + cal.cell, dump_c) if cal is not None else None
         gk = np.where(codes >= 0, codes, g)
-        pw_all = np.bincount(pk, a, minlength=P * g + 1)[:-1].reshape(P, g)
-        cw_all = [np.bincount(ck[i], v, minlength=C * g + 1)[:-1].reshape(C, g)
-                  for i, v in enumerate(cell_values)]
-        n_all = np.bincount(gk, positive, minlength=g + 1)[:-1]
-        pn_all = (np.bincount(pk, minlength=P * g + 1)[:-1].reshape(P, g)
-                  if need_present else None)
+        pw_all = sums(pk, a, dump_p).reshape(g, P)
+        cw_all = [sums(ck, v, dump_c).reshape(g, C) for v in cell_values]
+        n_all = sums(gk, positive, g)
+        pn_all = sums(pk, None, dump_p).reshape(g, P) if need_present else None
         single = g == 1 and bool((codes == 0).all())
-        ay = np.empty(len(a))
-        ay2 = np.empty(len(a)) if not single else None
         for j, col in enumerate(columns):
             y0, idx = col if isinstance(col, tuple) else _zero_filled(col)
             np.multiply(a, y0, out=ay)
-            py[j, :, sl] = np.bincount(pk, ay, minlength=P * g + 1)[:-1].reshape(P, g)
+            py[j, sl] = sums(pk, ay, dump_p).reshape(g, P)
             if single:
                 y2[j, sl] = np.einsum("i,i->", ay, y0)  # not BLAS (see variance.py)
             else:
                 np.multiply(ay, y0, out=ay2)
-                y2[j, sl] = np.bincount(gk, ay2, minlength=g + 1)[:-1]
+                y2[j, sl] = sums(gk, ay2, g)
             for i, v in enumerate(cell_values):
                 if cell_scale[i] is not None:
                     # before/after constant within cells: sum a*y per cell, then scale
-                    sums = np.bincount(ck[i], ay, minlength=C * g + 1)[:-1].reshape(C, g)
-                    cy[i][j, :, sl] = sums * cell_scale[i][:, None]
+                    cy[i][j, sl] = sums(ck, ay, dump_c).reshape(g, C) * cell_scale[i]
                 else:
-                    cy[i][j, :, sl] = np.bincount(ck[i], v * y0,
-                                                  minlength=C * g + 1)[:-1].reshape(C, g)
-            pw[j, :, sl] = pw_all
+                    np.multiply(v, y0, out=ay2)
+                    cy[i][j, sl] = sums(ck, ay2, dump_c).reshape(g, C)
+            pw[j, sl] = pw_all
             for i in range(len(cell_values)):
-                cw[i][j, :, sl] = cw_all[i]
+                cw[i][j, sl] = cw_all[i]
             counts[j, sl] = n_all
             if need_present:
-                pn[j, :, sl] = pn_all
+                pn[j, sl] = pn_all
             if len(idx):
                 pki = pk[idx]
-                pw[j, :, sl] -= np.bincount(pki, a[idx], minlength=P * g + 1)[:-1].reshape(P, g)
+                pw[j, sl] -= sums(pki, a[idx], dump_p).reshape(g, P)
                 for i, v in enumerate(cell_values):
-                    cw[i][j, :, sl] -= np.bincount(ck[i][idx], v[idx],
-                                                   minlength=C * g + 1)[:-1].reshape(C, g)
-                counts[j, sl] -= np.bincount(gk[idx], positive[idx], minlength=g + 1)[:-1]
+                    cw[i][j, sl] -= sums(ck[idx], v[idx], dump_c).reshape(g, C)
+                counts[j, sl] -= sums(gk[idx], positive[idx], g)
                 if need_present:
-                    pn[j, :, sl] -= np.bincount(pki, minlength=P * g + 1)[:-1].reshape(P, g)
+                    pn[j, sl] -= sums(pki, None, dump_p).reshape(g, P)
     for q, donor in derived.items():
         src = slice(offsets[donor], offsets[donor] + sizes[donor])
         o = offsets[q]
-        py[:, :, o] = py[:, :, src].sum(axis=2)
-        pw[:, :, o] = pw[:, :, src].sum(axis=2)
+        py[:, o] = py[:, src].sum(axis=1)
+        pw[:, o] = pw[:, src].sum(axis=1)
         for i in range(len(cell_values)):
-            cy[i][:, :, o] = cy[i][:, :, src].sum(axis=2)
-            cw[i][:, :, o] = cw[i][:, :, src].sum(axis=2)
+            cy[i][:, o] = cy[i][:, src].sum(axis=1)
+            cw[i][:, o] = cw[i][:, src].sum(axis=1)
         y2[:, o] = y2[:, src].sum(axis=1)
         counts[:, o] = counts[:, src].sum(axis=1)
         if need_present:
-            pn[:, :, o] = pn[:, :, src].sum(axis=2)
-    # to (P, G, k) / (G, k)
-    py, pw = py.transpose(1, 2, 0), pw.transpose(1, 2, 0)
-    cy = [c.transpose(1, 2, 0) for c in cy]
-    cw = [c.transpose(1, 2, 0) for c in cw]
-    y2, counts = y2.T, counts.T
-    if need_present:
-        pn = pn.transpose(1, 2, 0)
+            pn[:, o] = pn[:, src].sum(axis=1)
 
-
-    wsum = pw.sum(axis=0)  # (G, k)
-    ysum = py.sum(axis=0)
+    m = k * n_groups
+    wsum = pw.sum(axis=2)  # (k, G)
+    ysum = py.sum(axis=2)
     has_weight = wsum > 0
     inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=has_weight)
     if total:
         est = ysum
-        zpsu = np.ascontiguousarray(py).reshape(P, n_groups * k)
+        zpsu = py.reshape(m, P)
     else:
         est = np.where(has_weight, ysum * inv, np.nan)
         est0 = np.where(has_weight, est, 0.0)
-        zpsu = ((py - est0 * pw) * inv).reshape(P, n_groups * k)
+        # z totals per PSU: (sum w y - mean * sum w) / sum w, in place in py
+        pw *= est0[:, :, None]
+        py -= pw
+        py *= inv[:, :, None]
+        zpsu = py.reshape(m, P)
+    del pw
     if cal is not None:
-        sums = []
+        cell_sums = []
         for i in range(len(cell_values)):
-            r = cy[i] if total else (cy[i] - est0 * cw[i]) * inv
-            sums.append(np.ascontiguousarray(r).reshape(C, n_groups * k))
-        zpsu = cal.residual_psu_totals(zpsu, sums)
+            r = cy[i] if total else (cy[i] - est0[:, :, None] * cw[i]) * inv[:, :, None]
+            cell_sums.append(r.reshape(m, C).T)
+        zpsu = cal.residual_psu_totals_t(zpsu, cell_sums)
     present = None
     if need_present:
-        per_stratum = np.add.reduceat(pn.reshape(P, n_groups * k), s._starts, axis=0)
-        present = per_stratum > 0
-    var = s.variance(zpsu, present).reshape(n_groups, k)
+        present = np.add.reduceat(pn.reshape(m, P), s._starts, axis=1) > 0  # (m, H)
+    var = s.variance_t(zpsu, present).reshape(k, n_groups)
 
+    est, var, counts, wsum, y2, ysum = (x.T for x in (est, var, counts, wsum, y2, ysum))
     result = {"estimate": est, "var": var, "se": np.sqrt(var), "n": counts, "weight": wsum}
     if deff:
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -151,6 +151,33 @@ class PSUStructure:
             return var * factor
         return scale @ ss
 
+    def variance_t(self, totals_t: np.ndarray, present_t: np.ndarray | None = None
+                   ) -> np.ndarray:
+        """:meth:`variance` for PSU totals laid out ``(m, P)`` (``present_t``: ``(m, H)``)."""
+        t = np.asarray(totals_t, dtype=float)
+        means = np.add.reduceat(t, self._starts, axis=1) / self.n_psu
+        if self.lonely_psu == "adjust":
+            means[:, self.lonely] = 0.0
+        dev = np.repeat(means, self.n_psu, axis=1)
+        np.subtract(t, dev, out=dev)
+        np.square(dev, out=dev)
+        ss = np.add.reduceat(dev, self._starts, axis=1)  # (m, H)
+        del dev
+        scale = self._scale()
+        if self.lonely_psu == "average" and self.lonely.any():
+            ok = ~self.lonely
+            var = ss[:, ok] @ scale[ok]
+            if present_t is None:
+                n_strat = np.full(ss.shape[0], float(self.n_strata))
+                n_ok = np.full(ss.shape[0], float(ok.sum()))
+            else:
+                n_strat = present_t.sum(axis=1).astype(float)
+                n_ok = present_t[:, ok].sum(axis=1).astype(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                factor = np.where(n_strat > 0, n_strat / n_ok, 1.0)
+            return var * factor
+        return np.einsum("mh,h->m", ss, scale)
+
     def covariance(self, totals: np.ndarray) -> np.ndarray:
         """Covariance matrix ``(m, m)`` of the column sums of ``totals`` (``(P, m)``)."""
         totals = np.asarray(totals, dtype=float)
@@ -267,6 +294,17 @@ class Calibration:
             # einsum, not BLAS: a tall-thin product that multithreaded BLAS slows down on a
             # busy machine
             np.einsum("pq,qm->pm", pm, c, out=fitted)
+            out -= fitted
+        return out
+
+    def residual_psu_totals_t(self, psu_totals_t: np.ndarray, cell_sums: list[np.ndarray]
+                              ) -> np.ndarray:
+        """:meth:`residual_psu_totals` with PSU totals laid out ``(m, P)``; corrected in place.
+        ``cell_sums`` are ``(C, m)`` as for :meth:`coefficients`."""
+        out = psu_totals_t
+        fitted = np.empty_like(out)
+        for pm, c in zip(self.psu_model, self.coefficients(cell_sums), strict=True):
+            np.einsum("qm,pq->mp", c, pm, out=fitted)  # not BLAS (see residual_psu_totals)
             out -= fitted
         return out
 

@@ -223,7 +223,10 @@ def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
 
 
 def _rake_step(spec: _RakeSpec, before, after) -> CalibrationStep:
-    blocks = [np.eye(len(t))[spec.cell_cats[:, v]] for v, t in enumerate(spec.targets)]
+    # dummies of every category of the first variable, all but the first of the others: the
+    # column space of R's ~a+b+c model matrix with full column rank (fewer columns to carry)
+    blocks = [np.eye(len(t))[spec.cell_cats[:, v]][:, (0 if v == 0 else 1):]
+              for v, t in enumerate(spec.targets)]
     labels = np.array([[spec.labels[v][k] for v, k in enumerate(row)]
                        for row in spec.cell_cats], dtype=object)
     return CalibrationStep(kind="rake", variables=spec.variables, cell=spec.cell,
