@@ -51,6 +51,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # our validators carry their own translated messages; WTForms' catalogue would be
         # loaded from disk for every form
         WTF_I18N_ENABLED=False,
+        # a questionnaire page is a few hundred bytes of form data
+        MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         # respondent cookie: random token of an in-progress response

@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
     def http_error(error):
         if error.response is not None:  # views may abort with a finished page
             return error.response
-        if error.code in (400, 403, 404, 405, 410):
+        if error.code is not None and 400 <= error.code < 500:
             return _page(error.code)
         return error
 

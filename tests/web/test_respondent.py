@@ -474,3 +474,10 @@ def test_simultaneous_final_submits_complete_once(app, open_wave):
     [row] = responses(app)
     assert row.status == "complete"
     assert stored_answers(app)["ATTN1"] in (3, 4)
+
+
+def test_oversized_form_gets_a_friendly_page(client, open_wave):
+    start(client)
+    response = client.post("/2031/page/about", data={"sex": "1" * 100_000})
+    assert response.status_code == 413
+    assert "请返回后重试" in response.text and "Traceback" not in response.text
