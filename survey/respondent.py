@@ -128,13 +128,15 @@ def _neighbour(wave, visible, index: int, step: int) -> int | None:
     return None
 
 
-def _render_page(wave, page, index, response, items, values, errors, *, notice=None,
+def _render_page(wave, page, index, response, visible, values, errors, *, notice=None,
                  status=200):
-    visible_pages = sum(1 for p in wave.pages if p.items)
+    items = visible[page.key]
     return render_template(
         "survey/page.html",
-        wave=wave, page=page, page_number=index + 1, page_count=visible_pages,
-        is_last=index == len(wave.pages) - 1, is_first=index == 0,
+        wave=wave, page=page, page_number=index + 1, page_count=len(wave.pages),
+        # the button says "Submit" where no later page has anything to ask
+        is_last=_neighbour(wave, visible, index, 1) is None,
+        is_first=_neighbour(wave, visible, index, -1) is None,
         response=response, items=items, errors=errors, notice=notice,
         questions=[question_html(wave, item, values.get(item.code), errors.get(item.code))
                    for item in items],
@@ -221,7 +223,7 @@ def page(year: int, key: str):
         if request.args.get("check"):
             errors = {item.code: _("Please choose an answer.")
                       for item in _missing(items, effective)}
-        return _render_page(wave, page, index, response, items,
+        return _render_page(wave, page, index, response, visible,
                             {i.code: stored.get(i.code) for i in items}, errors)
     return _save_page(state, wave, page, index, response, stored)
 
@@ -245,7 +247,7 @@ def _save_page(state, wave, page, index, response, stored):
         db.session.rollback()
         values = {item.code: form[item.code].data for item in items}
         return _render_page(
-            wave, page, index, response, items, values, {},
+            wave, page, index, response, visible, values, {},
             notice=_("This page was open too long or came from an old tab, so it could not be "
                      "saved. Your earlier pages are safe. Please check your answers here and "
                      "press the button again."),
@@ -255,7 +257,7 @@ def _save_page(state, wave, page, index, response, stored):
         db.session.rollback()
         values = {item.code: form[item.code].data for item in items}
         errors = {code: messages[0] for code, messages in form.errors.items()}
-        return _render_page(wave, page, index, response, items, values, errors)
+        return _render_page(wave, page, index, response, visible, values, errors)
 
     # answers to save: every valid answer to a visible item (Back saves partial pages too)
     answers = {

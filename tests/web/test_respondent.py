@@ -481,3 +481,31 @@ def test_oversized_form_gets_a_friendly_page(client, open_wave):
     response = client.post("/2031/page/about", data={"sex": "1" * 100_000})
     assert response.status_code == 413
     assert "请返回后重试" in response.text and "Traceback" not in response.text
+
+
+def test_submit_button_where_no_later_page_asks_anything(app, client):
+    """A wave whose last page is conditional: "Submit" moves to where the questions end."""
+    from questionnaires import Wave
+
+    base = make_wave()
+    about, n01, walk, last = base.pages
+    wave = Wave(year=2031, title=base.title, norms_version="2023", opens=base.opens,
+                closes=base.closes, consent=base.consent, pages=(about, n01, last, walk))
+    install_wave(app, wave)
+    start(client)
+    answer(client, 2031, "about", FULL["about"])
+    answer(client, 2031, "n01", {"N01_A1": "5", "N01_P1": "2"})  # the walk page stays hidden
+    page = client.get("/2031/page/last")
+    assert 'value="next" class="primary">提交</button>' in page.text
+    done = answer(client, 2031, "last", FULL["last"])
+    assert done.headers["Location"].endswith("/2031/thanks")
+
+    other = app.test_client()
+    start(other)
+    answer(other, 2031, "about", FULL["about"])
+    answer(other, 2031, "n01", FULL["n01"])  # N01_P1 = 4: the walk page is asked last
+    assert 'value="next" class="primary">下一页</button>' in other.get("/2031/page/last").text
+    answer(other, 2031, "last", FULL["last"])
+    assert 'value="next" class="primary">提交</button>' in other.get("/2031/page/walk").text
+    assert answer(other, 2031, "walk", FULL["walk"]).headers["Location"].endswith("/thanks")
+    assert [r.status for r in responses(app)] == ["complete", "complete"]
