@@ -77,7 +77,7 @@ class SurveyDesign:
         if (base < 0).any():
             i = int(np.flatnonzero(base < 0)[0])
             raise AnalysisInputError(
-                f"column '{weights}': weight {_fmt(base[i])} in row {i + 1} is negative")
+                f"column '{weights}': weight {_fmt(base[i])} in {row_name(data, i)} is negative")
         self.base_weights = base
         self.weights = base
         self.structure = _psu_structure(data, strata, psu, fpc, lonely_psu)
@@ -300,6 +300,15 @@ def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
 
 
+def row_name(data: pd.DataFrame, i: int) -> str:
+    """How messages name the row at position ``i``: ``row N`` is the 1-based data row of the
+    file read (the DataFrame's integer index + 1, which survives splitting by wave)."""
+    label = data.index[i]
+    if isinstance(label, int | np.integer):
+        return f"row {int(label) + 1}"
+    return f"row {label!r}"
+
+
 def _require_column(data: pd.DataFrame, col: str, role: str) -> None:
     if col not in data.columns:
         raise AnalysisInputError(f"unknown column '{col}' ({role}); the data have no such column")
@@ -321,14 +330,14 @@ def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str)
             if really.any():
                 i = int(np.flatnonzero(bad)[np.flatnonzero(really.to_numpy())[0]])
                 raise AnalysisInputError(
-                    f"column '{col}': value '{s.iloc[i]}' in row {i + 1} is not a number")
+                    f"column '{col}': value '{s.iloc[i]}' in {row_name(data, i)} is not a number")
     if np.isinf(values).any():
         i = int(np.flatnonzero(np.isinf(values))[0])
-        raise AnalysisInputError(f"column '{col}': value '{values[i]}' in row {i + 1} "
+        raise AnalysisInputError(f"column '{col}': value '{values[i]}' in {row_name(data, i)} "
                                  "is not a finite number")
     if not allow_missing and np.isnan(values).any():
         i = int(np.flatnonzero(np.isnan(values))[0])
-        raise AnalysisInputError(f"column '{col}': missing {role} in row {i + 1}")
+        raise AnalysisInputError(f"column '{col}': missing {role} in {row_name(data, i)}")
     return values
 
 
@@ -341,7 +350,7 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
         h, labels = pd.factorize(data[strata], sort=True)
         if (h < 0).any():
             i = int(np.flatnonzero(h < 0)[0])
-            raise AnalysisInputError(f"column '{strata}': missing stratum in row {i + 1}")
+            raise AnalysisInputError(f"column '{strata}': missing stratum in {row_name(data, i)}")
         labels = np.asarray(labels, dtype=object)
     n_strata = len(labels)
     if psu is None:
@@ -354,7 +363,7 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
         pc, pu = pd.factorize(data[psu])
         if (pc < 0).any():
             i = int(np.flatnonzero(pc < 0)[0])
-            raise AnalysisInputError(f"column '{psu}': missing PSU in row {i + 1}")
+            raise AnalysisInputError(f"column '{psu}': missing PSU in {row_name(data, i)}")
         key = h.astype(np.int64) * len(pu) + pc
         p, uniq = compact_codes(key, n_strata * len(pu))
         psu_stratum = (uniq // len(pu)).astype(np.int64)

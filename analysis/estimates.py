@@ -19,6 +19,8 @@ Z_95 = 1.959963984540054  # qnorm(0.975): R's confint() for svymean / svytotal
 
 COLUMNS = ["item", "by", "group", "estimate", "se", "ci_low", "ci_high", "n", "deff"]
 STATISTICS = ("mean", "total", "proportion")
+# bound on the (items x groups x PSUs) aggregates held at once (8 bytes each, a few arrays)
+MAX_AGGREGATE_CELLS = 40_000_000
 
 
 class Estimates:
@@ -139,6 +141,13 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     s = design.structure
     a = design.weights
     n_groups = int(np.sum(sizes))
+    per_item = n_groups * (s.n_psus + (design.calibration.n_cells if design.calibrated else 0))
+    if k > 1 and k * per_item > MAX_AGGREGATE_CELLS:
+        # many PSUs (e.g. one per row) x many groups: a few items at a time bounds the memory
+        step = max(1, MAX_AGGREGATE_CELLS // per_item)
+        parts = [domain_estimates(design, columns[i:i + step], partitions, sizes, total=total,
+                                  na_rm=na_rm, deff=deff) for i in range(0, k, step)]
+        return {key: np.hstack([p[key] for p in parts]) for key in parts[0]}
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     cal = design.calibration
     P = s.n_psus
@@ -256,6 +265,8 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     var = s.variance_t(zpsu, present).reshape(k, n_groups)
 
     est, var, counts, wsum, y2, ysum = (x.T for x in (est, var, counts, wsum, y2, ysum))
+    if not total:
+        var = np.where(wsum > 0, var, np.nan)  # no answers in the domain: no mean, no SE
     result = {"estimate": est, "var": var, "se": np.sqrt(var), "n": counts, "weight": wsum}
     if deff:
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.design import row_name
 from analysis.errors import AnalysisInputError, ConvergenceError
 from analysis.margins import Margins, category_label
 from analysis.variance import CalibrationStep, compact_codes
@@ -79,8 +80,8 @@ def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: 
     if (codes < 0).any():
         i = int(np.flatnonzero(codes < 0)[0])
         raise AnalysisInputError(
-            f"column '{var}': missing value in row {i + 1}; every respondent needs a value of "
-            "a weighting variable (impute it or drop the row)")
+            f"column '{var}': missing value in {row_name(data, i)}; every respondent needs a "
+            "value of a weighting variable (impute it or drop the row)")
     index = {c: k for k, c in enumerate(categories)}
     mapping = np.empty(len(uniques), dtype=np.int64)
     for u, value in enumerate(uniques):

@@ -94,7 +94,7 @@ def design_effect_kind(option: str, design):
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.design import SurveyDesign
+    from analysis.design import SurveyDesign, row_name
     from analysis.io import progress, read_margins, read_responses, response_columns
     from analysis.margins import category_label
 
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         codes, waves = pd.factorize(data["wave"], sort=True)
         if (codes < 0).any():
             i = int(np.flatnonzero(codes < 0)[0])
-            raise AnalysisInputError(f"column 'wave': missing value in row {i + 1}")
+            raise AnalysisInputError(f"column 'wave': missing value in {row_name(data, i)}")
         blocks = [(category_label(w), np.flatnonzero(codes == k)) for k, w in enumerate(waves)]
     else:
         blocks = [("", np.arange(len(data)))]

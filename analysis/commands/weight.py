@@ -89,12 +89,13 @@ def split_groups(data: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarr
     """``[(label, row positions)]`` of the groups of column ``by`` (one group without it)."""
     if by is None:
         return [("", np.arange(len(data)))]
+    from analysis.design import row_name
+    from analysis.margins import category_label
+
     codes, uniques = pd.factorize(data[by], sort=True)
     if (codes < 0).any():
         i = int(np.flatnonzero(codes < 0)[0])
-        raise AnalysisInputError(f"column '{by}': missing value in row {i + 1}")
-    from analysis.margins import category_label
-
+        raise AnalysisInputError(f"column '{by}': missing value in {row_name(data, i)}")
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     return [(category_label(u), order[bounds[k]:bounds[k + 1]]) for k, u in enumerate(uniques)]

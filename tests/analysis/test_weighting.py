@@ -147,3 +147,37 @@ def test_deff_replace_is_r_deff_replace(sample):
     n = sample.y.notna().sum()
     big_n = sample.base[sample.y.notna()].sum()
     assert wor == pytest.approx(wr / (1 - n / big_n), rel=1e-10)
+
+
+def test_missing_by_values_and_empty_domains(sample):
+    d = SurveyDesign(sample.assign(grp=np.where(np.arange(len(sample)) % 7 == 0, None,
+                                                sample.region)),
+                     weights="base", strata="stratum", psu="psu")
+    with_by = d.mean("y", by="grp").table
+    alone = d.mean("y").table
+    assert with_by.estimate.iloc[0] == pytest.approx(alone.estimate.iloc[0], rel=1e-13)
+    assert with_by.se.iloc[0] == pytest.approx(alone.se.iloc[0], rel=1e-12)
+    assert set(with_by.group[1:]) == {"east", "central", "west", "northeast"}
+    # a domain without answers: no estimate and no SE rather than a fake 0
+    empty = sample.assign(y2=np.where(sample.region == "west", np.nan, sample.y))
+    t = SurveyDesign(empty, weights="base").mean("y2", by="region").table.set_index("group")
+    assert np.isnan(t.loc["west", "estimate"]) and np.isnan(t.loc["west", "se"])
+    assert t.loc["west", "n"] == 0
+
+
+def test_many_psus_are_processed_in_item_chunks(sample, monkeypatch):
+    import analysis.estimates as estimates
+
+    d = SurveyDesign(sample, weights="base", strata="stratum")  # one PSU per row
+    whole = d.mean(["y", "y"], by="region").table
+    monkeypatch.setattr(estimates, "MAX_AGGREGATE_CELLS", 1000)
+    chunked = d.mean(["y", "y"], by="region").table
+    pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_row_numbers_in_messages_survive_splitting():
+    from analysis import AnalysisInputError
+
+    df = pd.DataFrame({"w": [1.0, 2.0, 3.0, None], "wave": [1, 1, 2, 2]})
+    with pytest.raises(AnalysisInputError, match="missing weight in row 4"):
+        SurveyDesign(df[df.wave == 2], weights="w")
