@@ -131,7 +131,7 @@ class SurveyDesign:
 
     # ------------------------------------------------------------------ weighting
     def rake(self, margins, max_iter: int = 1000, epsilon: float = 1e-10,
-             rescale: bool = False) -> SurveyDesign:
+             rescale: bool = False, variance: str = "calibrate") -> SurveyDesign:
         """Rake the weights to marginal totals (iterative proportional fitting).
 
         Args:
@@ -141,6 +141,10 @@ class SurveyDesign:
             epsilon: convergence when every margin is within ``epsilon`` of its target,
                 relative to the target.
             rescale: turn count targets on different bases into shares of one total.
+            variance: how SEs account for the raking: ``"calibrate"`` (default) as R's
+                ``calibrate(..., calfun="raking")`` (regression residuals on the margins),
+                ``"rake"`` as a design raked by R's ``rake()`` (svyrecvar's 10 residual
+                sweeps; an approximation of the former).
 
         Returns:
             A new design whose weights are the raked weights; ``.weighting`` reports
@@ -148,7 +152,8 @@ class SurveyDesign:
         """
         from analysis.weighting import rake_design
 
-        return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale)
+        return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale,
+                           variance=variance)
 
     def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
         """Post-stratify to a joint table: columns = weighting variables + ``target``

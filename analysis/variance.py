@@ -202,6 +202,10 @@ class CalibrationStep:
             variable for raking; the identity for post-stratification).
         before: ``(n,)`` weights before the step; after: ``(n,)`` weights after it.
         cell_labels: ``(C, len(variables))`` category of each cell, as strings.
+        variance: ``"calibrate"`` (the regression residuals of R's ``calibrate()``) or
+            ``"rake"`` (the residual sweeps R's ``svyrecvar`` runs for a ``rake()`` design:
+            10 rounds of unweighted centring of ``z / w`` within every margin category).
+        margins: ``(C, V)`` category index of each cell per variable (``"rake"`` variance).
     """
 
     kind: str
@@ -211,15 +215,20 @@ class CalibrationStep:
     before: np.ndarray
     after: np.ndarray
     cell_labels: np.ndarray | None = None
+    variance: str = "calibrate"
+    margins: np.ndarray | None = None
 
     @property
     def n_cells(self) -> int:
         return self.model.shape[0]
 
     def ratio(self) -> np.ndarray:
-        """``before / after`` per row (0 where the row has no weight after)."""
+        """Per row, what the cell sums of ``x`` are weighted by: ``before / after`` for the
+        regression (``1 / after`` for the rake sweeps, which centre ``x / after``); 0 where
+        the row has no weight after."""
+        top = 1.0 if self.variance == "rake" else self.before
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(self.after != 0, self.before / self.after, 0.0)
+            return np.where(self.after != 0, top / self.after, 0.0)
 
 
 class Calibration:
@@ -250,6 +259,10 @@ class Calibration:
         self.cell = cell
         self.n_cells = n_cells
         self.models = [s.model[m] for s, m in zip(steps, maps, strict=True)]
+        self.sweep = [s.variance == "rake" for s in steps]
+        self.sweep_margins = [s.margins[m] if sw else None
+                              for s, m, sw in zip(steps, maps, self.sweep, strict=True)]
+        self.cell_counts = np.bincount(cell, minlength=n_cells).astype(float)
         self.ratios = [s.ratio() for s in steps]
         # per step: the before/after ratio of each cell when it is constant within cells
         # (raking, post-stratification: the weights of a cell move by one factor), else None
@@ -260,8 +273,26 @@ class Calibration:
                        for t in range(i)] for i, r in enumerate(self.ratios)]
         # (P, p) sums over each PSU of after_t times the model row: PSU totals of the fitted
         # part are psu_model @ coefficients (dense and small: p = number of categories)
-        self.psu_model = [sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
-                          @ model for s, model in zip(steps, self.models, strict=True)]
+        # (for the rake sweeps the fit is per cell: a sparse (P, C) matrix)
+        self.psu_model = []
+        for s, model, sw in zip(steps, self.models, self.sweep, strict=True):
+            psu_cell = sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
+            self.psu_model.append(psu_cell if sw else psu_cell @ model)
+
+    def _fit(self, i: int, coef: np.ndarray) -> np.ndarray:
+        """Fitted cell values ``(C, m)`` of step ``i`` from its coefficients."""
+        return coef if self.sweep[i] else self.models[i] @ coef
+
+    def _psu_fit(self, i: int, coef: np.ndarray, transposed: bool) -> np.ndarray:
+        """PSU totals of ``after * fitted`` of step ``i``: ``(P, m)`` or ``(m, P)``."""
+        pm = self.psu_model[i]
+        if self.sweep[i]:
+            out = pm @ coef
+            return out.T if transposed else out
+        # einsum, not BLAS: a tall-thin product that multithreaded BLAS slows down on a busy
+        # machine
+        return np.einsum("qm,pq->mp", coef, pm) if transposed else np.einsum("pq,qm->pm", pm,
+                                                                              coef)
 
     def cell_sums(self, x: np.ndarray) -> list[np.ndarray]:
         """Per step, the cell sums of ``(before/after) * x`` for ``x`` ``(n, m)``."""
@@ -276,25 +307,24 @@ class Calibration:
             if i:
                 rhs = rhs.copy()
                 for t, c in enumerate(coefs):
-                    rhs -= self.cross[i][t][:, None] * (self.models[t] @ c)
-            coefs.append(_wls_coef(model, bsum, rhs))
+                    rhs -= self.cross[i][t][:, None] * self._fit(t, c)
+            if self.sweep[i]:
+                coefs.append(_rake_sweeps(rhs, self.cell_counts, self.sweep_margins[i]))
+            else:
+                coefs.append(_wls_coef(model, bsum, rhs))
         return coefs
 
     def fitted(self, cell_sums: list[np.ndarray]) -> list[np.ndarray]:
         """Per step, the fitted values ``(C, m)`` of the weighted regression of ``x/after``."""
-        return [m @ c for m, c in zip(self.models, self.coefficients(cell_sums), strict=True)]
+        return [self._fit(i, c) for i, c in enumerate(self.coefficients(cell_sums))]
 
     def residual_psu_totals(self, psu_totals: np.ndarray, cell_sums: list[np.ndarray]
                             ) -> np.ndarray:
         """PSU totals of the calibration residuals of ``x``, from the PSU totals and the cell
         sums of ``x``."""
         out = np.array(psu_totals, dtype=float, copy=True)
-        fitted = np.empty_like(out)
-        for pm, c in zip(self.psu_model, self.coefficients(cell_sums), strict=True):
-            # einsum, not BLAS: a tall-thin product that multithreaded BLAS slows down on a
-            # busy machine
-            np.einsum("pq,qm->pm", pm, c, out=fitted)
-            out -= fitted
+        for i, c in enumerate(self.coefficients(cell_sums)):
+            out -= self._psu_fit(i, c, transposed=False)
         return out
 
     def residual_psu_totals_t(self, psu_totals_t: np.ndarray, cell_sums: list[np.ndarray]
@@ -302,10 +332,8 @@ class Calibration:
         """:meth:`residual_psu_totals` with PSU totals laid out ``(m, P)``; corrected in place.
         ``cell_sums`` are ``(C, m)`` as for :meth:`coefficients`."""
         out = psu_totals_t
-        fitted = np.empty_like(out)
-        for pm, c in zip(self.psu_model, self.coefficients(cell_sums), strict=True):
-            np.einsum("qm,pq->mp", c, pm, out=fitted)  # not BLAS (see residual_psu_totals)
-            out -= fitted
+        for i, c in enumerate(self.coefficients(cell_sums)):
+            out -= self._psu_fit(i, c, transposed=True)
         return out
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -315,6 +343,31 @@ class Calibration:
         for s, f in zip(self.steps, fits, strict=True):
             out -= s.after[:, None] * f[self.cell]
         return out
+
+
+RAKE_SWEEPS = 10  # svyrecvar's fixed number of rounds for a rake() design
+
+
+def _rake_sweeps(cell_sums: np.ndarray, cell_counts: np.ndarray, margins: np.ndarray
+                 ) -> np.ndarray:
+    """The per-cell amounts ``(C, m)`` that R's residual sweeps for a ``rake()`` design take
+    off ``u = x / w``: ``RAKE_SWEEPS`` rounds over the margins of ``u <- u - ave(u, margin)``
+    (unweighted category means). Each sweep removes a category constant, so the total
+    removed is constant within cells and the sweeps run on cell sums of ``u`` and cell counts.
+    """
+    adjust = np.zeros_like(cell_sums)
+    for _ in range(RAKE_SWEEPS):
+        for v in range(margins.shape[1]):
+            cats = margins[:, v]
+            k = int(cats.max()) + 1
+            count = np.bincount(cats, cell_counts, minlength=k)
+            resid = cell_sums - cell_counts[:, None] * adjust
+            tot = np.zeros((k, cell_sums.shape[1]))
+            np.add.at(tot, cats, resid)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = np.where(count[:, None] > 0, tot / count[:, None], 0.0)
+            adjust += mean[cats]
+    return adjust
 
 
 def _wls_coef(model: np.ndarray, weight_sums: np.ndarray, rhs: np.ndarray) -> np.ndarray:

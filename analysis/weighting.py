@@ -19,6 +19,9 @@ from analysis.errors import AnalysisInputError, ConvergenceError
 from analysis.margins import Margins, category_label
 from analysis.variance import CalibrationStep, compact_codes
 
+# how the SEs of a raked design account for the raking (see CalibrationStep)
+RAKE_VARIANCES = ("calibrate", "rake")
+
 
 @dataclass(frozen=True)
 class WeightingReport:
@@ -146,8 +149,11 @@ def margin_errors(cell_weights, cell_cats, targets) -> tuple[np.ndarray, np.ndar
 
 
 def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float = 1e-10,
-                rescale: bool = False):
+                rescale: bool = False, variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.rake`."""
+    if variance not in RAKE_VARIANCES:
+        raise AnalysisInputError(
+            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
     if not isinstance(margins, Margins):
         margins = Margins(pd.DataFrame(margins))
     if max_iter < 1:
@@ -180,7 +186,7 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
     cell, cell_cats = _cells(codes, sizes)
     spec = _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels))
     weights, report = _rake_weights(base, spec, max_iter, epsilon, "rake")
-    step = _rake_step(spec, base, weights)
+    step = _rake_step(spec, base, weights, variance)
     new = design._with_weights(weights, step, report)
     new._weighting_spec = spec
     return new
@@ -223,7 +229,7 @@ def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
                            weight_max=float(weights.max()))
 
 
-def _rake_step(spec: _RakeSpec, before, after) -> CalibrationStep:
+def _rake_step(spec: _RakeSpec, before, after, variance: str) -> CalibrationStep:
     # dummies of every category of the first variable, all but the first of the others: the
     # column space of R's ~a+b+c model matrix with full column rank (fewer columns to carry)
     blocks = [np.eye(len(t))[spec.cell_cats[:, v]][:, (0 if v == 0 else 1):]
@@ -232,7 +238,7 @@ def _rake_step(spec: _RakeSpec, before, after) -> CalibrationStep:
                        for row in spec.cell_cats], dtype=object)
     return CalibrationStep(kind="rake", variables=spec.variables, cell=spec.cell,
                            model=np.hstack(blocks), before=before, after=after,
-                           cell_labels=labels)
+                           cell_labels=labels, variance=variance, margins=spec.cell_cats)
 
 
 # ---------------------------------------------------------------------- post-stratification
@@ -352,7 +358,8 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
                      epsilon, w, n_trim)
     step = CalibrationStep(kind=last.kind, variables=last.variables, cell=last.cell,
                            model=last.model, before=last.before, after=w,
-                           cell_labels=last.cell_labels)
+                           cell_labels=last.cell_labels, variance=last.variance,
+                           margins=last.margins)
     new = design._with_weights(w, step, report, replace_last=True)
     new._weighting_spec = spec
     return new

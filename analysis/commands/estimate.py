@@ -1,7 +1,8 @@
 """`survey-analysis estimate`: design-based means, totals or proportions per wave.
 
     survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL] [--psu COL]
-        [--fpc COL] [--margins M.csv [--base-weight COL] [--rescale]] [--by COL[,COL...]]
+        [--fpc COL] [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
+        [--by COL[,COL...]]
         [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}] --out E.csv
 
 Writes E.csv with exactly the columns ``wave,item,by,group,estimate,se,ci_low,ci_high,n,deff``:
@@ -41,6 +42,9 @@ def register(subparsers) -> None:
                    help="starting weights of the raking (default: --weight, else 1)")
     p.add_argument("--rescale", action="store_true",
                    help="margins: count targets on different bases become shares of one total")
+    p.add_argument("--rake-variance", default="calibrate", choices=("calibrate", "rake"),
+                   help="how SEs account for --margins: as R's calibrate(calfun='raking') "
+                        "(default) or as a design raked by R's rake()")
     p.add_argument("--by", metavar="COL[,COL...]", help="domain variables (each on its own)")
     stat = p.add_mutually_exclusive_group()
     stat.add_argument("--proportion", metavar="LEVELS",
@@ -131,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                               fpc=args.fpc, lonely_psu=args.lonely_psu)
         if margins is not None:
             m = margins.for_wave(wave) if margins.waves else margins
-            design = design.rake(m, rescale=args.rescale)
+            design = design.rake(m, rescale=args.rescale, variance=args.rake_variance)
         deff = design_effect_kind(args.deff, design)
         if levels is not None:
             est = design.proportion(items, levels=levels, by=by or None, deff=deff)

@@ -132,6 +132,14 @@ def test_estimate_with_margins_and_proportion(files, capsys, responses):
     assert e.se.iloc[0] == pytest.approx(api.se.iloc[0], rel=1e-12)
     # weights sum to the sample size: --deff auto uses R's deff="replace"
     assert e.deff.iloc[0] == pytest.approx(api.deff.iloc[0], rel=1e-12)
+    code, _, _ = run(capsys, "estimate", data, "--items", "N01_A1", "--margins", m,
+                     "--base-weight", "base_weight", "--strata", "stratum", "--psu", "psu",
+                     "--proportion", "4,5", "--rake-variance", "rake", "--out", out)
+    rake_se = pd.read_csv(out).se.iloc[0]
+    api_rake = SurveyDesign(part, weights="base_weight", strata="stratum", psu="psu").rake(
+        margins, variance="rake").proportion("N01_A1", levels=[4, 5]).table
+    assert code == 0 and rake_se == pytest.approx(api_rake.se.iloc[0], rel=1e-12)
+    assert rake_se != pytest.approx(e.se.iloc[0], rel=1e-9)
 
 
 def test_estimate_accepts_parquet(files, capsys, responses):
