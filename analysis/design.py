@@ -206,26 +206,23 @@ class SurveyDesign:
             self._columns[col] = cached
         return cached
 
-    def item_zero_filled(self, col: str) -> tuple[np.ndarray, np.ndarray]:
-        """``(values with missing -> 0, row indices of the missing values)`` of an item column
-        (validated, cached like :meth:`item_column`). Reads nullable integer columns straight
-        from their data and mask."""
-        key = "\0zero:" + col
+    def item_values(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(values, missing)`` of an item column: a numeric array whose entries at the row
+        positions ``missing`` are meaningless (the caller zeroes what it computes there), and
+        those positions. Validated and cached like :meth:`item_column`. Nullable integer
+        columns are read straight from their data and mask (no float copy): the design reads
+        the DataFrame's memory, so do not modify the data after building the design.
+        """
+        key = "\0values:" + col
         cached = self._columns.get(key)
         if cached is None:
             _require_column(self.data, col, "item")
             arr = self.data[col].array
             if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
-                idx = np.flatnonzero(arr._mask)
-                y0 = arr._data.astype(float)
-                y0[idx] = 0.0
+                cached = (arr._data, np.flatnonzero(arr._mask))
             else:
                 y = self.item_column(col)
-                miss = np.isnan(y)
-                y0 = np.where(miss, 0.0, y)
-                idx = np.flatnonzero(miss)
-            y0.flags.writeable = False
-            cached = (y0, idx)
+                cached = (y, np.flatnonzero(np.isnan(y)))
             self._columns[key] = cached
         return cached
 

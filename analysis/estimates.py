@@ -74,9 +74,9 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
     by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if statistic == "proportion":
         levels = _check_levels(levels)
-        y = [_indicator(design.item_zero_filled(col), levels) for col in items]
+        y = [_indicator(design.item_values(col), levels) for col in items]
     else:
-        y = [design.item_zero_filled(col) for col in items]
+        y = [design.item_values(col) for col in items]
     partitions = [("", np.zeros(design.n, dtype=np.int64), [""])]
     for col in by_list:
         partitions.append((col, *domain_codes(design.data, col)))
@@ -122,7 +122,8 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     Args:
         design: the :class:`SurveyDesign`.
         y: ``(n, k)`` floats, or a list of ``k`` columns: ``(n,)`` float arrays (NaN =
-            missing) or ``(values with missing -> 0, indices of the missing rows)`` pairs. A
+            missing) or ``(values, indices of the missing rows)`` pairs (values at those rows
+            are ignored; see :meth:`SurveyDesign.item_values`). A
             missing answer leaves the row out of that item's domain, as R's ``na.rm=TRUE``.
         partitions: ``(n,)`` group codes per partition (``-1``: in no group).
         sizes: number of groups per partition.
@@ -194,20 +195,21 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         pn_all = sums(pk, None, dump_p).reshape(g, P) if need_present else None
         single = g == 1 and bool((codes == 0).all())
         for j, col in enumerate(columns):
-            y0, idx = col if isinstance(col, tuple) else _zero_filled(col)
-            np.multiply(a, y0, out=ay)
+            # values are meaningless at the missing positions idx: zero every product there
+            vals, idx = col if isinstance(col, tuple) else _zero_filled(col)
+            np.multiply(a, vals, out=ay)
+            ay[idx] = 0.0
             py[j, sl] = sums(pk, ay, dump_p).reshape(g, P)
-            if single:
-                y2[j, sl] = np.einsum("i,i->", ay, y0)  # not BLAS (see variance.py)
-            else:
-                np.multiply(ay, y0, out=ay2)
-                y2[j, sl] = sums(gk, ay2, g)
+            np.multiply(ay, vals, out=ay2)
+            ay2[idx] = 0.0
+            y2[j, sl] = ay2.sum() if single else sums(gk, ay2, g)
             for i, v in enumerate(cell_values):
                 if cell_scale[i] is not None:
                     # before/after constant within cells: sum a*y per cell, then scale
                     cy[i][j, sl] = sums(ck, ay, dump_c).reshape(g, C) * cell_scale[i]
                 else:
-                    np.multiply(v, y0, out=ay2)
+                    np.multiply(v, vals, out=ay2)
+                    ay2[idx] = 0.0
                     cy[i][j, sl] = sums(ck, ay2, dump_c).reshape(g, C)
             pw[j, sl] = pw_all
             for i in range(len(cell_values)):
@@ -300,10 +302,10 @@ def _zero_filled(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(miss, 0.0, col), np.flatnonzero(miss)
 
 
-def _indicator(zero_filled: tuple[np.ndarray, np.ndarray], levels) -> tuple:
+def _indicator(values: tuple[np.ndarray, np.ndarray], levels) -> tuple:
     """The 0/1 indicator of an answer in ``levels``, missing where the answer is missing."""
-    y0, idx = zero_filled
-    ind = np.isin(y0, levels).astype(float)
+    vals, idx = values
+    ind = np.isin(vals, levels).astype(float)
     ind[idx] = 0.0
     return ind, idx
 
