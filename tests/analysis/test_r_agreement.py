@@ -133,3 +133,27 @@ def test_vcov_of_linearised_means_agrees_with_r(name, core, lonely):
     est, z = design.linearize_mean(core[["y3", "y4"]].to_numpy(dtype=float))
     cov = design.vcov(z)
     assert rel_diff(cov, exp.loc[["y3", "y4"], ["y3", "y4"]].to_numpy()).max() < RTOL
+
+
+@pytest.mark.parametrize("rule", ["adjust", "average"])
+def test_vcov_with_a_domain_and_lonely_psus_agrees_with_r(rule, core, lonely, expected):
+    """vcov(z, domain) is R's SE of the domain mean, including lonely_psu='average' where R
+    averages over the strata the domain reaches (S6 has no one from the west)."""
+    design = build(f"lonely_{rule}", core, lonely)
+    west = (lonely.region == "west").to_numpy()
+    est, z = design.linearize_mean(lonely["y1"].to_numpy(dtype=float), domain=west)
+    exp = expected[(expected.design == f"lonely_{rule}") & (expected.statistic == "mean")
+                   & (expected.item == "y1") & (expected.group == "west")].iloc[0]
+    assert rel_diff(est[0], exp.estimate) < RTOL
+    assert rel_diff(np.sqrt(design.vcov(z, domain=west)[0, 0]), exp.se) < RTOL
+
+
+def test_row_level_calibration_residuals_give_the_calibrated_variance(core, lonely):
+    """The variance of a calibrated design is the plain design variance of the residualised
+    influence values (what Calibration.residuals returns), for both raking variances."""
+    plain = build("strat_clustered", core, lonely)
+    for name in ("calibrated", "raked", "poststratified"):
+        design = build(name, core, lonely)
+        _, z = design.linearize_mean(core[["y3", "y4"]].to_numpy(dtype=float))
+        resid = design.calibration.residuals(z)
+        assert rel_diff(plain.vcov(resid), design.vcov(z)).max() < 1e-10
