@@ -12,6 +12,12 @@ from analysis.margins import Margins
 PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
+def _unreadable(path, kind: str, exc: BaseException) -> AnalysisInputError:
+    """The error for a file the parser refuses, its message on one line (the command line
+    prints exactly one)."""
+    return AnalysisInputError(f"{path}: not a readable {kind} file ({' '.join(str(exc).split())})")
+
+
 def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in PARQUET_SUFFIXES
 
@@ -33,7 +39,7 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
         try:
             schema = pq.read_schema(path)
         except Exception as exc:  # pyarrow raises several types for a bad file
-            raise AnalysisInputError(f"{path}: not a readable Parquet file ({exc})") from None
+            raise _unreadable(path, "Parquet", exc) from None
         if columns is not None:
             _check_columns(path, columns, schema.names)
         data = pd.read_parquet(path, columns=columns)
@@ -43,7 +49,7 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
         except pd.errors.EmptyDataError:
             raise AnalysisInputError(f"{path}: the file is empty") from None
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from None
+            raise _unreadable(path, "CSV", exc) from None
         if columns is not None:
             _check_columns(path, columns, list(header.columns))
         try:
@@ -54,7 +60,7 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
             try:
                 data = pd.read_csv(path, usecols=columns, low_memory=False)
             except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-                raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from None
+                raise _unreadable(path, "CSV", exc) from None
     if len(data) == 0:
         raise AnalysisInputError(f"{path}: the file has a header but no rows")
     return data
@@ -73,13 +79,13 @@ def response_columns(path) -> list[str]:
         try:
             return list(pq.read_schema(path).names)
         except Exception as exc:
-            raise AnalysisInputError(f"{path}: not a readable Parquet file ({exc})") from None
+            raise _unreadable(path, "Parquet", exc) from None
     try:
         return list(pd.read_csv(path, nrows=0).columns)
     except pd.errors.EmptyDataError:
         raise AnalysisInputError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from None
+        raise _unreadable(path, "CSV", exc) from None
 
 
 def _check_columns(path, wanted, present) -> None:
@@ -99,7 +105,7 @@ def read_margins(path) -> Margins:
     except pd.errors.EmptyDataError:
         raise AnalysisInputError(f"{path}: the margins file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise AnalysisInputError(f"{path}: not a readable CSV file ({exc})") from None
+        raise _unreadable(path, "CSV", exc) from None
     if "wave" in table.columns:
         table["wave"] = table["wave"].replace("", None)
     return Margins(table, source=str(path))

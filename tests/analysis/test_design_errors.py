@@ -233,3 +233,61 @@ def test_reader_errors(tmp_path):
     m = tmp_path / "m.csv"
     m.write_text("")
     assert "margins file is empty" in err(read_margins, m)
+
+
+def test_remaining_messages(df, tmp_path):
+    inf = df.copy()
+    inf.loc[1, "y"] = np.inf
+    assert "column 'y': value 'inf' in row 2 is not a finite number" in err(
+        SurveyDesign(inf).mean, "y")
+    d = SurveyDesign(df, weights="w")
+    assert "at least one answer level" in err(d.proportion, "y", levels=[])
+    assert "the targets of 'sex' sum to 0" in err(
+        margins([("sex", "male", 0), ("sex", "female", 0)]).targets, 10)
+    ok = margins([("sex", "male", 0.5), ("sex", "female", 0.5)])
+    assert "max_iter must be at least 1" in err(d.rake, ok, max_iter=0)
+    assert "raking variance 'exact' is not one of calibrate, rake" in err(d.rake, ok,
+                                                                          variance="exact")
+    zero = df.assign(w=np.where(df.sex == "female", 0.0, df.w))
+    assert "has no respondents with a positive weight" in err(
+        SurveyDesign(zero, weights="w").rake, ok)
+    assert "no variables besides the target" in err(d.poststratify,
+                                                    pd.DataFrame({"target": [1.0]}))
+    table = pd.DataFrame({"sex": ["male", "female"], "target": [0.5, 0.5]})
+    assert "sex='female' has no respondents with a positive weight" in err(
+        SurveyDesign(zero, weights="w").poststratify, table)
+    with pytest.raises(ConvergenceError, match="every weight is at a bound"):
+        SurveyDesign(df).trim(upper=0.5)
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,b\n1,2\n1,2,3,4\n")  # ragged
+    assert "not a readable CSV file" in err(read_responses, bad_csv)
+
+
+def test_remaining_cli_messages(df, tmp_path, capsys):
+    from analysis.cli import main
+
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    m = tmp_path / "m.csv"
+    m.write_text("variable,category,target,wave\nsex,male,0.5,2024\nsex,female,0.5,2024\n")
+    cases = [
+        (["estimate", data, "--items", " , ", "--out", tmp_path / "e.csv"],
+         "--items: give at least one column name"),
+        (["estimate", data, "--items", "y", "--proportion", ",", "--out", tmp_path / "e.csv"],
+         "--proportion: give the answer levels"),
+        (["estimate", data, "--items", "y", "--margins", m, "--out", tmp_path / "e.csv"],
+         "has no 'wave' column"),
+    ]
+    wave_hole = df.assign(wave=[2024.0] * 59 + [None])
+    holes = tmp_path / "holes.csv"
+    wave_hole.to_csv(holes, index=False)
+    cases.append((["estimate", holes, "--items", "y", "--out", tmp_path / "e.csv"],
+                  "column 'wave': missing value in row 60"))
+    cases.append((["weight", holes, "--margins", m, "--by", "wave", "--out", tmp_path / "w.csv"],
+                  "column 'wave': missing value in row 60"))
+    cases.append((["estimate", tmp_path / "nope.csv", "--items", "y", "--out",
+                   tmp_path / "e.csv"], "No such file or directory"))
+    for argv, message in cases:
+        assert main([str(a) for a in argv]) == 2
+        err_text = capsys.readouterr().err
+        assert message in err_text and err_text.count("\n") == 1, (argv, err_text)
