@@ -28,7 +28,7 @@ OUTPUT_COLUMNS = ["wave", "item", "by", "group", "estimate", "se", "ci_low", "ci
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate", help="weighted means/proportions with design-based SEs",
-        description="Design-based estimates (Taylor-linearised SEs, 95%% CIs, design effects) "
+        description="Design-based estimates (Taylor-linearised SEs, 95% CIs, design effects) "
                     "of survey items, one design per wave.")
     p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
     p.add_argument("--items", required=True, metavar="A,B,...", help="item columns")
