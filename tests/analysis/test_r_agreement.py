@@ -157,3 +157,24 @@ def test_row_level_calibration_residuals_give_the_calibrated_variance(core, lone
         _, z = design.linearize_mean(core[["y3", "y4"]].to_numpy(dtype=float))
         resid = design.calibration.residuals(z)
         assert rel_diff(plain.vcov(resid), design.vcov(z)).max() < 1e-10
+
+
+@pytest.mark.slow
+def test_fixtures_are_what_the_r_script_produces(tmp_path):
+    """Re-run the R script (when R and survey are installed) and compare with the stored
+    fixtures, so the numbers the tests trust are reproducible."""
+    import shutil
+    import subprocess
+
+    if shutil.which("Rscript") is None:
+        pytest.skip("Rscript is not installed (R 4.2.2 with survey 4.1-1 made the fixtures)")
+    root = FIXTURES.parents[2]
+    done = subprocess.run(["Rscript", str(FIXTURES / "make_fixtures.R"), str(tmp_path)],
+                          cwd=root, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 and "there is no package called" in done.stderr:
+        pytest.skip("R's survey package is not installed")
+    assert done.returncode == 0, done.stderr
+    for name in ("core.csv", "estimates.csv", "covariances.csv", "weights.csv"):
+        new = pd.read_csv(tmp_path / name)
+        old = pd.read_csv(FIXTURES / name)
+        pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-12)
