@@ -67,9 +67,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     Raises :class:`AnalysisInputError` for a wave missing from DATA, a base wave not before the
     current wave, fewer than two waves, an unknown design or subgroup column.
     """
-    from analysis.compare import DesignSpec, compare_waves, prepare_waves
+    from analysis.compare import DesignSpec, compare_waves, margins_for_wave, prepare_waves
     from analysis.io import read_margins, read_responses
-    from analysis.margins import Margins
     from questionnaires import load_norms
 
     tick = progress or (lambda _step: None)
@@ -112,18 +111,21 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     weighting_targets: tuple[WeightTarget, ...] = ()
     if plan.margins is not None:
         margins = read_margins(plan.margins)
-        weighting_targets = _targets_with_sources(plan.margins, margins)
-        if plan.rescale_margins:
-            shares = pd.DataFrame([{"variable": t.variable, "category": t.category,
-                                    "target": t.share} for t in weighting_targets])
-            margins = Margins(shares, source=str(plan.margins))
+        weighting_targets = _targets_with_sources(
+            plan.margins, margins_for_wave(margins, current), plan.margin_sources)
     spec = DesignSpec(
         weight=plan.design.get("weight") if margins is None else None,
         base_weight=plan.design.get("weight") if margins is not None else None,
         strata=plan.design.get("strata"), psu=plan.design.get("psu"),
-        fpc=plan.design.get("fpc"), margins=margins)
+        fpc=plan.design.get("fpc"), margins=margins, rescale=plan.rescale_margins)
     keep_flagged = not plan.exclude_flagged
 
+    if not keep_flagged:
+        # flag once here: compare_waves and linear_trend keep flag columns the data already have
+        from analysis.quality import FLAG_COLUMNS, add_quality_flags
+
+        if not all(c in data.columns for c in FLAG_COLUMNS):
+            data = add_quality_flags(data)
     prepared = prepare_waves(data, years, keep_flagged=keep_flagged)
     tick("quality")
     catalogue = load_norms()
@@ -154,7 +156,9 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         for scale_name, codes in scores.dropped.items():
             dropped.setdefault((scale_name, tuple(codes)), []).append(y)
         items = [c for s in scores.scales for c in s.items]
-        deff = design.mean(items).table["deff"]
+        # with replacement: share targets make the weights sum to n, where the R default
+        # (without replacement from a population of sum(weights)) is undefined
+        deff = design.mean(items, deff="replace").table["deff"]
         report = getattr(design, "weighting", None)
         if report is not None:
             iterations[y] = int(report.iterations)
@@ -211,7 +215,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     tick("trend")
 
     # --- subgroups (current wave): domain practice scores and Rao–Scott tests ----------------
-    tests = _subgroup_tests(current_design, prepared.definitions[current], subgroups)
+    tests = _subgroup_tests(current_design, prepared.definitions[current], subgroups,
+                            plan.subgroup_tests)
     tick("subgroups")
 
     # --- assemble ------------------------------------------------------------------------------
@@ -262,16 +267,28 @@ def _alphas(frame, scales) -> pd.DataFrame:
 
 
 def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
+    """First/last date of a timestamp column. The export writes ISO 8601 UTC strings, which sort
+    as text, so only the extreme value is parsed (parsing every row costs seconds at 200,000)."""
     if column not in frame.columns:
         return None
-    stamps = pd.to_datetime(frame[column], errors="coerce", utc=True).dropna()
-    if stamps.empty:
+    values = frame[column].dropna()
+    if values.empty:
         return None
-    return pick(stamps).date()
+    try:
+        extreme = pick(values.astype(str)) if values.dtype == object else pick(values)
+        stamp = pd.to_datetime(extreme, utc=True)
+    except (ValueError, TypeError):
+        stamps = pd.to_datetime(values, errors="coerce", utc=True).dropna()
+        if stamps.empty:
+            return None
+        stamp = pick(stamps)
+    return None if pd.isna(stamp) else stamp.date()
 
 
-def _targets_with_sources(path: Path, margins) -> tuple[WeightTarget, ...]:
-    """Each margin category as a share of its variable's total, with the file's source note."""
+def _targets_with_sources(path: Path, margins, sources: dict[str, str]
+                          ) -> tuple[WeightTarget, ...]:
+    """Each margin category as a share of its variable's total, with the file's source note
+    (else the plan's ``margin_sources`` text for the variable)."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     notes = {}
     if "source_note" in raw.columns:
@@ -285,20 +302,28 @@ def _targets_with_sources(path: Path, margins) -> tuple[WeightTarget, ...]:
         total = rows["target"].sum()
         for r in rows.itertuples(index=False):
             out.append(WeightTarget(variable, str(r.category), float(r.target / total),
-                                    notes.get((variable, str(r.category)), "")))
+                                    notes.get((variable, str(r.category)))
+                                    or sources.get(variable, "")))
     return tuple(out)
 
 
-def _subgroup_tests(design, definition, subgroups) -> list[SubgroupTest]:
-    """Rao–Scott F test of each practice item's answers against each subgroup variable."""
+def _subgroup_tests(design, definition, subgroups, which: str) -> list[SubgroupTest]:
+    """Rao–Scott F test of practice items' answers against each subgroup variable: the first
+    practice item of each norm (``which="first"``), every practice item (``"all"``) or none."""
     from analysis.subgroups import rao_scott_chisq
 
     out = []
-    if design is None or not subgroups:
+    if design is None or not subgroups or which == "none":
         return out
-    practice = [i.code for i in definition.items.values()
-                if i.kind == "practice" and i.code in design.data.columns
-                and design.data[i.code].notna().any()]
+    practice, seen = [], set()
+    for item in definition.items.values():
+        if (item.kind != "practice" or item.code not in design.data.columns
+                or not design.data[item.code].notna().any()):
+            continue
+        if which == "first" and item.norm in seen:
+            continue
+        seen.add(item.norm)
+        practice.append(item.code)
     for item in practice:
         for variable in subgroups:
             t = rao_scott_chisq(design, variable, item, statistic="F")

@@ -22,7 +22,8 @@ DEFAULT_MOE_SIZES = (10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000)
 ADJUSTMENTS = ("holm", "bh")
 _KNOWN_KEYS = {"title", "waves", "current_wave", "base_wave", "margins", "rescale_margins",
                "design", "language", "min_n", "subgroups", "sections", "exclude_flagged", "alpha",
-               "adjustment", "moe_sizes", "common_items"}
+               "adjustment", "moe_sizes", "common_items", "subgroup_tests", "margin_sources"}
+SUBGROUP_TESTS = ("first", "all", "none")
 _DESIGN_KEYS = ("weight", "strata", "psu", "fpc")
 
 
@@ -52,6 +53,13 @@ class ReportPlan:
     adjustment: str = "holm"
     moe_sizes: tuple[int, ...] = DEFAULT_MOE_SIZES
     title: dict[str, str] | None = None
+    subgroup_tests: str = "first"
+    """Rao–Scott tests of practice answers by subgroup: the ``first`` practice item of each norm,
+    ``all`` practice items (slow on large waves: one design-based test per item and variable)
+    or ``none``."""
+    margin_sources: dict[str, str] = field(default_factory=dict)
+    """Source of each weighting variable's targets, for the annex, when the margins file has no
+    ``source_note`` column (``{sex: "Census 2020 yearbook table 1-5", ...}``)."""
     common_items: bool = False
     """Score a norm on the items both compared waves share (instead of calling it not
     comparable when a wave added or reworded an item)."""
@@ -180,6 +188,15 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
     common = raw.get("common_items", False)
     if not isinstance(common, bool):
         raise AnalysisInputError(f"{where}: common_items: expected true or false, got {common!r}")
+    tests = raw.get("subgroup_tests", "first")
+    if tests not in SUBGROUP_TESTS:
+        raise AnalysisInputError(f"{where}: subgroup_tests: {tests!r} is not one of "
+                                 + ", ".join(SUBGROUP_TESTS))
+    sources = raw.get("margin_sources") or {}
+    if not isinstance(sources, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in sources.items()):
+        raise AnalysisInputError(f"{where}: margin_sources: expected variable: source text pairs, "
+                                 f"got {sources!r}")
     rescale = raw.get("rescale_margins", True)
     if not isinstance(rescale, bool):
         raise AnalysisInputError(f"{where}: rescale_margins: expected true or false, "
@@ -214,4 +231,5 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
         language=language, min_n=min_n, subgroups=tuple(subgroups), sections=sections,
         exclude_flagged=exclude, alpha=float(alpha), adjustment=adjustment,
         moe_sizes=tuple(sorted(set(moe_sizes) | {min_n})), title=title, common_items=common,
+        subgroup_tests=tests, margin_sources=dict(sources),
     )

@@ -226,6 +226,22 @@ def test_methodology_annex_from_the_data(run):
         by_reason = prepared.exclusions[y].by_reason
         assert (f"{y} {by_reason['speeder']:,} {by_reason['straightliner']:,} "
                 f"{by_reason['attention']:,} {excluded:,}") in en, y
+    # mean design effect of the item means, as SurveyDesign.mean reports it (SRS with replacement)
+    from analysis.compare import DesignSpec
+    from analysis.indicators import norm_scores
+    from analysis.io import read_margins
+
+    spec = DesignSpec(base_weight="base_weight", strata="stratum", psu="psu",
+                      margins=read_margins(run["tmp"] / "margins.csv"), rescale=True)
+    for y in WAVES:
+        design = spec.build(prepared.frames[y], y)
+        scales = norm_scores(design, wave=prepared.definitions[y]).scales
+        deff = design.mean([c for sc in scales for c in sc.items], deff="replace").table["deff"]
+        total = int((data["wave"] == y).sum())
+        excluded = prepared.exclusions[y].total
+        row = re.search(rf"{y} {total:,} {excluded:,} {total - excluded:,} .*? 2023 (\S+) (\S+)",
+                        en)
+        assert row and row.group(1) == fmt_se(deff.mean()), y
     assert "margins.csv" in en and "census 2020 test share (Communique No.7)" in en
     assert "63.9%" in en  # urban target share from the margins file
     assert "Noto Sans CJK" in en or "Source Han" in en or "WenQuanYi" in en
