@@ -2,8 +2,9 @@
 
 Domains are estimated on the full design, as R's ``svyby`` (a domain is a subset of the rows
 whose linearised values are zero elsewhere; strata and PSUs keep their full-design counts).
-Every item and every domain group is one column of a single set of sparse products, so the
-work is a few passes over the ``(n, k)`` item matrix whatever the number of groups.
+Each item column is read once per domain variable: a handful of ``np.bincount`` passes give its
+sums per (group, PSU) and per (group, weighting cell), and everything after that works on those
+aggregates, vectorised over items and groups.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}")
+    if deff not in (True, False, "replace"):
+        raise ValueError("deff must be True, False or 'replace'")
     items = [items] if isinstance(items, str) else list(items)
     if not items:
         raise AnalysisInputError("no items to estimate")
