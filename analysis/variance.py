@@ -8,12 +8,14 @@ aggregated totals so that nothing loops over rows or PSUs:
   of PSUs per stratum and the finite population factor ``1 - n_h / N_h``.
   :meth:`PSUStructure.variance` turns PSU totals of linearised values into variances.
 * :class:`CalibrationStep` records one raking or post-stratification (the weights before and
-  after it and the cells of the crossed weighting variables). :func:`residualise_totals` removes
-  the part of the linearised values that the calibration explains, as R's ``calibrate()``
+  after it and the cells of the crossed weighting variables). :class:`Calibration` removes the
+  part of the linearised values that the calibration explains, as R's ``calibrate()``
   (``greg_calibration``, stage 0) and ``postStratify()`` do: the residual of the weighted
   least-squares regression of ``z / w_after`` on the calibration variables, weights
-  ``w_before``, multiplied by ``w_after``. Because the model matrix is constant within the cells
-  of the crossed weighting variables, the regression runs on the cells (a few hundred rows).
+  ``w_before``, multiplied by ``w_after`` -- or, for a step with ``variance="rake"``, the
+  residual sweeps ``svyrecvar`` runs for a design raked by R's ``rake()``. Because the model is
+  constant within the cells of the crossed weighting variables, both run on cell sums (a few
+  hundred rows), and the PSU totals of the removed part are a small matrix product.
 """
 
 from __future__ import annotations
