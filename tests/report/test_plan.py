@@ -1,0 +1,74 @@
+"""The report plan: the shipped example loads; every mistake names the file, the key and the value."""
+
+from pathlib import Path
+
+import pytest
+
+from analysis.errors import AnalysisInputError
+from analysis.report.plan import load_plan, plan_from_dict
+from analysis.report.render import SECTIONS
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "analysis" / "report" / "example_plan.yaml"
+
+
+def test_example_plan_loads_with_the_project_margins():
+    plan = load_plan(EXAMPLE)
+    assert plan.waves == (2024, 2025, 2026) and plan.current_wave == 2026
+    assert plan.base_wave == 2025 and plan.language == "zh" and plan.min_n == 30
+    assert plan.margins is not None and plan.margins.is_file()
+    assert plan.design == {"weight": "base_weight", "strata": "stratum", "psu": "psu",
+                           "fpc": None}
+    assert plan.sections == SECTIONS
+    assert 30 in plan.moe_sizes and set(plan.margin_sources) >= {"sex", "education"}
+
+
+def test_defaults_and_language_override():
+    plan = plan_from_dict({})
+    assert plan.waves is None and plan.language == "zh" and plan.min_n == 30
+    assert plan.adjustment == "holm" and plan.exclude_flagged and plan.subgroup_tests == "first"
+    assert plan.with_language("en").language == "en"
+    with pytest.raises(AnalysisInputError, match="language 'fr'"):
+        plan.with_language("fr")
+
+
+def test_sections_can_be_switched_off():
+    plan = plan_from_dict({"sections": {"norms": False, "table": False}})
+    assert plan.sections == ("summary", "overview", "methodology")
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"waves": [2025]}, "waves: a trend report needs at least two waves"),
+    ({"waves": [2024, 2024]}, "a year is listed twice"),
+    ({"waves": "2024"}, "waves: expected a list of survey years"),
+    ({"waves": [2024, 2025], "current_wave": 2026}, "current_wave: 2026 is not one of waves"),
+    ({"base_wave": 2026, "current_wave": 2025}, "base_wave 2026 must be earlier"),
+    ({"language": "fr"}, "language 'fr' is not supported"),
+    ({"min_n": 0}, "min_n: expected a whole number of at least 2, got 0"),
+    ({"min_n": "30"}, "min_n"),
+    ({"sections": {"appendix": True}}, "unknown section 'appendix'"),
+    ({"sections": {"summary": "yes"}}, "sections.summary: expected true or false"),
+    ({"design": {"weights": "w"}}, "design: unknown key 'weights'"),
+    ({"design": {"psu": 3}}, "design.psu: expected a column name"),
+    ({"adjustment": "bonferroni"}, "adjustment: 'bonferroni' is not one of holm, bh"),
+    ({"alpha": 5}, "alpha: expected a significance level"),
+    ({"subgroup_tests": "some"}, "subgroup_tests: 'some' is not one of"),
+    ({"title": {"zh": "标题"}}, "title: expected both languages"),
+    ({"colour": "red"}, "unknown key 'colour'"),
+    ({"margins": "no-such-file.csv"}, "margins: file not found"),
+])
+def test_bad_plans_name_the_key(raw, message):
+    with pytest.raises(AnalysisInputError, match="plan <test>") as exc:
+        plan_from_dict(raw, source="<test>", base_dir=Path("/nonexistent"))
+    assert message in str(exc.value)
+    assert "\n" not in str(exc.value)
+
+
+def test_bad_yaml_names_the_file(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("waves: [2024, 2025\n", encoding="utf-8")
+    with pytest.raises(AnalysisInputError, match=r"plan .*plan.yaml: not valid YAML") as exc:
+        load_plan(path)
+    assert "\n" not in str(exc.value)
+    path.write_text("- 2024\n", encoding="utf-8")
+    with pytest.raises(AnalysisInputError, match="expected a mapping"):
+        load_plan(path)
