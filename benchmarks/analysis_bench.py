@@ -406,6 +406,13 @@ if (want_est) {
 # running the workers
 # ---------------------------------------------------------------------------------------------
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:  # R's NA
+        return None
+
+
 def run_child(cmd: list[str], timeout: float | None = None) -> tuple[int, float, str, str]:
     """Run ``cmd``; return (exit status, peak RSS in MB of that process, stdout, stderr)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
@@ -461,15 +468,15 @@ def run_r(data_csv: Path, totals: Path, repeat: int, tolerance: float, estimates
     result = {"times": {k: (v if isinstance(v, list) else [v]) for k, v in raw["times"].items()},
               "peak_rss_mb": max(peak_mb, raw["peak_kb"] / 1024.0), "notes": []}
     if estimates:
-        import pandas as pd
         result["estimates"] = {}
         for kind in ("raked", "unraked", "calibrate"):
             path = Path(f"{out}.{kind}.csv")
             if path.exists():
-                frame = pd.read_csv(path, keep_default_na=False, na_values=[""],
-                                    dtype={"group": str})
-                frame["group"] = frame["group"].fillna("")
-                result["estimates"][kind] = frame.to_dict("records")
+                with open(path, newline="", encoding="utf-8") as f:
+                    result["estimates"][kind] = [
+                        {"item": r["item"], "group": "" if r["group"] == "NA" else r["group"],
+                         **{k: _number(r[k]) for k in ("estimate", "se", "deff", "n")}}
+                        for r in csv.DictReader(f)]
         diff = Path(f"{out}.weightdiff")
         if diff.exists():
             result["notes"].append(
@@ -596,16 +603,19 @@ def agreement_report(results: dict[str, dict]) -> tuple[str, dict]:
 # ---------------------------------------------------------------------------------------------
 
 def make_data(rows: int, seed: int, directory: Path, csv_too: bool) -> tuple[Path, Path | None]:
-    from analysis.synthetic import make_responses
-
-    frame = make_responses(rows, waves=(WAVE,), seed=seed)
-    parquet = directory / f"responses-{rows}.parquet"
-    frame.to_parquet(parquet, index=False)
-    csv_path = None
+    """Write the synthetic responses with ``python -m analysis.synthetic`` in a subprocess: this
+    process stays small, so the libraries' processes (forked from it) measure their own peak
+    memory, not a copy of ours."""
+    paths = [directory / f"responses-{rows}.parquet"]
     if csv_too:
-        csv_path = directory / f"responses-{rows}.csv"
-        frame.to_csv(csv_path, index=False)
-    return parquet, csv_path
+        paths.append(directory / f"responses-{rows}.csv")
+    for path in paths:
+        cmd = [sys.executable, "-m", "analysis.synthetic", "--waves", str(WAVE),
+               "--rows-per-wave", str(rows), "--seed", str(seed), "--out", str(path)]
+        code, _, _, err = run_child(cmd)
+        if code != 0:
+            raise SystemExit(f"making the synthetic data failed: {err.strip()}")
+    return paths[0], (paths[1] if csv_too else None)
 
 
 def bench_size(rows: int, args, workdir: Path, shares, *, with_r: bool, estimates: bool,
