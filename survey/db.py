@@ -60,10 +60,11 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def _autocommit_page_views() -> None:
-    """PostgreSQL: a GET only reads, so it runs without a transaction — no BEGIN and no
-    ROLLBACK round trips, which with two synchronous workers is most of a page view's wait."""
-    if request.method in ("GET", "HEAD") and request.endpoint != "static":
+def _autocommit_requests() -> None:
+    """PostgreSQL: a respondent's request needs no transaction of its own — a page view only
+    reads, and a page save is a single atomic statement (survey/store.py) — so no BEGIN and no
+    COMMIT/ROLLBACK round trips, which with synchronous workers are most of a request's wait."""
+    if request.endpoint != "static":
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
@@ -102,6 +103,6 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000))
         elif engine.dialect.name == "postgresql":
-            app.before_request(_autocommit_page_views)
+            app.before_request(_autocommit_requests)
     app.cli.add_command(init_db_command)
 

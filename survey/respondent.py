@@ -272,32 +272,30 @@ def _save_page(state, wave, page, index, response, stored):
         target = _neighbour(wave, visible, index, 1)
     now = utc_now()
     furthest = max(response.page_index, target if target is not None else index)
-    if not store.claim_for_update(response.id, furthest, now, current_language()):
-        db.session.rollback()  # completed meanwhile by a concurrent submit (double tap)
+    submitting = target is None and not going_back
+    complete, drop, missing_page = False, [], None
+    if submitting:  # the last page: complete only if every required question is answered
+        everything = {**others, **answers}
+        final, final_visible = effective_answers(wave, everything)
+        missing_page = next(
+            (p for p in wave.pages if _missing(final_visible[p.key], final)), None)
+        complete = missing_page is None
+        # answers to questions that a later change of answer hid are not kept
+        drop = [code for code in everything if code not in final] if complete else []
+    saved = store.save_page(
+        response.id, page_key=page.key, page_codes=page_codes, answers=answers,
+        page_index=furthest, now=now, language=current_language(), complete=complete,
+        drop=drop,
+    )
+    if not saved:  # completed meanwhile, e.g. by the other half of a double tap
+        db.session.rollback()
         return _see_other("respondent.thanks", year=state.year)
-    store.replace_answers(response.id, page_codes, answers)
-    store.record_page_save(response.id, page.key, now)
-
-    if going_back or target is not None:
-        db.session.commit()
-        return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
-    return _submit(state, wave, response, {**others, **answers}, now)
-
-
-def _submit(state, wave, response, answers, now):
-    """Last page saved: complete the response if every required question is answered.
-    ``answers`` is everything now stored for the response."""
-    effective, visible = effective_answers(wave, answers)
-    for page in wave.pages:
-        if _missing(visible[page.key], effective):
-            db.session.commit()  # keep this page's answers; show what is missing
-            return redirect(url_for("respondent.page", year=state.year, key=page.key,
-                                    check=1), code=303)
-    hidden = [code for code in answers if code not in effective]
-    if hidden:  # answers to questions a later change of answer hid are not kept
-        store.delete_answers(response.id, hidden)
-    store.mark_complete(response.id, now)
     db.session.commit()
+    if not submitting:
+        return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
+    if not complete:  # keep this page's answers; show what is missing
+        return redirect(url_for("respondent.page", year=state.year, key=missing_page.key,
+                                check=1), code=303)
     return _see_other("respondent.thanks", year=state.year)
 
 
