@@ -135,8 +135,8 @@ def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
               frameon=False)
     ns = " / ".join(f"{w}: {_fmt_n(findings.wave(w).n_analysed)}" for w in waves)
     source = _("chart_source_trend", source=findings.data_source, n=ns)
-    title = _("chart_trend_title", code=f"{norm.code} {norm.name(lang)}", first=waves[0],
-              last=waves[-1])
+    label = norm.name(lang) if norm.code == "index" else f"{norm.code} {norm.name(lang)}"
+    title = _("chart_trend_title", code=label, first=waves[0], last=waves[-1])
     return _finish(fig, title, source, lang)
 
 

@@ -196,6 +196,9 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
     tick = progress or (lambda _step: None)
 
     figures: dict[str, str | None] = {}
+    if "summary" in sections and len(findings.wave_years) > 1:
+        figures["index_trend"] = _svg_data_uri(
+            charts.trend_chart(findings.overall, findings, _, lang))
     if "overview" in sections:
         figures["overview"] = _svg_data_uri(charts.overview_chart(findings, _, lang))
     tick("charts")
