@@ -543,6 +543,36 @@ def format_table(rows: int, results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def ratio_table(results: dict[str, dict]) -> dict[str, float]:
+    """ours/svy per stage (below 1: ours is faster)."""
+    if "ours" not in results or "svy" not in results:
+        return {}
+    o, s = summarise(results["ours"]), summarise(results["svy"])
+    return {k: o[k] / s[k] for k in (*STAGES, TOTAL) if o.get(k) and s.get(k)}
+
+
+def targets_verdict(rows: int, results: dict[str, dict], ratios: dict[str, float]) -> list[str]:
+    """Issue 3's targets, checked when the run is at 1,000,000 rows or more."""
+    if rows < 1_000_000 or "ours" not in results or "times" not in results["ours"]:
+        return []
+    o = summarise(results["ours"])
+    lines = ["targets (issue 3, at 1,000,000 rows):"]
+
+    def line(ok: bool, text: str) -> None:
+        lines.append(f"  [{'met' if ok else 'MISSED'}] {text}")
+
+    line(o[TOTAL] < 2.0, f"design-to-domain-means under 2 s: {o[TOTAL]:.2f} s")
+    if ratios:
+        line(ratios[TOTAL] <= 1 / 20, f"at least 20x faster than svy: {1 / ratios[TOTAL]:.1f}x")
+        slower = [f"{k} ({1 / v:.2f}x)" for k, v in ratios.items() if k != TOTAL and v >= 1]
+        line(not slower, "every stage faster than svy"
+             + (f"; slower: {', '.join(slower)}" if slower else ""))
+    mem = results["ours"].get("peak_rss_mb")
+    if mem is not None:
+        line(mem < 3072, f"peak memory under 3 GB: {mem:,.0f} MB")
+    return lines
+
+
 def compare(a: list[dict], b: list[dict]) -> dict:
     """Max relative differences of estimate, se and deff between two estimate lists."""
     index = {(r["item"], r["group"]): r for r in b}
@@ -718,11 +748,16 @@ def main(argv: list[str] | None = None) -> int:
                              svy_repeat=args.svy_repeat or (3 if rows <= 200_000 else 1),
                              our_repeat=args.repeat, r_repeat=args.r_repeat)
             out += ["", format_table(rows, res)]
+            ratios = ratio_table(res)
+            verdict = targets_verdict(rows, res, ratios)
+            if verdict:
+                out += verdict
             report["runs"].append({
                 "rows": rows,
                 "libraries": {n: {"medians": summarise(r), "times": r.get("times"),
                                   "peak_rss_mb": r.get("peak_rss_mb"), "error": r.get("error"),
                                   "notes": r.get("notes", [])} for n, r in res.items()},
+                "ours_over_svy": ratios,
             })
         del svy_repeat
     print("\n".join(out))
