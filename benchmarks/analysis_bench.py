@@ -160,6 +160,7 @@ def _items() -> list[str]:
 
 def worker_ours(args) -> dict:
     import gc
+    import inspect
 
     import pandas as pd
 
@@ -197,9 +198,20 @@ def worker_ours(args) -> dict:
                 plain = pd.concat([design.mean(items).table,
                                    design.mean(items, by="region").table])
                 plain = plain[plain["by"].fillna("").astype(str).isin(["", "region"])]
-                estimates["unraked"] = _our_rows(plain)
-            if hasattr(raked, "weights_info"):
-                notes.append(f"ours rake: {raked.weights_info}")
+                estimates["unraked"] = _our_rows(plain.drop_duplicates(
+                    subset=["item", "by", "group"]))
+            if raked is not design and "variance" in inspect.signature(design.rake).parameters:
+                # the other calibration variance we offer: that of R's rake() design
+                alt = design.rake(margins, variance="rake",
+                                  **_our_rake_options(design, args.tolerance))
+                alt_rows = pd.concat([alt.mean(items).table, alt.mean(items, by="region").table])
+                alt_rows = alt_rows[alt_rows["by"].fillna("").astype(str).isin(["", "region"])]
+                estimates["raked_rake_variance"] = _our_rows(alt_rows.drop_duplicates(
+                    subset=["item", "by", "group"]))
+                del alt
+            report = getattr(raked, "weighting", None)
+            if report is not None:
+                notes.append(f"ours rake: {report}".replace("\n", "; "))
         del data, design, raked, overall, by_region
         gc.collect()
     return {"times": times, "estimates": estimates, "notes": notes}
@@ -607,20 +619,24 @@ def agreement_report(results: dict[str, dict]) -> tuple[str, dict]:
                    est.get("R", {}).get(kind)),
                   (f"ours vs svy [{kind}]", est.get("ours", {}).get(kind),
                    est.get("svy", {}).get(kind))]
-    pairs += [("ours vs R calibrate(raking) [raked]", est.get("ours", {}).get("raked"),
+    pairs += [("ours(variance=rake) vs R rake() [raked]",
+               est.get("ours", {}).get("raked_rake_variance"), est.get("R", {}).get("raked")),
+              ("ours(variance=rake) vs svy [raked]",
+               est.get("ours", {}).get("raked_rake_variance"), est.get("svy", {}).get("raked")),
+              ("ours vs R calibrate(raking) [raked]", est.get("ours", {}).get("raked"),
                est.get("R", {}).get("calibrate")),
               ("svy vs R calibrate(raking) [raked]", est.get("svy", {}).get("raked"),
                est.get("R", {}).get("calibrate")),
               ("R rake() vs R calibrate(raking)", est.get("R", {}).get("raked"),
                est.get("R", {}).get("calibrate"))]
-    lines = [f"{'comparison':<40}{'rows':>6}{'estimate':>11}{'se':>11}{'deff':>11}{'n diff':>8}"]
+    lines = [f"{'comparison':<42}{'rows':>6}{'estimate':>11}{'se':>11}{'deff':>11}{'n diff':>8}"]
     figures = {}
     for label, a, b in pairs:
         if not a or not b:
             continue
         c = compare(a, b)
         figures[label] = c
-        lines.append(f"{label:<40}{c['matched']:>6}{c['estimate']:>11.2e}{c['se']:>11.2e}"
+        lines.append(f"{label:<42}{c['matched']:>6}{c['estimate']:>11.2e}{c['se']:>11.2e}"
                      f"{c['deff']:>11.2e}{c['n_mismatch']:>8}")
         for key, text in c["where"].items():
             if c[key] > 1e-6:
