@@ -22,6 +22,7 @@ practice scores' standard errors (``z * median(se * sqrt(n)) / sqrt(n_group)``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from importlib import metadata
 from pathlib import Path
@@ -128,128 +129,144 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             data = add_quality_flags(data)
     prepared = prepare_waves(data, years, keep_flagged=keep_flagged)
     tick("quality")
-    catalogue = load_norms()
-    norm_codes = list(catalogue.codes)
+    names = indicator_names(load_norms().codes)
 
-    # --- per wave: design, indicators, design effects, weighting report ----------------------
-    estimates: dict[str, dict[str, dict[int, Estimate]]] = {}
-    waves: list[WaveInfo] = []
-    iterations, max_error, weight_ratio = {}, {}, {}
-    subgroup_rows = None
-    alphas = pd.DataFrame()
-    scale_sizes: dict[tuple[str, str], int] = {}
-    moe_scale = None
-    current_design = None
-    dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-    n_responses = data.groupby(pd.to_numeric(data["wave"], errors="coerce")).size()
-    for y in years:
-        frame, definition = prepared.frames[y], prepared.definitions[y]
-        design = spec.build(frame, y)
-        by = subgroups if (y == current and subgroups) else None
-        scores = _norm_scores(design, definition, by)
-        table = scores.table
-        whole = table[table["by"] == ""]
-        for row in whole.itertuples(index=False):
-            estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
-                Estimate(float(row.estimate), float(row.se), float(row.ci_low),
-                         float(row.ci_high), int(row.n))
-        for scale_name, codes in scores.dropped.items():
-            dropped.setdefault((scale_name, tuple(codes)), []).append(y)
-        items = [c for s in scores.scales for c in s.items]
-        # with replacement: share targets make the weights sum to n, where the R default
-        # (without replacement from a population of sum(weights)) is undefined
-        deff = design.mean(items, deff="replace").table["deff"]
-        report = getattr(design, "weighting", None)
-        if report is not None:
-            iterations[y] = int(report.iterations)
-            max_error[y] = float(report.max_relative_error)
-            weight_ratio[y] = float(report.weight_max / report.weight_min)
-        index_practice = whole[whole["indicator"] == "index.practice"]
-        excl = prepared.exclusions.get(y)
-        waves.append(WaveInfo(
-            wave=y, n_responses=int(n_responses.get(y, len(frame))), n_analysed=len(frame),
-            fieldwork_start=_fieldwork(frame, "started_at", min) or definition.opens,
-            fieldwork_end=_fieldwork(frame, "submitted_at", max) or definition.closes,
-            norm_version=definition.norms_version,
-            exclusions=dict(excl.by_reason) if excl is not None else {},
-            design_effect=float(np.nanmean(deff)) if len(deff) else None,
-            moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
-                               .iloc[0]) if len(index_practice) else None)))
-        if y == current:
-            current_design = design
-            subgroup_rows = table[table["by"] != ""]
-            alphas = _alphas(frame, scores.scales)
-            scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
-            practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
-            moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
-        tick(f"wave {y}")
+    # The linear trends (pooled design over all waves) and, later, the subgroup tests run in
+    # worker threads while this thread builds each wave's design and the comparison: the work is
+    # numpy-heavy and releases the GIL most of the time, so two cores overlap it. Each worker
+    # reads shared data frames and builds its own designs.
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        trend_future = None
+        if len(years) >= 3:
+            from analysis.trend import linear_trend
 
-    # --- changes since the base wave: one compare call, one multiple-testing family ----------
-    names = indicator_names(norm_codes)
-    comparison = compare_waves(data, names, base, current, design=spec,
-                               method=plan.adjustment, alpha=plan.alpha,
-                               keep_flagged=keep_flagged, common_items=plan.common_items)
-    changes = {r.item: Comparison(base, current, float(r.base), float(r.current), float(r.diff),
-                                  float(r.se), float(r.ci_low), float(r.ci_high),
-                                  float(r.p_value), float(r.p_adjusted), bool(r.significant))
-               for r in comparison.table.itertuples(index=False) if r.by == ""}
-    tick("compare")
+            trend_future = pool.submit(
+                linear_trend, data, [n for n in names if not n.endswith(".gap")], years,
+                design=spec, keep_flagged=keep_flagged, common_items=plan.common_items)
+        catalogue = load_norms()
+        norm_codes = list(catalogue.codes)
 
-    # --- linear trends over all waves (three or more) ----------------------------------------
-    trends: dict[str, Trend] = {}
-    trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
-    if len(years) >= 3:
-        from analysis.trend import linear_trend
+        # --- per wave: design, indicators, design effects, weighting report ----------------------
+        estimates: dict[str, dict[str, dict[int, Estimate]]] = {}
+        waves: list[WaveInfo] = []
+        iterations, max_error, weight_ratio = {}, {}, {}
+        subgroup_rows = None
+        alphas = pd.DataFrame()
+        scale_sizes: dict[tuple[str, str], int] = {}
+        moe_scale = None
+        current_design = None
+        dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        n_responses = data.groupby(pd.to_numeric(data["wave"], errors="coerce")).size()
+        for y in years:
+            frame, definition = prepared.frames[y], prepared.definitions[y]
+            design = spec.build(frame, y)
+            by = subgroups if (y == current and subgroups) else None
+            scores = _norm_scores(design, definition, by)
+            table = scores.table
+            whole = table[table["by"] == ""]
+            for row in whole.itertuples(index=False):
+                estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
+                    Estimate(float(row.estimate), float(row.se), float(row.ci_low),
+                             float(row.ci_high), int(row.n))
+            for scale_name, codes in scores.dropped.items():
+                dropped.setdefault((scale_name, tuple(codes)), []).append(y)
+            items = [c for s in scores.scales for c in s.items]
+            # with replacement: share targets make the weights sum to n, where the R default
+            # (without replacement from a population of sum(weights)) is undefined
+            deff = design.mean(items, deff="replace").table["deff"]
+            report = getattr(design, "weighting", None)
+            if report is not None:
+                iterations[y] = int(report.iterations)
+                max_error[y] = float(report.max_relative_error)
+                weight_ratio[y] = float(report.weight_max / report.weight_min)
+            index_practice = whole[whole["indicator"] == "index.practice"]
+            excl = prepared.exclusions.get(y)
+            waves.append(WaveInfo(
+                wave=y, n_responses=int(n_responses.get(y, len(frame))), n_analysed=len(frame),
+                fieldwork_start=_fieldwork(frame, "started_at", min) or definition.opens,
+                fieldwork_end=_fieldwork(frame, "submitted_at", max) or definition.closes,
+                norm_version=definition.norms_version,
+                exclusions=dict(excl.by_reason) if excl is not None else {},
+                design_effect=float(np.nanmean(deff)) if len(deff) else None,
+                moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
+                                   .iloc[0]) if len(index_practice) else None)))
+            if y == current:
+                current_design = design
+                subgroup_rows = table[table["by"] != ""]
+                alphas = _alphas(frame, scores.scales)
+                scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
+                practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
+                moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
+            tick(f"wave {y}")
 
-        trend_targets = [n for n in names if not n.endswith(".gap")]
-        result = linear_trend(data, trend_targets, years, design=spec,
-                              keep_flagged=keep_flagged, common_items=plan.common_items)
-        series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
-        for r in result.table.itertuples(index=False):
-            points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
-                                                            float(s.ci_low), float(s.ci_high),
-                                                            int(s.n)))
-                           for s in series[r.item].itertuples(index=False))
-            trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points)
-        trend_notes = result.notes
-    tick("trend")
+        # --- subgroup tests (current wave) in the worker threads too; the current design's
+        # calibration is already built (the norm scores above used it), so they only read it
+        tests_future = pool.submit(_subgroup_tests, current_design, prepared.definitions[current],
+                                   subgroups, plan.subgroup_tests)
 
-    # --- subgroups (current wave): domain practice scores and Rao–Scott tests ----------------
-    tests = _subgroup_tests(current_design, prepared.definitions[current], subgroups,
-                            plan.subgroup_tests)
-    tick("subgroups")
+        # --- changes since the base wave: one compare call, one multiple-testing family ----------
+        comparison = compare_waves(data, names, base, current, design=spec,
+                                   method=plan.adjustment, alpha=plan.alpha,
+                                   keep_flagged=keep_flagged, common_items=plan.common_items)
+        changes = {r.item: Comparison(base, current, float(r.base), float(r.current), float(r.diff),
+                                      float(r.se), float(r.ci_low), float(r.ci_high),
+                                      float(r.p_value), float(r.p_adjusted), bool(r.significant))
+                   for r in comparison.table.itertuples(index=False) if r.by == ""}
+        tick("compare")
 
-    # --- assemble ------------------------------------------------------------------------------
-    versions = {y: prepared.definitions[y].norms_version for y in years}
-    changed = _changed_norms(catalogue, versions)
-    title_version = versions[current]
-    norms = []
-    for code in norm_codes:
-        if code not in estimates:
-            continue
-        norms.append(_norm_findings(
-            code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
-            subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
-            _category_orders(prepared.definitions[current], subgroups)))
-    overall = _norm_findings("index", {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")},
-                             estimates["index"], changes, trends, None, [], pd.DataFrame(),
-                             plan.min_n, set(), {}, {})
+        # --- linear trends over all waves (three or more), computed in the worker ----------------
+        trends: dict[str, Trend] = {}
+        trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
+        if trend_future is not None:
+            result = trend_future.result()
+            series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
+            for r in result.table.itertuples(index=False):
+                points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
+                                                                float(s.ci_low), float(s.ci_high),
+                                                                int(s.n)))
+                               for s in series[r.item].itertuples(index=False))
+                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points)
+            trend_notes = result.notes
+        tick("trend")
 
-    z = float(stats.norm.ppf(0.975))
-    moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
-    notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped)
-    weighting = None
-    if plan.margins is not None:
-        weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,
-                                  iterations=iterations, max_error=max_error,
-                                  weight_ratio=weight_ratio)
-    title = plan.title or {lang: STRINGS["survey_title"][lang] for lang in ("zh", "en")}
-    return Findings(
-        survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
-        overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
-        min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
-        design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
-        data_source=data_source, software=_versions())
+        tests = tests_future.result()
+        tick("subgroups")
+
+        # --- assemble ----------------------------------------------------------------------------
+        versions = {y: prepared.definitions[y].norms_version for y in years}
+        changed = _changed_norms(catalogue, versions)
+        title_version = versions[current]
+        norms = []
+        for code in norm_codes:
+            if code not in estimates:
+                continue
+            norms.append(_norm_findings(
+                code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
+                subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
+                _category_orders(prepared.definitions[current], subgroups)))
+        index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
+        overall = _norm_findings("index", index_title, estimates["index"], changes, trends,
+                                 None, [], pd.DataFrame(), plan.min_n, set(), {}, {})
+
+        z = float(stats.norm.ppf(0.975))
+        moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
+        notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped)
+        weighting = None
+        if plan.margins is not None:
+            weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,
+                                      iterations=iterations, max_error=max_error,
+                                      weight_ratio=weight_ratio)
+        title = plan.title or {lang: STRINGS["survey_title"][lang] for lang in ("zh", "en")}
+        return Findings(
+            survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
+            overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
+            min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
+            design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
+            data_source=data_source, software=_versions())
+    finally:
+        # on an error here, do not leave the workers running for nothing
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- helpers -----------------------------------------------------------------------------------
