@@ -66,8 +66,9 @@ def overview_chart(findings: Findings, _, lang: str) -> str:
     """Awareness vs practice for each norm in the current wave, with 95% CIs (dumbbell chart)."""
     wave = findings.current_wave
     norms = list(findings.norms)
-    fig, ax = plt.subplots(figsize=(7.0, 0.42 * len(norms) + 1.9))
-    fig.subplots_adjust(left=0.30, right=0.97, top=0.86, bottom=0.20)
+    height = (0.42 if lang == "zh" else 0.46) * len(norms) + 1.6
+    fig, ax = plt.subplots(figsize=(7.0, height))
+    fig.subplots_adjust(left=0.30, right=0.97, top=1 - 0.6 / height, bottom=0.75 / height)
     ys = list(range(len(norms)))[::-1]
     for y, norm in zip(ys, norms, strict=True):
         a = norm.estimates["awareness"].get(wave)
@@ -86,7 +87,10 @@ def overview_chart(findings: Findings, _, lang: str) -> str:
                     fmt=st["marker"], color=st["color"], ecolor=st["color"], elinewidth=1,
                     capsize=2, markersize=5, label=_(f"kind_{kind}"), zorder=3)
     ax.set_yticks(ys)
-    ax.set_yticklabels([f"{n.code} {n.name(lang)}" for n in norms], fontsize=8)
+    # long English titles wrap onto two lines instead of running off the figure
+    width = 16 if lang == "zh" else 36
+    ax.set_yticklabels(["\n".join(textwrap.wrap(f"{n.code} {n.name(lang)}", width))
+                        for n in norms], fontsize=8)
     ax.set_xlabel(_("axis_score"), fontsize=8, color=INK)
     lows = [e.ci_low for n in norms for k in ("awareness", "practice")
             for e in [n.estimates[k].get(wave)] if e]

@@ -142,6 +142,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_se": {"zh": "标准误", "en": "SE"},
     "col_ci": {"zh": "95%置信区间", "en": "95% CI"},
     "col_change": {"zh": "变化", "en": "Change"},
+    "col_practice_change": {"zh": "践行得分变化", "en": "Change in practice"},
     "col_change_ci": {"zh": "变化的95%置信区间", "en": "95% CI of change"},
     "col_p": {"zh": "p值（校正后）", "en": "p (adjusted)"},
     "col_verdict": {"zh": "结论", "en": "Verdict"},
@@ -231,7 +232,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "m_col_analysed": {"zh": "分析样本", "en": "Analysed"},
     "m_col_fieldwork": {"zh": "调查时间", "en": "Fieldwork"},
     "m_col_version": {"zh": "规范版本", "en": "Norms version"},
-    "m_col_deff": {"zh": "平均设计效应", "en": "Mean design effect"},
+    "m_col_deff": {"zh": "平均设计效应（各题均值）", "en": "Mean design effect (item means)"},
     "m_col_moe": {"zh": "总指数误差范围（±分）", "en": "Index margin of error (± points)"},
     "m_fieldwork_range": {"zh": "{start}至{end}", "en": "{start} to {end}"},
     "m_unknown": {"zh": "不详", "en": "not known"},
@@ -265,8 +266,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "m_col_target": {"zh": "目标比例", "en": "Target share"},
     "m_col_source": {"zh": "来源", "en": "Source"},
     "m_convergence": {
-        "zh": "{wave}年：迭代{it}次收敛，最大边际误差{err}；最大权重与最小权重之比为{ratio}。",
-        "en": "{wave}: converged in {it} iterations, largest margin error {err}; "
+        "zh": "{wave}年：迭代{it}次收敛，最大边际相对误差{err}；最大权重与最小权重之比为{ratio}。",
+        "en": "{wave}: converged in {it} iterations, largest relative margin error {err}; "
               "largest-to-smallest weight ratio {ratio}.",
     },
     "m_design": {"zh": "抽样设计与方差估计", "en": "Design and variance estimation"},
@@ -283,12 +284,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "m_indicators": {"zh": "指标定义", "en": "Indicators"},
     "m_indicators_text": {
         "zh": "认知得分与践行得分：每条规范的认知题（重要性，5级）和践行题（频率，5级）先将答案1–5换算为0–100分，"
-              "再对该规范的各题取平均；“不适用”视为缺失。知行差距为认知得分减践行得分。总指数为十条规范践行得分的平均。"
+              "再对该规范的各题取平均；“不适用”视为缺失。知行差距为认知得分减践行得分。认知总指数和践行总指数分别为十条规范认知得分和践行得分的平均，总知行差距为两者之差。"
               "各得分的标准误由组合得分的线性化计算，而非各题标准误的简单平均。",
         "en": "Awareness and practice scores: each norm's awareness items (importance, 5 points) "
               "and practice items (frequency, 5 points) are rescaled from 1–5 to 0–100 and "
               "averaged over the norm's items; “not applicable” counts as missing. The gap is "
-              "awareness minus practice. The overall index averages the ten practice scores. "
+              "awareness minus practice. The overall awareness and practice indices average the "
+              "ten norms' scores; the overall gap is their difference. "
               "Standard errors come from linearisation of the combined score, not from averaging "
               "item standard errors.",
     },

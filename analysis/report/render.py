@@ -68,6 +68,13 @@ def fmt_int(n: int | None) -> str:
     return "–" if n is None else f"{n:,}"
 
 
+def fmt_sci(x: float | None) -> str:
+    """Tiny quantities such as a converged raking's relative margin error: ``3.2e-11``."""
+    if x is None or not math.isfinite(x):
+        return "–"
+    return f"{x:.1e}"
+
+
 def fmt_share(x: float | None) -> str:
     if x is None or not math.isfinite(x):
         return "–"
@@ -171,7 +178,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(score=fmt_score, se=fmt_se, signed=fmt_signed, p=fmt_p, int=fmt_int,
-                       share=fmt_share)
+                       share=fmt_share, sci=fmt_sci)
     return env
 
 
