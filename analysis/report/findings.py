@@ -219,14 +219,20 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         trends: dict[str, Trend] = {}
         trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
         if trend_future is not None:
+            from analysis.compare import adjust_p_values
+
             result = trend_future.result()
             series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
-            for r in result.table.itertuples(index=False):
+            # the trends of one report are one family, corrected as the changes are
+            p_adjusted = adjust_p_values(result.table["p_value"].to_numpy(float),
+                                         plan.adjustment)
+            for r, p_adj in zip(result.table.itertuples(index=False), p_adjusted, strict=True):
                 points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
                                                                 float(s.ci_low), float(s.ci_high),
                                                                 int(s.n)))
                                for s in series[r.item].itertuples(index=False))
-                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points)
+                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points,
+                                       float(p_adj))
             trend_notes = result.notes
         tick("trend")
 

@@ -100,11 +100,11 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "sum_trend_item": {"zh": "{norm}（每年{slope}分）", "en": "{norm} ({slope} points a year)"},
     "sum_note": {
-        "zh": "只有经{adj}多重比较校正后显著（α = {alpha}）的变化才称为上升或下降，其余称为“稳定”。"
-              "得分范围为0–100分。",
+        "zh": "只有经{adj}多重比较校正后显著（α = {alpha}）的变化才称为上升或下降，其余称为“稳定”；"
+              "线性趋势同样按校正后的p值判断。得分范围为0–100分。",
         "en": "Only changes significant after {adj} correction for multiple comparisons "
               "(α = {alpha}) are called rises or falls; all others are reported as stable. "
-              "Scores run from 0 to 100.",
+              "Linear trends are judged on corrected p-values too. Scores run from 0 to 100.",
     },
     "adj_holm": {"zh": "Holm法", "en": "Holm"},
     "adj_bh": {"zh": "Benjamini–Hochberg法", "en": "Benjamini–Hochberg"},
@@ -156,8 +156,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "verdict_stable": {"zh": "稳定", "en": "stable"},
     "verdict_na": {"zh": "不可比", "en": "not comparable"},
     "trend_line": {
-        "zh": "{first}–{last}年线性趋势：{kind}每年{slope}分（标准误{se}，{p}）。",
-        "en": "Linear trend {first}–{last}, {kind}: {slope} points a year (SE {se}, {p}).",
+        "zh": "{first}–{last}年线性趋势：{kind}每年{slope}分（标准误{se}，{p}；校正后{p_adj}）。",
+        "en": "Linear trend {first}–{last}, {kind}: {slope} points a year (SE {se}, {p}; "
+              "adjusted {p_adj}).",
     },
     "trend_none": {
         "zh": "可比轮次少于三个，未估计线性趋势。",
@@ -233,7 +234,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "m_col_fieldwork": {"zh": "调查时间", "en": "Fieldwork"},
     "m_col_version": {"zh": "规范版本", "en": "Norms version"},
     "m_col_deff": {"zh": "平均设计效应（各题均值）", "en": "Mean design effect (item means)"},
-    "m_col_moe": {"zh": "总指数误差范围（±分）", "en": "Index margin of error (± points)"},
+    "m_col_moe": {"zh": "践行总指数误差范围（±分）",
+                  "en": "Practice index margin of error (± points)"},
     "m_fieldwork_range": {"zh": "{start}至{end}", "en": "{start} to {end}"},
     "m_unknown": {"zh": "不详", "en": "not known"},
     "m_exclusions": {"zh": "作答质量剔除", "en": "Response-quality exclusions"},
@@ -297,12 +299,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "m_tests": {"zh": "比较与趋势", "en": "Comparisons and trends"},
     "m_tests_text": {
         "zh": "各轮次为独立样本：差值的标准误为两轮标准误平方和的平方根，p值取自正态分布，并对同一报告中的全部比较作"
-              "{adj}多重比较校正。线性趋势为以调查年份为自变量的加权回归，按层内初级抽样单元计算聚类稳健标准误。",
+              "{adj}多重比较校正。线性趋势为以调查年份为自变量的加权回归，按层内初级抽样单元计算聚类稳健标准误，"
+              "其p值对报告中的全部趋势同样作{adj}校正。",
         "en": "Waves are independent samples: the standard error of a difference is the square "
               "root of the sum of the two squared standard errors, p-values are normal, and all "
               "comparisons in the report are corrected for multiple testing by {adj}. Linear "
               "trends are weighted regressions on survey year with standard errors robust to "
-              "clustering by primary sampling unit within strata.",
+              "clustering by primary sampling unit within strata; their p-values are corrected "
+              "by {adj} over all trends in the report.",
+    },
+    "m_trend_raking": {
+        "zh": "加权经过校准时，趋势的标准误将校准后的权重视为固定值（未计入校准带来的方差缩减，略偏保守）；"
+              "各轮次估计值的标准误则考虑了校准。",
+        "en": "With raked weights, the trend standard errors treat the raked weights as fixed "
+              "(they leave out the variance reduction from calibration, so they are slightly "
+              "conservative); the per-wave estimates' standard errors allow for the raking.",
     },
     "m_moe": {"zh": "不同群体规模的误差范围", "en": "Margin of error by subgroup size"},
     "m_moe_text": {

@@ -106,6 +106,13 @@ class Trend:
     slope_se: float
     p_value: float
     series: tuple[TrendPoint, ...]
+    p_adjusted: float | None = None
+    """``p_value`` corrected for multiple testing over all trends of the report (the plan's
+    correction); the summary calls a trend significant on this."""
+
+    @property
+    def p_decision(self) -> float:
+        return self.p_value if self.p_adjusted is None else self.p_adjusted
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
     years = findings.wave_years
     trended = [n for n in findings.norms if "practice" in n.trends]
     if trended and len(years) >= 3:
-        sig = [n for n in trended if n.trends["practice"].p_value < findings.alpha]
+        sig = [n for n in trended if n.trends["practice"].p_decision < findings.alpha]
         if sig:
             items = _("list_sep").join(
                 _("sum_trend_item", norm=f"{n.code} {n.name(lang)}",
