@@ -1,4 +1,4 @@
-"""The report plan: the shipped example loads; every mistake names the file, the key and the value."""
+"""The report plan: the example loads; every mistake names the file, the key and the value."""
 
 from pathlib import Path
 

@@ -80,6 +80,12 @@ def run(tmp_path_factory):
                      "--psu", "psu", "--margins", str(tmp / "margins.csv"),
                      "--out", str(compared)]) == 0
     out["compare"] = pd.read_csv(compared, keep_default_na=False)
+    trended = tmp / "trend.csv"
+    trend_items = [n for n in _names() if not n.endswith(".gap")]
+    assert cli.main(["trend", str(data), "--items", ",".join(trend_items), "--weight",
+                     "base_weight", "--strata", "stratum", "--psu", "psu", "--margins",
+                     str(tmp / "margins.csv"), "--out", str(trended)]) == 0
+    out["trend"] = pd.read_csv(trended, keep_default_na=False)
     return out
 
 
@@ -157,6 +163,55 @@ def test_norm_tables_equal_compare_output(run):
             significant = str(r["significant"]) == "True"
             assert verdict == ("stable" if not significant else
                                "rose" if r["diff"] > 0 else "fell")
+
+
+def test_trend_lines_equal_trend_output(run):
+    """Slopes, SEs and p-values on each norm page as `survey-analysis trend` gives them; the
+    adjusted p-values are Holm over all trends of the report (checked with statsmodels)."""
+    from statsmodels.stats.multitest import multipletests
+
+    from questionnaires import load_norms
+
+    catalogue = load_norms()
+    table = run["trend"]
+    holm = dict(zip(table["item"], multipletests(table["p_value"], method="holm")[1],
+                    strict=True))
+    text = run["en_text"]
+    for code in catalogue.codes:
+        page = _flat(_norm_page(text, code, catalogue.norm(code).title("2023")["en"]))
+        for kind in ("awareness", "practice"):
+            r = table.set_index("item").loc[f"{code}.{kind}"]
+            line = (f"Linear trend 2024–2026, {kind}: {fmt_signed(r['slope'])} points a year "
+                    f"(SE {fmt_se(r['se'])}, {fmt_p(r['p_value'])}; adjusted "
+                    f"{fmt_p(holm[f'{code}.{kind}'])}).")
+            assert line in page, (code, kind)
+
+
+def test_subgroup_tables_equal_norm_scores_by_domain(run):
+    from analysis.compare import DesignSpec, prepare_waves
+    from analysis.indicators import norm_scores
+    from analysis.io import read_margins, read_responses
+    from analysis.report.i18n import category_label
+
+    prepared = prepare_waves(read_responses(run["data"]), [2026])
+    spec = DesignSpec(base_weight="base_weight", strata="stratum", psu="psu",
+                      margins=read_margins(run["tmp"] / "margins.csv"), rescale=True)
+    design = spec.build(prepared.frames[2026], 2026)
+    table = norm_scores(design, wave=prepared.definitions[2026],
+                        by=["sex", "age_group", "region"]).table
+    text = run["en_text"]
+    start = text.index("N04 Choose low-carbon travel: subgroup differences")
+    page = text[start:text.index("\f", start)]
+    rows = table[(table["indicator"] == "N04.practice") & (table["by"] != "")]
+    assert len(rows) >= 12
+    for r in rows.itertuples():
+        label = category_label(r.by, r.group, "en")
+        if r.n < MIN_N:
+            expected = rf"{re.escape(label)}\s+—\s+—\s+—\s+{r.n:,}"
+        else:
+            expected = (rf"{re.escape(label)}\s+{fmt_score(r.estimate)}\s+{fmt_se(r.se)}\s+"
+                        rf"{fmt_score(r.ci_low)}–{fmt_score(r.ci_high)}\s+{r.n:,}")
+        assert re.search(expected, page), (r.by, r.group)
 
 
 def test_indicator_table_equals_the_analysis_functions(run):
