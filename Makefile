@@ -3,7 +3,8 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-YEAR   ?= $(shell date +%Y)
+# This year's wave, or the newest wave file there is when this year has none yet.
+YEAR   ?= $(shell y=$$(date +%Y); if [ -f questionnaires/waves/$$y.yaml ]; then echo $$y; else ls questionnaires/waves/*.yaml 2>/dev/null | sed 's|.*/||; s|\.yaml||' | sort -n | tail -1; fi)
 STAMP  := .make
 
 .PHONY: run test install install-test system-packages lint clean

@@ -236,3 +236,61 @@ def exclude_flagged(
         flagged |= hit
     report = ExclusionReport(n_rows=len(df), by_reason=counts, total=int(flagged.sum()))
     return df.loc[~flagged], report
+
+
+def quality_columns(present: Iterable[str]) -> list[str]:
+    """The columns of a responses table that the quality flags are read or computed from.
+
+    The export carries the three flag columns; a table without them needs ``duration_s`` and
+    the answers (every column but the identifiers and demographics) to compute them.
+    """
+    present = list(present)
+    if all(c in present for c in FLAG_COLUMNS):
+        return ["wave", *FLAG_COLUMNS] if "wave" in present else list(FLAG_COLUMNS)
+    return present
+
+
+def exclude_flagged_by_default(
+    df: pd.DataFrame,
+    *,
+    keep_flagged: bool = False,
+    load_wave: Callable[[int], object] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The analysis commands' rule: drop quality-flagged responses unless ``keep_flagged``.
+
+    Flags come from the table's flag columns (the export writes them) or, where it has none, are
+    computed wave by wave from the wave definitions. A wave with no questionnaire definition
+    cannot be checked; it is kept whole and a message says so.
+
+    Returns ``(rows kept, messages)``: one line per wave for stderr, e.g.
+    ``wave 2025: excluded 42 of 3000 responses flagged by quality checks (…)``.
+    """
+    if keep_flagged:
+        return df, ["quality flags ignored (--keep-flagged): no response excluded"]
+    has_flags = all(c in df.columns for c in FLAG_COLUMNS)
+    if "wave" not in df.columns:
+        if not has_flags:
+            return df, ["no quality flags and no 'wave' column: no response excluded"]
+        kept, report = exclude_flagged(df)
+        return kept, [report.message()]
+    if load_wave is None:
+        from questionnaires import load_wave
+    kept_parts, messages = [], []
+    for year, rows in df.groupby("wave", sort=True).groups.items():
+        part = df.loc[rows]
+        if not has_flags:
+            try:
+                wave = _load(load_wave, year)
+            except AnalysisInputError:
+                kept_parts.append(part)
+                messages.append(f"wave {year}: no questionnaire definition, so quality flags "
+                                "cannot be computed: no response excluded")
+                continue
+            part = add_quality_flags(part, lambda _year, w=wave: w)
+        part, report = exclude_flagged(part)
+        if part.empty:
+            raise AnalysisInputError(f"wave {year}: every response is flagged by the quality "
+                                     "checks (use --keep-flagged to keep them)")
+        kept_parts.append(part if has_flags else part.drop(columns=list(FLAG_COLUMNS)))
+        messages.append(f"wave {year}: {report.message()}")
+    return pd.concat(kept_parts).reset_index(drop=True), messages

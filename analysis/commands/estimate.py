@@ -3,18 +3,22 @@
     survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL] [--psu COL]
         [--fpc COL] [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
         [--by COL[,COL...]]
-        [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}] --out E.csv
+        [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}]
+        [--keep-flagged] --out E.csv
 
 Writes E.csv with exactly the columns ``wave,item,by,group,estimate,se,ci_low,ci_high,n,deff``:
 one block per wave in DATA (each wave its own design: PSU and stratum ids never merge across
 waves), always the overall rows (``by`` and ``group`` empty) and, with ``--by``, one row per
 group of each by-variable. ``--margins`` rakes each wave inside (to its own rows of the margins
-when they have a ``wave`` column) and the SEs account for the raking.
+when they have a ``wave`` column) and the SEs account for the raking. Responses flagged by the
+quality checks (speeders, straight-liners, failed attention checks) are excluded first, as in
+`compare` and `trend`, and stderr says how many; ``--keep-flagged`` keeps them.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
 import pandas as pd
@@ -59,6 +63,9 @@ def register(subparsers) -> None:
                         "deff='replace'; 'auto' (default) is 'wor' when the weights sum to at "
                         "least 10 times the rows (population weights) and 'wr' otherwise "
                         "(weights scaled to the sample size, where 'wor' is undefined)")
+    p.add_argument("--keep-flagged", action="store_true",
+                   help="keep responses flagged by the quality checks (default: exclude them "
+                        "and say how many on stderr)")
     p.add_argument("--out", required=True, metavar="E.csv", help="output CSV")
     p.set_defaults(func=run)
 
@@ -101,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.design import SurveyDesign, row_name
     from analysis.io import progress, read_margins, read_responses, response_columns
     from analysis.margins import category_label
+    from analysis.quality import exclude_flagged_by_default, quality_columns
 
     items = split_names(args.items, "--items")
     by = split_names(args.by, "--by") if args.by else []
@@ -116,7 +124,11 @@ def run(args: argparse.Namespace) -> int:
     for col in wanted:
         if col not in present:
             raise AnalysisInputError(f"{args.data}: unknown column '{col}'")
-    data = read_responses(args.data, columns=wanted + (["wave"] if "wave" in present else []))
+    columns = wanted + (["wave"] if "wave" in present else [])
+    if not args.keep_flagged:
+        columns = list(dict.fromkeys(columns + quality_columns(present)))
+    data = read_responses(args.data, columns=columns)
+    data, messages = exclude_flagged_by_default(data, keep_flagged=args.keep_flagged)
     if "wave" in data.columns:
         codes, waves = pd.factorize(data["wave"], sort=True)
         if (codes < 0).any():
@@ -148,4 +160,7 @@ def run(args: argparse.Namespace) -> int:
         tables.append(t)
     out = pd.concat(tables, ignore_index=True)[OUTPUT_COLUMNS]
     out.to_csv(args.out, index=False)
+    # Said after the work succeeded, so that a bad input still gives exactly one line.
+    for line in messages:
+        print(line, file=sys.stderr)
     return 0
