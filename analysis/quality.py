@@ -73,6 +73,7 @@ def flag_quality(
     speeder_fraction: float = SPEEDER_FRACTION,
     min_grid_answers: int = MIN_GRID_ANSWERS,
     straightline_rule: str = "all_pages",
+    median_duration: float | None = None,
 ) -> pd.DataFrame:
     """Quality flags of one wave's responses.
 
@@ -91,6 +92,9 @@ def flag_quality(
         A grid page counts for straight-lining only with at least this many answered items.
     straightline_rule:
         ``"all_pages"`` (uniform on every qualifying grid page) or ``"any_page"``.
+    median_duration:
+        The wave's median ``duration_s`` in seconds, when ``df`` is only part of the wave (the
+        export flags its rows chunk by chunk); ``None`` takes the median of ``df``.
 
     Returns
     -------
@@ -107,8 +111,10 @@ def flag_quality(
     speeder = np.zeros(n, dtype=bool)
     if "duration_s" in df.columns and n:
         duration = _numeric(df, "duration_s")
-        if np.isfinite(duration).any():
+        median = median_duration
+        if median is None and np.isfinite(duration).any():
             median = np.nanmedian(duration)
+        if median is not None:
             with np.errstate(invalid="ignore"):
                 speeder = duration < speeder_fraction * median
     out["flag_speeder"] = speeder.astype(np.int8)

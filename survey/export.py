@@ -1,8 +1,11 @@
 """The responses table (docs/architecture.md §2): one row per completed response of a wave.
 
 Streams: the responses and their answers come from one ordered query read in chunks
-(a server-side cursor on PostgreSQL), rows are written as they complete, so memory stays flat
-for millions of responses.  The file is written under a temporary name and renamed at the end,
+(a server-side cursor on PostgreSQL), rows are written chunk by chunk, so memory stays flat
+for millions of responses.  The quality flags (``flag_speeder``, ``flag_straightliner``,
+``flag_attention``) come from :func:`analysis.quality.flag_quality`, the same rule the analysis
+applies; the speeder rule needs the wave's median duration, which a light first query gives.
+The file is written under a temporary name and renamed at the end,
 so a failed export never leaves a half-written table behind.
 """
 
@@ -16,8 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import select
 
+from analysis.quality import FLAG_COLUMNS, flag_quality
 from questionnaires import (
     CODEBOOK_COLUMNS,
     NOT_APPLICABLE_CODE,
@@ -74,7 +80,9 @@ class _Layout:
         }
         self.item_columns = [i.code for i in wave.items.values() if i.kind != "demographic"]
         self.columns = ["response_id", "wave", *DEMOGRAPHIC_COLUMNS, *extra,
-                        *self.item_columns, "started_at", "submitted_at", "duration_s"]
+                        *self.item_columns, "started_at", "submitted_at", "duration_s",
+                        *FLAG_COLUMNS]
+        self.median_duration: float | None = None
         self.category_columns = [*DEMOGRAPHIC_COLUMNS, *extra]
 
     def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
@@ -97,11 +105,50 @@ class _Layout:
             row[code] = None if answer == NOT_APPLICABLE_CODE else answer
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
-        row["duration_s"] = (
-            round((submitted_at - started_at).total_seconds(), 3)
-            if started_at is not None and submitted_at is not None else None
-        )
+        row["duration_s"] = _duration_s(started_at, submitted_at)
         return row
+
+    def add_flags(self, rows: list[dict]) -> None:
+        """Set the quality-flag cells of a chunk of rows (in place)."""
+        if not rows:
+            return
+        columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
+                   for c in (*self.item_columns, "duration_s")}
+        flags = flag_quality(pd.DataFrame(columns), self.wave,
+                             median_duration=self.median_duration)
+        for column in FLAG_COLUMNS:
+            for row, value in zip(rows, flags[column].tolist(), strict=True):
+                row[column] = value
+
+
+def _duration_s(started_at: datetime | None, submitted_at: datetime | None) -> float | None:
+    if started_at is None or submitted_at is None:
+        return None
+    return round((submitted_at - started_at).total_seconds(), 3)
+
+
+def _median_duration(wave_id: int) -> float | None:
+    """Median ``duration_s`` of the wave's completed responses, as the table will carry it."""
+    query = select(Response.started_at, Response.submitted_at).where(
+        Response.wave_id == wave_id, Response.status == "complete")
+    with db.engine.connect() as connection:
+        result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
+        durations = [_duration_s(_to_ms(a), _to_ms(b)) for a, b in result]
+    values = np.array([d for d in durations if d is not None], dtype=float)
+    return float(np.median(values)) if len(values) else None
+
+
+def _rows(layout: _Layout, records) -> Iterator[list[dict]]:
+    """The table's rows, flagged, in chunks of at most CHUNK_ROWS."""
+    chunk: list[dict] = []
+    for public_id, started_at, submitted_at, answers in records:
+        chunk.append(layout.row(public_id, started_at, submitted_at, answers))
+        if len(chunk) == CHUNK_ROWS:
+            layout.add_flags(chunk)
+            yield chunk
+            chunk = []
+    layout.add_flags(chunk)
+    yield chunk
 
 
 def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
@@ -147,12 +194,12 @@ def _write_csv(path: Path, layout: _Layout, records) -> int:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(layout.columns)
-        for public_id, started_at, submitted_at, answers in records:
-            row = layout.row(public_id, started_at, submitted_at, answers)
-            row["started_at"] = iso_utc(started_at)
-            row["submitted_at"] = iso_utc(submitted_at)
-            writer.writerow(["" if row[c] is None else row[c] for c in layout.columns])
-            n += 1
+        for chunk in _rows(layout, records):
+            for row in chunk:
+                row["started_at"] = iso_utc(row["started_at"])
+                row["submitted_at"] = iso_utc(row["submitted_at"])
+                writer.writerow(["" if row[c] is None else row[c] for c in layout.columns])
+            n += len(chunk)
     return n
 
 
@@ -165,6 +212,7 @@ def _arrow_schema(layout: _Layout):
     fields += [pa.field("started_at", pa.timestamp("ms", tz="UTC")),
                pa.field("submitted_at", pa.timestamp("ms", tz="UTC")),
                pa.field("duration_s", pa.float64())]
+    fields += [pa.field(c, pa.int8()) for c in FLAG_COLUMNS]
     return pa.schema(fields)
 
 
@@ -175,25 +223,16 @@ def _write_parquet(path: Path, layout: _Layout, records) -> int:
     schema = _arrow_schema(layout)
     n = 0
     with pq.ParquetWriter(path, schema) as writer:
-        batch = {c: [] for c in layout.columns}
-
-        def flush():
+        for chunk in _rows(layout, records):
+            if not chunk and n:
+                break
+            for row in chunk:
+                for moment in ("started_at", "submitted_at"):
+                    if row[moment] is not None:
+                        row[moment] = row[moment].replace(tzinfo=UTC)
+            batch = {c: [row[c] for row in chunk] for c in layout.columns}
             writer.write_table(pa.Table.from_pydict(batch, schema=schema))
-            for values in batch.values():
-                values.clear()
-
-        for public_id, started_at, submitted_at, answers in records:
-            row = layout.row(public_id, started_at, submitted_at, answers)
-            for moment in ("started_at", "submitted_at"):
-                if row[moment] is not None:
-                    row[moment] = row[moment].replace(tzinfo=UTC)
-            for column in layout.columns:
-                batch[column].append(row[column])
-            n += 1
-            if n % CHUNK_ROWS == 0:
-                flush()
-        if n == 0 or batch["response_id"]:
-            flush()
+            n += len(chunk)
     return n
 
 
@@ -216,6 +255,7 @@ def export_responses(year: int, out: str | os.PathLike) -> ExportResult:
         raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year)
     layout = _Layout(wave)
+    layout.median_duration = _median_duration(wave_id)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     codebook = codebook_path_for(out)
     tmp_codebook = codebook.with_name(f".{codebook.name}.{os.getpid()}.tmp")

@@ -160,7 +160,8 @@ def test_open_wave_needs_a_known_wave_and_sane_dates(app, runner, wave):
 
 EXPECTED_COLUMNS = ["response_id", "wave", "sex", "age_group", "province", "region",
                     "urban_rural", "education", "N01_A1", "N01_P1", "N04_P4", "ATTN1", "N02_P1",
-                    "started_at", "submitted_at", "duration_s"]
+                    "started_at", "submitted_at", "duration_s", "flag_speeder",
+                    "flag_straightliner", "flag_attention"]
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -309,3 +310,37 @@ def test_real_questionnaire_answers_arrive_in_the_export(app, runner, tmp_path):
             expected = "" if value in (None, "9") else value
         assert row[code] == expected, code
     assert row["region"] == region_of_province(row["province"])
+
+
+def test_export_flags_quality_with_the_analysis_rule_across_chunks(app, runner, open_wave,
+                                                                   tmp_path, monkeypatch):
+    """The flag columns equal analysis.quality.flag_quality over the whole wave, even when the
+    export writes one row per chunk (the speeder median is the wave's, not the chunk's)."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from analysis.quality import flag_quality
+    from survey import export
+    from survey.db import db
+    from survey.models import Response
+
+    for attention in ("4", "2", "4", "4"):
+        complete(app.test_client(), answers={**FULL, "last": {"ATTN1": attention,
+                                                              "N02_P1": "9"}})
+    with app.app_context():  # three slow respondents, so the fourth is a speeder
+        for i, r in enumerate(db.session.scalars(select(Response).order_by(Response.id))):
+            if i < 3:
+                r.started_at = r.submitted_at - dt.timedelta(minutes=10 + i)
+            else:
+                r.started_at = r.submitted_at - dt.timedelta(seconds=30)
+        db.session.commit()
+    monkeypatch.setattr(export, "CHUNK_ROWS", 1)
+    out = tmp_path / "flags.csv"
+    assert invoke(runner, "export", "--wave", "2031", "--out", out).exit_code == 0
+    table = pd.read_csv(out)
+    assert table.flag_attention.tolist() == [0, 1, 0, 0]
+    assert table.flag_speeder.tolist() == [0, 0, 0, 1]
+    expected = flag_quality(table, open_wave)
+    for column in expected.columns:
+        assert table[column].tolist() == expected[column].tolist()
