@@ -190,6 +190,6 @@ def subgroup_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str 
     n = findings.wave(findings.current_wave).n_analysed
     source = _("chart_source", source=findings.data_source, wave=findings.current_wave,
                n=_fmt_n(n))
-    title = _("chart_subgroup_title", code=f"{norm.code} {norm.name(lang)}",
-              wave=findings.current_wave)
+    label = norm.name(lang) if norm.code == "index" else f"{norm.code} {norm.name(lang)}"
+    title = _("chart_subgroup_title", code=label, wave=findings.current_wave)
     return _finish(fig, title, source, lang)

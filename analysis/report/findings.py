@@ -253,7 +253,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 _category_orders(prepared.definitions[current], subgroups)))
         index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
         overall = _norm_findings("index", index_title, estimates["index"], changes, trends,
-                                 None, [], pd.DataFrame(), plan.min_n, set(), {}, {})
+                                 subgroup_rows, [], pd.DataFrame(), plan.min_n, set(), {},
+                                 _category_orders(prepared.definitions[current], subgroups))
 
         z = float(stats.norm.ppf(0.975))
         moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]

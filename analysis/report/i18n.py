@@ -137,6 +137,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The chart shows each norm's awareness and practice scores in {wave} with 95% "
               "confidence intervals; the distance between them is the knowledge–action gap.",
     },
+    "overview_subgroups_heading": {"zh": "谁在践行上落后", "en": "Who lags in practice"},
+    "overview_subgroups_text": {
+        "zh": "下图为{wave}年各群体的践行总指数（十条规范践行得分的平均）及95%置信区间，虚线为全体平均；"
+              "样本量少于{min_n}的群体不予显示。各规范的群体差异及其检验见分规范结果。",
+        "en": "The chart shows the practice index (the mean of the ten practice scores) by group "
+              "in {wave} with 95% confidence intervals; the dashed line is the whole sample. "
+              "Groups with fewer than {min_n} responses are not shown. Each norm's chapter has "
+              "its subgroup estimates and tests.",
+    },
     # --- per-norm page ------------------------------------------------------------------------
     "col_indicator": {"zh": "指标", "en": "Indicator"},
     "col_se": {"zh": "标准误", "en": "SE"},

@@ -208,6 +208,8 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
             charts.trend_chart(findings.overall, findings, _, lang))
     if "overview" in sections:
         figures["overview"] = _svg_data_uri(charts.overview_chart(findings, _, lang))
+        figures["subgroups_index"] = _svg_data_uri(
+            charts.subgroup_chart(findings.overall, findings, _, lang))
     tick("charts")
     if "norms" in sections:
         for norm in findings.norms:

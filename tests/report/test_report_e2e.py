@@ -321,7 +321,8 @@ def test_html_report_from_the_same_plan(run, tmp_path):
                      "--format", "html", "--language", "en"]) == 0
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and "Executive summary" in html
-    assert html.count("data:image/svg+xml;base64,") == 22  # index trend, overview, 2 per norm
+    # index trend, overview, who lags, two per norm
+    assert html.count("data:image/svg+xml;base64,") == 23
 
 
 def test_bad_plan_is_one_line_and_exit_2(run, tmp_path, capsys):
