@@ -200,18 +200,21 @@ def test_subgroup_tables_equal_norm_scores_by_domain(run):
     table = norm_scores(design, wave=prepared.definitions[2026],
                         by=["sex", "age_group", "region"]).table
     text = run["en_text"]
-    start = text.index("N04 Choose low-carbon travel: subgroup differences")
-    page = text[start:text.index("\f", start)]
-    rows = table[(table["indicator"] == "N04.practice") & (table["by"] != "")]
-    assert len(rows) >= 12
-    for r in rows.itertuples():
-        label = category_label(r.by, r.group, "en")
-        if r.n < MIN_N:
-            expected = rf"{re.escape(label)}\s+—\s+—\s+—\s+{r.n:,}"
-        else:
-            expected = (rf"{re.escape(label)}\s+{fmt_score(r.estimate)}\s+{fmt_se(r.se)}\s+"
-                        rf"{fmt_score(r.ci_low)}–{fmt_score(r.ci_high)}\s+{r.n:,}")
-        assert re.search(expected, page), (r.by, r.group)
+    pages = (("N04.practice", "N04 Choose low-carbon travel: subgroup differences"),
+             ("index.practice", "Who lags in practice"))
+    for indicator, heading in pages:
+        start = text.index(heading)
+        page = text[start:text.index("\f", start)]
+        rows = table[(table["indicator"] == indicator) & (table["by"] != "")]
+        assert len(rows) >= 12
+        for r in rows.itertuples():
+            label = category_label(r.by, r.group, "en")
+            if r.n < MIN_N:
+                expected = rf"{re.escape(label)}\s+—\s+—\s+—\s+{r.n:,}"
+            else:
+                expected = (rf"{re.escape(label)}\s+{fmt_score(r.estimate)}\s+{fmt_se(r.se)}\s+"
+                            rf"{fmt_score(r.ci_low)}–{fmt_score(r.ci_high)}\s+{r.n:,}")
+            assert re.search(expected, page), (indicator, r.by, r.group)
 
 
 def test_indicator_table_equals_the_analysis_functions(run):
