@@ -218,10 +218,17 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         # --- linear trends over all waves (three or more), computed in the worker ----------------
         trends: dict[str, Trend] = {}
         trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
+        trend_failure = None
         if trend_future is not None:
             from analysis.compare import adjust_p_values
 
-            result = trend_future.result()
+            try:
+                result = trend_future.result()
+            except AnalysisInputError as exc:
+                # no indicator is comparable across all the waves: report without trends
+                result = None
+                trend_failure = str(exc)
+        if trend_future is not None and result is not None:
             series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
             # the trends of one report are one family, corrected as the changes are
             p_adjusted = adjust_p_values(result.table["p_value"].to_numpy(float),
@@ -259,6 +266,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         z = float(stats.norm.ppf(0.975))
         moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
         notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped)
+        if trend_failure:
+            notes.append(ComparabilityNote("no_trends", detail=trend_failure))
         weighting = None
         if plan.margins is not None:
             weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,

@@ -356,6 +356,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{item}：各轮次之间题目或措辞版本不同，不作比较。",
         "en": "{item}: not compared ({detail}).",
     },
+    "cmp_no_trends": {
+        "zh": "未估计线性趋势：没有在全部轮次之间可比的指标。",
+        "en": "No linear trends: no indicator is comparable across all the waves ({detail}).",
+    },
     "cmp_norm_version": {
         "zh": "各轮次依据的规范版本（年份：版本）：{detail}。两版规范编号N01–N10对应相同主题。",
         "en": "Ten Norms version followed by each wave (wave: version): {detail}. Codes N01–N10 "
