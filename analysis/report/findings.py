@@ -103,8 +103,14 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         if column and column not in data.columns:
             raise AnalysisInputError(f"design.{role} (plan {plan.source}): unknown column "
                                      f"'{column}'")
-    subgroups = [v for v in plan.subgroups if v in data.columns]
-    unknown = [v for v in plan.subgroups if v not in data.columns]
+    if plan.subgroups is None:
+        from analysis.report.plan import DEFAULT_SUBGROUPS
+
+        subgroups = [v for v in DEFAULT_SUBGROUPS if v in data.columns]
+        unknown = []
+    else:
+        subgroups = list(plan.subgroups)
+        unknown = [v for v in plan.subgroups if v not in data.columns]
     if unknown:
         raise AnalysisInputError(f"subgroups (plan {plan.source}): unknown column '{unknown[0]}'")
 

@@ -46,7 +46,9 @@ class ReportPlan:
     """Design columns: ``weight`` (base weight), ``strata``, ``psu``, ``fpc``."""
     language: str = "zh"
     min_n: int = 30
-    subgroups: tuple[str, ...] = DEFAULT_SUBGROUPS
+    subgroups: tuple[str, ...] | None = None
+    """Subgroup variables; ``None``: those of :data:`DEFAULT_SUBGROUPS` that DATA has (a variable
+    the plan names explicitly must be in DATA)."""
     sections: tuple[str, ...] = SECTIONS
     exclude_flagged: bool = True
     alpha: float = 0.05
@@ -163,8 +165,9 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
         raise AnalysisInputError(f"{where}: min_n: expected a whole number of at least 2, "
                                  f"got {min_n!r}")
 
-    subgroups = raw.get("subgroups", list(DEFAULT_SUBGROUPS))
-    if not isinstance(subgroups, list) or not all(isinstance(s, str) for s in subgroups):
+    subgroups = raw.get("subgroups")
+    if subgroups is not None and (not isinstance(subgroups, list)
+                                  or not all(isinstance(s, str) for s in subgroups)):
         raise AnalysisInputError(f"{where}: subgroups: expected a list of column names, "
                                  f"got {subgroups!r}")
 
@@ -228,7 +231,8 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
     return ReportPlan(
         source=source, waves=waves, current_wave=current, base_wave=base, margins=margins,
         rescale_margins=rescale, design={k: design.get(k) for k in _DESIGN_KEYS},
-        language=language, min_n=min_n, subgroups=tuple(subgroups), sections=sections,
+        language=language, min_n=min_n,
+        subgroups=None if subgroups is None else tuple(subgroups), sections=sections,
         exclude_flagged=exclude, alpha=float(alpha), adjustment=adjustment,
         moe_sizes=tuple(sorted(set(moe_sizes) | {min_n})), title=title, common_items=common,
         subgroup_tests=tests, margin_sources=dict(sources),

@@ -26,6 +26,7 @@ def test_defaults_and_language_override():
     plan = plan_from_dict({})
     assert plan.waves is None and plan.language == "zh" and plan.min_n == 30
     assert plan.adjustment == "holm" and plan.exclude_flagged and plan.subgroup_tests == "first"
+    assert plan.subgroups is None  # the default variables DATA has
     assert plan.with_language("en").language == "en"
     with pytest.raises(AnalysisInputError, match="language 'fr'"):
         plan.with_language("fr")
