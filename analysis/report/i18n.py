@@ -92,7 +92,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "sum_trend": {
         "zh": "{first}–{last}年间，{count}条规范的践行得分呈显著线性趋势：{items}。",
         "en": "Over {first}–{last}, practice shows a significant linear trend for {count} "
-              "norm(s): {items}.",
+              "norms: {items}.",
+    },
+    "sum_trend_one": {
+        "zh": "{first}–{last}年间，有1条规范的践行得分呈显著线性趋势：{items}。",
+        "en": "Over {first}–{last}, practice shows a significant linear trend for one norm: "
+              "{items}.",
     },
     "sum_trend_none": {
         "zh": "{first}–{last}年间，各规范践行得分均无显著线性趋势。",

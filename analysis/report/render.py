@@ -151,7 +151,11 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
             items = _("list_sep").join(
                 _("sum_trend_item", norm=f"{n.code} {n.name(lang)}",
                   slope=fmt_signed(n.trends["practice"].slope)) for n in sig)
-            out.append(_("sum_trend", first=years[0], last=years[-1], count=len(sig), items=items))
+            if len(sig) == 1:
+                out.append(_("sum_trend_one", first=years[0], last=years[-1], items=items))
+            else:
+                out.append(_("sum_trend", first=years[0], last=years[-1], count=len(sig),
+                             items=items))
         else:
             out.append(_("sum_trend_none", first=years[0], last=years[-1]))
     return out
