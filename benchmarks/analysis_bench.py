@@ -694,13 +694,13 @@ def log(msg: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("rows", type=int, nargs="?", help="responses (one wave)")
+    p.add_argument("rows", type=int, nargs="?", metavar="ROWS", help="responses (one wave)")
     p.add_argument("--repeat", type=int, default=5, help="repetitions of ours (default 5)")
     p.add_argument("--svy-repeat", type=int, default=None,
                    help="repetitions of svy (default 3 up to 200,000 rows, else 1)")
     p.add_argument("--r-repeat", type=int, default=1, help="repetitions of R (default 1)")
     p.add_argument("--r-rows", type=int, default=None,
-                   help="also run ours, svy and R at this many rows (R needs ~1 min at 100,000)")
+                   help="also run ours, svy and R at this many rows (R needs ~4 min at 100,000)")
     p.add_argument("--check-rows", type=int, default=20_000,
                    help="rows of the agreement check (default 20,000)")
     p.add_argument("--no-check", action="store_true", help="skip the agreement check")
@@ -738,6 +738,8 @@ def main(argv: list[str] | None = None) -> int:
            f"(margins: {margins_source}; tolerance {args.tolerance:g});",
            f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Times in seconds, "
            "medians over repetitions; peak memory = max RSS of each library's own process."]
+    if not have_r:
+        out.append("R: not run (" + ("--no-r" if args.no_r else "Rscript not found") + ")")
     with tempfile.TemporaryDirectory(prefix="analysis-bench-") as tmp:
         workdir = Path(tmp)
         if not args.no_check:
