@@ -13,24 +13,37 @@ face-to-face wave would carry (``stratum``, ``psu``, ``base_weight``). The data 
   province) and numbered 1.. within each wave, so ids repeat across waves (each wave is its own
   design). The base weight is the inverse of an unequal PSU selection probability, with rural
   strata under-sampled.
+* **Items.** By default (``items="wave"``) each wave asks exactly the scale and attention items of
+  its definition (:func:`questionnaires.load_wave`): the 2024-2026 waves ask 38 scale items, among
+  them ``N02_P3`` in wording version 1 (2018 air-conditioning thresholds) in 2024 and version 2
+  later, and ``N04_P4`` only of respondents who travel by car (its condition on ``N04_P3``). An item
+  a wave does not ask is an empty column for that wave's rows. ``items="core"`` gives the 30 core
+  items ``N01_A1 .. N10_P2`` (:data:`ITEM_COLUMNS`) and ``ATTN1`` in every wave, as the
+  benchmarks use; a year without a definition always gets those.
 * **Answers.** 5-point codes from a latent score that depends on demographics, a person-level
   "green attitude", a norm-specific person trait and a PSU random effect (so design effects
   exceed 1).
-  Awareness (``_A1``) runs well above practice (``_P1``, ``_P2``): a knowledge-action gap. Practice
-  trends upward for some norms (see :data:`PRACTICE_TREND_PER_YEAR`) and stays flat for others.
+  Awareness (``_A1``) runs well above practice (``_P1``, ``_P2``, ...): a knowledge-action gap.
+  Practice trends upward for some norms (see :data:`PRACTICE_TREND_PER_YEAR`) and stays flat for
+  others. A wording version can shift its item's answers (:data:`WORDING_SHIFT`: the stricter 2018
+  air-conditioning wording of ``N02_P3`` is practised less often).
 * **Missing data.** About 2% item nonresponse on every item, plus "not applicable" (exported as
-  empty) on some practice items at the rates in :data:`NOT_APPLICABLE_RATE`.
+  empty) at the rates in :data:`NOT_APPLICABLE_RATE`, only on items whose definition offers it.
+  A conditional item is empty where its condition is not met (``Item.condition.is_met`` on the
+  answer code, "not applicable" being code 9).
 * **Response quality.** About 3% speeders (very short duration, near-random answers), about 2%
-  straight-liners (one answer across every norm page) and about 3% failing the attention check
-  ``ATTN1`` (expected answer :data:`ATTENTION_EXPECTED`).
+  straight-liners (one answer to every item of every page, new items included) and about 3%
+  failing the attention check ``ATTN1`` (expected answer :data:`ATTENTION_EXPECTED`).
 
 Everything is vectorised (no Python loop over rows) and deterministic for a seed: one million rows
 take a few seconds. Run as a script to write a file::
 
     python -m analysis.synthetic --waves 2024,2025,2026 --rows-per-wave 5000 --seed 1 --out data.csv
+    python -m analysis.synthetic --waves 2026 --rows-per-wave 1000000 --items core --out b.parquet
 
-The module is pure numpy/pandas and reads no file: the 31 provinces are a constant below (copied
-from the project's reference data, GB/T 2260 codes and NBS regions).
+The module is numpy/pandas; it reads the wave definitions and the item bank through
+``questionnaires`` and nothing else: the 31 provinces are a constant below (copied from the
+project's reference data, GB/T 2260 codes and NBS regions).
 """
 
 from __future__ import annotations
@@ -38,30 +51,45 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from questionnaires import (
+    NOT_APPLICABLE_CODE,
+    Item,
+    available_waves,
+    load_item_bank,
+    load_wave,
+)
+
 __all__ = [
     "make_responses",
+    "wave_items",
     "ITEM_COLUMNS",
+    "ITEM_SETS",
     "NORM_CODES",
     "PROVINCES",
     "ATTENTION_EXPECTED",
     "PRACTICE_TREND_PER_YEAR",
     "NOT_APPLICABLE_RATE",
+    "WORDING_SHIFT",
     "TRUTH_COLUMNS",
     "main",
 ]
 
 NORM_CODES: tuple[str, ...] = tuple(f"N{k:02d}" for k in range(1, 11))
-# Per norm: one awareness item and two practice items, in questionnaire order.
+# The core items: per norm one awareness item and two practice items, in questionnaire order.
 ITEM_SUFFIXES: tuple[str, ...] = ("A1", "P1", "P2")
 ITEM_COLUMNS: tuple[str, ...] = tuple(f"{n}_{s}" for n in NORM_CODES for s in ITEM_SUFFIXES)
 ATTENTION_ITEM = "ATTN1"
 ATTENTION_EXPECTED = 4
+# ``items=`` of make_responses: the wave definitions' items, or the 30 core items in every wave.
+ITEM_SETS: tuple[str, ...] = ("wave", "core")
+_GENERATED_KINDS = ("awareness", "practice", "attention")
 # Columns added by ``include_truth=True``: what was *generated*, for testing quality flags.
 TRUTH_COLUMNS: tuple[str, ...] = ("true_speeder", "true_straightliner", "true_attention_fail")
 
@@ -126,18 +154,23 @@ _EDU_RURAL_SHIFT = 1.0
 # --- answer model on the 1..5 latent scale ------------------------------------------------------
 # Awareness means run high; practice means lower (the knowledge-action gap).
 _AWARENESS_MEAN = np.array([4.35, 4.20, 4.05, 4.10, 4.30, 4.25, 4.40, 3.95, 3.85, 4.30])
-_PRACTICE_MEAN = np.array([
-    [3.55, 3.35],  # N01 care for the environment
-    [3.70, 3.40],  # N02 save energy and resources
-    [3.25, 3.05],  # N03 green consumption
-    [3.10, 2.90],  # N04 low-carbon travel
-    [3.15, 3.30],  # N05 sort waste
-    [3.45, 3.20],  # N06 reduce pollution
-    [3.80, 3.60],  # N07 protect nature
-    [2.55, 2.35],  # N08 take part in environmental activities
-    [2.20, 2.45],  # N09 environmental supervision
-    [3.05, 2.85],  # N10 build a beautiful China
-])
+# Practice items' means (codes 1..5) in the first trend year.
+_PRACTICE_MEAN: dict[str, float] = {
+    "N01_P1": 3.55, "N01_P2": 3.35,                                  # care for the environment
+    "N02_P1": 3.70, "N02_P2": 3.40, "N02_P3": 3.45, "N02_P4": 3.60,  # save energy and resources
+    "N03_P1": 3.25, "N03_P2": 3.05, "N03_P3": 2.95,                  # green consumption
+    "N04_P1": 3.10, "N04_P2": 2.90, "N04_P3": 2.75, "N04_P4": 3.20,  # low-carbon travel
+    "N05_P1": 3.15, "N05_P2": 3.30, "N05_P3": 3.55,                  # sort waste
+    "N06_P1": 3.45, "N06_P2": 3.20, "N06_P3": 3.70,                  # reduce pollution
+    "N07_P1": 3.80, "N07_P2": 3.60, "N07_P3": 3.75,                  # protect nature
+    "N08_P1": 2.55, "N08_P2": 2.35,                  # take part in environmental activities
+    "N09_P1": 2.20, "N09_P2": 2.45,                  # environmental supervision
+    "N10_P1": 3.05, "N10_P2": 2.85,                  # build a beautiful China
+}
+# Shift (codes 1..5) of the answers to one wording version of an item: version 1 of N02_P3 asks
+# for the 2018 thresholds (26 degC in summer, 20 degC in winter), a stricter behaviour than
+# version 2's "set the air conditioning sensibly", so it is practised less often.
+WORDING_SHIFT: dict[tuple[str, int], float] = {("N02_P3", 1): -0.3}
 # Practice change per year of the unweighted mean score, in points on the 0-100 scale
 # (code 1 -> 0, 5 -> 100), from 2024 on; realised within about +-0.5 point.
 PRACTICE_TREND_PER_YEAR: dict[str, float] = {
@@ -146,9 +179,13 @@ PRACTICE_TREND_PER_YEAR: dict[str, float] = {
 }
 _TREND_BASE_YEAR = 2024
 _TREND_DAMPING_OFFSET = 1.12
-# "Not applicable" rates of practice items (e.g. N04_P2 asks about a car one may not have).
+# "Not applicable" rates of the practice items that offer it (item bank ``not_applicable``), on
+# average over urban and rural respondents (rural x1.6, urban x0.8). N04_P3's "not applicable" is
+# "I never travel by car", which hides the follow-up N04_P4. Applied only where the wave's item
+# offers "not applicable".
 NOT_APPLICABLE_RATE: dict[str, float] = {
-    "N04_P2": 0.08, "N05_P2": 0.04, "N08_P2": 0.06, "N09_P1": 0.05, "N02_P2": 0.03,
+    "N02_P3": 0.05, "N02_P4": 0.06, "N04_P2": 0.08, "N04_P3": 0.15, "N05_P1": 0.02,
+    "N05_P2": 0.04, "N06_P3": 0.10, "N07_P2": 0.03, "N09_P1": 0.05, "N09_P2": 0.03,
 }
 _ITEM_NONRESPONSE = 0.02
 _SPEEDER_RATE = 0.03
@@ -159,8 +196,32 @@ _PSU_SIZE = 20
 
 _SD_PSU = 0.28       # PSU random effect (shared by all items, loading 1)
 _SD_GREEN = 0.45     # person-level general attitude
-_SD_NORM = 0.35      # person x norm trait (shared by a norm's three items)
+_SD_NORM = 0.35      # person x norm trait (shared by a norm's items)
 _SD_NOISE = 0.75     # item-level noise
+
+
+def wave_items(year: int, items: str = "wave") -> tuple[Item, ...]:
+    """The scale and attention items the synthetic data ask in wave ``year``, in page order.
+
+    ``items="wave"``: exactly those of the wave definition ``questionnaires/waves/YEAR.yaml``
+    (with their wording versions, "not applicable" options and conditions). ``items="core"``, or a
+    year without a definition: the 30 core items :data:`ITEM_COLUMNS` and ``ATTN1``, as the wave
+    defines them where it does, otherwise in the item bank's newest wording.
+    """
+    if items not in ITEM_SETS:
+        raise ValueError(f"items must be one of {', '.join(map(repr, ITEM_SETS))}, got {items!r}")
+    wave = _wave_definition(int(year))
+    if items == "wave" and wave is not None:
+        return tuple(i for p in wave.pages for i in p.items if i.kind in _GENERATED_KINDS)
+    defined = wave.items if wave is not None else {}
+    bank = load_item_bank()
+    return tuple(defined.get(code) or bank[code].to_item()
+                 for code in (*ITEM_COLUMNS, ATTENTION_ITEM))
+
+
+@lru_cache(maxsize=32)
+def _wave_definition(year: int):
+    return load_wave(year) if year in available_waves() else None
 
 
 def make_responses(
@@ -170,6 +231,7 @@ def make_responses(
     design: bool = True,
     *,
     include_truth: bool = False,
+    items: str = "wave",
 ) -> pd.DataFrame:
     """Return synthetic Ten Norms responses in the export schema.
 
@@ -189,15 +251,20 @@ def make_responses(
     include_truth:
         Add the generated quality status as bool columns :data:`TRUTH_COLUMNS`, to test
         response-quality flags against what was planted. Not part of the export schema.
+    items:
+        ``"wave"`` (default): each wave asks the scale and attention items of its definition
+        (:func:`wave_items`); ``"core"``: the 30 core items and ``ATTN1`` in every wave.
 
     Returns
     -------
     pandas.DataFrame
         One row per response: ``response_id`` (str, 16 hex characters), ``wave`` (int64),
         ``sex, age_group, province, region, urban_rural, education`` (str category values of the
-        architecture document), the 30 items ``N01_A1 .. N10_P2`` and ``ATTN1`` (nullable Int64,
-        codes 1..5, missing = not answered or not applicable), ``started_at, submitted_at``
-        (datetime64 UTC), ``duration_s`` (float seconds), then the design columns.
+        architecture document), one column per scale item any wave asks (sorted by code, so
+        ``N01_A1, N01_P1, ..., N10_P2``) then the attention item ``ATTN1`` (nullable Int64,
+        codes 1..5; missing = not answered, not asked in that wave, not shown or not
+        applicable), ``started_at, submitted_at`` (datetime64 UTC), ``duration_s`` (float
+        seconds), then the design columns.
     """
     rows_per_wave = int(rows_per_wave)
     if rows_per_wave < 1:
@@ -207,6 +274,7 @@ def make_responses(
         raise ValueError("waves must name at least one survey year")
     if len(set(waves)) != len(waves):
         raise ValueError(f"waves must not repeat, got {waves}")
+    asked_items = [wave_items(y, items) for y in waves]  # validates ``items``
 
     rng = np.random.default_rng(seed)
     n_waves = len(waves)
@@ -260,19 +328,35 @@ def make_responses(
     wave_sum = np.bincount(wave_idx, weights=inv_prob, minlength=n_waves)
     base_weight = inv_prob * (ADULT_POPULATION / wave_sum[wave_idx])
 
+    # --- which items each wave asks ---------------------------------------------------------
+    by_code = [{item.code: item for item in asked} for asked in asked_items]
+    scale_codes = sorted({c for lookup in by_code for c, i in lookup.items()
+                          if i.kind != "attention"})
+    attention_codes = sorted({c for lookup in by_code for c, i in lookup.items()
+                              if i.kind == "attention"})
+    n_items = len(scale_codes)
+    norm_of_item = np.array([NORM_CODES.index(c[:3]) for c in scale_codes], dtype=np.int64)
+    # the kind is the item bank's, the same in every wave
+    kind = {c: i.kind for lookup in by_code for c, i in lookup.items()}
+    is_aware = np.array([kind[c] == "awareness" for c in scale_codes])
+    asked = np.array([[c in lookup for c in scale_codes] for lookup in by_code], dtype=bool)
+
     # --- answers ----------------------------------------------------------------------------
-    n_items = len(ITEM_COLUMNS)
-    norm_of_item = np.repeat(np.arange(10), 3)
-    is_aware = np.tile(np.array([True, False, False]), 10)
-    mean = np.empty((n_waves, n_items))
+    mean = np.zeros((n_waves, n_items))
     years = np.asarray(waves, dtype=float) - _TREND_BASE_YEAR
-    for k, code in enumerate(NORM_CODES):  # 10 norms, not rows
-        mean[:, 3 * k] = _AWARENESS_MEAN[k]
-        # points on 0-100 -> codes on 1..5; the factor offsets the damping by rounding and
-        # clipping to 1..5 and by low-quality responses, so the realised trend is about as stated
-        trend = PRACTICE_TREND_PER_YEAR[code] / 25.0 * _TREND_DAMPING_OFFSET
-        mean[:, 3 * k + 1] = _PRACTICE_MEAN[k, 0] + trend * years
-        mean[:, 3 * k + 2] = _PRACTICE_MEAN[k, 1] + trend * years
+    for j, code in enumerate(scale_codes):  # items, not rows
+        norm = NORM_CODES[norm_of_item[j]]
+        if is_aware[j]:
+            mean[:, j] = _AWARENESS_MEAN[norm_of_item[j]]
+        else:
+            # points on 0-100 -> codes on 1..5; the factor offsets the damping by rounding and
+            # clipping to 1..5 and by low-quality responses, so the realised trend is about as
+            # stated
+            trend = PRACTICE_TREND_PER_YEAR[norm] / 25.0 * _TREND_DAMPING_OFFSET
+            mean[:, j] = _practice_mean(code) + trend * years
+        for w, lookup in enumerate(by_code):
+            if code in lookup:
+                mean[w, j] += WORDING_SHIFT.get((code, lookup[code].wording_version), 0.0)
 
     # Demographic effects per item: awareness rises with education, practice with age; women and
     # urban residents practise a little more (urban strongly so for travel and waste sorting).
@@ -282,7 +366,7 @@ def make_responses(
     b_age = np.where(is_aware, 0.02, 0.10).astype(np.float32)
     b_female = np.where(is_aware, 0.06, 0.10).astype(np.float32)
     b_urban = np.where(is_aware, 0.05, 0.08).astype(np.float32)
-    b_urban[[3 * 3 + 1, 3 * 3 + 2, 3 * 4 + 1, 3 * 4 + 2]] = 0.30  # N04, N05 practice
+    b_urban[~is_aware & np.isin(norm_of_item, [3, 4])] = 0.30  # N04, N05 practice
     region_effect = np.array([0.10, 0.0, -0.08, -0.03], dtype=np.float32)
 
     psu_effect = rng.normal(0.0, _SD_PSU, total_psu).astype(np.float32)
@@ -303,37 +387,73 @@ def make_responses(
     latent += b_urban[:, None] * (1 - rural).astype(np.float32)
     np.rint(latent, out=latent)
     np.clip(latent, 1, 5, out=latent)
-    answers = latent.astype(np.int64)
+    answers = latent.astype(np.int8)
     del latent
 
     # --- response quality: speeders, straight-liners, attention check -------------------------
     u = rng.random(n)
     speeder = u < _SPEEDER_RATE
     straight = (u >= _SPEEDER_RATE) & (u < _SPEEDER_RATE + _STRAIGHTLINER_RATE)
-    # speeders click near random; straight-liners give one answer on every norm page
+    # speeders click near random; straight-liners give one answer to every item of every page
     n_speed = int(speeder.sum())
-    answers[:, speeder] = rng.integers(1, 6, size=(n_items, n_speed))
+    answers[:, speeder] = rng.integers(1, 6, size=(n_items, n_speed), dtype=np.int8)
     line_value = rng.choice(np.array([5, 4, 3, 1]), p=[0.5, 0.25, 0.2, 0.05], size=n)
     answers[:, straight] = line_value[straight]
 
-    attn_wrong = rng.choice(np.array([1, 2, 3, 5]), size=n)
     attn_fail = np.where(
         speeder, rng.random(n) < _SPEEDER_ATTENTION_FAIL, rng.random(n) < _ATTENTION_FAIL_RATE
     ) & ~straight
-    attention = np.where(attn_fail, attn_wrong, ATTENTION_EXPECTED)
-    attention = np.where(straight, line_value, attention)
-    attn_fail = attention != ATTENTION_EXPECTED
-
-    # Missing answers: item nonresponse everywhere, "not applicable" on some practice items.
-    # Straight-liners click every answer, so they have none missing.
-    missing = rng.random((n_items, n), dtype=np.float32) < _ITEM_NONRESPONSE
-    for item, rate in NOT_APPLICABLE_RATE.items():  # a handful of items, not rows
-        j = ITEM_COLUMNS.index(item)
-        # rural respondents are likelier to find travel/waste questions not applicable
-        p = rate * np.where(rural == 1, 1.6, 0.8)
-        missing[j] |= rng.random(n) < p
-    missing[:, straight] = False
+    attn_wrong = rng.integers(1, 5, size=n)  # one of the four codes other than the expected one
     attn_missing = (rng.random(n) < 0.005) & ~straight
+    attention: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    attn_failed = np.zeros(n, dtype=bool)
+    for code in attention_codes:  # one item, ATTN1, in the shipped waves
+        expected = np.array([lookup[code].expected if code in lookup else 0
+                             for lookup in by_code], dtype=np.int64)[wave_idx]
+        answer = np.where(attn_fail, attn_wrong + (attn_wrong >= expected), expected)
+        answer = np.where(straight, line_value, answer)
+        unasked = ~np.array([code in lookup for lookup in by_code])[wave_idx]
+        attention[code] = (answer, attn_missing | unasked)
+        attn_failed |= (answer != expected) & ~attn_missing & ~unasked
+
+    # Missing answers: item nonresponse everywhere, "not applicable" where the wave's item offers
+    # it. Straight-liners click every answer, so they have none missing.
+    no_answer = rng.random((n_items, n), dtype=np.float32) < _ITEM_NONRESPONSE
+    not_applicable = np.zeros((n_items, n), dtype=bool)
+    # rural respondents are likelier to find travel, waste or energy questions not applicable
+    na_factor = np.where(rural == 1, 1.6, 0.8)
+    for j, code in enumerate(scale_codes):  # items, not rows
+        rate = NOT_APPLICABLE_RATE.get(code, 0.0)
+        offered = np.array([code in lookup and lookup[code].not_applicable is not None
+                            for lookup in by_code])
+        if rate > 0 and offered.any():
+            not_applicable[j] = (rng.random(n) < rate * na_factor) & offered[wave_idx]
+    no_answer[:, straight] = False
+    not_applicable[:, straight] = False
+    not_applicable &= ~no_answer
+    # Shown: asked in the respondent's wave and, for a conditional item, its condition met by the
+    # answer code given earlier (9 = not applicable; unanswered never meets a condition).
+    shown = asked.T[:, wave_idx]
+    code_index = {c: j for j, c in enumerate(scale_codes)}
+    for w, lookup in enumerate(by_code):  # waves x items, each on a block of rows
+        rows = slice(w * rows_per_wave, (w + 1) * rows_per_wave)
+        for item in lookup.values():  # page order, so a condition sees its item's final state
+            if item.condition is None:
+                continue
+            if item.condition.item not in code_index:
+                raise ValueError(
+                    f"wave {waves[w]}: item {item.code!r} is shown on a condition on "
+                    f"{item.condition.item!r}, which the synthetic data do not generate")
+            c = code_index[item.condition.item]
+            given = np.where(not_applicable[c, rows], NOT_APPLICABLE_CODE, answers[c, rows])
+            given = np.where(no_answer[c, rows] | ~shown[c, rows], 0, given)
+            meets = np.array([item.condition.is_met({item.condition.item: v or None})
+                              for v in range(max(NOT_APPLICABLE_CODE, 5) + 1)])
+            shown[code_index[item.code], rows] &= meets[given]
+    missing = no_answer
+    missing |= not_applicable
+    missing |= ~shown
+    del not_applicable, shown
 
     # --- timestamps ----------------------------------------------------------------------------
     # Field period: World Environment Day (5 June) to the end of August of the wave year.
@@ -357,9 +477,10 @@ def make_responses(
         "urban_rural": _strings(URBAN_RURAL, rural),
         "education": _strings(EDUCATION, edu),
     }
-    for j, item in enumerate(ITEM_COLUMNS):
-        columns[item] = pd.arrays.IntegerArray(answers[j], missing[j])
-    columns[ATTENTION_ITEM] = pd.arrays.IntegerArray(attention.astype(np.int64), attn_missing)
+    for j, item in enumerate(scale_codes):
+        columns[item] = pd.arrays.IntegerArray(answers[j].astype(np.int64), missing[j])
+    for code, (answer, absent) in attention.items():
+        columns[code] = pd.arrays.IntegerArray(answer.astype(np.int64), absent)
     columns["started_at"] = started_at
     columns["submitted_at"] = submitted_at
     columns["duration_s"] = duration_ms / 1000.0
@@ -370,8 +491,17 @@ def make_responses(
     if include_truth:
         columns["true_speeder"] = speeder
         columns["true_straightliner"] = straight
-        columns["true_attention_fail"] = attn_fail & ~attn_missing
+        columns["true_attention_fail"] = attn_failed
     return pd.DataFrame(columns, copy=False)
+
+
+def _practice_mean(code: str) -> float:
+    """A practice item's mean in the first trend year; an item without its own figure gets the
+    mean of its norm's other practice items."""
+    if code in _PRACTICE_MEAN:
+        return _PRACTICE_MEAN[code]
+    same_norm = [m for c, m in _PRACTICE_MEAN.items() if c[:3] == code[:3]]
+    return float(np.mean(same_norm)) if same_norm else 3.0
 
 
 def _draw(rng: np.random.Generator, p: np.ndarray, size: int) -> np.ndarray:
@@ -426,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--no-design", action="store_true",
                         help="leave out stratum, psu and base_weight (an online sample)")
+    parser.add_argument("--items", choices=ITEM_SETS, default="wave",
+                        help="'wave' (default): the items each wave's definition asks; 'core': "
+                             "the 30 core items N01_A1..N10_P2 and ATTN1 in every wave")
     parser.add_argument("--out", required=True, type=Path, help="FILE.csv or FILE.parquet")
     args = parser.parse_args(argv)
 
@@ -443,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     frame = make_responses(args.rows_per_wave, waves=args.waves, seed=args.seed,
-                           design=not args.no_design)
+                           design=not args.no_design, items=args.items)
     if suffix == ".parquet":
         frame.to_parquet(args.out, index=False)
     else:
