@@ -153,12 +153,22 @@ def test_quality_exclusion_by_default(synth):
     ({"items": ["N01_P1"], "base": 2023, "current": 2025}, "wave 2023 is not in the data"),
     ({"items": ["N01_P1"], "base": 2025, "current": 2025}, "same wave"),
     ({"items": ["N99_P9"], "base": 2024, "current": 2025}, "item 'N99_P9' is not in wave"),
-    ({"items": ["N04_P3"], "base": 2024, "current": 2025}, "no answers to it"),
     ({"items": ["N04.often"], "base": 2024, "current": 2025}, "NORM.KIND"),
 ])
 def test_bad_input(synth, kwargs, message):
     with pytest.raises(AnalysisInputError, match=message):
         compare_waves(synth, design=SPEC, **kwargs)
+
+
+def test_item_asked_but_without_answers_is_refused(synth):
+    # both waves ask N04_P3; the data of wave 2024 have none of its answers
+    data = synth.copy()
+    data.loc[data.wave == 2024, "N04_P3"] = pd.NA
+    with pytest.raises(AnalysisInputError, match="wave 2024 asks it but the data have no "
+                                                 "answers to it"):
+        compare_waves(data, ["N04_P3"], 2024, 2025, design=SPEC)
+    with pytest.raises(AnalysisInputError, match="no answers to it"):
+        compare_waves(synth.drop(columns="N04_P3"), ["N04_P3"], 2024, 2025, design=SPEC)
 
 
 def test_command_writes_exact_columns_and_notes(synth, tmp_path, capsys):
@@ -173,11 +183,23 @@ def test_command_writes_exact_columns_and_notes(synth, tmp_path, capsys):
     t = pd.read_csv(out, keep_default_na=False)
     assert ",".join(t.columns) == ("item,by,group,base,current,diff,se,ci_low,ci_high,"
                                    "p_value,p_adjusted,significant")
-    assert len(t) == 9
+    # index.gap is not comparable 2024 -> 2026 (N02_P3 changed wording): no rows, but a note
+    assert t["item"].unique().tolist() == ["N04_P1", "N04.practice"] and len(t) == 6
     notes = pd.read_csv(tmp_path / "c.notes.csv")
     assert notes.iloc[0]["kind"] == "method" and "Benjamini-Hochberg" in notes.iloc[0]["message"]
+    gap = notes[(notes["kind"] == "not_comparable") & (notes["item"] == "index.gap")]
+    assert len(gap) == 1 and "N02_P3@1" in gap["message"].iloc[0]
     err = capsys.readouterr().err
     assert "Benjamini-Hochberg" in err and "excluded" in err
+    assert "index.gap: not comparable" in err
+    # --common-items re-scores both waves on the items they share: all three targets compare
+    status = cli.main(["compare", str(data), "--items", "N04_P1,N04.practice,index.gap",
+                       "--base", "2024", "--current", "2026", "--weight", "base_weight",
+                       "--strata", "stratum", "--psu", "psu", "--by", "urban_rural",
+                       "--method", "bh", "--common-items", "--out", str(out)])
+    assert status == 0
+    t = pd.read_csv(out, keep_default_na=False)
+    assert len(t) == 9 and t["item"].unique().tolist() == ["N04_P1", "N04.practice", "index.gap"]
 
 
 def test_command_bad_input_exits_2(synth, tmp_path, capsys):

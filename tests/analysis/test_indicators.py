@@ -38,7 +38,13 @@ def test_scales_come_from_the_wave_definition():
 
 
 def test_scales_in_data_drops_absent_items(synth):
-    kept, dropped = scales_in_data(wave_scales(load_wave(2025)), synth)
+    scales = wave_scales(load_wave(2025))
+    # the synthetic wave asks every item of its definition: nothing to drop
+    kept, dropped = scales_in_data(scales, synth)
+    assert dropped == {} and {s.name: s for s in kept} == {s.name: s for s in scales}
+    # data without N02_P3 (no column) and N02_P4 (a column without answers)
+    data = synth.drop(columns="N02_P3").assign(N02_P4=pd.NA)
+    kept, dropped = scales_in_data(scales, data)
     kept = {s.name: s for s in kept}
     assert kept["N02.practice"].items == ("N02_P1", "N02_P2")
     assert dropped["N02.practice"] == ("N02_P3", "N02_P4")
@@ -50,14 +56,26 @@ def test_norm_scores_from_a_wave(synth):
     t = est.table
     overall = t[t["by"] == ""].set_index("indicator")
     assert len(overall) == 33 and set(t["group"]) == {"", "female", "male"}
-    means = design.mean(["N04_P1", "N04_P2"]).table["estimate"].to_numpy()
+    # N04_P4 is asked only of car travellers: each item mean on its own respondents
+    n04 = ["N04_P1", "N04_P2", "N04_P3", "N04_P4"]
+    means = design.mean(n04).table["estimate"].to_numpy()
     np.testing.assert_allclose(overall.loc["N04.practice", "estimate"],
                                25 * (means.mean() - 1), rtol=1e-12)
     norms = overall.loc[[f"N{k:02d}.practice" for k in range(1, 11)], "estimate"]
     np.testing.assert_allclose(overall.loc["index.practice", "estimate"], norms.mean())
     assert (overall["se"] > 0).all() and (overall["estimate"].between(-100, 100)).all()
-    assert overall.loc["N04.practice", "n_items"] == 2
+    assert overall.loc["N04.practice", "n_items"] == 4
+    assert overall.loc["N02.practice", "n_items"] == 4
+    assert not est.dropped
+    # without the columns of N02_P3 and N02_P4 the N02 score uses the other two, and says so
+    fewer = SurveyDesign(synth.drop(columns=["N02_P3", "N02_P4"]), weights="base_weight",
+                         strata="stratum", psu="psu")
+    est = norm_scores(fewer, wave=load_wave(2025))
     assert est.dropped["N02.practice"] == ("N02_P3", "N02_P4")
+    row = est.table.set_index("indicator").loc["N02.practice"]
+    means = fewer.mean(["N02_P1", "N02_P2"]).table["estimate"].to_numpy()
+    assert row["n_items"] == 2
+    np.testing.assert_allclose(row["estimate"], 25 * (means.mean() - 1), rtol=1e-12)
 
 
 def test_parse_target():

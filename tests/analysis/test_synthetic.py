@@ -5,14 +5,19 @@ import pandas as pd
 import pytest
 
 from analysis import synthetic
-from analysis.synthetic import ITEM_COLUMNS, PROVINCES, make_responses
+from analysis.quality import flag_quality
+from analysis.synthetic import ITEM_COLUMNS, PROVINCES, make_responses, wave_items
+from questionnaires import NOT_APPLICABLE_CODE, load_wave
 
 DEMOGRAPHICS = ["sex", "age_group", "province", "region", "urban_rural", "education"]
+WAVES = (2024, 2025, 2026)
+# the scale items the shipped wave definitions ask beyond the 30 core items
+EXTRA_ITEMS = ["N02_P3", "N02_P4", "N03_P3", "N04_P3", "N04_P4", "N05_P3", "N06_P3", "N07_P3"]
 
 
 @pytest.fixture(scope="module")
 def frame():
-    return make_responses(6000, waves=(2024, 2025, 2026), seed=11, include_truth=True)
+    return make_responses(6000, waves=WAVES, seed=11, include_truth=True)
 
 
 def scores(frame, item):
@@ -20,9 +25,14 @@ def scores(frame, item):
     return ((frame[item].astype(float) - 1) * 25).groupby(frame["wave"]).mean()
 
 
+def scale_items(wave):
+    return [i.code for p in wave.pages for i in p.items if i.kind in ("awareness", "practice")]
+
+
 def test_schema_and_types(frame):
+    scale = sorted([*ITEM_COLUMNS, *EXTRA_ITEMS])
     expected = (
-        ["response_id", "wave", *DEMOGRAPHICS, *ITEM_COLUMNS, "ATTN1",
+        ["response_id", "wave", *DEMOGRAPHICS, *scale, "ATTN1",
          "started_at", "submitted_at", "duration_s", "stratum", "psu", "base_weight"]
         + list(synthetic.TRUTH_COLUMNS)
     )
@@ -30,7 +40,7 @@ def test_schema_and_types(frame):
     assert len(ITEM_COLUMNS) == 30 and ITEM_COLUMNS[:3] == ("N01_A1", "N01_P1", "N01_P2")
     assert ITEM_COLUMNS[-1] == "N10_P2"
     assert len(frame) == 18000
-    for item in [*ITEM_COLUMNS, "ATTN1"]:
+    for item in [*scale, "ATTN1"]:
         assert frame[item].dtype == "Int64", item
     for col in ["response_id", *DEMOGRAPHICS, "stratum"]:
         assert pd.api.types.is_string_dtype(frame[col]), col
@@ -38,6 +48,85 @@ def test_schema_and_types(frame):
     assert str(frame["started_at"].dt.tz) == "UTC"
     assert frame["response_id"].is_unique
     assert frame["response_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+
+
+def test_each_wave_asks_the_items_of_its_definition(frame):
+    for year in WAVES:
+        wave = load_wave(year)
+        rows = frame[frame.wave == year]
+        asked = scale_items(wave)
+        assert [i.code for i in wave_items(year)] == [
+            i.code for p in wave.pages for i in p.items if i.kind != "demographic"]
+        answered = [c for c in frame.columns
+                    if (c[:1] == "N" or c == "ATTN1") and rows[c].notna().any()]
+        assert sorted(answered) == sorted([*asked, "ATTN1"]), year
+        assert set(EXTRA_ITEMS) <= set(asked)
+
+
+def test_an_item_a_wave_does_not_ask_is_empty_for_that_wave():
+    # a year without a definition gets the 30 core items; 2025 asks the extra items
+    mixed = make_responses(300, waves=(1999, 2025), seed=2)
+    assert [i.code for i in wave_items(1999)] == [*ITEM_COLUMNS, "ATTN1"]
+    old, new = mixed[mixed.wave == 1999], mixed[mixed.wave == 2025]
+    for item in EXTRA_ITEMS:
+        assert old[item].isna().all() and new[item].notna().sum() > 200, item
+    for item in [*ITEM_COLUMNS, "ATTN1"]:
+        assert old[item].notna().mean() > 0.85, item
+    only_old = make_responses(50, waves=(1999,), seed=2)
+    assert [c for c in only_old.columns if c[:1] == "N"] == list(ITEM_COLUMNS)
+
+
+def test_core_items_option():
+    core = make_responses(400, waves=WAVES, seed=3, items="core")
+    items = [c for c in core.columns if c[:1] == "N" or c == "ATTN1"]
+    assert items == [*ITEM_COLUMNS, "ATTN1"]
+    assert core[items].notna().mean().gt(0.85).all()
+    assert [i.code for i in wave_items(2025, "core")] == [*ITEM_COLUMNS, "ATTN1"]
+    with pytest.raises(ValueError, match="items must be one of 'wave', 'core'"):
+        make_responses(10, items="all")
+
+
+def test_conditional_item_follows_its_condition(frame):
+    condition = load_wave(2025).items["N04_P4"].condition
+    assert condition is not None and condition.item == "N04_P3"
+    p3, p4 = frame["N04_P3"], frame["N04_P4"]
+    # N04_P3 not applicable ("never travel by car") or unanswered: N04_P4 never shown
+    assert p4[p3.isna()].isna().all()
+    assert p3.isna().sum() > 0.1 * len(frame)
+    # N04_P3 answered 1..5: N04_P4 shown and answered but for item nonresponse
+    assert p4[p3.notna()].notna().mean() > 0.95
+    assert p3.dropna().isin([1, 2, 3, 4, 5]).all()
+
+
+def test_not_applicable_only_where_the_definition_offers_it(frame):
+    for year in WAVES:
+        wave = load_wave(year)
+        rows = frame[frame.wave == year]
+        for code in scale_items(wave):
+            item = wave.items[code]
+            missing = rows[code].isna().mean()
+            if item.condition is not None:
+                continue
+            if item.not_applicable is None:
+                # item nonresponse only (about 2%)
+                assert missing < 0.04, (year, code)
+            elif synthetic.NOT_APPLICABLE_RATE.get(code, 0) >= 0.04:
+                assert missing > 0.045, (year, code)
+    for code in synthetic.NOT_APPLICABLE_RATE:
+        assert load_wave(2025).items[code].not_applicable is not None, code
+    # never the code 9 itself: "not applicable" is exported as empty
+    items = frame[[c for c in frame.columns if c[:1] == "N"]]
+    assert not (items == NOT_APPLICABLE_CODE).any().any()
+
+
+def test_wording_version_shifts_the_answers(frame):
+    # N02_P3: version 1 (2018 thresholds, stricter) in 2024, version 2 from 2025; N02 is flat
+    assert load_wave(2024).items["N02_P3"].wording_version == 1
+    assert load_wave(2025).items["N02_P3"].wording_version == 2
+    n02_p3, n02_p1 = scores(frame, "N02_P3"), scores(frame, "N02_P1")
+    assert n02_p3[2025] - n02_p3[2024] > 4
+    assert abs(n02_p3[2026] - n02_p3[2025]) < 1.5
+    assert abs(n02_p1[2025] - n02_p1[2024]) < 1.5
 
 
 def test_without_design_columns():
@@ -68,10 +157,13 @@ def test_categories_match_the_contract(frame):
 
 
 def test_answer_ranges_and_missingness(frame):
-    items = frame[list(ITEM_COLUMNS)]
-    assert items.min().min() == 1 and items.max().max() == 5
+    items = frame[[*ITEM_COLUMNS, *EXTRA_ITEMS]]
+    assert (items.min() == 1).all() and (items.max() == 5).all()
     missing = items.isna().mean()
-    assert missing.between(0.01, 0.12).all()
+    # ~2% item nonresponse, more where "not applicable" is offered; N04_P3 is "not applicable"
+    # for people who never travel by car (~15%), and N04_P4 is only shown to the others
+    assert missing.drop(["N04_P3", "N04_P4"]).between(0.01, 0.13).all()
+    assert missing[["N04_P3", "N04_P4"]].between(0.1, 0.3).all()
     # practice items with "not applicable" have clearly more missing answers
     assert missing["N04_P2"] > missing["N04_P1"] + 0.03
     assert frame["ATTN1"].dropna().between(1, 5).all()
@@ -102,10 +194,14 @@ def test_design_psus_nested_in_strata_and_weights(frame):
 def test_knowledge_action_gap_and_trends(frame):
     for norm in ("N01", "N04", "N08"):
         assert scores(frame, f"{norm}_A1").mean() > scores(frame, f"{norm}_P1").mean() + 8
-    n04 = scores(frame, "N04_P1")
-    assert 2.5 < (n04[2026] - n04[2024]) / 2 < 5.5  # ~ +4 points/year
-    n01 = scores(frame, "N01_P1")
-    assert abs(n01[2026] - n01[2024]) < 2.0
+    for item in ("N04_P1", "N04_P3", "N04_P4"):  # the planted trend holds for the new items
+        n04 = scores(frame, item)
+        assert 2.5 < (n04[2026] - n04[2024]) / 2 < 5.5, item  # ~ +4 points/year
+    n05 = scores(frame, "N05_P3")
+    assert 1.5 < (n05[2026] - n05[2024]) / 2 < 4.5  # ~ +3 points/year
+    for item in ("N01_P1", "N06_P3", "N07_P3"):
+        flat = scores(frame, item)
+        assert abs(flat[2026] - flat[2024]) < 2.0, item
 
 
 def test_answers_depend_on_demographics_and_cluster_in_psus(frame):
@@ -127,8 +223,16 @@ def test_quality_problems_are_planted(frame):
     assert 0.01 < straight.mean() < 0.03
     assert 0.02 < (frame["ATTN1"] != 4).mean() < 0.045
     assert frame.loc[speeder, "duration_s"].max() < frame["duration_s"].median() / 3
-    page = frame.loc[straight, ["N03_A1", "N03_P1", "N03_P2"]]
-    assert (page.nunique(axis=1) == 1).all()
+    # one answer to every item of every grid page, the wave's new items included
+    for year in WAVES:
+        rows = frame[(frame.wave == year) & straight]
+        for page in load_wave(year).pages:
+            codes = [i.code for i in page.items if i.kind in ("awareness", "practice")]
+            if page.grid:
+                assert rows[codes].notna().all().all(), (year, page.key)
+                assert (rows[codes].nunique(axis=1) == 1).all(), (year, page.key)
+        answers = rows[scale_items(load_wave(year))]
+        assert (answers.nunique(axis=1) == 1).all()
     fails = frame["true_attention_fail"]
     assert ((frame.loc[fails, "ATTN1"] != 4) & frame.loc[fails, "ATTN1"].notna()).all()
     duration = (frame["submitted_at"] - frame["started_at"]).dt.total_seconds()
@@ -160,3 +264,27 @@ def test_command_line_writes_the_file(tmp_path, suffix):
 def test_command_line_rejects_a_bad_extension(tmp_path, capsys):
     assert synthetic.main(["--out", str(tmp_path / "data.xlsx")]) == 2
     assert "--out must end in .csv or .parquet" in capsys.readouterr().err
+
+
+def test_quality_flags_recover_the_planted_problems_on_every_page(frame):
+    for year in WAVES:
+        rows = frame[frame.wave == year]
+        flags = flag_quality(rows, load_wave(year))
+        straight = rows["true_straightliner"].to_numpy()
+        flagged = flags["flag_straightliner"].to_numpy().astype(bool)
+        assert flagged[straight].all()
+        assert flagged[~straight].sum() <= 2
+        attention = flags["flag_attention"].to_numpy().astype(bool)
+        assert (attention == rows["true_attention_fail"].to_numpy()).all()
+
+
+def test_command_line_items_option(tmp_path):
+    out = tmp_path / "core.csv"
+    assert synthetic.main(["--waves", "2024,2025", "--rows-per-wave", "20", "--items", "core",
+                           "--out", str(out)]) == 0
+    back = pd.read_csv(out)
+    assert [c for c in back.columns if c[:1] == "N"] == list(ITEM_COLUMNS)
+    out = tmp_path / "wave.csv"
+    assert synthetic.main(["--waves", "2024,2025", "--rows-per-wave", "20", "--out",
+                           str(out)]) == 0
+    assert set(EXTRA_ITEMS) <= set(pd.read_csv(out).columns)

@@ -58,15 +58,17 @@ def test_single_wave_data(synth):
 
 
 def test_not_comparable_items(synth):
-    data = synth.copy()
-    data["N02_P3"] = data["N02_P1"]
-    res = linear_trend(data, ["N02_P3", "N02_P1"], design=SPEC)
+    # the synthetic data ask N02_P3 as the waves do: version 1 in 2024, version 2 later
+    assert synth.groupby("wave")["N02_P3"].count().gt(0).all()
+    res = linear_trend(synth, ["N02_P3", "N02_P1"], design=SPEC)
     assert res.table["item"].tolist() == ["N02_P1"]
     assert res.notes["message"].str.contains("N02_P3: not comparable, wording changed").any()
     with pytest.raises(AnalysisInputError, match="nothing to analyse: N02_P3"):
-        linear_trend(data, ["N02_P3"], design=SPEC)
+        linear_trend(synth, ["N02_P3"], design=SPEC)
+    data = synth.copy()
+    data.loc[data.wave == 2024, "N04_P3"] = pd.NA
     with pytest.raises(AnalysisInputError, match="item 'N04_P3': wave 2024 asks it"):
-        linear_trend(synth, ["N04_P3"], design=SPEC)
+        linear_trend(data, ["N04_P3"], design=SPEC)
 
 
 def test_command(synth, tmp_path, capsys):
@@ -78,11 +80,22 @@ def test_command(synth, tmp_path, capsys):
                        "stratum", "--psu", "psu", "--out", str(out)])
     assert status == 0
     t = pd.read_csv(out)
-    assert list(t.columns) == list(TREND_COLUMNS) and len(t) == 3
+    # index.gap is not comparable across 2024-2026 (N02_P3 changed wording): listed, no row
+    assert list(t.columns) == list(TREND_COLUMNS) and len(t) == 2
+    assert t["item"].tolist() == ["N04_P1", "N04.practice"]
     s = pd.read_csv(tmp_path / "t.series.csv")
-    assert list(s.columns) == list(SERIES_COLUMNS) and len(s) == 9
-    assert (tmp_path / "t.notes.csv").exists()
-    assert "excluded" in capsys.readouterr().err
+    assert list(s.columns) == list(SERIES_COLUMNS) and len(s) == 6
+    notes = pd.read_csv(tmp_path / "t.notes.csv")
+    assert ((notes["kind"] == "not_comparable") & (notes["item"] == "index.gap")).sum() == 1
+    err = capsys.readouterr().err
+    assert "excluded" in err and "index.gap: not comparable" in err
+    status = cli.main(["trend", str(data), "--items", "N04_P1,N04.practice,index.gap",
+                       "--waves", "2024,2025,2026", "--weight", "base_weight", "--strata",
+                       "stratum", "--psu", "psu", "--common-items", "--out", str(out)])
+    assert status == 0
+    assert pd.read_csv(out)["item"].tolist() == ["N04_P1", "N04.practice", "index.gap"]
+    assert len(pd.read_csv(tmp_path / "t.series.csv")) == 9
+    capsys.readouterr()
     status = cli.main(["trend", str(data), "--items", "N04_P1", "--waves", "2024,2025",
                        "--out", str(out)])
     assert status == 2
