@@ -656,7 +656,8 @@ def make_data(rows: int, seed: int, directory: Path, csv_too: bool) -> tuple[Pat
     if csv_too:
         paths.append(directory / f"responses-{rows}.csv")
     for path in paths:
-        cmd = [sys.executable, "-m", "analysis.synthetic", "--waves", str(WAVE),
+        # the 30 core items in every wave (the waves' extra items are not benchmarked)
+        cmd = [sys.executable, "-m", "analysis.synthetic", "--waves", str(WAVE), "--items", "core",
                "--rows-per-wave", str(rows), "--seed", str(seed), "--out", str(path)]
         code, _, _, err = run_child(cmd)
         if code != 0:
