@@ -42,7 +42,10 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
             raise _unreadable(path, "Parquet", exc) from None
         if columns is not None:
             _check_columns(path, columns, schema.names)
-        data = pd.read_parquet(path, columns=columns)
+        try:
+            data = _read_parquet(path, schema, columns)
+        except Exception as exc:  # a damaged file can pass read_schema and fail here
+            raise _unreadable(path, "Parquet", exc) from None
     else:
         try:
             header = pd.read_csv(path, nrows=0)
@@ -64,6 +67,130 @@ def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
     if len(data) == 0:
         raise AnalysisInputError(f"{path}: the file has a header but no rows")
     return data
+
+
+# a string column whose dictionary page is at most this size was written with every page
+# dictionary-encoded (writers fall back to plain pages only when the dictionary outgrows its
+# limit, 1 MiB in Arrow), so reading it as a dictionary skips building a string per row
+_SMALL_DICTIONARY_PAGE = 256 << 10
+
+
+def _read_parquet(path: Path, schema, columns: list[str] | None) -> pd.DataFrame:
+    """``pd.read_parquet(path, columns=columns)``, the same frame, about twice as fast.
+
+    pandas' own conversion spends most of its time turning Arrow integer columns into nullable
+    ``Int64`` (the export's item columns) and decoding low-cardinality strings page by page.
+    Here strings with a small dictionary are read as dictionaries and decoded once, Arrow-side,
+    and the ``Int64`` columns are built straight from the Arrow data and validity buffers.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = list(schema.names) if columns is None else list(columns)
+    meta = pq.ParquetFile(path).metadata
+    leaf = {name: i for i, name in enumerate(meta.schema.names)}
+    small = [name for name in names if _is_string(schema.field(name).type)
+             and name in leaf and _small_dictionary(meta, leaf[name])]
+    table = pq.read_table(path, columns=columns, read_dictionary=small or None,
+                          memory_map=True, use_pandas_metadata=True)
+    for name in small:
+        i = table.schema.get_field_index(name)
+        field = schema.field(name)
+        table = table.set_column(i, field, table.column(i).cast(field.type))
+    nullable = _pandas_nullable_int_columns(schema)
+    fast = [name for name in table.column_names
+            if name in nullable and pa.types.is_int64(table.schema.field(name).type)]
+    rest = table.drop_columns(fast) if fast else table
+    data = _arrow_to_pandas(rest)
+    if fast:
+        extra = pd.DataFrame({name: _int64_array(table.column(name)) for name in fast},
+                             index=data.index, copy=False)
+        order = [name for name in table.column_names if name in data.columns or name in extra]
+        data = pd.concat([data, extra], axis=1)[order]
+    attrs = (table.schema.metadata or {}).get(b"PANDAS_ATTRS")
+    if attrs is not None:
+        import json
+
+        data.attrs = json.loads(attrs)
+    return data
+
+
+def _is_string(dtype) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(dtype) or pa.types.is_large_string(dtype)
+
+
+def _small_dictionary(meta, i: int) -> bool:
+    """Whether column ``i`` is dictionary-encoded with a small dictionary in every row group."""
+    for r in range(meta.num_row_groups):
+        chunk = meta.row_group(r).column(i)
+        if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
+            return False
+        if chunk.data_page_offset - chunk.dictionary_page_offset > _SMALL_DICTIONARY_PAGE:
+            return False
+    return meta.num_row_groups > 0
+
+
+def _pandas_nullable_int_columns(schema) -> set[str]:
+    """Columns pandas wrote as nullable ``Int64`` (from the file's pandas metadata)."""
+    try:
+        meta = schema.pandas_metadata or {}
+    except Exception:  # malformed metadata: let pandas decide as it would
+        return set()
+    return {c.get("field_name", c.get("name")) for c in meta.get("columns", [])
+            if c.get("numpy_type") == "Int64"}
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """The conversion ``pd.read_parquet`` applies (string dtype, time zones)."""
+    try:
+        from pandas.io._util import arrow_table_to_pandas
+    except ImportError:  # a pandas without this helper: pyarrow's conversion
+        return table.to_pandas()
+    return arrow_table_to_pandas(table)
+
+
+def _int64_array(column) -> pd.arrays.IntegerArray:
+    """A nullable ``Int64`` array from an Arrow int64 column, as ``pd.Int64Dtype().__from_arrow__``
+    builds it but without copying the values: the Parquet reader decodes a column into one
+    buffer that its chunks slice, so the values are a (writable) view of that buffer, which
+    the array then owns, and the mask comes from the validity bitmap."""
+    import numpy as np
+
+    chunks = column.chunks
+    if not _contiguous_slices(chunks):
+        chunks = [column.combine_chunks()]
+    first, n = chunks[0], len(column)
+    off = first.offset if chunks else 0
+    validity, values = (first.buffers()[:2] if chunks else (None, None))
+    if values is None or not values.is_mutable:
+        return pd.array(column.to_pandas(), dtype="Int64")  # not decoded by us: convert
+    data = np.frombuffer(values, dtype=np.int64, count=off + n)[off:]
+    if validity is None or column.null_count == 0:
+        mask = np.zeros(n, dtype=bool)
+    else:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), count=off + n,
+                             bitorder="little")[off:]
+        mask = np.logical_not(bits.view(bool))
+    return pd.arrays.IntegerArray(data, mask)
+
+
+def _contiguous_slices(chunks) -> bool:
+    """Whether the Arrow chunks are consecutive slices of the same value and validity buffers
+    (how the Parquet reader returns a column: one buffer, batches as slices)."""
+    if not chunks:
+        return False
+    bufs = [c.buffers()[:2] for c in chunks]
+    v0, d0 = bufs[0]
+    start = chunks[0].offset
+    for c, (v, d) in zip(chunks, bufs, strict=True):
+        if d is None or d0 is None or d.address != d0.address or c.offset != start:
+            return False
+        if (v is None) != (v0 is None) or (v is not None and v.address != v0.address):
+            return False
+        start += len(c)
+    return True
 
 
 def response_columns(path) -> list[str]:
