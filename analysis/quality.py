@@ -266,10 +266,11 @@ def exclude_flagged_by_default(
 
     Flags come from the table's flag columns (the export writes them) or, where it has none, are
     computed wave by wave from the wave definitions. A wave with no questionnaire definition
-    cannot be checked; it is kept whole and a message says so.
+    (or a row with no wave) cannot be checked; it is kept and a message says so.
 
-    Returns ``(rows kept, messages)``: one line per wave for stderr, e.g.
-    ``wave 2025: excluded 42 of 3000 responses flagged by quality checks (…)``.
+    Returns ``(rows kept, messages)``. The rows keep their order and their index, so later
+    messages still name the row of the file (``row 60``). Messages are one line per wave for
+    stderr, e.g. ``wave 2025: excluded 42 of 3000 responses flagged by quality checks (…)``.
     """
     if keep_flagged:
         return df, ["quality flags ignored (--keep-flagged): no response excluded"]
@@ -281,22 +282,26 @@ def exclude_flagged_by_default(
         return kept, [report.message()]
     if load_wave is None:
         from questionnaires import load_wave
-    kept_parts, messages = [], []
-    for year, rows in df.groupby("wave", sort=True).groups.items():
-        part = df.loc[rows]
+    if not df.index.is_unique:  # rows are matched by index label below
+        df = df.reset_index(drop=True)
+    keep = np.ones(len(df), dtype=bool)
+    messages = []
+    waves = df["wave"]
+    for year in sorted(waves.dropna().unique()):
+        rows = np.flatnonzero((waves == year).to_numpy())
+        part = df.iloc[rows]
         if not has_flags:
             try:
                 wave = _load(load_wave, year)
             except AnalysisInputError:
-                kept_parts.append(part)
                 messages.append(f"wave {year}: no questionnaire definition, so quality flags "
                                 "cannot be computed: no response excluded")
                 continue
             part = add_quality_flags(part, lambda _year, w=wave: w)
-        part, report = exclude_flagged(part)
-        if part.empty:
+        kept, report = exclude_flagged(part)
+        if kept.empty:
             raise AnalysisInputError(f"wave {year}: every response is flagged by the quality "
                                      "checks (use --keep-flagged to keep them)")
-        kept_parts.append(part if has_flags else part.drop(columns=list(FLAG_COLUMNS)))
+        keep[rows] = part.index.isin(kept.index)
         messages.append(f"wave {year}: {report.message()}")
-    return pd.concat(kept_parts).reset_index(drop=True), messages
+    return (df if keep.all() else df[keep]), messages

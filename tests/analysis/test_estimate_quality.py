@@ -55,3 +55,17 @@ def test_a_wave_without_definition_is_kept_whole_and_said(tmp_path, capsys, resp
     code, est, err = run_estimate(capsys, data, tmp_path / "e.csv")
     assert code == 0 and "wave 1999: no questionnaire definition" in err
     assert est.n.iloc[0] == np.isfinite(df["N04_P1"].astype(float)).sum()
+
+
+def test_exclusion_keeps_file_row_numbers_in_later_messages(tmp_path, capsys):
+    df = make_responses(50, waves=(2024, 2025), seed=4).sample(frac=1, random_state=1)
+    df = df.reset_index(drop=True).assign(flag_speeder=0, flag_straightliner=0,
+                                          flag_attention=0)
+    df.loc[0, "flag_speeder"] = 1          # excluded before the bad row below
+    df = df.astype({"N04_P1": object})
+    df.loc[7, "N04_P1"] = "often"
+    data = tmp_path / "r.csv"
+    df.to_csv(data, index=False)
+    code, _, err = run_estimate(capsys, data, tmp_path / "e.csv")
+    assert code == 2
+    assert "value 'often' in row 8" in err and err.count("\n") == 1
