@@ -26,6 +26,7 @@ from analysis.variance import (
     Calibration,
     CalibrationStep,
     PSUStructure,
+    blas_single_thread,
     compact_codes,
     group_sum_matrix,
 )
@@ -273,6 +274,10 @@ class SurveyDesign:
         ``domain`` matters only for ``lonely_psu="average"`` in an uncalibrated design, where
         R averages over the strata the domain reaches.
         """
+        with blas_single_thread():
+            return self._vcov(z, domain)
+
+    def _vcov(self, z, domain) -> np.ndarray:
         z = np.asarray(z, dtype=float)
         if z.ndim == 1:
             z = z[:, None]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.variance import blas_single_thread
 
 Z_95 = 1.959963984540054  # qnorm(0.975): R's confint() for svymean / svytotal
 
@@ -82,10 +83,11 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
         y = [design.item_values(col) for col in items]
     partitions = [("", np.zeros(design.n, dtype=np.int64), [""])]
     for col in by_list:
-        partitions.append((col, *domain_codes(design.data, col)))
-    res = domain_estimates(design, y, [p[1] for p in partitions],
-                           [len(p[2]) for p in partitions],
-                           total=(statistic == "total"), na_rm=na_rm, deff=deff)
+        partitions.append((col, *_cached_domain_codes(design, col)))
+    with blas_single_thread():
+        res = domain_estimates(design, y, [p[1] for p in partitions],
+                               [len(p[2]) for p in partitions],
+                               total=(statistic == "total"), na_rm=na_rm, deff=deff)
     rows = []
     offset = 0
     for name, _, labels in partitions:
@@ -116,6 +118,19 @@ def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
         raise AnalysisInputError(f"unknown column '{col}' (by); the data have no such column")
     codes, uniques = pd.factorize(data[col], sort=True)
     return codes.astype(np.int64), [_label(u) for u in uniques]
+
+
+def _cached_domain_codes(design, col: str) -> tuple[np.ndarray, list[str]]:
+    """:func:`domain_codes` of the design's data, cached on the design (and shared with the
+    designs derived from it, which have the same data): a string column is factorized once."""
+    key = "\0domain:" + col
+    cached = design._columns.get(key)
+    if cached is None:
+        codes, labels = domain_codes(design.data, col)
+        codes.flags.writeable = False
+        cached = (codes, labels)
+        design._columns[key] = cached
+    return cached[0], list(cached[1])
 
 
 def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
