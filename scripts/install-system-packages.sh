@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the test suite uses: Chromium for the end-to-end browser test, a CJK font for the
-# PDF reports, poppler-utils to read the PDFs back. Installs only what is missing, and only when it
-# can (root with apt-get); otherwise it says what is missing and the tests that need it skip.
+# PDF reports, poppler-utils to read the PDFs back, R with the survey package to re-run the scripts
+# that made the R fixtures. Installs only what is missing, and only when it can (root with
+# apt-get); otherwise it says what is missing and the tests that need it skip.
 set -u
-packages=(chromium fonts-noto-cjk poppler-utils)
+packages=(chromium fonts-noto-cjk poppler-utils r-cran-survey)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
