@@ -200,6 +200,7 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     pn = np.zeros((k, n_groups, P)) if need_present else None
     ay = np.empty(len(a))
     ay2 = np.empty(len(a))
+    yv = np.empty(len(a))  # float copy of an integer column: float x float is ~4x faster
     for q in passes:
         g, off, codes = sizes[q], offsets[q], partitions[q]
         sl = slice(off, off + g)
@@ -215,6 +216,9 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         for j, col in enumerate(columns):
             # values are meaningless at the missing positions idx: zero every product there
             vals, idx = col if isinstance(col, tuple) else _zero_filled(col)
+            if vals.dtype != np.float64:
+                np.copyto(yv, vals, casting="unsafe")
+                vals = yv
             np.multiply(a, vals, out=ay)
             ay[idx] = 0.0
             py[j, sl] = sums(pk, ay, dump_p).reshape(g, P)
