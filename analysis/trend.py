@@ -129,8 +129,7 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
                 if var not in df.columns:
                     raise AnalysisInputError(f"unknown column '{var}': the margins weight on it "
                                              "but the data have no such column")
-                values = df[var].map(lambda v: "" if pd.isna(v) else _category(v))
-                part[f"_rk_{var}"] = np.where(values == "", None, f"{year}|" + values)
+                part[f"_rk_{var}"] = _wave_categories(df[var], year)
                 crossed += [(f"_rk_{var}", f"{year}|{cat}", t) for cat, t in targets.items()]
         parts.append(part)
     data = pd.concat(parts, ignore_index=True)
@@ -144,6 +143,16 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
         design = design.rake(Margins(table, source="margins crossed with wave"))
         data["_weight"] = design.weights
     return design, data
+
+
+def _wave_categories(values: pd.Series, year) -> np.ndarray:
+    """``"<year>|<category>"`` for each value (``None`` where missing or blank): the labels are
+    made once per distinct value, not once per row."""
+    codes, uniques = pd.factorize(values)
+    labels = [_category(u) for u in uniques]
+    crossed = np.array([f"{year}|{lab}" if lab != "" else None for lab in labels] + [None],
+                       dtype=object)
+    return crossed[codes]  # code -1 (missing) takes the trailing None
 
 
 def _as_margins(margins):
