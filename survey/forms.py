@@ -100,3 +100,46 @@ def page_form_class(wave, page, visible_codes) -> type[FlaskForm]:
             _FORM_CLASSES.clear()
         _FORM_CLASSES[key] = cls
     return cls
+
+
+# --------------------------------------------------------------------------- the fast path
+# A page POST is validated without building a form object: the rules below are exactly those of
+# ``AnswerField.process_formdata`` + ``ValidAnswer`` (tests/web/test_forms.py checks the two
+# agree on every kind of input), with the item codes looked up once per wave and item.
+
+_ITEM_CODES: dict[tuple, frozenset] = {}
+
+
+def _codes_of(wave, item) -> frozenset:
+    key = (wave.content_hash, item.code)
+    codes = _ITEM_CODES.get(key)
+    if codes is None:
+        codes = _ITEM_CODES[key] = frozenset(item_codes(item))
+    return codes
+
+
+def validate_answers(wave, items, formdata, gettext):
+    """Validate the posted answers to ``items`` as the page form would.
+
+    Returns ``(values, errors)``: ``values[code]`` is the parsed answer (``None`` when nothing or
+    something unusable was sent) for every item, ``errors[code]`` the first message of each item
+    that fails, translated with ``gettext``."""
+    values: dict[str, int | None] = {}
+    errors: dict[str, str] = {}
+    for item in items:
+        code = item.code
+        valuelist = formdata.getlist(code)
+        raw = valuelist[0] if valuelist else None
+        data = None
+        if raw not in (None, ""):
+            try:
+                data = int(raw)
+            except ValueError:
+                raw = "?"
+        values[code] = data
+        if data is None and raw != "?":
+            if item.required:
+                errors[code] = gettext("Please choose an answer.")
+        elif data not in _codes_of(wave, item):
+            errors[code] = gettext("Please choose one of the answers shown.")
+    return values, errors

@@ -27,17 +27,18 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms.validators import ValidationError
 
 from . import store
 from .db import db
 from .definitions import current_wave_year, definition, survey_today, wave_state
-from .forms import ConsentForm, ResumeForm, page_form_class
+from .forms import ConsentForm, ResumeForm, page_form_class, validate_answers
 from .i18n import current_language
 from .models import Response, new_token, normalise_resume_code, utc_now
-from .rendering import question_html
+from .rendering import page_html, question_html
 
 bp = Blueprint("respondent", __name__)
 
@@ -131,17 +132,29 @@ def _neighbour(wave, visible, index: int, step: int) -> int | None:
 def _render_page(wave, page, index, response, visible, values, errors, *, notice=None,
                  status=200):
     items = visible[page.key]
-    return render_template(
-        "survey/page.html",
+    lang = current_language()
+    questions = [question_html(wave, item, values.get(item.code), errors.get(item.code), lang)
+                 for item in items]
+    context = dict(
         wave=wave, page=page, page_number=index + 1, page_count=len(wave.pages),
         # the button says "Submit" where no later page has anything to ask
         is_last=_neighbour(wave, visible, index, 1) is None,
         is_first=_neighbour(wave, visible, index, -1) is None,
-        response=response, items=items, errors=errors, notice=notice,
-        questions=[question_html(wave, item, values.get(item.code), errors.get(item.code))
-                   for item in items],
-        csrf_token=generate_csrf(),
-    ), status
+        items=items, errors=errors, notice=notice,
+    )
+    csrf_token = generate_csrf()
+    if not errors and notice is None:
+        # the frame depends on the URL too (the language switch link leads back here)
+        key = (wave.content_hash, lang, page.key, context["is_first"], context["is_last"],
+               tuple(item.code for item in items), request.method, request.script_root,
+               request.path, request.query_string)
+        html = page_html(key, context, csrf_token=csrf_token, questions=questions,
+                         resume_code=response.resume_code,
+                         render_code=current_app.jinja_env.filters["resume_code"])
+        if html is not None:
+            return html, status
+    return render_template("survey/page.html", **context, response=response,
+                           questions=questions, csrf_token=csrf_token), status
 
 
 # --------------------------------------------------------------------------- views
@@ -167,9 +180,8 @@ def landing(year: int):
 def consent(year: int):
     state, wave = _open_wave(year)
     response = _load_response(state)
-    form = ConsentForm()
     if request.method == "POST":
-        if not form.validate():
+        if not _consent_csrf_ok():
             return render_template("survey/consent.html", wave=wave, csrf_failed=True,
                                    response=response, csrf_token=generate_csrf()), 400
         if response is not None and response.status == "in_progress":
@@ -181,6 +193,20 @@ def consent(year: int):
         return _set_response_cookie(redirect_to, token)
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
+
+
+def _consent_csrf_ok() -> bool:
+    """The consent form's check (its only field is the CSRF token), without a form object for
+    the usual urlencoded POST."""
+    if request.mimetype != "application/x-www-form-urlencoded" or request.files:
+        return ConsentForm().validate()
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
 
 
 def _start_response(wave_id: int) -> str:
@@ -240,12 +266,25 @@ def _save_page(state, wave, page, index, response, stored):
     merged = {**others, **posted}
     effective, visible = effective_answers(wave, merged)
     items = visible[page.key]
-    form = page_form_class(wave, page, {item.code for item in items})()
     going_back = request.form.get("nav") == "back"
-    valid = form.validate()
-    if "csrf_token" in form.errors:
-        db.session.rollback()
+    if request.mimetype == "application/x-www-form-urlencoded" and not request.files:
+        # the fast path: CSRF and answers checked without building a form object
+        csrf_failed = False
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            try:
+                validate_csrf(request.form.get("csrf_token"))
+            except ValidationError:
+                csrf_failed = True
+        values, errors = validate_answers(wave, items, request.form, _)
+    else:  # anything else a browser would not send: the page form itself
+        form = page_form_class(wave, page, {item.code for item in items})()
+        form.validate()
+        csrf_failed = "csrf_token" in form.errors
         values = {item.code: form[item.code].data for item in items}
+        errors = {code: messages[0] for code, messages in form.errors.items()
+                  if code != "csrf_token"}
+    if csrf_failed:
+        db.session.rollback()
         return _render_page(
             wave, page, index, response, visible, values, {},
             notice=_("This page was open too long or came from an old tab, so it could not be "
@@ -253,17 +292,14 @@ def _save_page(state, wave, page, index, response, stored):
                      "press the button again."),
             status=400,
         )
-    if not valid and not going_back:
+    if errors and not going_back:
         db.session.rollback()
-        values = {item.code: form[item.code].data for item in items}
-        errors = {code: messages[0] for code, messages in form.errors.items()}
         return _render_page(wave, page, index, response, visible, values, errors)
 
     # answers to save: every valid answer to a visible item (Back saves partial pages too)
     answers = {
-        item.code: form[item.code].data
-        for item in items
-        if form[item.code].data is not None and not form[item.code].errors
+        code: value for code, value in values.items()
+        if value is not None and code not in errors
     }
     if going_back:
         target = _neighbour(wave, visible, index, -1)

@@ -1,0 +1,124 @@
+"""The respondent's fast paths give exactly what the general code gives.
+
+* A page view joins a cached frame of ``survey/page.html`` with the CSRF token, the questions and
+  the resume code (survey/rendering.py): byte for byte what Jinja renders.
+* A page POST is validated by ``validate_answers`` instead of a form object: the same values
+  and the same messages as the page form for every kind of input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from flask_babel import gettext
+from werkzeug.datastructures import MultiDict
+
+from survey import rendering
+from survey.forms import page_form_class, validate_answers
+
+from .conftest import FULL, answer, make_wave, start
+
+CSRF_VALUE = re.compile(r'(name="csrf_token" value=")[^"]+"')
+
+
+def _without_csrf(html: str) -> str:
+    return CSRF_VALUE.sub(r'\1…"', html)
+
+
+@pytest.fixture
+def jinja_only(monkeypatch):
+    """Render every page with Jinja (no frames)."""
+    def use_jinja():
+        monkeypatch.setattr(rendering, "_build_frame", lambda context: None)
+        rendering._FRAMES.clear()
+    return use_jinja
+
+
+@pytest.mark.parametrize("query", ["", "?lang=en", "?lang=zh&x=1"])
+def test_framed_pages_equal_jinja_pages(app, client, open_wave, jinja_only, query):
+    start(client)
+    answer(client, 2031, "about", FULL["about"])
+    answer(client, 2031, "n01", FULL["n01"])
+    urls = [f"/2031/page/{key}{query}" for key in ("about", "n01", "walk")]
+    rendering._FRAMES.clear()
+    framed = [client.get(url) for url in urls]
+    framed += [client.get(url) for url in urls]  # from the cache now
+    assert rendering._FRAMES and all(v is not None for v in rendering._FRAMES.values())
+    jinja_only()
+    plain = [client.get(url) for url in urls] * 2
+    for a, b in zip(framed, plain, strict=True):
+        assert a.status_code == b.status_code == 200
+        assert _without_csrf(a.text) == _without_csrf(b.text)
+        assert a.headers["Content-Type"] == b.headers["Content-Type"]
+
+
+def _start_with_csrf(client):
+    consent = client.get("/2031/consent")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', consent.text).group(1)
+    started = client.post("/2031/consent", data={"csrf_token": token})
+    assert started.status_code == 303
+    return client.get(started.headers["Location"])
+
+
+def test_frame_holds_the_tokens_of_this_request(app, open_wave):
+    app.config["WTF_CSRF_ENABLED"] = True
+    client, other = app.test_client(), app.test_client()
+    first, other_first = _start_with_csrf(client), _start_with_csrf(other)
+    code_of = re.compile(r'class="code" lang="en">([^<]+)<')
+    assert code_of.search(first.text).group(1) != code_of.search(other_first.text).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', first.text).group(1)
+    other_token = re.search(r'name="csrf_token" value="([^"]+)"', other_first.text).group(1)
+    assert token != other_token
+    # a token is accepted only in the session it was made for
+    forged = client.post("/2031/page/about", data={**FULL["about"], "csrf_token": other_token})
+    assert forged.status_code == 400
+    saved = client.post("/2031/page/about", data={**FULL["about"], "csrf_token": token})
+    assert saved.status_code == 303
+
+
+def test_a_template_that_cannot_be_framed_is_rendered_by_jinja(app, client, open_wave,
+                                                               monkeypatch):
+    start(client)
+    monkeypatch.setattr(rendering, "_QUESTIONS_SLOT", "<h1>")  # appears twice: no frame
+    rendering._FRAMES.clear()
+    page = client.get("/2031/page/about")
+    assert page.status_code == 200 and 'name="sex"' in page.text
+    assert set(rendering._FRAMES.values()) == {None}
+
+
+@pytest.fixture
+def form_app():
+    from flask import Flask
+    from flask_babel import Babel
+
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="x", WTF_CSRF_ENABLED=False, WTF_I18N_ENABLED=False)
+    Babel(app, locale_selector=lambda: "en")
+    with app.test_request_context():
+        yield app
+
+
+RAW_VALUES = [None, [""], ["1"], ["2"], ["5"], ["9"], ["3"], ["x"], [" 3"], ["+2"], ["٣"],
+              ["99"], ["-1"], ["1.0"], ["", "1"], ["1", "x"], ["2_0"]]
+
+
+def test_validate_answers_agrees_with_the_page_form(form_app):
+    wave = make_wave()
+    checked = 0
+    for page in wave.pages:
+        items = page.items
+        codes = [item.code for item in items]
+        for combo in itertools.product(RAW_VALUES, repeat=min(2, len(codes))):
+            data = MultiDict()
+            for code, raw in zip(codes, combo, strict=False):
+                for value in raw or ():
+                    data.add(code, value)
+            form = page_form_class(wave, page, set(codes))(formdata=data)
+            form.validate()
+            values, errors = validate_answers(wave, items, data, gettext)
+            assert values == {code: form[code].data for code in codes}, dict(data)
+            assert errors == {code: str(messages[0]) for code, messages in form.errors.items()}
+            checked += 1
+    assert checked > 500
