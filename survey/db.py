@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -60,12 +60,41 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
-def _autocommit_requests() -> None:
-    """PostgreSQL: a respondent's request needs no transaction of its own — a page view only
-    reads, and a page save is a single atomic statement (survey/store.py) — so no BEGIN and no
-    COMMIT/ROLLBACK round trips, which with synchronous workers are most of a request's wait."""
-    if request.endpoint != "static":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+def connection():
+    """This request's database connection (SQLAlchemy Core), opened on first use and closed at
+    the end of the request.  The respondent's path uses it instead of the ORM session: its few
+    prebuilt statements need none of the session's unit-of-work machinery.
+
+    On PostgreSQL it runs in AUTOCOMMIT: a page view only reads and a page save is a single
+    atomic statement (survey/store.py), so no BEGIN and no COMMIT round trips, which with
+    synchronous workers are most of a request's wait.  On SQLite it is an ordinary transaction
+    (``BEGIN IMMEDIATE`` for POST, see ``_tune_sqlite``); ``commit()`` below commits it."""
+    conn = g.get("_survey_connection")
+    if conn is None:
+        conn = db.engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        g._survey_connection = conn
+    return conn
+
+
+def commit() -> None:
+    """Commit this request's connection (a no-op in AUTOCOMMIT)."""
+    conn = g.get("_survey_connection")
+    if conn is not None:
+        conn.commit()
+
+
+def rollback() -> None:
+    conn = g.get("_survey_connection")
+    if conn is not None:
+        conn.rollback()
+
+
+def _close_connection(_exc=None) -> None:
+    conn = g.pop("_survey_connection", None)
+    if conn is not None:
+        conn.close()  # rolls back whatever was not committed
 
 
 def alembic_config(connection=None):
@@ -98,11 +127,10 @@ def init_db_command():
 
 def init_app(app: Flask) -> None:
     db.init_app(app)
+    app.teardown_request(_close_connection)
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000))
-        elif engine.dialect.name == "postgresql":
-            app.before_request(_autocommit_requests)
     app.cli.add_command(init_db_command)
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from questionnaires import Wave as WaveDefinition
 
-from .db import db
+from .db import connection, db
 from .models import Questionnaire, Wave
 
 
@@ -57,15 +57,23 @@ def _state_query():
     ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
 
 
+def _database_key() -> str:
+    """The app's database URL: caches are per database (tests run several apps in a process)."""
+    key = current_app.extensions.get("survey.database_key")
+    if key is None:
+        key = current_app.extensions["survey.database_key"] = str(db.engine.url)
+    return key
+
+
 def wave_state(year: int) -> WaveState | None:
     """The wave's state, from this process's cache when fresh enough."""
     ttl = current_app.config["WAVE_CACHE_SECONDS"]
-    key = (str(db.engine.url), year)
+    key = (_database_key(), year)
     now = time.monotonic()
     hit = _STATES.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    row = db.session.execute(_state_query().where(Wave.year == year)).first()
+    row = connection().execute(_state_query().where(Wave.year == year)).first()
     state = WaveState(*row) if row is not None else None
     if ttl > 0:
         _STATES[key] = (now + ttl, state)
@@ -76,7 +84,7 @@ def current_wave_year() -> int | None:
     """The wave the front page leads to: the latest open wave, else the latest wave with a
     questionnaire (whose page then says it is closed or not open yet)."""
     ttl = current_app.config["WAVE_CACHE_SECONDS"]
-    key = (str(db.engine.url), "current")
+    key = (_database_key(), "current")
     now = time.monotonic()
     hit = _STATES.get(key)
     if hit is not None and hit[0] > now:
@@ -88,7 +96,7 @@ def current_wave_year() -> int | None:
 
 
 def _current_wave_year() -> int | None:
-    rows = db.session.execute(_state_query().order_by(Wave.year.desc())).all()
+    rows = connection().execute(_state_query().order_by(Wave.year.desc())).all()
     states = [WaveState(*row) for row in rows]
     today = survey_today()
     for state in states:
@@ -109,7 +117,7 @@ def definition(state: WaveState) -> WaveDefinition:
     """The parsed wave definition the wave's respondents answer."""
     wave = _DEFINITIONS.get(state.content_hash)
     if wave is None:
-        text = db.session.execute(
+        text = connection().execute(
             select(Questionnaire.definition).where(Questionnaire.id == state.questionnaire_id)
         ).scalar_one()
         wave = WaveDefinition.from_dict(json.loads(text))

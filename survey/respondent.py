@@ -28,12 +28,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from wtforms.validators import ValidationError
 
 from . import store
-from .db import db
+from .db import commit, connection, rollback
 from .definitions import current_wave_year, definition, survey_today, wave_state
 from .forms import ConsentForm, ResumeForm, page_form_class, validate_answers
 from .i18n import current_language
@@ -195,6 +195,11 @@ def consent(year: int):
                            response=response, csrf_token=generate_csrf())
 
 
+# the other columns take their defaults (random public id and resume code, status, times)
+_START = insert(Response.__table__).values(
+    wave_id=bindparam("wave_id"), token=bindparam("token"), language=bindparam("language"))
+
+
 def _consent_csrf_ok() -> bool:
     """The consent form's check (its only field is the CSRF token), without a form object for
     the usual urlencoded POST."""
@@ -213,12 +218,13 @@ def _start_response(wave_id: int) -> str:
     """A new in-progress response; returns its cookie token."""
     for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
         token = new_token()
-        db.session.add(Response(wave_id=wave_id, token=token, language=current_language()))
         try:
-            db.session.commit()
+            connection().execute(_START, {"wave_id": wave_id, "token": token,
+                                          "language": current_language()})
+            commit()
             return token
         except IntegrityError:
-            db.session.rollback()
+            rollback()
     raise RuntimeError("could not allocate a unique resume code")
 
 
@@ -284,7 +290,7 @@ def _save_page(state, wave, page, index, response, stored):
         errors = {code: messages[0] for code, messages in form.errors.items()
                   if code != "csrf_token"}
     if csrf_failed:
-        db.session.rollback()
+        rollback()
         return _render_page(
             wave, page, index, response, visible, values, {},
             notice=_("This page was open too long or came from an old tab, so it could not be "
@@ -293,7 +299,7 @@ def _save_page(state, wave, page, index, response, stored):
             status=400,
         )
     if errors and not going_back:
-        db.session.rollback()
+        rollback()
         return _render_page(wave, page, index, response, visible, values, errors)
 
     # answers to save: every valid answer to a visible item (Back saves partial pages too)
@@ -324,9 +330,9 @@ def _save_page(state, wave, page, index, response, stored):
         drop=drop,
     )
     if not saved:  # completed meanwhile, e.g. by the other half of a double tap
-        db.session.rollback()
+        rollback()
         return _see_other("respondent.thanks", year=state.year)
-    db.session.commit()
+    commit()
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
@@ -361,7 +367,7 @@ def resume(year: int):
                 error, status = form.errors["code"][0], 200
         else:
             code = normalise_resume_code(form.code.data)
-            found = db.session.execute(
+            found = connection().execute(
                 select(Response.token, Response.status, Response.page_index).where(
                     Response.resume_code == code, Response.wave_id == state.id)
             ).first() if 4 <= len(code) <= 16 else None

@@ -2,7 +2,8 @@
 
 Every request of a respondent runs one or two of these; building a ``select()`` per request and
 going through the ORM's unit of work costs more CPU than the database does, so the hot path uses
-prebuilt statements with bound parameters on the session's connection.
+prebuilt statements with bound parameters on the request's Core connection
+(``survey.db.connection()``), never the ORM session.
 
 Saving a page (answers, progress, the page's save time and, on the last page, completion) is
 one atomic unit on both back ends:
@@ -24,7 +25,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, case, delete, insert, select, text, update
 from sqlalchemy.dialects import sqlite
 
-from .db import db
+from .db import connection
 from .models import Answer, PageSave, Response
 
 _responses = Response.__table__
@@ -101,7 +102,7 @@ SELECT count(*) FROM claimed
 
 
 def _connection():
-    return db.session.connection()
+    return connection()
 
 
 def response_by_token(token: str, wave_id: int):
@@ -127,7 +128,7 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
     further items whose answers go (hidden by a changed answer), the furthest page reached
     becomes at least ``page_index``, the page's save time is recorded, and with ``complete``
     the response is submitted.  Returns False, changing nothing, when the response is no longer
-    in progress.  The caller commits (``db.session.commit()``)."""
+    in progress.  The caller commits (``survey.db.commit()``)."""
     connection = _connection()
     clear = [code for code in page_codes if code not in answers] + list(drop)
     if connection.dialect.name == "postgresql":
