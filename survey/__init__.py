@@ -83,6 +83,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _persistent_secret_key(app.instance_path)
 
     from .db import init_app as init_db
+    from .sessions import VerifiedCookieSessionInterface
+
+    app.session_interface = VerifiedCookieSessionInterface()
     from .db import normalise_database_url
 
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
