@@ -107,21 +107,81 @@ def overview_chart(findings: Findings, _, lang: str) -> str:
     return _finish(fig, _("chart_overview_title", wave=wave), source, lang)
 
 
+def _break_label(norm: NormFindings, a: int, b: int, _) -> str | None:
+    """Label of the break between waves ``a`` and ``b`` (consecutive runs): the scores and the
+    items whose wording version or presence differs between the two waves."""
+    kinds, wording, other = [], [], []
+    for kind in ("awareness", "practice"):
+        for c in norm.trend_breaks.get(kind, ()):
+            status = dict(c.versions)
+            in_a, in_b = a in status, b in status
+            if in_a and in_b and status[a] != status[b]:
+                wording.append(c.item)
+            elif in_a != in_b:
+                other.append(c.item)
+            else:
+                continue
+            if kind not in kinds:
+                kinds.append(kind)
+    if not kinds:
+        return None
+    items = ", ".join(dict.fromkeys(wording + other))
+    kind = _("years_sep").join(_(f"kind_{k}") for k in kinds)
+    if other:
+        return _("chart_break_items", kind=kind, items=items)
+    return _("chart_break_wording", kind=kind, items=items)
+
+
 def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
-    """Awareness and practice of one norm over the waves, with 95% CI bands."""
+    """Awareness and practice of one norm over the waves, with 95% CI bands.
+
+    Where the items or their wording differ between waves (``norm.segments``), the points are
+    not joined across the change: each run of comparable waves gets its own line and band, a
+    dashed vertical line marks the change with the items' codes, and points not comparable with
+    the current wave are drawn hollow.
+    """
     waves = findings.wave_years
+    current = findings.current_wave
     fig, ax = plt.subplots(figsize=(7.0, 2.9))
     fig.subplots_adjust(left=0.09, right=0.97, top=0.80, bottom=0.30)
+    boundaries: set[tuple[int, int]] = set()
     for kind in ("awareness", "practice"):
-        series = [(w, norm.estimates[kind][w]) for w in waves if w in norm.estimates[kind]]
+        series = dict((w, norm.estimates[kind][w]) for w in waves if w in norm.estimates[kind])
         if not series:
             continue
         st = KIND_STYLE[kind]
-        xs = [w for w, _e in series]
-        ax.fill_between(xs, [e.ci_low for _w, e in series], [e.ci_high for _w, e in series],
-                        color=st["color"], alpha=0.18, linewidth=0)
-        ax.plot(xs, [e.value for _w, e in series], marker=st["marker"], color=st["color"],
-                linewidth=1.6, markersize=5, label=_(f"kind_{kind}"))
+        runs = norm.segments.get(kind) or (tuple(waves),)
+        for prev, run in zip(runs, runs[1:], strict=False):
+            boundaries.add((prev[-1], run[0]))
+        labelled = False
+        for run in runs:
+            pts = [(w, series[w]) for w in run if w in series]
+            if not pts:
+                continue
+            xs = [w for w, _e in pts]
+            hollow = current not in run and kind in norm.segments
+            ax.fill_between(xs, [e.ci_low for _w, e in pts], [e.ci_high for _w, e in pts],
+                            color=st["color"], alpha=0.18, linewidth=0)
+            if len(pts) == 1:  # a band needs two points: show the CI as an error bar
+                e = pts[0][1]
+                ax.errorbar(xs, [e.value], yerr=[[e.value - e.ci_low], [e.ci_high - e.value]],
+                            fmt="none", ecolor=st["color"], elinewidth=1, capsize=3, alpha=0.6)
+            ax.plot(xs, [e.value for _w, e in pts], marker=st["marker"], color=st["color"],
+                    linewidth=1.6, markersize=5,
+                    markerfacecolor="white" if hollow else st["color"],
+                    label=None if labelled else _(f"kind_{kind}"))
+            labelled = True
+    if boundaries:  # room above the lines for the labels of the changes
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi + 0.22 * (hi - lo))
+    for a, b in sorted(boundaries):
+        x = (a + b) / 2
+        ax.axvline(x, color="#555555", linewidth=1, linestyle="--", zorder=0.5)
+        label = _break_label(norm, a, b, _)
+        if label:
+            ax.text(x, 0.97, label, transform=ax.get_xaxis_transform(), ha="center", va="top",
+                    fontsize=7, color=INK,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
     from matplotlib.patches import Patch
 
     handles, labels = ax.get_legend_handles_labels()
@@ -139,6 +199,8 @@ def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
               frameon=False)
     ns = " / ".join(f"{w}: {_fmt_n(findings.wave(w).n_analysed)}" for w in waves)
     source = _("chart_source_trend", source=findings.data_source, n=ns)
+    if boundaries:
+        source += " " + _("chart_break_note")
     label = norm.name(lang) if norm.code == "index" else f"{norm.code} {norm.name(lang)}"
     title = _("chart_trend_title", code=label, first=waves[0], last=waves[-1])
     return _finish(fig, title, source, lang)

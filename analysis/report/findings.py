@@ -39,6 +39,7 @@ from analysis.report.model import (
     Comparison,
     Estimate,
     Findings,
+    ItemChange,
     MoeRow,
     NormFindings,
     SubgroupEstimate,
@@ -163,6 +164,9 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         moe_scale = None
         current_design = None
         dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+        # each wave's scales as scored ({scale: {item: wording version}}): which waves are
+        # comparable, and why not, in terms the report can word in both languages
+        signatures: dict[int, dict[str, dict[str, int | None]]] = {}
         n_responses = data.groupby(pd.to_numeric(data["wave"], errors="coerce")).size()
         for y in years:
             frame, definition = prepared.frames[y], prepared.definitions[y]
@@ -175,6 +179,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
                     Estimate(float(row.estimate), float(row.se), float(row.ci_low),
                              float(row.ci_high), int(row.n))
+            signatures[y] = {sc.name: dict(zip(sc.items, sc.versions or (None,) * len(sc.items),
+                                               strict=True)) for sc in scores.scales}
             for scale_name, codes in scores.dropped.items():
                 dropped.setdefault((scale_name, tuple(codes)), []).append(y)
             items = [c for s in scores.scales for c in s.items]
@@ -260,18 +266,22 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         for code in norm_codes:
             if code not in estimates:
                 continue
-            norms.append(_norm_findings(
+            norms.append(_with_breaks(_norm_findings(
                 code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
                 subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
-                _category_orders(prepared.definitions[current], subgroups)))
+                _category_orders(prepared.definitions[current], subgroups)),
+                signatures, years, base, current, plan.common_items))
         index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
-        overall = _norm_findings("index", index_title, estimates["index"], changes, trends,
-                                 subgroup_rows, [], pd.DataFrame(), plan.min_n, set(), {},
-                                 _category_orders(prepared.definitions[current], subgroups))
+        overall = _with_breaks(_norm_findings(
+            "index", index_title, estimates["index"], changes, trends, subgroup_rows, [],
+            pd.DataFrame(), plan.min_n, set(), {},
+            _category_orders(prepared.definitions[current], subgroups)),
+            signatures, years, base, current, plan.common_items)
 
         z = float(stats.norm.ppf(0.975))
         moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
-        notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped)
+        notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped,
+                                     [*norms, overall], base, current)
         if trend_failure:
             notes.append(ComparabilityNote("no_trends", detail=trend_failure))
         weighting = None
@@ -415,6 +425,73 @@ def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alph
         wording_changed=code in changed)
 
 
+def _scale_names(code: str, kind: str, names) -> list[str]:
+    """The scales an indicator is built from (as ``analysis.compare`` combines them)."""
+    kinds = ("awareness", "practice") if kind == "gap" else (kind,)
+    if code == "index":
+        return sorted(n for n in names if n.split(".")[1] in kinds)
+    return [f"{code}.{k}" for k in kinds]
+
+
+def item_changes(code: str, kind: str, signatures: dict[int, dict[str, dict[str, int | None]]],
+                 waves) -> tuple[ItemChange, ...]:
+    """Items of indicator ``code.kind`` that differ across ``waves``: asked with different
+    wording versions, or missing from some waves' scores. Empty: the waves are comparable.
+
+    ``signatures[wave][scale] = {item: wording version}`` as each wave scored it (after dropping
+    items the data lack), so this is the comparability rule of ``analysis.compare`` and
+    ``analysis.trend`` (same items, same wording versions), kept item by item for the wording.
+    """
+    waves = sorted(waves)
+    names = sorted({n for y in waves for n in _scale_names(code, kind, signatures[y])})
+    out: list[ItemChange] = []
+    for name in names:
+        items = sorted({i for y in waves for i in signatures[y].get(name, {})})
+        for item in items:
+            asked = [(y, signatures[y][name][item]) for y in waves
+                     if item in signatures[y].get(name, {})]
+            missing = tuple(y for y in waves if item not in signatures[y].get(name, {}))
+            change = ItemChange(item, tuple(asked), missing)
+            if missing or change.wording_changed:
+                out.append(change)
+    # the index: one item can sit in one scale only, but keep each item once in any case
+    seen, unique = set(), []
+    for c in out:
+        if c.item not in seen:
+            seen.add(c.item)
+            unique.append(c)
+    return tuple(unique)
+
+
+def _segments(code, kind, signatures, years) -> tuple[tuple[int, ...], ...]:
+    runs: list[list[int]] = []
+    for y in sorted(years):
+        if runs and not item_changes(code, kind, signatures, (runs[-1][-1], y)):
+            runs[-1].append(y)
+        else:
+            runs.append([y])
+    return tuple(tuple(r) for r in runs)
+
+
+def _with_breaks(norm: NormFindings, signatures, years, base, current,
+                 common_items: bool) -> NormFindings:
+    """``norm`` with what differs between its waves: per kind the items that break the change
+    (base vs current) and the trend (all waves), and the runs of comparable waves."""
+    from dataclasses import replace
+
+    change_breaks, trend_breaks, segments = {}, {}, {}
+    for kind in INDICATOR_KINDS:
+        pair = item_changes(norm.code, kind, signatures, (base, current))
+        if pair:
+            change_breaks[kind] = pair
+        every = item_changes(norm.code, kind, signatures, years)
+        if every:
+            trend_breaks[kind] = every
+            segments[kind] = _segments(norm.code, kind, signatures, years)
+    return replace(norm, change_breaks=change_breaks, trend_breaks=trend_breaks,
+                   segments=segments, common_items=common_items)
+
+
 def _changed_norms(catalogue, versions: dict[int, str]) -> set[str]:
     used = sorted(set(versions.values()))
     out = set()
@@ -424,7 +501,8 @@ def _changed_norms(catalogue, versions: dict[int, str]) -> set[str]:
     return out
 
 
-def _comparability_notes(comparison, trend_notes, versions, changed, years, dropped):
+def _comparability_notes(comparison, trend_notes, versions, changed, years, dropped,
+                         norms=(), base=None, current=None):
     notes = [ComparabilityNote("norm_version", detail="; ".join(
         f"{y}: {versions[y]}" for y in years))]
     for code in sorted(changed):
@@ -433,16 +511,28 @@ def _comparability_notes(comparison, trend_notes, versions, changed, years, drop
         notes.append(ComparabilityNote("items_dropped", norm=scale_name.split(".")[0],
                                        item=", ".join(codes),
                                        detail=", ".join(map(str, in_waves))))
-    seen = set()
+    by_name = {n.code: n for n in norms}
+
+    def breaks(item: str, which: str):
+        code, _dot, kind = item.partition(".")
+        norm = by_name.get(code)
+        if norm is None:
+            return ()
+        return (norm.change_breaks if which == "change" else norm.trend_breaks).get(kind, ())
+
+    # a target not compared between the base and the current wave, then a target without a
+    # trend over all waves (each note names its waves, so one target may have both)
     for r in comparison.not_comparable.itertuples(index=False):
-        if r.by == "" and r.item not in seen:
-            seen.add(r.item)
-            notes.append(ComparabilityNote("not_comparable", item=r.item, detail=r.reason))
+        if r.by == "":
+            notes.append(ComparabilityNote("not_comparable", item=r.item, detail=r.reason,
+                                           changes=breaks(r.item, "change"),
+                                           waves=(base, current)))
     for r in trend_notes.itertuples(index=False):
-        if r.kind == "not_comparable" and r.item not in seen:
-            seen.add(r.item)
+        if r.kind == "not_comparable":
             notes.append(ComparabilityNote("not_comparable", item=r.item,
-                                           detail=r.message.split("not comparable, ", 1)[-1]))
+                                           detail=r.message.split("not comparable, ", 1)[-1],
+                                           changes=breaks(r.item, "trend"),
+                                           waves=tuple(years)))
     return notes
 
 

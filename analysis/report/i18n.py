@@ -45,6 +45,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "kindlc_awareness": {"zh": "认知得分", "en": "awareness"},
     "kindlc_practice": {"zh": "践行得分", "en": "practice"},
     "kindlc_gap": {"zh": "知行差距", "en": "the knowledge–action gap"},
+    "kindcap_awareness": {"zh": "认知得分", "en": "Awareness"},
+    "kindcap_practice": {"zh": "践行得分", "en": "Practice"},
+    "kindcap_gap": {"zh": "知行差距", "en": "The knowledge–action gap"},
+    # --- why waves are not comparable (filled with item codes and years) -----------------------
+    "indicator_index": {"zh": "{kind}总指数", "en": "Overall {kind} index"},
+    "years_sep": {"zh": "、", "en": ", "},
+    "years_last_sep": {"zh": "、", "en": " and "},
+    "group_sep": {"zh": "，", "en": ", "},
+    "kinds_and": {"zh": "和", "en": " and "},
+    "why_wording": {"zh": "{item}题目措辞有变更（{groups}）", "en": "the wording of {item} changed ({groups})"},
+    "why_version_group": {"zh": "{waves}年为第{version}版", "en": "version {version} in {waves}"},
+    "why_missing": {"zh": "{item}在{waves}年未询问或无回答", "en": "{item} was not asked or has no answers in {waves}"},
+    "why_sep": {"zh": "；", "en": "; "},
+    "norm_version_group": {"zh": "{waves}年依据{version}年版", "en": "{waves} followed the {version} version"},
     # --- executive summary --------------------------------------------------------------------
     "sum_index_up": {
         "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年上升{diff}分（{p}）。",
@@ -68,6 +82,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "kindidx_awareness": {"zh": "认知", "en": "awareness"},
     "kindidx_practice": {"zh": "践行", "en": "practice"},
+    "kindidx_gap": {"zh": "知行差距", "en": "knowledge–action gap"},
     "sum_change_up": {
         "zh": "{norm}：{kind}较{base}年上升{diff}分（{p}）。",
         "en": "{norm}: {kind} rose {diff} points since {base} ({p}).",
@@ -103,6 +118,23 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{first}–{last}年间，各规范践行得分均无显著线性趋势。",
         "en": "Over {first}–{last}, no norm's practice score shows a significant linear trend.",
     },
+    "sum_index_nc": {
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}）；未与{base}年比较：总指数包含各条规范，"
+              "而{reasons}；题目或措辞不同的得分不可比。",
+        "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}); it is "
+              "not compared with {base}: the index includes every norm, and {reasons}; scores "
+              "built on different items or wording are not comparable.",
+    },
+    "sum_change_nc": {
+        "zh": "{norm}：{kind}未与{base}年比较，因为{reasons}，不作为变化报告。",
+        "en": "{norm}: {kind} is not compared with {base} because {reasons}; no change is "
+              "reported.",
+    },
+    "sum_trend_nc": {
+        "zh": "{norm}：{kind}未报告{first}–{last}年线性趋势，因为{reasons}。",
+        "en": "{norm}: no linear trend in {kind} is reported for {first}–{last} because "
+              "{reasons}.",
+    },
     "sum_trend_item": {"zh": "{norm}（每年{slope}分）", "en": "{norm} ({slope} points a year)"},
     "sum_note": {
         "zh": "只有经{adj}多重比较校正后显著（α = {alpha}）的变化才称为上升或下降，其余称为“稳定”；"
@@ -133,6 +165,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "chart_source_trend": {
         "zh": "资料来源：{source}；n = {n}；加权估计，阴影为95%置信区间。",
         "en": "Source: {source}; n = {n}; weighted estimates, bands show 95% CIs.",
+    },
+    "chart_break_wording": {"zh": "{kind}：题目措辞变更（{items}）", "en": "{kind}: wording changed ({items})"},
+    "chart_break_items": {"zh": "{kind}：题目变更（{items}）", "en": "{kind}: items changed ({items})"},
+    "chart_break_note": {
+        "zh": "虚线两侧题目或措辞不同，得分不连线，不可直接比较。",
+        "en": "Either side of a dashed line the items or wording differ: the scores are not "
+              "joined and not comparable.",
     },
     "chart_suppressed": {"zh": "n < {min_n}，不予显示", "en": "n < {min_n}, not shown"},
     "figure": {"zh": "图{num}", "en": "Figure {num}"},
@@ -193,13 +232,33 @@ STRINGS: dict[str, dict[str, str]] = {
     "alpha_item": {"zh": "{kind}{a}（{n}题）", "en": "{kind} {a} ({n} items)"},
     "alpha_single": {"zh": "{kind}仅1题，不适用", "en": "{kind}: a single item, not applicable"},
     "wording_changed_note": {
-        "zh": "注：该规范的条文在2018年版与2023年版之间有修改，跨版本比较需谨慎。",
-        "en": "Note: this norm's official wording changed between the 2018 and 2023 versions; "
-              "compare across versions with care.",
+        "zh": "注：该规范的条文在2018年版与2023年版之间有修改（{groups}），跨版本比较需谨慎。",
+        "en": "Note: this norm's official wording changed between the 2018 and 2023 versions "
+              "({groups}); compare across versions with care.",
     },
-    "not_comparable_note": {
-        "zh": "注：该规范的题目在{base}年与{wave}年之间不一致，未作比较。",
-        "en": "Note: this norm's items differ between {base} and {wave}, so they are not compared.",
+    "nc_change": {
+        "zh": "{kind}未与{base}年比较，因为{reasons}；题目或措辞不同的得分不可比，故不报告变化。",
+        "en": "{kind}: not compared with {base} because {reasons}; scores built on different "
+              "items or wording are not comparable, so no change is reported.",
+    },
+    "nc_trend": {
+        "zh": "{kind}未报告{first}–{last}年线性趋势，因为{reasons}；题目或措辞不同的得分不可比，"
+              "图中不同措辞之间不连线。",
+        "en": "{kind}: no linear trend is reported for {first}–{last} because {reasons}; scores "
+              "built on different items or wording are not comparable, so the chart does not "
+              "join them.",
+    },
+    "nc_common_change": {
+        "zh": "{kind}的变化仅按{base}年与{wave}年共有的题目计算（不含{items}），因为{reasons}。",
+        "en": "{kind}: the change is computed on the items {base} and {wave} share (without "
+              "{items}) because {reasons}.",
+    },
+    "nc_common_trend": {
+        "zh": "{kind}的{first}–{last}年线性趋势仅按各轮共有的题目计算（不含{items}），因为{reasons}；"
+              "图中为各轮全部题目的得分，不同措辞之间不连线。",
+        "en": "{kind}: the {first}–{last} linear trend is computed on the items all waves share "
+              "(without {items}) because {reasons}; the chart shows each wave's full score, not "
+              "joined across the change.",
     },
     "norm_table_caption": {
         "zh": "{wave}年估计值及与{base}年的比较",
@@ -239,6 +298,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "table_note": {
         "zh": "表中为加权估计值（0–100分），括号内为标准误。",
         "en": "Weighted estimates (0–100 points); standard errors in parentheses.",
+    },
+    "table_break_note": {
+        "zh": "†：该轮次的题目或措辞与{wave}年不同，不能与{wave}年直接比较（原因见各规范页和附录）。",
+        "en": "†: that wave's items or wording differ from {wave}'s, so it is not directly "
+              "comparable with {wave} (the norm's page and the annex say why).",
     },
     # --- methodology annex --------------------------------------------------------------------
     "m_sample": {"zh": "样本与调查时间", "en": "Samples and fieldwork"},
@@ -348,9 +412,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "All waves used the same items and wording versions; everything is comparable.",
     },
     "cmp_wording_changed": {
-        "zh": "{norm}：该规范条文在2018年版与2023年版之间有修改（规范编号不变，主题相同）。",
+        "zh": "{norm}：该规范条文在2018年版与2023年版之间有修改（{groups}；规范编号不变，主题相同）。",
         "en": "{norm}: the norm's official wording changed between the 2018 and 2023 versions "
-              "(same code, same topic).",
+              "({groups}; same code, same topic).",
     },
     "cmp_items_dropped": {
         "zh": "{norm}：问卷定义了题目{item}，但数据中没有这些题目的回答（{detail}年），该得分由其余题目计算。",
@@ -358,8 +422,16 @@ STRINGS: dict[str, dict[str, str]] = {
               "(waves {detail}); the score uses the other items.",
     },
     "cmp_not_comparable": {
-        "zh": "{item}：各轮次之间题目或措辞版本不同，不作比较。",
-        "en": "{item}: not compared ({detail}).",
+        "zh": "{item}：{waves}年之间不作比较，因为{reasons}。",
+        "en": "{item}: not compared across {waves} because {reasons}.",
+    },
+    "nc_change_other": {
+        "zh": "{kind}未与{base}年比较：两轮的题目或措辞版本不一致。",
+        "en": "{kind}: not compared with {base}: the two waves' items or wording versions differ.",
+    },
+    "cmp_not_comparable_other": {
+        "zh": "{item}：{waves}年之间题目或措辞版本不同，不作比较。",
+        "en": "{item}: not compared across {waves} ({detail}).",
     },
     "cmp_no_trends": {
         "zh": "未估计线性趋势：没有在全部轮次之间可比的指标。",

@@ -143,6 +143,34 @@ class SubgroupTest:
 
 
 @dataclass(frozen=True)
+class ItemChange:
+    """Why an indicator's waves are not comparable: one of its items is asked with different
+    wording versions, or is missing (not asked, or no answers in the data) in some waves.
+
+    The report words these itself (:mod:`analysis.report.i18n` has zh/en templates), so no
+    English reason from the analysis package reaches a Chinese report.
+    """
+
+    item: str
+    """Item code, e.g. ``"N02_P3"``."""
+    versions: tuple[tuple[int, int | None], ...]
+    """``(wave, wording version)`` for each wave (of those considered) that asks the item."""
+    missing: tuple[int, ...] = ()
+    """Waves (of those considered) whose score lacks the item."""
+
+    @property
+    def wording_changed(self) -> bool:
+        return len({v for _w, v in self.versions}) > 1
+
+    def version_groups(self) -> list[tuple[int | None, tuple[int, ...]]]:
+        """``[(version, waves asking that version), ...]`` in wave order."""
+        groups: dict[int | None, list[int]] = {}
+        for wave, version in sorted(self.versions):
+            groups.setdefault(version, []).append(wave)
+        return [(v, tuple(ws)) for v, ws in groups.items()]
+
+
+@dataclass(frozen=True)
 class NormFindings:
     """Everything the report says about one of the Ten Norms."""
 
@@ -168,9 +196,31 @@ class NormFindings:
     """False when the base and current waves' items differ (wording version or presence)."""
     wording_changed: bool = False
     """The norm's official wording differs between the Ten Norms versions the waves used."""
+    change_breaks: dict[str, tuple[ItemChange, ...]] = field(default_factory=dict)
+    """Per kind: the items that differ between the base and the current wave (empty or absent:
+    the two waves score the kind on the same items and wording versions)."""
+    trend_breaks: dict[str, tuple[ItemChange, ...]] = field(default_factory=dict)
+    """Per kind: the items that differ across the report's waves (no linear trend then)."""
+    segments: dict[str, tuple[tuple[int, ...], ...]] = field(default_factory=dict)
+    """Per kind: runs of consecutive waves scored on the same items and wording versions. A
+    chart joins points only within a run; a kind absent here is one run over all waves."""
+    common_items: bool = False
+    """Changes and trends were computed on the items the waves share (plan ``common_items``)."""
 
     def name(self, lang: str) -> str:
         return self.title.get(lang) or self.title.get("en") or self.code
+
+    def segment_of(self, kind: str, wave: int) -> tuple[int, ...] | None:
+        """The run of comparable waves that holds ``wave`` (None: one run over all waves)."""
+        for run in self.segments.get(kind, ()):
+            if wave in run:
+                return run
+        return None
+
+    def comparable_with_current(self, kind: str, wave: int, current: int) -> bool:
+        """Whether ``wave``'s score of ``kind`` uses the current wave's items and wording."""
+        run = self.segment_of(kind, current)
+        return run is None or wave in run
 
 
 @dataclass(frozen=True)
@@ -204,14 +254,19 @@ class ComparabilityNote:
     ``wording_changed`` (the official text of ``norm`` differs between those versions),
     ``items_dropped`` (the questionnaire defines ``item`` codes for ``norm`` that the data lack, in
     the waves ``detail`` lists; the score uses the other items),
-    ``not_comparable`` (target ``item`` is not compared; ``detail`` is the analysis package's
-    reason, in English).
+    ``not_comparable`` (target ``item`` is not compared; ``changes`` say why in words the report
+    translates, ``waves`` which waves (the base and current wave for a change, all waves for a
+    trend); ``detail`` is the analysis package's reason, in English, shown only in an English
+    report and only when ``changes`` is empty),
+    ``no_trends`` (``detail``: the analysis package's message, English).
     """
 
     kind: str
     norm: str | None = None
     item: str | None = None
     detail: str = ""
+    changes: tuple[ItemChange, ...] = ()
+    waves: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

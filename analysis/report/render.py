@@ -5,7 +5,8 @@ CSS; WeasyPrint lays the HTML out on A4 pages (print CSS with running page numbe
 fonts it uses. Charts are inline SVG (vector, text as paths). Nothing here computes a statistic: the
 executive summary is worded from the comparisons and trends in the model.
 
-Public API: :func:`render_html`, :func:`write_report`, :func:`summary_sentences`.
+Public API: :func:`render_html`, :func:`write_report`, :func:`summary_sentences`,
+:func:`reasons_text`, :func:`not_comparable_sentences`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from analysis.report import charts
 from analysis.report.fonts import CJKFont, configure_matplotlib, find_cjk_font
 from analysis.report.i18n import category_label, translator, variable_label
-from analysis.report.model import INDICATOR_KINDS, Comparison, Findings
+from analysis.report.model import (
+    INDICATOR_KINDS,
+    ComparabilityNote,
+    Comparison,
+    Findings,
+    ItemChange,
+    NormFindings,
+)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
 """``templates/report`` of the project (all Jinja templates live under ``templates/``)."""
@@ -81,6 +89,127 @@ def fmt_share(x: float | None) -> str:
     return f"{100 * x:.1f}%"
 
 
+# --- why waves are not comparable, in the report's language ----------------------------------
+
+def years_text(waves, _) -> str:
+    """``2025、2026`` / ``2025 and 2026``, ``2024, 2025 and 2026``."""
+    waves = [str(w) for w in waves]
+    if len(waves) <= 1:
+        return "".join(waves)
+    return _("years_sep").join(waves[:-1]) + _("years_last_sep") + waves[-1]
+
+
+def reasons_text(changes: tuple[ItemChange, ...] | list[ItemChange], _) -> str:
+    """Why the waves differ, one clause per item, filled with item codes and years: ``N02_P3题目措辞
+    有变更（2024年为第1版，2025、2026年为第2版）`` / ``the wording of N02_P3 changed (version 1 in
+    2024, version 2 in 2025 and 2026)``."""
+    parts = []
+    for c in changes:
+        if c.wording_changed:
+            groups = _("group_sep").join(
+                _("why_version_group", version=1 if v is None else v, waves=years_text(ws, _))
+                for v, ws in c.version_groups())
+            parts.append(_("why_wording", item=c.item, groups=groups))
+        if c.missing:
+            parts.append(_("why_missing", item=c.item, waves=years_text(c.missing, _)))
+    return _("why_sep").join(parts)
+
+
+def _kinds_label(kinds, _) -> str:
+    """``Practice and the knowledge–action gap`` / ``践行得分和知行差距`` (sentence start)."""
+    labels = [_(f"kindcap_{kinds[0]}")] + [_(f"kindlc_{k}") for k in kinds[1:]]
+    if len(labels) == 1:
+        return labels[0]
+    return _("years_sep").join(labels[:-1]) + _("kinds_and") + labels[-1]
+
+
+def _grouped(kinds_breaks: list[tuple[str, tuple[ItemChange, ...]]]):
+    """Kinds with the same reasons together, in report order."""
+    groups: dict[tuple[ItemChange, ...], list[str]] = {}
+    for kind, changes in kinds_breaks:
+        groups.setdefault(changes, []).append(kind)
+    return [(kinds, changes) for changes, kinds in groups.items()]
+
+
+def not_comparable_sentences(norm: NormFindings, findings: Findings, _,
+                             which: str = "both") -> list[str]:
+    """What a norm's page says about indicators whose items or wording differ between waves:
+    why no change (base vs current wave; ``which="change"``) and no linear trend (all waves;
+    ``which="trend"``) is reported — or, when the plan re-scores on common items, that the
+    change/trend leaves out the differing items."""
+    base, wave = findings.base_wave, findings.current_wave
+    years = findings.wave_years
+    out: list[str] = []
+    changes_wanted = which in ("both", "change")
+    missing = [(k, norm.change_breaks.get(k, ())) for k in INDICATOR_KINDS
+               if changes_wanted and k not in norm.comparisons]
+    for kinds, changes in _grouped(missing):
+        if changes:
+            out.append(_("nc_change", kind=_kinds_label(kinds, _), base=base,
+                         reasons=reasons_text(changes, _)))
+        else:
+            out.append(_("nc_change_other", kind=_kinds_label(kinds, _), base=base))
+    common = [(k, norm.change_breaks[k]) for k in INDICATOR_KINDS
+              if changes_wanted and k in norm.comparisons and norm.change_breaks.get(k)]
+    for kinds, changes in _grouped(common):
+        out.append(_("nc_common_change", kind=_kinds_label(kinds, _), base=base, wave=wave,
+                     items=_("list_sep").join(c.item for c in changes),
+                     reasons=reasons_text(changes, _)))
+    if len(years) >= 3 and which in ("both", "trend"):
+        for kind in ("awareness", "practice"):
+            changes = norm.trend_breaks.get(kind)
+            if not changes:
+                continue
+            values = dict(kind=_kinds_label([kind], _), first=years[0], last=years[-1],
+                          reasons=reasons_text(changes, _))
+            if kind in norm.trends:  # re-scored on the items every wave shares (common_items)
+                out.append(_("nc_common_trend", items=_("list_sep").join(c.item for c in changes),
+                             **values))
+            else:
+                out.append(_("nc_trend", **values))
+    return out
+
+
+def norm_version_groups(findings: Findings, _) -> str:
+    """``2024年依据2018年版，2025、2026年依据2023年版`` from the waves' norms versions."""
+    groups: dict[str, list[int]] = {}
+    for w in findings.waves:
+        if w.norm_version:
+            groups.setdefault(w.norm_version, []).append(w.wave)
+    return _("group_sep").join(_("norm_version_group", version=v, waves=years_text(ws, _))
+                               for v, ws in groups.items())
+
+
+def indicator_label(item: str, _) -> str:
+    """Reader's name of an indicator: ``N02.practice`` -> ``N02 践行得分`` / ``N02 practice``;
+    ``index.gap`` -> ``知行差距总指数`` / ``Overall knowledge–action gap index``."""
+    code, _dot, kind = item.partition(".")
+    if kind not in INDICATOR_KINDS:
+        return item  # a raw item code
+    if code == "index":
+        return _("indicator_index", kind=_(f"kindidx_{kind}"))
+    return f"{code} {_(f'kindlc_{kind}')}"
+
+
+def comparability_text(note: ComparabilityNote, findings: Findings, _, lang: str) -> str:
+    """One line of the annex's comparability notes, in the report's language."""
+    norm_label = ""
+    if note.norm:
+        norm = next((n for n in findings.norms if n.code == note.norm), None)
+        norm_label = f"{note.norm} {norm.name(lang)}" if norm else note.norm
+    if note.kind == "not_comparable":
+        waves = years_text(note.waves or findings.wave_years, _)
+        item = indicator_label(note.item or "", _)
+        if note.changes:
+            return _("cmp_not_comparable", item=item, waves=waves,
+                     reasons=reasons_text(note.changes, _))
+        return _("cmp_not_comparable_other", item=item, waves=waves, detail=note.detail)
+    if note.kind == "wording_changed":
+        return _("cmp_wording_changed", norm=norm_label,
+                 groups=norm_version_groups(findings, _))
+    return _(f"cmp_{note.kind}", norm=norm_label, item=note.item or "", detail=note.detail)
+
+
 # --- executive summary -------------------------------------------------------------------------
 
 def summary_sentences(findings: Findings, lang: str) -> list[str]:
@@ -100,7 +229,10 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
                       value=fmt_score(idx.value), lo=fmt_score(idx.ci_low),
                       hi=fmt_score(idx.ci_high), base=base)
         c = findings.overall.comparisons.get(kind)
-        if c is None:
+        if c is None and findings.overall.change_breaks.get(kind):
+            out.append(_("sum_index_nc", reasons=reasons_text(
+                findings.overall.change_breaks[kind], _), **values))
+        elif c is None:
             out.append(_("sum_index_only", **values))
         elif c.direction == "stable":
             out.append(_("sum_index_stable", diff=fmt_signed(c.diff), p=fmt_p(c.p_adjusted),
@@ -111,12 +243,18 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
 
     changes: list[tuple[float, str]] = []
     stable: dict[str, list[str]] = {"practice": [], "awareness": []}
+    not_compared: list[str] = []
     for norm in findings.norms:
         for kind in ("practice", "awareness"):
             c = norm.comparisons.get(kind)
-            if c is None:
-                continue
             label = f"{norm.code} {norm.name(lang)}"
+            if c is None:
+                # never a change, never "stable": say why it is not compared
+                if norm.change_breaks.get(kind):
+                    not_compared.append(_("sum_change_nc", norm=label, kind=_(f"kindlc_{kind}"),
+                                          base=base,
+                                          reasons=reasons_text(norm.change_breaks[kind], _)))
+                continue
             if c.direction == "stable":
                 stable[kind].append(label)
             else:
@@ -134,6 +272,7 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
             if labels:
                 out.append(_("sum_stable", base=base, kind=_(f"kindlc_{kind}"),
                              items=_("list_sep").join(labels)))
+    out.extend(not_compared)
 
     gaps = [(n, n.estimates["gap"][wave]) for n in findings.norms if wave in n.estimates["gap"]]
     if gaps:
@@ -158,6 +297,14 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
                              items=items))
         else:
             out.append(_("sum_trend_none", first=years[0], last=years[-1]))
+    if len(years) >= 3:
+        for norm in [findings.overall, *findings.norms]:
+            changes = norm.trend_breaks.get("practice")
+            if changes and "practice" not in norm.trends:
+                label = (_("kind_index") if norm.code == "index"
+                         else f"{norm.code} {norm.name(lang)}")
+                out.append(_("sum_trend_nc", norm=label, kind=_("kindlc_practice"),
+                             first=years[0], last=years[-1], reasons=reasons_text(changes, _)))
     return out
 
 
@@ -230,6 +377,9 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         kinds=INDICATOR_KINDS, summary=summary_sentences(findings, lang) if "summary" in sections
         else [], category_label=lambda v, c: category_label(v, c, lang),
         variable_label=lambda v: variable_label(v, lang), verdict=_verdict,
+        nc_sentences=lambda norm, which="both": not_comparable_sentences(norm, findings, _, which),
+        note_text=lambda note: comparability_text(note, findings, _, lang),
+        norm_versions=lambda: norm_version_groups(findings, _),
         split_columns=split_columns,
         today=(findings.generated or date.today()).isoformat(),
         html_lang="zh-Hans" if lang == "zh" else "en",
