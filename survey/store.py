@@ -1,9 +1,14 @@
-"""The respondent path's SQL, as statements built once per process.
+"""The respondent path's SQL: a few fixed, parameterised statements run on the driver.
 
-Every request of a respondent runs one or two of these; building a ``select()`` per request and
-going through the ORM's unit of work costs more CPU than the database does, so the hot path uses
-prebuilt statements with bound parameters on the request's Core connection
-(``survey.db.connection()``), never the ORM session.
+Every request of a respondent runs one to five of these.  Going through the ORM's unit of work,
+or even SQLAlchemy Core's execution machinery, costs several times the CPU the database needs
+for these indexed one-row statements, so the hot path sends fixed SQL texts with bound
+parameters straight to the DB-API connection under the request's Core connection
+(``survey.db.connection()``): same connection, same transaction, same pool.  Values are always
+bound parameters, never formatted into the SQL (``IN`` lists get one placeholder per value).
+Timestamps are converted by the ``DateTime`` type's own bind processor for the dialect, so rows
+are stored exactly as SQLAlchemy stores them; a driver error that means a lost connection
+invalidates it in the pool as SQLAlchemy would.
 
 Saving a page (answers, progress, the page's save time and, on the last page, completion) is
 one atomic unit on both back ends:
@@ -20,60 +25,58 @@ the same response waits for the first one's row lock and then finds nothing to d
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, case, delete, insert, select, text, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import DateTime
 
 from .db import connection
-from .models import Answer, PageSave, Response
 
-_responses = Response.__table__
-_answers = Answer.__table__
-_page_saves = PageSave.__table__
 
-_RESPONSE_COLUMNS = (_responses.c.id, _responses.c.status, _responses.c.page_index,
-                     _responses.c.resume_code, _responses.c.language)
+class ResponseRow(NamedTuple):
+    id: int
+    status: str
+    page_index: int
+    resume_code: str
+    language: str
 
-_BY_TOKEN = select(*_RESPONSE_COLUMNS).where(
-    _responses.c.token == bindparam("token"), _responses.c.wave_id == bindparam("wave_id"))
-_WITH_ANSWERS = (
-    select(*_RESPONSE_COLUMNS, _answers.c.item, _answers.c.code)
-    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
-    .where(_responses.c.token == bindparam("token"), _responses.c.wave_id == bindparam("wave_id"))
-)
+
+_BY_TOKEN = """
+SELECT id, status, page_index, resume_code, language
+  FROM responses
+ WHERE token = :token AND wave_id = :wave_id
+"""
+_WITH_ANSWERS = """
+SELECT r.id, r.status, r.page_index, r.resume_code, r.language, a.item, a.code
+  FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
+ WHERE r.token = :token AND r.wave_id = :wave_id
+"""
 
 # ------------------------------------------------------------------ SQLite (and any other)
-_GUARD = (
-    update(_responses)
-    .where(_responses.c.id == bindparam("rid"), _responses.c.status == "in_progress")
-    .values(
-        page_index=case((_responses.c.page_index < bindparam("new_page_index"),
-                         bindparam("new_page_index")), else_=_responses.c.page_index),
-        updated_at=bindparam("now"),
-        language=bindparam("lang"),
-    )
-)
-_COMPLETE = (
-    update(_responses)
-    .where(_responses.c.id == bindparam("rid"), _responses.c.status == "in_progress")
-    .values(status="complete", submitted_at=bindparam("now"))
-)
-_DELETE_ANSWERS = delete(_answers).where(
-    _answers.c.response_id == bindparam("rid"),
-    _answers.c.item.in_(bindparam("codes", expanding=True)),
-)
-_INSERT_ANSWER = insert(_answers)
-_upsert = sqlite.insert(_page_saves)
-_UPSERT_PAGE_SQLITE = _upsert.on_conflict_do_update(
-    index_elements=[_page_saves.c.response_id, _page_saves.c.page_key],
-    set_={"saved_at": _upsert.excluded.saved_at},
-)
+_GUARD = """
+UPDATE responses
+   SET page_index = CASE WHEN page_index < :page_index THEN :page_index ELSE page_index END,
+       updated_at = :now,
+       language = :lang
+ WHERE id = :rid AND status = 'in_progress'
+"""
+_COMPLETE = """
+UPDATE responses SET status = 'complete', submitted_at = :now
+ WHERE id = :rid AND status = 'in_progress'
+"""
+_DELETE_ANSWERS = "DELETE FROM answers WHERE response_id = :rid AND item IN ({placeholders})"
+_INSERT_ANSWER = "INSERT INTO answers (response_id, item, code) VALUES (:rid, :item, :code)"
+_UPSERT_PAGE_SQLITE = """
+INSERT INTO page_saves (response_id, page_key, first_saved_at, saved_at)
+VALUES (:rid, :page_key, :now, :now)
+ON CONFLICT (response_id, page_key) DO UPDATE SET saved_at = excluded.saved_at
+"""
 
 # ------------------------------------------------------------------ PostgreSQL
 # The rows deleted (page items left unanswered or hidden) and the rows upserted (answers given)
 # never overlap, so the CTEs, which all see the same snapshot, cannot step on each other.
-_SAVE_PAGE_PG = text("""
+_SAVE_PAGE_PG = """
 WITH claimed AS (
     UPDATE responses
        SET page_index = GREATEST(page_index, :page_index),
@@ -98,25 +101,79 @@ WITH claimed AS (
     ON CONFLICT (response_id, page_key) DO UPDATE SET saved_at = EXCLUDED.saved_at
 )
 SELECT count(*) FROM claimed
-""")
+"""
+
+_NAMED = re.compile(r"(?<![:\w]):(\w+)")
+_TEXTS: dict[tuple[str, str], str] = {}
+_TIME_PROCESSORS: dict[str, object] = {}
 
 
-def _connection():
-    return connection()
+def _sql(conn, text: str) -> str:
+    """``text`` in the driver's parameter style (written with ``:name`` placeholders, which
+    sqlite3 takes as they are; psycopg wants ``%(name)s``)."""
+    key = (conn.dialect.paramstyle, text)
+    sql = _TEXTS.get(key)
+    if sql is None:
+        if conn.dialect.driver == "pysqlite" or conn.dialect.paramstyle == "named":
+            sql = text
+        elif conn.dialect.paramstyle in ("pyformat", "format"):
+            sql = _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
+        else:
+            raise NotImplementedError(f"driver {conn.dialect.driver}: use sqlite or psycopg")
+        _TEXTS[key] = sql
+    return sql
 
 
-def response_by_token(token: str, wave_id: int):
+def _timestamp(conn, value: datetime):
+    """``value`` as SQLAlchemy's ``DateTime`` binds it on this dialect (a string on SQLite)."""
+    name = conn.dialect.name
+    process = _TIME_PROCESSORS.get(name, False)
+    if process is False:
+        process = _TIME_PROCESSORS[name] = DateTime().dialect_impl(conn.dialect).bind_processor(
+            conn.dialect)
+    return process(value) if process is not None else value
+
+
+def _run(conn, text: str, params, *, many: bool = False):
+    """Execute on the DB-API connection; returns the driver's cursor."""
+    sql = _sql(conn, text)
+    raw = conn.connection.driver_connection
+    try:
+        if many:
+            cursor = raw.cursor()
+            cursor.executemany(sql, params)
+            return cursor
+        return raw.execute(sql, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        if conn.dialect.is_disconnect(exc, raw, None):
+            conn.invalidate(exc)  # as SQLAlchemy does: the pool drops this connection
+        raise
+
+
+def _ensure_transaction(conn) -> None:
+    """SQLite: start the request's transaction (``BEGIN IMMEDIATE`` for a POST) as SQLAlchemy
+    would on its first statement; PostgreSQL connections run in AUTOCOMMIT."""
+    if not conn.in_transaction():
+        conn.begin()
+
+
+def response_by_token(token: str, wave_id: int) -> ResponseRow | None:
     """(id, status, page_index, resume_code, language) of the token's response, or None."""
-    return _connection().execute(_BY_TOKEN, {"token": token, "wave_id": wave_id}).first()
+    conn = connection()
+    _ensure_transaction(conn)
+    row = _run(conn, _BY_TOKEN, {"token": token, "wave_id": wave_id}).fetchone()
+    return ResponseRow(*row) if row is not None else None
 
 
 def response_with_answers(token: str, wave_id: int):
     """``(response row, {item: code})`` in one round trip, or ``(None, {})``."""
-    rows = _connection().execute(_WITH_ANSWERS, {"token": token, "wave_id": wave_id}).all()
+    conn = connection()
+    _ensure_transaction(conn)
+    rows = _run(conn, _WITH_ANSWERS, {"token": token, "wave_id": wave_id}).fetchall()
     if not rows:
         return None, {}
-    answers = {row.item: row.code for row in rows if row.item is not None}
-    return rows[0], answers
+    answers = {row[5]: row[6] for row in rows if row[5] is not None}
+    return ResponseRow(*rows[0][:5]), answers
 
 
 def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str, int],
@@ -129,27 +186,31 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
     becomes at least ``page_index``, the page's save time is recorded, and with ``complete``
     the response is submitted.  Returns False, changing nothing, when the response is no longer
     in progress.  The caller commits (``survey.db.commit()``)."""
-    connection = _connection()
+    conn = connection()
+    _ensure_transaction(conn)
     clear = [code for code in page_codes if code not in answers] + list(drop)
-    if connection.dialect.name == "postgresql":
-        claimed = connection.execute(_SAVE_PAGE_PG, {
-            "rid": response_id, "page_index": page_index, "now": now, "lang": language,
+    stamp = _timestamp(conn, now)
+    if conn.dialect.name == "postgresql":
+        claimed = _run(conn, _SAVE_PAGE_PG, {
+            "rid": response_id, "page_index": page_index, "now": stamp, "lang": language,
             "complete": complete, "clear": clear, "items": list(answers),
             "codes": list(answers.values()), "page_key": page_key,
-        }).scalar()
+        }).fetchone()[0]
         return claimed == 1
-    guard = connection.execute(_GUARD, {"rid": response_id, "new_page_index": page_index,
-                                        "now": now, "lang": language})
+    guard = _run(conn, _GUARD, {"rid": response_id, "page_index": page_index, "now": stamp,
+                                "lang": language})
     if guard.rowcount != 1:
         return False
-    connection.execute(_DELETE_ANSWERS, {"rid": response_id, "codes": list(page_codes) + clear})
+    codes = list(page_codes) + clear
+    if codes:
+        params = {"rid": response_id, **{f"c{i}": code for i, code in enumerate(codes)}}
+        placeholders = ", ".join(f":c{i}" for i in range(len(codes)))
+        _run(conn, _DELETE_ANSWERS.format(placeholders=placeholders), params)
     if answers:
-        connection.execute(_INSERT_ANSWER, [
-            {"response_id": response_id, "item": code, "code": value}
-            for code, value in answers.items()
-        ])
-    connection.execute(_UPSERT_PAGE_SQLITE, {"response_id": response_id, "page_key": page_key,
-                                             "first_saved_at": now, "saved_at": now})
+        _run(conn, _INSERT_ANSWER, [
+            {"rid": response_id, "item": code, "code": value} for code, value in answers.items()
+        ], many=True)
+    _run(conn, _UPSERT_PAGE_SQLITE, {"rid": response_id, "page_key": page_key, "now": stamp})
     if complete:
-        connection.execute(_COMPLETE, {"rid": response_id, "now": now})
+        _run(conn, _COMPLETE, {"rid": response_id, "now": stamp})
     return True

@@ -122,3 +122,37 @@ def test_validate_answers_agrees_with_the_page_form(form_app):
             assert errors == {code: str(messages[0]) for code, messages in form.errors.items()}
             checked += 1
     assert checked > 500
+
+
+def test_saved_rows_read_back_as_the_orm_writes_them(app, client, open_wave):
+    """The page save runs fixed SQL on the driver: its timestamps and values must be what the
+    ORM reads (and on SQLite, stored in SQLAlchemy's own text format)."""
+    import datetime as dt
+
+    from sqlalchemy import select, text
+
+    from survey.db import db
+    from survey.models import Answer, PageSave, Response
+
+    from .conftest import complete
+
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    complete(client)
+    after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with app.app_context():
+        response = db.session.execute(select(Response)).scalar_one()
+        assert response.status == "complete" and response.page_index == 3
+        assert before <= response.started_at <= response.updated_at <= after
+        assert response.submitted_at == response.updated_at
+        saves = db.session.execute(select(PageSave)).scalars().all()
+        assert {s.page_key for s in saves} == {"about", "n01", "walk", "last"}
+        assert all(before <= s.first_saved_at <= s.saved_at <= after for s in saves)
+        answers = {a.item: a.code for a in db.session.execute(select(Answer)).scalars()}
+        assert answers == {"sex": 2, "province": 2, "education": 1, "N01_A1": 5, "N01_P1": 4,
+                           "N04_P4": 3, "ATTN1": 4, "N02_P1": 9}
+        if db.engine.dialect.name == "sqlite":
+            stored = db.session.execute(text(
+                "SELECT started_at, updated_at, submitted_at FROM responses")).one()
+            saved = db.session.execute(text("SELECT saved_at FROM page_saves")).scalars().all()
+            pattern = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+            assert all(pattern.fullmatch(value) for value in (*stored, *saved)), stored
