@@ -80,23 +80,36 @@ def _read_parquet(path: Path, schema, columns: list[str] | None) -> pd.DataFrame
 
     pandas' own conversion spends most of its time turning Arrow integer columns into nullable
     ``Int64`` (the export's item columns) and decoding low-cardinality strings page by page.
-    Here strings with a small dictionary are read as dictionaries and decoded once, Arrow-side,
-    and the ``Int64`` columns are built straight from the Arrow data and validity buffers.
+    Here strings with a small dictionary are read as dictionaries and decoded once, Arrow-side
+    (in a second thread, while the other columns are read), and the ``Int64`` columns are
+    built straight from the Arrow data and validity buffers.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     names = list(schema.names) if columns is None else list(columns)
     meta = pq.ParquetFile(path).metadata
     leaf = {name: i for i, name in enumerate(meta.schema.names)}
-    small = [name for name in names if _is_string(schema.field(name).type)
-             and name in leaf and _small_dictionary(meta, leaf[name])]
-    table = pq.read_table(path, columns=columns, read_dictionary=small or None,
-                          memory_map=True, use_pandas_metadata=True)
-    for name in small:
-        i = table.schema.get_field_index(name)
-        field = schema.field(name)
-        table = table.set_column(i, field, table.column(i).cast(field.type))
+    index = set(_pandas_index_columns(schema))
+    small = [name for name in names if name in leaf and name not in index
+             and _is_string(schema.field(name).type) and _small_dictionary(meta, leaf[name])]
+    if small:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            decoded = pool.submit(_read_decoded_strings, path, small, schema)
+            others = [name for name in names if name not in small]
+            table = pq.read_table(path, columns=others, memory_map=True,
+                                  use_pandas_metadata=True)
+            strings = decoded.result()
+        order = names + [name for name in table.column_names if name not in names]
+        arrays = [strings[name] if name in strings else table.column(name) for name in order]
+        fields = [schema.field(name) if name in strings else table.schema.field(name)
+                  for name in order]
+        table = pa.Table.from_arrays(arrays, schema=pa.schema(fields,
+                                                              metadata=table.schema.metadata))
+    else:
+        table = pq.read_table(path, columns=columns, memory_map=True, use_pandas_metadata=True)
     nullable = _pandas_nullable_int_columns(schema)
     fast = [name for name in table.column_names
             if name in nullable and pa.types.is_int64(table.schema.field(name).type)]
@@ -113,6 +126,24 @@ def _read_parquet(path: Path, schema, columns: list[str] | None) -> pd.DataFrame
 
         data.attrs = json.loads(attrs)
     return data
+
+
+def _read_decoded_strings(path: Path, names: list[str], schema) -> dict:
+    """The string columns ``names`` read as dictionaries and decoded to the file's type."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=names, read_dictionary=names, memory_map=True,
+                          use_pandas_metadata=False)
+    return {name: table.column(name).cast(schema.field(name).type) for name in names}
+
+
+def _pandas_index_columns(schema) -> list[str]:
+    """The columns pandas stored an index in (they are read along with any selection)."""
+    try:
+        meta = schema.pandas_metadata or {}
+    except Exception:
+        return []
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str)]
 
 
 def _is_string(dtype) -> bool:

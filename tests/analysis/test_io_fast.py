@@ -69,3 +69,18 @@ def test_csv_and_parquet_give_the_same_values(tmp_path, export):
     assert (b["age_group"].dropna() == a["age_group"].dropna()).all()
     assert "65+" in set(b["age_group"])
     np.testing.assert_allclose(a["base_weight"], b["base_weight"], rtol=1e-15)
+
+
+def test_parquet_only_strings_and_stored_index(tmp_path, export):
+    path = tmp_path / "r.parquet"
+    export.to_parquet(path, index=False)
+    for cols in (["region"], ["region", "sex"], ["N01_A1"]):
+        pd.testing.assert_frame_equal(read_responses(path, columns=cols),
+                                      pd.read_parquet(path, columns=cols), check_exact=True)
+    indexed = tmp_path / "indexed.parquet"
+    export.set_index("region").to_parquet(indexed)
+    pd.testing.assert_frame_equal(read_responses(indexed), pd.read_parquet(indexed),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(read_responses(indexed, columns=["sex", "N01_A1"]),
+                                  pd.read_parquet(indexed, columns=["sex", "N01_A1"]),
+                                  check_exact=True)
