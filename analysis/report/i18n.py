@@ -45,11 +45,14 @@ STRINGS: dict[str, dict[str, str]] = {
     "kindlc_awareness": {"zh": "认知得分", "en": "awareness"},
     "kindlc_practice": {"zh": "践行得分", "en": "practice"},
     "kindlc_gap": {"zh": "知行差距", "en": "the knowledge–action gap"},
+    "kindind_awareness": {"zh": "认知得分", "en": "awareness"},
+    "kindind_practice": {"zh": "践行得分", "en": "practice"},
+    "kindind_gap": {"zh": "知行差距", "en": "knowledge–action gap"},
     "kindcap_awareness": {"zh": "认知得分", "en": "Awareness"},
     "kindcap_practice": {"zh": "践行得分", "en": "Practice"},
     "kindcap_gap": {"zh": "知行差距", "en": "The knowledge–action gap"},
     # --- why waves are not comparable (filled with item codes and years) -----------------------
-    "indicator_index": {"zh": "{kind}总指数", "en": "Overall {kind} index"},
+    "indicator_index": {"zh": "{kind}总指数", "en": "overall {kind} index"},
     "years_sep": {"zh": "、", "en": ", "},
     "years_last_sep": {"zh": "、", "en": " and "},
     "group_sep": {"zh": "，", "en": ", "},
@@ -129,6 +132,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{norm}：{kind}未与{base}年比较，因为{reasons}，不作为变化报告。",
         "en": "{norm}: {kind} is not compared with {base} because {reasons}; no change is "
               "reported.",
+    },
+    "sum_common_items": {
+        "zh": "以下指标的变化和趋势仅按各轮共有的题目计算（不含{items}，其题目或措辞在各轮之间不同）：{targets}。",
+        "en": "Changes and trends of {targets} are computed on the items the waves share "
+              "(without {items}, whose items or wording differ between waves).",
     },
     "sum_trend_nc": {
         "zh": "{norm}：{kind}未报告{first}–{last}年线性趋势，因为{reasons}。",

@@ -182,13 +182,13 @@ def norm_version_groups(findings: Findings, _) -> str:
 
 def indicator_label(item: str, _) -> str:
     """Reader's name of an indicator: ``N02.practice`` -> ``N02 践行得分`` / ``N02 practice``;
-    ``index.gap`` -> ``知行差距总指数`` / ``Overall knowledge–action gap index``."""
+    ``index.gap`` -> ``知行差距总指数`` / ``overall knowledge–action gap index``."""
     code, _dot, kind = item.partition(".")
     if kind not in INDICATOR_KINDS:
         return item  # a raw item code
     if code == "index":
         return _("indicator_index", kind=_(f"kindidx_{kind}"))
-    return f"{code} {_(f'kindlc_{kind}')}"
+    return f"{code} {_(f'kindind_{kind}')}"
 
 
 def comparability_text(note: ComparabilityNote, findings: Findings, _, lang: str) -> str:
@@ -200,6 +200,7 @@ def comparability_text(note: ComparabilityNote, findings: Findings, _, lang: str
     if note.kind == "not_comparable":
         waves = years_text(note.waves or findings.wave_years, _)
         item = indicator_label(note.item or "", _)
+        item = item[:1].upper() + item[1:]  # starts the line
         if note.changes:
             return _("cmp_not_comparable", item=item, waves=waves,
                      reasons=reasons_text(note.changes, _))
@@ -297,6 +298,19 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
                              items=items))
         else:
             out.append(_("sum_trend_none", first=years[0], last=years[-1]))
+    # plan common_items: changes and trends re-scored without the differing items; say so
+    rescored, left_out = [], []
+    for norm in [findings.overall, *findings.norms]:
+        for kind in INDICATOR_KINDS:
+            breaks = [c for which, done in ((norm.change_breaks, norm.comparisons),
+                                            (norm.trend_breaks, norm.trends))
+                      if kind in done for c in which.get(kind, ())]
+            if norm.common_items and breaks:
+                rescored.append(indicator_label(f"{norm.code}.{kind}", _))
+                left_out += [c.item for c in breaks]
+    if rescored:
+        out.append(_("sum_common_items", targets=_("list_sep").join(rescored),
+                     items=_("list_sep").join(dict.fromkeys(left_out))))
     if len(years) >= 3:
         for norm in [findings.overall, *findings.norms]:
             changes = norm.trend_breaks.get("practice")

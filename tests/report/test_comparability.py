@@ -244,3 +244,26 @@ def test_trend_chart_does_not_join_points_across_the_change():
     assert not any(2023 in xs and len(xs) > 1 for xs, _face in practice)
     assert "Practice: wording changed (N02_P3)" in svg
     assert isinstance(norm.estimates["practice"][2023], Estimate)
+
+
+def test_common_items_changes_say_what_was_left_out():
+    """With the plan's ``common_items``, a change is computed on the shared items: the page and
+    the summary say which item was left out and why, in both languages."""
+    from dataclasses import replace
+
+    from tests.report.fixture_model import make_findings
+
+    f = make_findings()
+    change = (ItemChange("N02_P3", ((2024, 1), (2025, 2))),)
+    f.norms[1] = replace(f.norms[1], change_breaks={"practice": change}, common_items=True)
+    assert "practice" in f.norms[1].comparisons
+    en = render.summary_sentences(f, "en")
+    zh = render.summary_sentences(f, "zh")
+    assert ("Changes and trends of N02 practice are computed on the items the waves share "
+            "(without N02_P3, whose items or wording differ between waves).") in en
+    assert ("以下指标的变化和趋势仅按各轮共有的题目计算（不含N02_P3，其题目或措辞在各轮之间不同）："
+            "N02 践行得分。") in zh
+    page = render.not_comparable_sentences(f.norms[1], f, translator("en"), "change")
+    assert page == ["Practice: the change is computed on the items 2024 and 2025 share (without "
+                    "N02_P3) because the wording of N02_P3 changed (version 1 in 2024, version 2 "
+                    "in 2025)."]

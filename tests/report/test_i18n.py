@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 # Keys built at run time from a prefix and a code (kind, direction, ...): a key with one of these
 # prefixes counts as used.
-DYNAMIC_PREFIXES = ("kind_", "kindlc_", "kindcap_", "kindidx_", "verdict_", "sum_index_",
-                    "sum_change_", "adj_", "method_", "flag_", "cmp_", "var_", "cat_")
+DYNAMIC_PREFIXES = ("kind_", "kindlc_", "kindcap_", "kindidx_", "kindind_", "verdict_",
+                    "sum_index_", "sum_change_", "adj_", "method_", "flag_", "cmp_", "var_", "cat_")
 
 
 def _fields(text):
