@@ -240,11 +240,12 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
             if need_present:
                 pn[j, sl] = pn_all
             if len(idx):
-                pki = pk[idx]
-                pw[j, sl] -= sums(pki, a[idx], dump_p).reshape(g, P)
+                pki, ai = pk[idx], a[idx]
+                pw[j, sl] -= sums(pki, ai, dump_p).reshape(g, P)
+                cki = ck[idx] if cell_values else None
                 for i, v in enumerate(cell_values):
-                    cw[i][j, sl] -= sums(ck[idx], v[idx], dump_c).reshape(g, C)
-                counts[j, sl] -= sums(gk[idx], positive[idx], g)
+                    cw[i][j, sl] -= sums(cki, v[idx], dump_c).reshape(g, C)
+                counts[j, sl] -= sums(gk[idx], (ai > 0).astype(float), g)
                 if need_present:
                     pn[j, sl] -= sums(pki, None, dump_p).reshape(g, P)
     for q, donor in derived.items():
