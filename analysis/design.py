@@ -227,6 +227,22 @@ class SurveyDesign:
             self._columns[key] = cached
         return cached
 
+    def factorized(self, col: str) -> tuple[np.ndarray, pd.Index]:
+        """``pd.factorize(data[col])``: int64 codes (-1 where missing) and the distinct values
+        in order of appearance; cached on the design and the designs derived from it, so a
+        string column used for raking and as a domain is hashed once. Do not modify.
+        """
+        key = "\0factorize:" + col
+        cached = self._columns.get(key)
+        if cached is None:
+            _require_column(self.data, col, "grouping")
+            codes, uniques = pd.factorize(self.data[col])
+            codes = codes.astype(np.int64, copy=False)
+            codes.flags.writeable = False
+            cached = (codes, uniques)
+            self._columns[key] = cached
+        return cached
+
     def item_matrix(self, items: Sequence[str]) -> np.ndarray:
         """``(n, k)`` float matrix of the item columns, NaN where missing (validated).
 

@@ -126,9 +126,15 @@ def _cached_domain_codes(design, col: str) -> tuple[np.ndarray, list[str]]:
     key = "\0domain:" + col
     cached = design._columns.get(key)
     if cached is None:
-        codes, labels = domain_codes(design.data, col)
+        if col not in design.data.columns:
+            return domain_codes(design.data, col)  # raises naming the column
+        # pd.factorize(sort=True) is the unsorted factorization with its distinct values
+        # sorted: sort the (few) distinct values of the design's cached one
+        codes, uniques = design.factorized(col)
+        rank, ordered = pd.factorize(uniques, sort=True)
+        codes = np.where(codes >= 0, rank.astype(np.int64)[codes], -1)
         codes.flags.writeable = False
-        cached = (codes, labels)
+        cached = (codes, [_label(u) for u in ordered])
         design._columns[key] = cached
     return cached[0], list(cached[1])
 

@@ -72,14 +72,15 @@ class _RakeSpec:
     labels: tuple[tuple[str, ...], ...]  # per variable, category labels
 
 
-def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: str
-                   ) -> np.ndarray:
+def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: str,
+                   factorized: tuple | None = None) -> np.ndarray:
     """Index into ``categories`` of each row's value of ``var``; raises naming the column and
-    value for a missing value or a category the margins lack."""
+    value for a missing value or a category the margins lack. ``factorized``: the column's
+    ``pd.factorize`` when the caller has it (see :meth:`SurveyDesign.factorized`)."""
     if var not in data.columns:
         raise AnalysisInputError(
             f"unknown column '{var}': the {source} weight on it but the data have no such column")
-    codes, uniques = pd.factorize(data[var])
+    codes, uniques = factorized if factorized is not None else pd.factorize(data[var])
     if (codes < 0).any():
         i = int(np.flatnonzero(codes < 0)[0])
         raise AnalysisInputError(
@@ -164,7 +165,9 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
     codes, sizes, tvecs, labels = [], [], [], []
     for var in variables:
         cats = list(targets[var].index)
-        c = category_codes(design.data, var, cats, "margins")
+        known = var in design.data.columns
+        c = category_codes(design.data, var, cats, "margins",
+                           factorized=design.factorized(var) if known else None)
         t = targets[var].to_numpy(dtype=float)
         have = np.bincount(c, base, minlength=len(cats))
         count = np.bincount(c, minlength=len(cats))
