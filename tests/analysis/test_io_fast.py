@@ -84,3 +84,26 @@ def test_parquet_only_strings_and_stored_index(tmp_path, export):
     pd.testing.assert_frame_equal(read_responses(indexed, columns=["sex", "N01_A1"]),
                                   pd.read_parquet(indexed, columns=["sex", "N01_A1"]),
                                   check_exact=True)
+
+
+def test_parquet_as_the_survey_export_writes_it(tmp_path, export):
+    # survey/export.py: pyarrow schema without pandas metadata (string categories, int64
+    # items, int8 flags, UTC timestamps), written in chunks (several row groups)
+    cats = ["sex", "age_group", "province", "region", "urban_rural", "education"]
+    items = ["N01_A1", "N01_P1", "N04_P2"]
+    fields = ([pa.field("response_id", pa.string()), pa.field("wave", pa.int64())]
+              + [pa.field(c, pa.string()) for c in cats]
+              + [pa.field(c, pa.int64()) for c in items]
+              + [pa.field("started_at", pa.timestamp("ms", tz="UTC")),
+                 pa.field("duration_s", pa.float64()), pa.field("flag_speeder", pa.int8())])
+    schema = pa.schema(fields)
+    frame = export[[f.name for f in fields if f.name != "flag_speeder"]].copy()
+    frame["flag_speeder"] = (np.arange(len(frame)) % 7 == 0).astype("int8")
+    path = tmp_path / "export.parquet"
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, len(frame), 1000):
+            chunk = frame.iloc[start:start + 1000]
+            writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+    ours = read_responses(path)
+    pd.testing.assert_frame_equal(ours, pd.read_parquet(path), check_exact=True)
+    assert ours["N04_P2"].isna().any() and ours["sex"].isna().sum() == 1
