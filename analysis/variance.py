@@ -35,7 +35,7 @@ LONELY_PSU_RULES = ("fail", "remove", "adjust", "average", "certainty")
 CERTAINTY_TOLERANCE = 1e-7
 
 
-_blas_controller = None
+_blas = {"controller": None, "modules": -1}
 
 
 def blas_single_thread():
@@ -46,19 +46,22 @@ def blas_single_thread():
     nothing on them and, on a machine whose cores are busy, stalls waiting for its threads
     (a 480 x 20 least squares with 150 right-hand sides: median 9.9 ms, up to 176 ms, vs
     1.3 ms on one thread). ``threadpoolctl`` is the well-kept tool for this; without it the
-    context does nothing.
+    context does nothing. Its view of the loaded BLAS libraries is refreshed when modules
+    were imported since (scipy.linalg, for one, loads a BLAS of its own).
     """
-    global _blas_controller
-    if _blas_controller is None:
+    import sys
+
+    if _blas["controller"] is None or _blas["modules"] != len(sys.modules):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - a declared dependency
-            _blas_controller = False
+            _blas["controller"] = False
         else:
-            _blas_controller = ThreadpoolController()
-    if _blas_controller is False:
+            _blas["controller"] = ThreadpoolController()
+        _blas["modules"] = len(sys.modules)
+    if _blas["controller"] is False:
         return contextlib.nullcontext()
-    return _blas_controller.limit(limits=1, user_api="blas")
+    return _blas["controller"].limit(limits=1, user_api="blas")
 
 
 def group_sum_matrix(keys: np.ndarray, n_keys: int, values: np.ndarray | None = None
