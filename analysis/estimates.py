@@ -239,15 +239,17 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
                     np.multiply(v, vals, out=ay2)
                     ay2[idx] = 0.0
                     cy[i][j, sl] = sums(ck, ay2, dump_c).reshape(g, C)
-            pw[j, sl] = pw_all
             for i in range(len(cell_values)):
                 cw[i][j, sl] = cw_all[i]
             counts[j, sl] = n_all
             if need_present:
                 pn[j, sl] = pn_all
-            if len(idx):
+            if not len(idx):
+                pw[j, sl] = pw_all
+            else:
                 pki, ai = pk[idx], a[idx]
-                pw[j, sl] -= sums(pki, ai, dump_p).reshape(g, P)
+                # all weight less that of the missing answers, written once
+                np.subtract(pw_all, sums(pki, ai, dump_p).reshape(g, P), out=pw[j, sl])
                 cki = ck[idx] if cell_values else None
                 for i, v in enumerate(cell_values):
                     cw[i][j, sl] -= sums(cki, v[idx], dump_c).reshape(g, C)
