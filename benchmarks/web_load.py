@@ -15,7 +15,11 @@ Target (issue 2), 2 cores, load generator included: >= 500 page views/s and >= 4
 submissions/s at 50 concurrent respondents, p99 < 250 ms.
 
 The load generator is kept cheap on purpose (it shares the CPU with the server): regular
-expressions instead of an HTML parser, one aiohttp session per respondent.
+expressions instead of an HTML parser, one aiohttp session per respondent, or with
+``--client raw`` a minimal asyncio-streams client at about half the CPU per request.
+``--profile`` (py-spy on one worker), ``--app-profile N`` (in-process CPU per route + cProfile)
+and ``--no-linger`` (experiment: gunicorn closes without waiting for the client) show where the
+time goes. Figures and findings: docs/e2e-and-load.md.
 """
 
 from __future__ import annotations
