@@ -84,8 +84,24 @@ def _set_response_cookie(http_response, token: str):
     return http_response
 
 
+_URLS: dict[tuple, str] = {}
+
+
+def _url(endpoint: str, **values) -> str:
+    """``url_for`` for the respondent's few URLs, remembered per process (a URL depends only on
+    the endpoint, its values and where the app is mounted)."""
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = _URLS.get(key)
+    if url is None:
+        url = url_for(endpoint, **values)
+        if len(_URLS) >= 10_000:
+            _URLS.clear()
+        _URLS[key] = url
+    return url
+
+
 def _see_other(endpoint: str, **values):
-    return redirect(url_for(endpoint, **values), code=303)
+    return redirect(_url(endpoint, **values), code=303)
 
 
 def _page_index(wave, key: str) -> int:
@@ -95,24 +111,51 @@ def _page_index(wave, key: str) -> int:
     abort(404)
 
 
+_CONDITION_CODES: dict[str, tuple[str, ...]] = {}
+_VISIBILITY: dict[tuple, tuple[dict[str, tuple], tuple[str, ...]]] = {}
+
+
+def _visibility(wave, answers: dict[str, int]):
+    """``(visible, shown)``: each page's visible items and all visible item codes in order.
+
+    Visibility depends only on the answers to the items that conditions refer to, so it is
+    computed once per wave and combination of those answers and kept per process."""
+    codes = _CONDITION_CODES.get(wave.content_hash)
+    if codes is None:
+        codes = _CONDITION_CODES[wave.content_hash] = tuple(sorted({
+            item.condition.item for page in wave.pages for item in page.items
+            if item.condition is not None}))
+    key = (wave.content_hash, *(answers.get(code) for code in codes))
+    hit = _VISIBILITY.get(key)
+    if hit is None:
+        effective: dict[str, int] = {}
+        visible: dict[str, tuple] = {}
+        for page in wave.pages:
+            seen = dict(effective)
+            for item in page.items:
+                if item.code in answers:
+                    seen[item.code] = answers[item.code]
+            shown = wave.visible_items(page, seen)
+            visible[page.key] = shown
+            for item in shown:
+                if item.code in answers:
+                    effective[item.code] = answers[item.code]
+        order = tuple(item.code for page in wave.pages for item in visible[page.key])
+        hit = (visible, order)
+        if len(_VISIBILITY) >= 10_000:
+            _VISIBILITY.clear()
+        _VISIBILITY[key] = hit
+    return hit
+
+
 def effective_answers(wave, answers: dict[str, int]) -> tuple[dict[str, int], dict[str, tuple]]:
     """Answers that count, page by page: an item hidden by its condition does not count, even if
     an old answer to it is stored, so conditions chained on it stay hidden too.
 
-    Returns ``(effective, visible)`` where ``visible[page.key]`` is the page's visible items."""
-    effective: dict[str, int] = {}
-    visible: dict[str, tuple] = {}
-    for page in wave.pages:
-        seen = dict(effective)
-        for item in page.items:
-            if item.code in answers:
-                seen[item.code] = answers[item.code]
-        shown = wave.visible_items(page, seen)
-        visible[page.key] = shown
-        for item in shown:
-            if item.code in answers:
-                effective[item.code] = answers[item.code]
-    return effective, visible
+    Returns ``(effective, visible)`` where ``visible[page.key]`` is the page's visible items
+    (shared: do not modify)."""
+    visible, order = _visibility(wave, answers)
+    return {code: answers[code] for code in order if code in answers}, visible
 
 
 def _missing(items, answers) -> list:
@@ -336,8 +379,7 @@ def _save_page(state, wave, page, index, response, stored):
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
-        return redirect(url_for("respondent.page", year=state.year, key=missing_page.key,
-                                check=1), code=303)
+        return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
     return _see_other("respondent.thanks", year=state.year)
 
 

@@ -156,3 +156,34 @@ def test_saved_rows_read_back_as_the_orm_writes_them(app, client, open_wave):
             saved = db.session.execute(text("SELECT saved_at FROM page_saves")).scalars().all()
             pattern = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
             assert all(pattern.fullmatch(value) for value in (*stored, *saved)), stored
+
+
+def _effective_answers_reference(wave, answers):
+    """The uncached computation, page by page."""
+    effective, visible = {}, {}
+    for page in wave.pages:
+        seen = dict(effective)
+        for item in page.items:
+            if item.code in answers:
+                seen[item.code] = answers[item.code]
+        shown = wave.visible_items(page, seen)
+        visible[page.key] = shown
+        for item in shown:
+            if item.code in answers:
+                effective[item.code] = answers[item.code]
+    return effective, visible
+
+
+def test_cached_visibility_equals_the_page_by_page_computation():
+    import random
+
+    from survey.respondent import effective_answers
+
+    wave = make_wave()
+    codes = [item.code for page in wave.pages for item in page.items] + ["stale_item"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        answers = {code: rng.choice([1, 2, 3, 4, 5, 9]) for code in codes if rng.random() < 0.7}
+        got = effective_answers(wave, answers)
+        want = _effective_answers_reference(wave, answers)
+        assert got == want and list(got[0]) == list(want[0]), answers
