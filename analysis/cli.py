@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisInputError as exc:
         print(f"survey-analysis {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"survey-analysis {args.command}: error: {exc.strerror}: {exc.filename}",
-              file=sys.stderr)
+    except OSError as exc:  # a missing input, an unwritable output folder, a full disk
+        detail = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc
+        print(f"survey-analysis {args.command}: error: {detail}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

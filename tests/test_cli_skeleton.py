@@ -32,3 +32,14 @@ def test_input_error_exits_2_with_one_line(monkeypatch, capsys):
     assert err.strip().count("\n") == 0
     assert "column 'sex': value 'x'" in err
     assert "Traceback" not in err
+
+
+def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    data.write_text("wave,y\n2025,1\n2025,2\n")
+    code = cli.main(["estimate", str(data), "--items", "y", "--keep-flagged",
+                     "--out", str(tmp_path / "no" / "such" / "dir" / "e.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("survey-analysis estimate: error:") and err.count("\n") == 1
+    assert "Traceback" not in err
