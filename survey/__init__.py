@@ -75,6 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if os.environ.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
     if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
         app.config["SESSION_COOKIE_SECURE"] = True
     if test_config is not None:
@@ -93,9 +95,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     init_db(app)
 
-    from . import commands, errors, i18n, language, research, respondent
+    from . import commands, errors, i18n, language, limits, research, respondent
 
     i18n.init_app(app)
+    limits.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
     app.register_blueprint(language.bp)

@@ -37,6 +37,7 @@ from .db import commit, connection, rollback
 from .definitions import current_wave_year, definition, survey_today, wave_state
 from .forms import ConsentForm, ResumeForm, page_form_class, validate_answers
 from .i18n import current_language
+from .limits import resume_attempt_allowed
 from .models import Response, new_token, normalise_resume_code, utc_now
 from .rendering import page_html, question_html
 
@@ -402,7 +403,9 @@ def resume(year: int):
     error = None
     status = 200
     if request.method == "POST":
-        if not form.validate():
+        if not resume_attempt_allowed():
+            error, status = _("Too many attempts. Please wait a few minutes and try again."), 429
+        elif not form.validate():
             if "csrf_token" in form.errors:
                 error, status = _("The form had expired. Please enter the code again."), 400
             else:

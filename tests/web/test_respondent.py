@@ -509,3 +509,30 @@ def test_submit_button_where_no_later_page_asks_anything(app, client):
     assert 'value="next" class="primary">提交</button>' in other.get("/2031/page/walk").text
     assert answer(other, 2031, "walk", FULL["walk"]).headers["Location"].endswith("/thanks")
     assert [r.status for r in responses(app)] == ["complete", "complete"]
+
+
+def test_resume_codes_cannot_be_guessed_quickly(app, wave):
+    """After RESUME_RATE_LIMIT attempts the form refuses, politely and in the person's language,
+    even for a right code; other clients are not affected."""
+    install_wave(app, wave)
+    start(app.test_client())
+    with app.app_context():
+        code = db.session.scalars(select(Response.resume_code)).one()
+
+    def token_of(client):
+        return csrf_from(client.get("/2031/resume").get_data(as_text=True))
+
+    guesser = app.test_client()
+    token = token_of(guesser)
+    for _ in range(10):
+        r = guesser.post("/2031/resume", data={"csrf_token": token, "code": "AAAA-AAAA"})
+        assert r.status_code == 200
+    r = guesser.post("/2031/resume", data={"csrf_token": token, "code": code})
+    assert r.status_code == 429
+    assert "尝试次数过多" in r.get_data(as_text=True)
+    assert "survey_response" not in r.headers.get("Set-Cookie", "")
+
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "10.9.8.7"
+    r = other.post("/2031/resume", data={"csrf_token": token_of(other), "code": code})
+    assert r.status_code == 303
