@@ -22,17 +22,23 @@ def _is_parquet(path: Path) -> bool:
     return path.suffix.lower() in PARQUET_SUFFIXES
 
 
+def _readable_path(path) -> Path:
+    """``path`` as a Path, after the checks every reader makes: it exists and is not empty."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", str(path))
+    if path.is_file() and path.stat().st_size == 0:
+        raise AnalysisInputError(f"{path}: the file is empty")
+    return path
+
+
 def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read the exported responses table (``.csv`` or ``.parquet``) into a DataFrame.
 
     Empty cells become missing values. ``columns`` restricts the columns read (faster for wide
     exports); an unknown column is an :class:`AnalysisInputError` naming it.
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    if path.is_file() and path.stat().st_size == 0:
-        raise AnalysisInputError(f"{path}: the file is empty")
+    path = _readable_path(path)
     if _is_parquet(path):
         import pyarrow.parquet as pq
 
@@ -226,11 +232,7 @@ def _contiguous_slices(chunks) -> bool:
 
 def response_columns(path) -> list[str]:
     """The column names of a responses table, without reading its rows."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(2, "No such file or directory", str(path))
-    if path.is_file() and path.stat().st_size == 0:
-        raise AnalysisInputError(f"{path}: the file is empty")
+    path = _readable_path(path)
     if _is_parquet(path):
         import pyarrow.parquet as pq
 
