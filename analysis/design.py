@@ -124,6 +124,15 @@ class SurveyDesign:
         return new
 
     @property
+    def weight_diagnostics(self):
+        """Kish's design effect of weighting, effective sample size, weight range and trimming
+        of the final weights (:class:`analysis.diagnostics.WeightDiagnostics`)."""
+        from analysis.diagnostics import weight_diagnostics
+
+        trimmed = self.weighting.n_trimmed if self.weighting is not None else 0
+        return weight_diagnostics(self.weights, n_trimmed=trimmed)
+
+    @property
     def calibration(self) -> Calibration | None:
         if self.calibration_steps and self._calibration is None:
             self._calibration = Calibration(list(self.calibration_steps), self.structure.psu,
