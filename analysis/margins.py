@@ -16,7 +16,8 @@ from analysis.errors import AnalysisInputError
 SHARE_TOLERANCE = 1e-6  # targets summing to 1 within this are shares
 BASE_TOLERANCE = 1e-3  # count totals may differ across variables by at most 0.1%
 REQUIRED = ("variable", "category", "target")
-IGNORED = ("source_note", "note")
+# descriptive columns a margins file may carry (the report quotes the sources and caveats)
+IGNORED = ("source_note", "note", "source_zh", "source_en", "caveat_zh", "caveat_en")
 
 
 def category_label(value) -> str:

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis import Margins, SurveyDesign
-from analysis.data import CENSUS_2020_ADULT_MARGINS
+from analysis.data import CENSUS_2020_ADULT_MARGINS, CENSUS_2020_ALLAGES_SHARES
 from analysis.io import read_margins
 
 
@@ -50,8 +50,23 @@ def test_raking_meets_margins_and_reports(sample):
 
 def test_project_census_margins_rake_a_sample(sample):
     m = read_margins(CENSUS_2020_ADULT_MARGINS)
+    # the default targets are the ones valid for adults, on one base (persons 18+)
+    assert m.variables == ["sex", "age_group", "region"]
     r = SurveyDesign(sample, weights="base").rake(m)
     assert r.weights.sum() == pytest.approx(1_112_784_302, rel=1e-9)
+    female = r.weights[sample.sex.to_numpy() == "female"].sum()
+    assert female == pytest.approx(549_393_493, rel=1e-8)
+
+
+def test_all_ages_shares_are_kept_apart_and_still_rake(sample):
+    # urban/rural and education exist only for all ages: shipped, but never a default
+    allages = pd.read_csv(CENSUS_2020_ALLAGES_SHARES)
+    assert set(allages["variable"]) == {"urban_rural", "education"}
+    assert allages["caveat_en"].str.contains("not used by the default").all()
+    both = pd.concat([pd.read_csv(CENSUS_2020_ADULT_MARGINS), allages])
+    from analysis import Margins
+
+    r = SurveyDesign(sample, weights="base").rake(Margins(both), rescale=True)
     urban = r.weights[sample.urban_rural.to_numpy() == "urban"].sum() / r.weights.sum()
     assert urban == pytest.approx(0.6389040624, rel=1e-8)
 
