@@ -4,7 +4,8 @@
 # that made the R fixtures. Installs only what is missing, and only when it can (root with
 # apt-get); otherwise it says what is missing and the tests that need it skip.
 set -u
-packages=(chromium fonts-noto-cjk poppler-utils r-cran-survey)
+# r-cran-mass: survey's calibrate() loads MASS, which --no-install-recommends leaves out
+packages=(chromium fonts-noto-cjk poppler-utils r-cran-survey r-cran-mass)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,7 +16,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq || true
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-        || echo "warning: could not install ${missing[*]}; the tests that need them will skip" >&2
+        || echo "warning: could not install ${missing[*]}; the tests that need them will skip (and fail when CI=true)" >&2
 else
     echo "note: missing Debian packages ${missing[*]} (not root); the tests that need them will skip" >&2
 fi
