@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis import AnalysisInputError, check_answer_codes, check_wave_column
+from analysis.io import read_margins, read_responses, response_columns
 
 SCALE = {"N01_A1": [1, 2, 3, 4, 5, 9], "N01_P1": [1, 2, 3, 4, 5, 9]}
 
@@ -101,3 +102,94 @@ def test_text_codes_and_unlisted_columns():
 def test_long_text_value_is_bounded():
     frame = pd.DataFrame({"N01_A1": ["x" * 10_000]})
     assert "…" in err(check_answer_codes, frame, SCALE, "r.csv")
+
+
+# -- CSV encodings -----------------------------------------------------------------------------
+
+CITY_CSV = "wave,city,N01_A1\n2025,北京,3\n2025,上海,4\n2025,北京,5\n2025,广州,2\n"
+
+
+def estimate_by_city(tmp_path, capsys, data):
+    from analysis.cli import main
+
+    out = tmp_path / "e.csv"
+    code = main(["estimate", str(data), "--items", "N01_A1", "--by", "city", "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+    table = pd.read_csv(out)
+    return dict(zip(table.group.fillna(""), table.estimate, strict=True))
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8-sig", "utf-8"])
+def test_csv_encodings_give_real_strings(tmp_path, capsys, encoding):
+    data = tmp_path / "responses.csv"
+    data.write_bytes(CITY_CSV.encode(encoding))
+    frame = read_responses(data)
+    assert list(frame.columns) == ["wave", "city", "N01_A1"]
+    assert frame.city.tolist() == ["北京", "上海", "北京", "广州"]
+    assert response_columns(data) == ["wave", "city", "N01_A1"]
+    groups = estimate_by_city(tmp_path, capsys, data)
+    assert groups["北京"] == pytest.approx(4.0) and groups["广州"] == pytest.approx(2.0)
+    assert not any("b'" in g for g in groups)
+
+
+def test_chinese_header_in_gbk(tmp_path):
+    data = tmp_path / "r.csv"
+    data.write_bytes("wave,城市,N01_A1\n2025,北京,3\n".encode("gbk"))
+    assert response_columns(data) == ["wave", "城市", "N01_A1"]
+    assert read_responses(data, columns=["城市"])["城市"].tolist() == ["北京"]
+
+
+def test_csv_neither_utf8_nor_gb18030(tmp_path):
+    data = tmp_path / "r.csv"
+    data.write_bytes(b"wave,city\n2025,Z\xfcrich\n2025,x\x80\n")  # Latin-1 and a stray byte
+    msg = err(read_responses, data)
+    assert msg.startswith(f"{data}: not UTF-8 or GB18030/GBK text (byte 0xfc at offset 16)")
+
+
+def test_margins_in_gbk_and_with_bom(tmp_path):
+    text = "variable,category,target\ncity,北京,0.6\ncity,上海,0.4\n"
+    for encoding in ("gbk", "utf-8-sig"):
+        m = tmp_path / f"m-{encoding}.csv"
+        m.write_bytes(text.encode(encoding))
+        table = read_margins(m).table
+        assert table.category.tolist() == ["北京", "上海"]
+
+
+# -- malformed rows ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("body", "row", "line", "fields"), [
+    ("2025,1,2\n2025,1\n2025,3,4\n", 2, 3, 2),         # a field short
+    ("2025,1,2\n2025,1,2\n\n2025,3,4,5\n", 3, 5, 4),   # a field too many, after a blank line
+    ('2025,"a\nb",2\n2025,1,2,3\n', 2, 4, 4),          # a quoted line break is one field
+])
+def test_ragged_row_is_named(tmp_path, body, row, line, fields):
+    data = tmp_path / "r.csv"
+    data.write_text("wave,city,N01_A1\n" + body)
+    expected = (f"{data}: not a readable CSV file: row {row} (line {line}) has {fields} "
+                "field(s) but the header has 3")
+    assert err(read_responses, data) == expected
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(("wave,城市,N01_A1\n" + body).encode("gbk"))
+    assert f"row {row} (line {line})" in err(read_responses, gbk)
+    margins = tmp_path / "m.csv"
+    margins.write_text("variable,category,target\nsex,male,0.5\nsex,female\n")
+    assert err(read_margins, margins).endswith("row 2 (line 3) has 2 field(s) but the header has 3")
+
+
+def test_empty_and_header_only_files(tmp_path):
+    for text, expected in [("", "the file is empty"), ("\n\n", "the file is empty"),
+                           ("wave,N01_A1\n", "the file has a header but no rows")]:
+        data = tmp_path / "r.csv"
+        data.write_text(text)
+        assert err(read_responses, data) == f"{data}: {expected}"
+
+
+def test_cli_ragged_row_one_line(tmp_path, capsys):
+    from analysis.cli import main
+
+    data = tmp_path / "r.csv"
+    data.write_text("wave,N01_A1\n2025,1\n2025\n")
+    code = main(["estimate", str(data), "--items", "N01_A1", "--out", str(tmp_path / "e.csv")])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.count("\n") == 1
+    assert "r.csv: not a readable CSV file: row 2 (line 3) has 1 field(s)" in stderr
