@@ -1,11 +1,15 @@
-"""Reading the responses table (CSV or Parquet export) and margins files; writing results."""
+"""Reading the responses table (CSV, Parquet, SPSS or Stata export) and margins files; writing
+results."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from analysis import statfiles
 from analysis.errors import AnalysisInputError
 from analysis.margins import Margins
 
@@ -33,30 +37,47 @@ def _readable_path(path) -> Path:
 
 
 def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read the exported responses table (``.csv`` or ``.parquet``) into a DataFrame.
+    """Read the exported responses table (``.csv``, ``.parquet``, SPSS ``.sav`` or Stata
+    ``.dta``) into a DataFrame.
 
     Empty cells become missing values. ``columns`` restricts the columns read (faster for wide
     exports); an unknown column is an :class:`AnalysisInputError` naming it.
     """
     path = _readable_path(path)
-    if _is_parquet(path):
-        import pyarrow.parquet as pq
-
-        try:
-            schema = pq.read_schema(path)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise _unreadable(path, "Parquet", exc) from None
-        if columns is not None:
-            _check_columns(path, columns, schema.names)
-        try:
-            data = _read_parquet(path, schema, columns)
-        except Exception as exc:  # a damaged file can pass read_schema and fail here
-            raise _unreadable(path, "Parquet", exc) from None
-    else:
-        data = _read_csv(path, columns)
+    data = _format_of(path).read(path, columns)
     if len(data) == 0:
         raise AnalysisInputError(f"{path}: the file has a header but no rows")
     return data
+
+
+def response_columns(path) -> list[str]:
+    """The column names of a responses table, without reading its rows."""
+    path = _readable_path(path)
+    return _format_of(path).columns(path)
+
+
+def _read_parquet_file(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise _unreadable(path, "Parquet", exc) from None
+    if columns is not None:
+        _check_columns(path, columns, schema.names)
+    try:
+        return _read_parquet(path, schema, columns)
+    except Exception as exc:  # a damaged file can pass read_schema and fail here
+        raise _unreadable(path, "Parquet", exc) from None
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:
+        raise _unreadable(path, "Parquet", exc) from None
 
 
 # a string column whose dictionary page is at most this size was written with every page
@@ -214,19 +235,6 @@ def _contiguous_slices(chunks) -> bool:
     return True
 
 
-def response_columns(path) -> list[str]:
-    """The column names of a responses table, without reading its rows."""
-    path = _readable_path(path)
-    if _is_parquet(path):
-        import pyarrow.parquet as pq
-
-        try:
-            return list(pq.read_schema(path).names)
-        except Exception as exc:
-            raise _unreadable(path, "Parquet", exc) from None
-    return _csv_header(path)[0]
-
-
 def _check_columns(path, wanted, present) -> None:
     have = set(present)
     for col in wanted:
@@ -364,6 +372,31 @@ def _refuse_ragged_rows(path: Path, encoding: str, n_fields: int) -> None:
                 raise AnalysisInputError(
                     f"{path}: not a readable CSV file: row {row} (line {reader.line_num}) has "
                     f"{len(fields)} field(s) but the header has {n_fields}")
+
+
+# ------------------------------------------------------------------------------ formats
+@dataclass(frozen=True)
+class TableFormat:
+    """How to read one kind of responses file: its rows, and only its column names."""
+
+    read: Callable[[Path, list[str] | None], pd.DataFrame]
+    columns: Callable[[Path], list[str]]
+
+
+def _read_statistics(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    return statfiles.read_statistics_file(path, columns, _check_columns)
+
+
+_PARQUET = TableFormat(_read_parquet_file, _parquet_columns)
+_STATISTICS = TableFormat(_read_statistics, statfiles.statistics_columns)
+_CSV = TableFormat(_read_csv, lambda path: _csv_header(path)[0])
+# by file suffix; anything else is read as CSV
+TABLE_FORMATS = {**dict.fromkeys(PARQUET_SUFFIXES, _PARQUET),
+                 **dict.fromkeys(statfiles.FORMATS, _STATISTICS)}
+
+
+def _format_of(path: Path) -> TableFormat:
+    return TABLE_FORMATS.get(path.suffix.lower(), _CSV)
 
 
 def read_margins(path) -> Margins:

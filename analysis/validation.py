@@ -9,6 +9,7 @@ file, the column, the first bad value and its row (``row N``: see
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 
 import numpy as np
@@ -22,6 +23,13 @@ WAVE_COLUMN = "wave"
 FIRST_YEAR, LAST_YEAR = 1000, 9999
 MAX_SHOWN = 80  # characters of a bad value a message echoes
 MAX_COMPARED_CODES = 32
+# the questionnaire's answer-code columns: awareness N01_A1, practice N01_P2, attention ATTN1
+ITEM_COLUMN = re.compile(r"N\d{2}_[AP]\d+|ATTN\d+")
+
+
+def is_item_column(name: str) -> bool:
+    """Whether a column is named like a questionnaire item (``N01_A1``, ``N05_P2``, ``ATTN1``)."""
+    return ITEM_COLUMN.fullmatch(str(name)) is not None
 
 
 def check_wave_column(frame: pd.DataFrame, source: str) -> np.ndarray:

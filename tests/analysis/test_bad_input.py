@@ -193,3 +193,64 @@ def test_cli_ragged_row_one_line(tmp_path, capsys):
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.count("\n") == 1
     assert "r.csv: not a readable CSV file: row 2 (line 3) has 1 field(s)" in stderr
+
+
+# -- SPSS and Stata files ----------------------------------------------------------------------
+
+def labelled_table():
+    frame = pd.DataFrame({
+        "wave": [2025.0, 2025.0, 2025.0, 2025.0],
+        "sex": [1.0, 2.0, 2.0, np.nan],            # labels are the categories
+        "education": [2.0, 5.0, 5.0, 2.0],          # labels are display texts
+        "province": [110000.0, 310000.0, 110000.0, 440000.0],  # labels are names
+        "city": ["北京", "上海", "", "北京"],
+        "N01_A1": [1.0, 5.0, 9.0, np.nan],
+    })
+    labels = {
+        "sex": {1: "male", 2: "female"},
+        "education": {2: "小学", 5: "大专及以上"},
+        "province": {110000: "北京市", 310000: "上海市", 440000: "广东省"},
+        "N01_A1": {1: "从不", 5: "总是", 9: "不适用"},
+    }
+    return frame, labels
+
+
+@pytest.mark.parametrize("suffix", [".sav", ".dta"])
+def test_spss_and_stata_files(tmp_path, suffix):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    frame, labels = labelled_table()
+    path = tmp_path / f"responses{suffix}"
+    write = pyreadstat.write_sav if suffix == ".sav" else pyreadstat.write_dta
+    write(frame, path, variable_value_labels=labels)
+    data = read_responses(path)
+    assert response_columns(path) == list(frame.columns)
+    assert data.sex.tolist()[:3] == ["male", "female", "female"] and pd.isna(data.sex[3])
+    assert data.education.tolist() == [2, 5, 5, 2]         # codes: "小学" is not a category
+    assert data.province.tolist() == [110000, 310000, 110000, 440000]
+    assert data.city.tolist()[:2] == ["北京", "上海"] and pd.isna(data.city[2])
+    assert str(data.N01_A1.dtype) == "Int64" and data.N01_A1.tolist()[:3] == [1, 5, 9]
+    assert read_responses(path, columns=["sex"]).columns.tolist() == ["sex"]
+    assert "unknown column 'nope'" in err(read_responses, path, columns=["nope"])
+
+
+def test_spss_file_rakes_on_its_labels(tmp_path, capsys):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    frame, labels = labelled_table()
+    frame = frame.dropna(subset=["sex"])
+    path = tmp_path / "responses.sav"
+    pyreadstat.write_sav(frame, path, variable_value_labels=labels)
+    m = tmp_path / "m.csv"
+    m.write_text("variable,category,target\nsex,male,0.5\nsex,female,0.5\n")
+    from analysis.cli import main
+
+    out = tmp_path / "e.csv"
+    code = main(["estimate", str(path), "--items", "N01_A1", "--margins", str(m),
+                 "--out", str(out)])
+    assert code == 0, capsys.readouterr().err
+
+
+def test_damaged_spss_file(tmp_path):
+    path = tmp_path / "r.sav"
+    path.write_bytes(b"not an spss file at all")
+    assert err(read_responses, path).startswith(f"{path}: not a readable SPSS file (")
+    assert err(response_columns, path).startswith(f"{path}: not a readable SPSS file (")
