@@ -254,3 +254,35 @@ def test_damaged_spss_file(tmp_path):
     path.write_bytes(b"not an spss file at all")
     assert err(read_responses, path).startswith(f"{path}: not a readable SPSS file (")
     assert err(response_columns, path).startswith(f"{path}: not a readable SPSS file (")
+
+
+# -- report plans ------------------------------------------------------------------------------
+
+def plan_error(path) -> str:
+    import time
+
+    from analysis.report.plan import load_plan
+
+    start = time.perf_counter()
+    msg = err(load_plan, path)
+    assert time.perf_counter() - start < 1.0
+    assert msg.startswith(f"plan {path}: ")
+    return msg
+
+
+def test_plan_billion_laughs(tmp_path):
+    lines = ["title: x", 'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{k}: &a{k} [{','.join([f'*a{k - 1}'] * 10)}]" for k in range(1, 10)]
+    path = tmp_path / "plan.yaml"
+    path.write_text("\n".join(lines) + "\n# " + "-" * 5000 + "\n", encoding="utf-8")
+    assert "YAML aliases expand the value at line" in plan_error(path)
+
+
+def test_plan_deep_nesting_size_and_encoding(tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text("title: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n", encoding="utf-8")
+    assert "nesting deeper than 50 levels at line 1" in plan_error(path)
+    path.write_text("title: x\n" + "# padding\n" * 110_000, encoding="utf-8")
+    assert "more than the limit of 1 MiB" in plan_error(path)
+    path.write_bytes("title: 公民生态环境行为规范\nlanguage: zh\n".encode("gbk"))
+    assert "not UTF-8 text (byte 0xb9 at offset 7: invalid start byte)" in plan_error(path)
