@@ -115,16 +115,24 @@ class Margins:
         new.table = rows.assign(wave="").reset_index(drop=True)
         return new
 
+    def categories(self, var: str) -> list[str]:
+        """The categories of ``var``, in file order (the order of :meth:`targets`)."""
+        self.require_one_wave()
+        return list(self.table.category[self.table.variable == var])
+
+    def require_one_wave(self) -> None:
+        if len(self.waves) > 1:
+            raise AnalysisInputError(
+                f"{self.source}: the margins give several waves ({', '.join(self.waves)}); "
+                "rake each wave with its own margins")
+
     def targets(self, sample_size: float, rescale: bool = False) -> dict[str, pd.Series]:
         """Count targets per variable (category -> target), on one common total.
 
         Shares (a variable whose targets sum to 1) become counts of the common total of the
         count variables, or of ``sample_size`` when every variable is given as shares.
         """
-        if len(self.waves) > 1:
-            raise AnalysisInputError(
-                f"{self.source}: the margins give several waves ({', '.join(self.waves)}); "
-                "rake each wave with its own margins")
+        self.require_one_wave()
         out: dict[str, pd.Series] = {}
         totals: dict[str, float] = {}
         for var in self.variables:

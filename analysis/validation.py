@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import row_name
-from analysis.errors import AnalysisInputError
+from analysis.errors import MAX_SHOWN, AnalysisInputError
 
 WAVE_COLUMN = "wave"
 # a wave is named by its year (questionnaires/waves/YEAR.yaml)
 FIRST_YEAR, LAST_YEAR = 1000, 9999
-MAX_SHOWN = 80  # characters of a bad value a message echoes
 MAX_COMPARED_CODES = 32
 # the questionnaire's answer-code columns: awareness N01_A1, practice N01_P2, attention ATTN1
 ITEM_COLUMN = re.compile(r"N\d{2}_[AP]\d+|ATTN\d+")

@@ -286,3 +286,56 @@ def test_plan_deep_nesting_size_and_encoding(tmp_path):
     assert "more than the limit of 1 MiB" in plan_error(path)
     path.write_bytes("title: 公民生态环境行为规范\nlanguage: zh\n".encode("gbk"))
     assert "not UTF-8 text (byte 0xb9 at offset 7: invalid start byte)" in plan_error(path)
+
+
+# -- margins that lack a data category ---------------------------------------------------------
+
+def weighting_data(tmp_path, encoding="utf-8"):
+    rows = ["wave,sex,city,N01_A1"] + [
+        f"2025,{'male' if i % 3 else 'female'},{'北京' if i % 2 else '上海'},{1 + i % 5}"
+        for i in range(30)]
+    data = tmp_path / "responses.csv"
+    data.write_bytes(("\n".join(rows) + "\n").encode(encoding))
+    return data
+
+
+def test_missing_category_is_reported_before_totals(tmp_path, capsys):
+    from analysis import Margins, SurveyDesign
+    from analysis.cli import main
+
+    data = weighting_data(tmp_path)
+    m = tmp_path / "margins.csv"
+    # 'female' is missing, and the count totals disagree (1000 vs 1200)
+    m.write_text("variable,category,target\ncity,北京,600\ncity,上海,600\nsex,male,1000\n")
+    code = main(["weight", str(data), "--margins", str(m), "--out", str(tmp_path / "w.csv")])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.count("\n") == 1
+    assert ("column 'sex': value 'female' is not a category of the margins for 'sex' (male) in "
+            f"{m}; first in row 1 of the data") in stderr
+    assert "different bases" not in stderr
+    # the same through the API, margins built in code
+    frame = read_responses(data)
+    margins = Margins.from_dict({"city": {"北京": 600, "上海": 600}, "sex": {"male": 1000}})
+    assert err(SurveyDesign(frame).rake, margins).endswith(
+        "for 'sex' (male); first in row 1 of the data")
+
+
+def test_margin_categories_list_is_bounded(tmp_path):
+    from analysis import Margins, SurveyDesign
+
+    frame = pd.DataFrame({"sex": ["male", "female", "x" * 5000]})
+    margins = Margins.from_dict({"sex": {f"category-{k}": 1 for k in range(200)}})
+    msg = err(SurveyDesign(frame).rake, margins)
+    assert "…" in msg
+
+
+def test_gbk_data_and_margins_rake(tmp_path, capsys):
+    from analysis.cli import main
+
+    data = weighting_data(tmp_path, "gbk")
+    m = tmp_path / "margins.csv"
+    m.write_bytes("variable,category,target\ncity,北京,0.7\ncity,上海,0.3\n".encode("gbk"))
+    out = tmp_path / "w.csv"
+    assert main(["weight", str(data), "--margins", str(m), "--out", str(out)]) == 0
+    w = pd.read_csv(out)
+    assert w.weight[w.city == "北京"].sum() == pytest.approx(0.7 * 30)
