@@ -271,24 +271,30 @@ def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
     header, encoding = _csv_header(path)
     if columns is not None:
         _check_columns(path, columns, header)
-    try:
-        data = pd.read_csv(path, usecols=columns, engine="pyarrow", encoding=encoding)
-    except pd.errors.ParserError as exc:
-        if "Expected " in str(exc) and " columns, got " in str(exc):
-            _refuse_ragged_rows(path, encoding, len(header))
-        data = None
-    except Exception:  # Arrow refuses some files the C parser reads; its messages are worse
-        data = None
+    data = _read_csv_arrow(path, columns, encoding, len(header))
     if data is not None and encoding == "utf-8" and _has_undecoded_text(data):
         # Arrow keeps text that is not UTF-8 as bytes (b'\xb1\xb1'): decode the file instead
         encoding = _text_encoding(path)
-        data = _parse_csv(path, lambda: pd.read_csv(path, usecols=columns, engine="pyarrow",
-                                                    encoding=encoding))
+        data = _read_csv_arrow(path, columns, encoding, len(header))
     if data is None:
         _refuse_ragged_rows(path, encoding, len(header))
         data = _parse_csv(path, lambda: pd.read_csv(path, usecols=columns, low_memory=False,
                                                     encoding=encoding))
     return data
+
+
+def _read_csv_arrow(path: Path, columns: list[str] | None, encoding: str,
+                    n_fields: int) -> pd.DataFrame | None:
+    """Arrow's parser; None when it refuses the file for another reason than a ragged row
+    (it refuses some files the C parser reads, with worse messages)."""
+    try:
+        return pd.read_csv(path, usecols=columns, engine="pyarrow", encoding=encoding)
+    except pd.errors.ParserError as exc:
+        if "Expected " in str(exc) and " columns, got " in str(exc):
+            _refuse_ragged_rows(path, encoding, n_fields)
+        return None
+    except Exception:
+        return None
 
 
 def _parse_csv(path: Path, read):
@@ -387,12 +393,19 @@ def _read_statistics(path: Path, columns: list[str] | None) -> pd.DataFrame:
     return statfiles.read_statistics_file(path, columns, _check_columns)
 
 
+def _refuse_workbook(path: Path, columns=None):
+    raise AnalysisInputError(f"{path}: spreadsheet workbooks are not read; save the sheet as "
+                             "CSV UTF-8, or use the Parquet, SPSS or Stata export")
+
+
+_WORKBOOK = TableFormat(_refuse_workbook, _refuse_workbook)
 _PARQUET = TableFormat(_read_parquet_file, _parquet_columns)
 _STATISTICS = TableFormat(_read_statistics, statfiles.statistics_columns)
 _CSV = TableFormat(_read_csv, lambda path: _csv_header(path)[0])
 # by file suffix; anything else is read as CSV
 TABLE_FORMATS = {**dict.fromkeys(PARQUET_SUFFIXES, _PARQUET),
-                 **dict.fromkeys(statfiles.FORMATS, _STATISTICS)}
+                 **dict.fromkeys(statfiles.FORMATS, _STATISTICS),
+                 **dict.fromkeys((".xlsx", ".xls", ".xlsm", ".ods"), _WORKBOOK)}
 
 
 def _format_of(path: Path) -> TableFormat:

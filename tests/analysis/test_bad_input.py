@@ -339,3 +339,12 @@ def test_gbk_data_and_margins_rake(tmp_path, capsys):
     assert main(["weight", str(data), "--margins", str(m), "--out", str(out)]) == 0
     w = pd.read_csv(out)
     assert w.weight[w.city == "北京"].sum() == pytest.approx(0.7 * 30)
+
+
+def test_workbook_is_refused_with_advice(tmp_path):
+    book = tmp_path / "responses.xlsx"
+    book.write_bytes(b"PK\x03\x04" + bytes(range(256)))
+    assert err(read_responses, book) == (f"{book}: spreadsheet workbooks are not read; save the "
+                                         "sheet as CSV UTF-8, or use the Parquet, SPSS or Stata "
+                                         "export")
+    assert "spreadsheet workbooks" in err(response_columns, book)
