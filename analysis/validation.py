@@ -26,9 +26,18 @@ MAX_COMPARED_CODES = 32
 ITEM_COLUMN = re.compile(r"N\d{2}_[AP]\d+|ATTN\d+")
 
 
+# the answer codes of a 5-point item and "not applicable" (questionnaires.NOT_APPLICABLE_CODE)
+DEFAULT_ANSWER_CODES = (1, 2, 3, 4, 5, 9)
+
+
 def is_item_column(name: str) -> bool:
     """Whether a column is named like a questionnaire item (``N01_A1``, ``N05_P2``, ``ATTN1``)."""
     return ITEM_COLUMN.fullmatch(str(name)) is not None
+
+
+def default_answer_codes(columns) -> dict[str, tuple[int, ...]]:
+    """The valid codes to assume without metadata: 1-5 and 9 for every item-named column."""
+    return {str(c): DEFAULT_ANSWER_CODES for c in columns if is_item_column(c)}
 
 
 def check_wave_column(frame: pd.DataFrame, source: str) -> np.ndarray:

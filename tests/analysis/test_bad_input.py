@@ -348,3 +348,11 @@ def test_workbook_is_refused_with_advice(tmp_path):
                                          "sheet as CSV UTF-8, or use the Parquet, SPSS or Stata "
                                          "export")
     assert "spreadsheet workbooks" in err(response_columns, book)
+
+
+def test_default_answer_codes_for_item_named_columns():
+    from analysis.validation import default_answer_codes
+
+    columns = ["wave", "sex", "N01_A1", "N05_P12", "ATTN1", "N1_A1", "N01_A1_text"]
+    assert default_answer_codes(columns) == {c: (1, 2, 3, 4, 5, 9)
+                                             for c in ("N01_A1", "N05_P12", "ATTN1")}
