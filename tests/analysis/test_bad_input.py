@@ -356,3 +356,10 @@ def test_default_answer_codes_for_item_named_columns():
     columns = ["wave", "sex", "N01_A1", "N05_P12", "ATTN1", "N1_A1", "N01_A1_text"]
     assert default_answer_codes(columns) == {c: (1, 2, 3, 4, 5, 9)
                                              for c in ("N01_A1", "N05_P12", "ATTN1")}
+
+
+def test_margins_messages_bound_values(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("variable,category,target\nsex,male,0.5\nsex,female," + "9" * 2000 + "x\n")
+    msg = err(read_margins, m)
+    assert msg.startswith(f"{m}: row 3: target '999") and "…" in msg
