@@ -64,5 +64,8 @@ def read_yaml(path: str | Path, max_bytes: int = MAX_FILE_BYTES):
         return load_yaml_file(path, max_bytes)
     except FileNotFoundError:
         raise QuestionnaireError(path, None, None, "file not found") from None
+    except OSError as exc:  # a folder, no permission
+        raise QuestionnaireError(path, None, None,
+                                 f"cannot read the file ({exc.strerror or exc})") from None
     except YamlFileError as exc:
         raise QuestionnaireError(path, None, None, exc.problem, line=exc.line) from None

@@ -173,3 +173,10 @@ def test_echoed_values_are_bounded(tmp_path):
     path.write_text(f"year: 2025\n{key}: 1\n{key}: 2\n", encoding="utf-8")
     err = _load_error(load_wave, path)
     assert "found duplicate key 'kkkk" in str(err) and "…" in str(err)
+
+
+def test_unreadable_path(tmp_path):
+    folder = tmp_path / "2025.yaml"
+    folder.mkdir()
+    err = _load_error(load_wave, folder)
+    assert err.problem == "cannot read the file (Is a directory)"
