@@ -363,3 +363,59 @@ def test_margins_messages_bound_values(tmp_path):
     m.write_text("variable,category,target\nsex,male,0.5\nsex,female," + "9" * 2000 + "x\n")
     msg = err(read_margins, m)
     assert msg.startswith(f"{m}: row 3: target '999") and "…" in msg
+
+
+# -- every case through the command line: one line, exit 2 -------------------------------------
+
+def bomb_plan() -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{k}: &a{k} [{','.join([f'*a{k - 1}'] * 10)}]" for k in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+CLI_CASES = {
+    # name: (file name, bytes, expected text in the one error line)
+    "latin-1": ("r.csv", b"wave,N01_A1,city\n2025,3,Z\xfcrich\x80\n",
+                "not UTF-8 or GB18030/GBK text (byte 0xfc at offset 25)"),
+    "ragged": ("r.csv", b"wave,N01_A1\n2025,3\n2025,4,5\n",
+               "row 2 (line 3) has 3 field(s) but the header has 2"),
+    "empty": ("r.csv", b"", "r.csv: the file is empty"),
+    "header only": ("r.csv", "wave,N01_A1\n".encode("gbk"),
+                    "r.csv: the file has a header but no rows"),
+    "damaged spss": ("r.sav", b"$FL2 and then nothing useful", "r.sav: not a readable SPSS file"),
+    "workbook": ("r.xlsx", b"PK\x03\x04", "r.xlsx: spreadsheet workbooks are not read"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLI_CASES))
+def test_cli_bad_data_files(tmp_path, capsys, case):
+    from analysis.cli import main
+
+    name, content, expected = CLI_CASES[case]
+    data = tmp_path / name
+    data.write_bytes(content)
+    for argv in (["estimate", str(data), "--items", "N01_A1", "--out", str(tmp_path / "e.csv")],
+                 ["weight", str(data), "--margins", str(tmp_path / "m.csv"), "--out",
+                  str(tmp_path / "w.csv")]):
+        (tmp_path / "m.csv").write_text("variable,category,target\nsex,male,1\n")
+        code = main(argv)
+        stderr = capsys.readouterr().err
+        assert code == 2 and stderr.count("\n") == 1 and "Traceback" not in stderr, stderr
+        assert expected in stderr
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (bomb_plan(), "YAML aliases expand the value at line"),
+    ("title: " + "[" * 5000 + "]" * 5000 + "\n", "nesting deeper than 50 levels at line 1"),
+    ("title: 十条\n".encode("gbk"), "not UTF-8 text (byte 0xcc at offset 9"),
+])
+def test_cli_bad_plan(tmp_path, capsys, text, expected):
+    from analysis.cli import main
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_bytes(text if isinstance(text, bytes) else text.encode())
+    data = weighting_data(tmp_path)
+    code = main(["report", str(data), "--plan", str(plan), "--out", str(tmp_path / "r.pdf")])
+    stderr = capsys.readouterr().err
+    assert code == 2 and stderr.count("\n") == 1 and len(stderr) < 300, stderr
+    assert f"plan {plan}: " in stderr and expected in stderr
