@@ -359,9 +359,9 @@ def _pending_bytes(decoder) -> bytes:
 
 
 def _refuse_ragged_rows(path: Path, encoding: str, n_fields: int) -> None:
-    """Raise naming the first row whose number of fields differs from the header's (pandas'
-    C parser would pad a short row with missing values, shifting nothing but hiding the
-    damage). Blank lines are skipped, as the readers skip them."""
+    """Raise naming the first row whose number of fields differs from the header's: pandas'
+    C parser pads a short row with missing values, so a lost comma would silently move
+    answers into the wrong columns. Blank lines are skipped, as the readers skip them."""
     import csv
 
     # delimiters, quotes and line ends are ASCII in UTF-8 and GB18030 alike, so undecodable
