@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import statfiles
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, bounded
 from analysis.margins import Margins
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -66,9 +66,45 @@ def _read_parquet_file(path: Path, columns: list[str] | None) -> pd.DataFrame:
     if columns is not None:
         _check_columns(path, columns, schema.names)
     try:
-        return _read_parquet(path, schema, columns)
+        data = _read_parquet(path, schema, columns)
     except Exception as exc:  # a damaged file can pass read_schema and fail here
         raise _unreadable(path, "Parquet", exc) from None
+    return _decode_byte_columns(path, data) if _has_undecoded_text(data) else data
+
+
+def _decode_byte_columns(path: Path, data: pd.DataFrame) -> pd.DataFrame:
+    """Binary columns (text stored as bytes, e.g. a GBK CSV converted as it was) decoded as
+    UTF-8, else GB18030; a value neither decodes is refused naming its column and row."""
+    from analysis.design import row_name
+
+    data = data.copy(deep=False)
+    for name in data.columns:
+        column = data[name]
+        if column.dtype != object or not isinstance(column.loc[column.first_valid_index()],
+                                                    bytes):
+            continue
+        for encoding in ("utf-8", FALLBACK_ENCODING):
+            try:
+                data[name] = column.str.decode(encoding)
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            i = _first_undecodable_value(column)
+            raise AnalysisInputError(
+                f"{path}: column '{name}', {row_name(data, i)}: text that is not UTF-8 or "
+                f"GB18030/GBK ({bounded(column.iloc[i])})")
+    return data
+
+
+def _first_undecodable_value(column: pd.Series) -> int:
+    for i, value in enumerate(column):
+        if isinstance(value, bytes):
+            try:
+                value.decode(FALLBACK_ENCODING)
+            except UnicodeDecodeError:
+                return i
+    return 0
 
 
 def _parquet_columns(path: Path) -> list[str]:

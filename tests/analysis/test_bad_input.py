@@ -419,3 +419,18 @@ def test_cli_bad_plan(tmp_path, capsys, text, expected):
     stderr = capsys.readouterr().err
     assert code == 2 and stderr.count("\n") == 1 and len(stderr) < 300, stderr
     assert f"plan {plan}: " in stderr and expected in stderr
+
+
+def test_parquet_text_stored_as_gbk_bytes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "r.parquet"
+    cities = [c.encode("gbk") for c in ("北京", "上海")] + [None]
+    pq.write_table(pa.table({"wave": [2025, 2025, 2025], "city": pa.array(cities, pa.binary())}),
+                   path)
+    assert read_responses(path).city.tolist()[:2] == ["北京", "上海"]
+    bad = [b"ok", None, b"x\x80\xff"]
+    pq.write_table(pa.table({"wave": [2025] * 3, "city": pa.array(bad, pa.binary())}), path)
+    assert err(read_responses, path).startswith(
+        f"{path}: column 'city', row 3: text that is not UTF-8 or GB18030/GBK (b'x")
