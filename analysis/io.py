@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import statfiles
@@ -345,12 +346,11 @@ def _parse_csv(path: Path, read):
 
 def _has_undecoded_text(data: pd.DataFrame) -> bool:
     """Whether a column holds bytes (how Arrow's reader returns text that is not UTF-8)."""
-    for name in data.columns:
-        column = data[name]
-        if column.dtype == object:
-            first = column.first_valid_index()
-            if first is not None and isinstance(column.loc[first], bytes):
-                return True
+    for position in (data.dtypes == np.dtype(object)).to_numpy().nonzero()[0]:
+        column = data.iloc[:, position]
+        first = column.first_valid_index()
+        if first is not None and isinstance(column.loc[first], bytes):
+            return True
     return False
 
 
