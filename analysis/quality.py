@@ -10,9 +10,9 @@ Three flags, each 0/1, computed from the responses table (the export schema of
     open for hours. A missing duration is never flagged.
 ``flag_straightliner``
     The respondent gave one and the same answer to every answered scale item of a grid page
-    (pages with ``grid: true``), counting only pages where at least
-    :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on *every* such page
-    (rule ``"all_pages"``, the default). The Ten Norms waves have one short grid page per norm
+    (pages with ``grid: true``; "not applicable", code 9, counts as no answer), counting only
+    pages where at least :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on
+    *every* such page (rule ``"all_pages"``, the default). The Ten Norms waves have one short grid page per norm
     (one awareness and two practice items), where an honest "4, 4, 4" on one page is common, so
     flagging a single uniform page (rule ``"any_page"``) would flag most sincere respondents;
     a respondent uniform on every norm page is the pattern of someone not reading. With fewer
@@ -64,6 +64,15 @@ def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
             f"column '{column}': value {df[column][bad].iloc[0]!r} is not a number"
         )
     return values.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _scale_answers(df: pd.DataFrame, item) -> np.ndarray:
+    """An item's answers with "not applicable" as missing: choosing it says nothing about
+    reading the grid, so it neither makes nor breaks a uniform page."""
+    values = _numeric(df, item.code).copy()  # may be a read-only view of df
+    if getattr(item, "not_applicable", None) is not None:
+        values[values == item.not_applicable.code] = np.nan
+    return values
 
 
 def flag_quality(
@@ -124,10 +133,10 @@ def flag_quality(
     for page in wave.pages:
         if not page.grid:
             continue
-        codes = [i.code for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
-        if not codes:
+        items = [i for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
+        if not items:
             continue
-        values = np.column_stack([_numeric(df, c) for c in codes])
+        values = np.column_stack([_scale_answers(df, i) for i in items])
         answered = np.isfinite(values)
         n_answered = answered.sum(axis=1)
         with np.errstate(invalid="ignore"):

@@ -101,8 +101,8 @@ class _Layout:
             except KeyError:  # a province list without a region mapping: leave region empty
                 row["region"] = None
         for code in self.item_columns:
-            answer = answers.get(code)
-            row[code] = None if answer == NOT_APPLICABLE_CODE else answer
+            # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
+            row[code] = answers.get(code)
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
         row["duration_s"] = _duration_s(started_at, submitted_at)

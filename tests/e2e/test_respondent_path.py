@@ -199,7 +199,7 @@ def expected_row(wave, given: dict[str, str]) -> dict[str, str]:
     expected = {}
     for code, item in wave.items.items():
         value = given.get(code)
-        if value is None or int(value) == 9:  # not shown / not applicable export empty
+        if value is None:  # not shown exports empty; not applicable exports its code 9
             expected[code] = ""
         elif item.kind == "demographic":
             expected[code] = item.option(int(value)).value

@@ -189,10 +189,11 @@ def test_export_csv_one_row_per_completed_response(app, runner, open_wave, tmp_p
     assert first["age_group"] == "" and first["urban_rural"] == ""  # not asked in this wave
     assert (first["N01_A1"], first["N01_P1"], first["N04_P4"], first["ATTN1"]) == \
         ("5", "4", "3", "4")
-    assert first["N02_P1"] == ""  # not applicable (9) exports as empty
+    assert first["N02_P1"] == "9"  # not applicable is its own code, never an empty cell
     assert (second["sex"], second["province"], second["region"]) == ("male", "230000",
                                                                      "northeast")
-    assert second["N01_P1"] == "" and second["N04_P4"] == "" and second["education"] == ""
+    assert second["N01_P1"] == "9"  # not applicable
+    assert second["N04_P4"] == "" and second["education"] == ""  # not shown; not answered
     for row in rows:
         assert re.fullmatch(r"[0-9a-f]{32}", row["response_id"])
         assert ISO_UTC.match(row["started_at"]) and ISO_UTC.match(row["submitted_at"])
@@ -212,7 +213,7 @@ def test_export_parquet_has_typed_columns(app, runner, open_wave, tmp_path):
     assert table.schema.field("N01_A1").type == pa.int64()
     assert table.schema.field("started_at").type == pa.timestamp("ms", tz="UTC")
     row = table.to_pylist()[0]
-    assert row["sex"] == "female" and row["N01_A1"] == 5 and row["N02_P1"] is None
+    assert row["sex"] == "female" and row["N01_A1"] == 5 and row["N02_P1"] == 9
     assert row["duration_s"] == pytest.approx(
         (row["submitted_at"] - row["started_at"]).total_seconds(), abs=1e-3)
     assert (tmp_path / "responses.codebook.csv").exists()
@@ -307,7 +308,7 @@ def test_real_questionnaire_answers_arrive_in_the_export(app, runner, tmp_path):
         if item.kind == "demographic":
             expected = item.option(int(value)).value if value else ""
         else:
-            expected = "" if value in (None, "9") else value
+            expected = "" if value is None else value
         assert row[code] == expected, code
     assert row["region"] == region_of_province(row["province"])
 
