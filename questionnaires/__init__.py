@@ -10,7 +10,14 @@ Public API (see docs/questionnaires.md)::
 This package never imports the web app or the analysis package.
 """
 
-from .codebook import CODEBOOK_COLUMNS, answer_labels, codebook_rows
+from .codebook import (
+    CODEBOOK_COLUMNS,
+    CODEBOOK_COLUMNS_V1,
+    STANDARD_DEMOGRAPHICS,
+    answer_labels,
+    codebook_rows,
+    export_columns,
+)
 from .errors import QuestionnaireError
 from .loader import available_waves, load_item_bank, load_wave, wave_path
 from .model import (
@@ -37,6 +44,7 @@ from .reference import load_norms, load_provinces, province_regions, region_of_p
 
 __all__ = [
     "CODEBOOK_COLUMNS",
+    "CODEBOOK_COLUMNS_V1",
     "KINDS",
     "LANGUAGES",
     "NOT_APPLICABLE_CODE",
@@ -54,11 +62,13 @@ __all__ = [
     "Page",
     "Province",
     "QuestionnaireError",
+    "STANDARD_DEMOGRAPHICS",
     "Wave",
     "answer_labels",
     "available_waves",
     "codebook_rows",
     "comparable",
+    "export_columns",
     "load_item_bank",
     "load_norms",
     "load_provinces",

@@ -35,7 +35,6 @@ from questionnaires import Wave as WaveDefinition
 from .db import db
 from .models import Answer, Questionnaire, Response, Wave
 
-DEMOGRAPHIC_COLUMNS = ("sex", "age_group", "province", "region", "urban_rural", "education")
 CHUNK_ROWS = 20_000
 
 
@@ -69,21 +68,23 @@ def _to_ms(moment: datetime | None) -> datetime | None:
 
 
 class _Layout:
-    """Which columns the wave's table has and how an answer code becomes a cell."""
+    """Which columns the wave's table has (its codebook rows, in order) and how an answer code
+    becomes a cell."""
 
     def __init__(self, wave: WaveDefinition):
         self.wave = wave
+        self.codebook = codebook_rows(wave)
+        self.columns = [r["item"] for r in self.codebook]
+        self.types = {r["item"]: r["type"] for r in self.codebook}
         demographic = [i for i in wave.items.values() if i.kind == "demographic"]
-        extra = [i.code for i in demographic if i.code not in DEMOGRAPHIC_COLUMNS]
         self.demographic_values = {
             i.code: {o.code: o.value for o in i.all_options} for i in demographic
         }
         self.item_columns = [i.code for i in wave.items.values() if i.kind != "demographic"]
-        self.columns = ["response_id", "wave", *DEMOGRAPHIC_COLUMNS, *extra,
-                        *self.item_columns, "started_at", "submitted_at", "duration_s",
-                        *FLAG_COLUMNS]
+        self.category_columns = [c for c in self.columns if self.types[c] == "category"]
+        if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
+            raise ExportError("the codebook's flag columns differ from analysis.quality's")
         self.median_duration: float | None = None
-        self.category_columns = [*DEMOGRAPHIC_COLUMNS, *extra]
 
     def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
         # the table carries milliseconds; the duration is computed from what it carries
@@ -206,14 +207,10 @@ def _write_csv(path: Path, layout: _Layout, records) -> int:
 def _arrow_schema(layout: _Layout):
     import pyarrow as pa
 
-    fields = [pa.field("response_id", pa.string()), pa.field("wave", pa.int64())]
-    fields += [pa.field(c, pa.string()) for c in layout.category_columns]
-    fields += [pa.field(c, pa.int64()) for c in layout.item_columns]
-    fields += [pa.field("started_at", pa.timestamp("ms", tz="UTC")),
-               pa.field("submitted_at", pa.timestamp("ms", tz="UTC")),
-               pa.field("duration_s", pa.float64())]
-    fields += [pa.field(c, pa.int8()) for c in FLAG_COLUMNS]
-    return pa.schema(fields)
+    by_type = {"text": pa.string(), "integer": pa.int64(), "category": pa.string(),
+               "timestamp": pa.timestamp("ms", tz="UTC"), "number": pa.float64(),
+               "flag": pa.int8()}
+    return pa.schema([pa.field(c, by_type[layout.types[c]]) for c in layout.columns])
 
 
 def _write_parquet(path: Path, layout: _Layout, records) -> int:
@@ -238,8 +235,7 @@ def _write_parquet(path: Path, layout: _Layout, records) -> int:
 
 def write_codebook(path: Path, wave: WaveDefinition) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CODEBOOK_COLUMNS, lineterminator="\n",
-                                extrasaction="ignore")
+        writer = csv.DictWriter(fh, fieldnames=CODEBOOK_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(codebook_rows(wave))
 

@@ -226,12 +226,19 @@ def test_export_writes_the_codebook_beside_the_table(app, runner, open_wave, tmp
         assert fh.read().strip() == ",".join(EXPECTED_COLUMNS)  # no responses yet: header only
     with open(tmp_path / "w.codebook.csv", newline="", encoding="utf-8") as fh:
         book = list(csv.DictReader(fh))
-    expected = codebook_rows(open_wave)
-    assert [r["item"] for r in book] == [r["item"] for r in expected]
-    assert list(book[0]) == ["wave", "item", "norm", "kind", "wording_version", "text_zh",
-                             "text_en", "answer_labels_zh", "answer_labels_en"]
-    n01 = next(r for r in book if r["item"] == "N01_P1")
+    assert [r["item"] for r in book] == EXPECTED_COLUMNS  # every column, in order
+    assert list(book[0]) == ["wave", "item", "norm", "kind", "type", "wording_version",
+                             "text_zh", "text_en", "answer_labels_zh", "answer_labels_en",
+                             "not_applicable_code", "show_if", "page", "grid", "norms_version"]
+    by_item = {r["item"]: r for r in book}
+    n01 = by_item["N01_P1"]
     assert n01["text_zh"] == "您多久参加一次环保活动？" and n01["wording_version"] == "2"
+    assert (n01["not_applicable_code"], n01["page"], n01["grid"]) == ("9", "n01", "1")
+    assert by_item["N04_P4"]["show_if"] == "N01_P1 in {4,5}"
+    assert by_item["N04_P4"]["grid"] == "0" and by_item["N04_P4"]["not_applicable_code"] == ""
+    assert by_item["region"]["answer_labels_zh"] == "east=东部; central=中部; west=西部; northeast=东北"
+    assert by_item["flag_speeder"]["answer_labels_en"] == "0=no; 1=yes"
+    assert {r["norms_version"] for r in book} == {"2023"}
 
 
 def test_export_errors_are_messages(app, runner, open_wave, tmp_path):
