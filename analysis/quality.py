@@ -12,11 +12,11 @@ Three flags, each 0/1, computed from the responses table (the export schema of
     The respondent gave one and the same answer to every answered scale item of a grid page
     (pages with ``grid: true``; "not applicable", code 9, counts as no answer), counting only
     pages where at least :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on
-    *every* such page (rule ``"all_pages"``, the default). The Ten Norms waves have one short grid page per norm
-    (one awareness and two practice items), where an honest "4, 4, 4" on one page is common, so
-    flagging a single uniform page (rule ``"any_page"``) would flag most sincere respondents;
-    a respondent uniform on every norm page is the pattern of someone not reading. With fewer
-    than one qualifying page nothing is flagged.
+    *every* such page (rule ``"all_pages"``, the default). The Ten Norms waves have one short
+    grid page per norm (one awareness and two practice items), where an honest "4, 4, 4" on
+    one page is common, so flagging a single uniform page (rule ``"any_page"``) would flag most
+    sincere respondents; a respondent uniform on every norm page is the pattern of someone not
+    reading. With fewer than one qualifying page nothing is flagged.
 ``flag_attention``
     An attention-check item (``kind: attention``, e.g. ``ATTN1``) was answered with a code other
     than its ``expected`` code. An unanswered attention check is not flagged.

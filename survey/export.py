@@ -1,22 +1,24 @@
-"""The responses table (docs/architecture.md §2): one row per completed response of a wave.
+"""The responses table (docs/architecture.md §2): one row per completed response of a wave,
+written as CSV, Parquet, SPSS, Stata or Excel (``survey.export_formats.WRITERS``), with
+``X.codebook.csv`` and ``X.fieldwork.csv`` beside it.
 
 Streams: the responses and their answers come from one ordered query read in chunks
-(a server-side cursor on PostgreSQL), rows are written chunk by chunk, so memory stays flat
-for millions of responses.  The quality flags (``flag_speeder``, ``flag_straightliner``,
-``flag_attention``) come from :func:`analysis.quality.flag_quality`, the same rule the analysis
-applies; the speeder rule needs the wave's median duration, which a light first query gives.
-The file is written under a temporary name and renamed at the end,
-so a failed export never leaves a half-written table behind.
+(a server-side cursor on PostgreSQL) and reach the file writer chunk by chunk (how much a format
+keeps in memory: survey/export_formats.py).  The quality flags (``flag_speeder``,
+``flag_straightliner``, ``flag_attention``) come from :func:`analysis.quality.flag_quality`, the
+same rule the analysis applies; the speeder rule needs the wave's median duration, which a light
+first query gives.  Every file is written under a temporary name and renamed at the end (the
+codebook and fieldwork summary first, the table last), so a failed export never leaves a
+half-written file behind.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +35,10 @@ from questionnaires import (
 from questionnaires import Wave as WaveDefinition
 
 from .db import db
+from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
+from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
 from .models import Answer, Questionnaire, Response, Wave
+from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
 
@@ -46,7 +51,9 @@ class ExportError(Exception):
 class ExportResult:
     path: Path
     codebook_path: Path
+    fieldwork_path: Path
     rows: int
+    notes: list[str] = field(default_factory=list)
 
 
 def codebook_path_for(out: Path) -> Path:
@@ -54,11 +61,12 @@ def codebook_path_for(out: Path) -> Path:
     return out.with_name(out.stem + ".codebook.csv")
 
 
-def iso_utc(moment: datetime | None) -> str:
-    """Naive-UTC database time → ``2025-03-01T08:00:00.123Z`` (the export's format)."""
-    if moment is None:
-        return ""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def fieldwork_path_for(out: Path) -> Path:
+    """``responses.csv`` → ``responses.fieldwork.csv`` (beside it)."""
+    return out.with_name(out.stem + ".fieldwork.csv")
+
+
+__all__ = ["WRITERS", "ExportError", "ExportResult", "export_responses", "iso_utc"]
 
 
 def _to_ms(moment: datetime | None) -> datetime | None:
@@ -190,79 +198,59 @@ def _completed(wave_id: int) -> Iterator[tuple]:
             yield current[1], current[2], current[3], answers
 
 
-def _write_csv(path: Path, layout: _Layout, records) -> int:
+def _write_table(path: Path, spec: TableSpec, layout: _Layout, records) -> tuple[int, list]:
+    writer = WRITERS[path.suffix.lower()](path, spec)
     n = 0
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(layout.columns)
+    try:
         for chunk in _rows(layout, records):
-            for row in chunk:
-                row["started_at"] = iso_utc(row["started_at"])
-                row["submitted_at"] = iso_utc(row["submitted_at"])
-                writer.writerow(["" if row[c] is None else row[c] for c in layout.columns])
-            n += len(chunk)
-    return n
+            if chunk:
+                writer.write(chunk)
+                n += len(chunk)
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    return n, writer.notes
 
 
-def _arrow_schema(layout: _Layout):
-    import pyarrow as pa
-
-    by_type = {"text": pa.string(), "integer": pa.int64(), "category": pa.string(),
-               "timestamp": pa.timestamp("ms", tz="UTC"), "number": pa.float64(),
-               "flag": pa.int8()}
-    return pa.schema([pa.field(c, by_type[layout.types[c]]) for c in layout.columns])
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
 
 
-def _write_parquet(path: Path, layout: _Layout, records) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = _arrow_schema(layout)
-    n = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        for chunk in _rows(layout, records):
-            if not chunk and n:
-                break
-            for row in chunk:
-                for moment in ("started_at", "submitted_at"):
-                    if row[moment] is not None:
-                        row[moment] = row[moment].replace(tzinfo=UTC)
-            batch = {c: [row[c] for row in chunk] for c in layout.columns}
-            writer.write_table(pa.Table.from_pydict(batch, schema=schema))
-            n += len(chunk)
-    return n
-
-
-def write_codebook(path: Path, wave: WaveDefinition) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CODEBOOK_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(codebook_rows(wave))
-
-
-def export_responses(year: int, out: str | os.PathLike) -> ExportResult:
-    """Write wave ``year``'s completed responses to ``out`` (.csv or .parquet) and the codebook
-    beside it.  Needs an app context.  Returns the paths and the number of rows."""
+def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
+                     bom: bool = False) -> ExportResult:
+    """Write wave ``year``'s completed responses to ``out`` (its ending picks the format, see
+    :data:`WRITERS`), with the codebook and the fieldwork summary beside it.  ``language``
+    (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
+    byte-order mark.  Needs an app context.  Returns the paths and the number of rows."""
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ExportError(f"{out}: the file name must end in .csv or .parquet")
+    if out.suffix.lower() not in WRITERS:
+        endings = ", ".join(WRITERS)
+        raise ExportError(f"{out}: the file name must end in one of {endings}")
     if not out.parent.is_dir():
         raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year)
     layout = _Layout(wave)
     layout.median_duration = _median_duration(wave_id)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    codebook = codebook_path_for(out)
-    tmp_codebook = codebook.with_name(f".{codebook.name}.{os.getpid()}.tmp")
+    fieldwork = fieldwork_rows(year)
     try:
-        write = _write_parquet if suffix == ".parquet" else _write_csv
-        rows = write(tmp, layout, _completed(wave_id))
-        write_codebook(tmp_codebook, wave)
-        os.replace(tmp, out)
-        os.replace(tmp_codebook, codebook)
+        spec = TableSpec(columns=layout.columns, codebook=layout.codebook, fieldwork=fieldwork,
+                         language=language, bom=bom)
+    except ExportFormatError as error:
+        raise ExportError(str(error)) from None
+    targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
+    temporary = {target: _temporary(target) for target in targets}
+    try:
+        write_text_csv(temporary[targets[0]], CODEBOOK_COLUMNS, layout.codebook, bom=bom)
+        write_text_csv(temporary[targets[1]], FIELDWORK_COLUMNS, fieldwork, bom=bom)
+        rows, notes = _write_table(temporary[out], spec, layout, _completed(wave_id))
+        for target in targets:
+            os.replace(temporary[target], target)
+    except ExportFormatError as error:
+        raise ExportError(f"{out}: {error}") from None
     finally:
-        for leftover in (tmp, tmp_codebook):
+        for leftover in temporary.values():
             if leftover.exists():
                 leftover.unlink()
-    return ExportResult(path=out, codebook_path=codebook, rows=rows)
+    return ExportResult(path=out, codebook_path=targets[0], fieldwork_path=targets[1],
+                        rows=rows, notes=notes)

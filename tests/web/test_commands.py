@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from questionnaires import codebook_rows, load_wave, region_of_province
+from questionnaires import load_wave, region_of_province
 from survey.db import db
 from survey.models import Questionnaire, Wave
 
@@ -236,7 +236,8 @@ def test_export_writes_the_codebook_beside_the_table(app, runner, open_wave, tmp
     assert (n01["not_applicable_code"], n01["page"], n01["grid"]) == ("9", "n01", "1")
     assert by_item["N04_P4"]["show_if"] == "N01_P1 in {4,5}"
     assert by_item["N04_P4"]["grid"] == "0" and by_item["N04_P4"]["not_applicable_code"] == ""
-    assert by_item["region"]["answer_labels_zh"] == "east=东部; central=中部; west=西部; northeast=东北"
+    assert by_item["region"]["answer_labels_zh"] == \
+        "east=东部; central=中部; west=西部; northeast=东北"
     assert by_item["flag_speeder"]["answer_labels_en"] == "0=no; 1=yes"
     assert {r["norms_version"] for r in book} == {"2023"}
 
@@ -244,8 +245,8 @@ def test_export_writes_the_codebook_beside_the_table(app, runner, open_wave, tmp
 def test_export_errors_are_messages(app, runner, open_wave, tmp_path):
     assert "no wave 1999" in invoke(runner, "export", "--wave", "1999", "--out",
                                     tmp_path / "x.csv").output
-    bad = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "x.xlsx")
-    assert bad.exit_code == 1 and ".csv or .parquet" in bad.output
+    bad = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "x.xls")
+    assert bad.exit_code == 1 and ".csv, .parquet, .sav, .dta, .xlsx" in bad.output
     nowhere = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "no" / "x.csv")
     assert nowhere.exit_code == 1 and "does not exist" in nowhere.output
 
