@@ -37,6 +37,7 @@ from .model import (
     Option,
     Page,
     Province,
+    QualityRules,
     Wave,
     comparable,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "Option",
     "Page",
     "Province",
+    "QualityRules",
     "QuestionnaireError",
     "STANDARD_DEMOGRAPHICS",
     "Wave",

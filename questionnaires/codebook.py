@@ -87,10 +87,12 @@ FLAG_COLUMNS = ("flag_speeder", "flag_straightliner", "flag_attention")
 
 
 def _flag_texts(wave: Wave) -> dict[str, Text]:
+    seconds = f"{wave.quality.min_seconds_per_item:g}"
     return {
         "flag_speeder": _t(
-            "速答：作答时长不到本轮中位数的0.3倍",
-            "Speeder: duration under 0.3 × the wave's median"),
+            f"速答：作答时长不到本轮中位数的0.3倍，或平均每道已答题不到{seconds}秒",
+            f"Speeder: duration under 0.3 × the wave's median, or under {seconds} s per "
+            "answered question"),
         "flag_straightliner": _t(
             "直线作答：每个矩阵题页上的回答都完全相同",
             "Straight-liner: the same answer throughout every grid page"),

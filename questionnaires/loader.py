@@ -26,6 +26,7 @@ from .model import (
     NormCatalogue,
     Option,
     Page,
+    QualityRules,
     Wave,
 )
 from .reference import CATALOGUE_DIR, _mtime, load_norms, load_provinces
@@ -343,7 +344,7 @@ class _WaveParser:
         check = self.check
         if not isinstance(data, dict):
             check.fail(None, None, f"a wave file must be a mapping with {', '.join(_WAVE_FIELDS)}")
-        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema",))
+        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema", "quality"))
         year = check.integer(data["year"], None, "year")
         if re.fullmatch(r"\d{4}", self.path.stem) and int(self.path.stem) != year:
             check.fail(None, "year", f"year {year} does not match the file name {self.path.name}")
@@ -378,7 +379,18 @@ class _WaveParser:
             consent=consent,
             pages=tuple(pages),
             source=display_path(self.path),
+            quality=self._quality(data.get("quality")),
         )
+
+    def _quality(self, raw: Any) -> QualityRules:
+        if raw is None:
+            return QualityRules()
+        check = self.check
+        d = check.mapping(raw, None, "quality")
+        check.fields(d, None, required=("min_seconds_per_item",), prefix="quality.")
+        seconds = check.number(d["min_seconds_per_item"], None, "quality.min_seconds_per_item",
+                               above=0, at_most=60, unit="seconds")
+        return QualityRules(min_seconds_per_item=seconds)
 
     def _page(self, raw: Any, position: int, norms_version: str) -> Page:
         check = self.check

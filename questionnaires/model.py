@@ -394,10 +394,36 @@ class Page:
 
 WAVE_SCHEMA = "ten-norms-wave/v1"
 
+# A conservative floor for the speeder rule: nobody reads a question and taps an answer in under
+# a second (the Ten Norms questions are 20-60 Chinese characters), so a faster response cannot
+# have been read, whatever the wave's median; the relative rule catches the merely hurried.
+DEFAULT_MIN_SECONDS_PER_ITEM = 1.0
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """A wave's response-quality settings (``quality:`` in the wave file).
+
+    ``min_seconds_per_item``: a response is a speeder when its duration is under this many
+    seconds times the number of questions it answered (besides the median-relative rule).
+    """
+
+    min_seconds_per_item: float = DEFAULT_MIN_SECONDS_PER_ITEM
+
+    def to_dict(self) -> dict:
+        return {"min_seconds_per_item": self.min_seconds_per_item}
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None) -> QualityRules:
+        if not d:  # definitions frozen before waves had quality settings
+            return cls()
+        return cls(min_seconds_per_item=float(d["min_seconds_per_item"]))
+
 
 @dataclass(frozen=True)
 class Wave:
-    """One survey wave (one year): its pages, items in order, dates and consent text.
+    """One survey wave (one year): its pages, items in order, dates, consent text and quality
+    settings.
 
     ``to_dict()`` is self-contained (all texts and options) and JSON-serialisable, so the web tier
     can freeze it into the database; ``Wave.from_dict(w.to_dict()) == w``.
@@ -411,6 +437,7 @@ class Wave:
     consent: Text
     pages: tuple[Page, ...]
     source: str = ""
+    quality: QualityRules = QualityRules()
     items: dict[str, Item] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -449,6 +476,7 @@ class Wave:
             "consent": dict(self.consent),
             "source": self.source,
             "pages": [p.to_dict() for p in self.pages],
+            "quality": self.quality.to_dict(),
         }
 
     @classmethod
@@ -464,6 +492,7 @@ class Wave:
             consent=dict(d["consent"]),
             source=d.get("source", ""),
             pages=tuple(Page.from_dict(p) for p in d["pages"]),
+            quality=QualityRules.from_dict(d.get("quality")),
         )
 
     @cached_property

@@ -123,6 +123,8 @@ class _Layout:
             return
         columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
                    for c in (*self.item_columns, "duration_s")}
+        for code in self.demographic_values:  # answered or not, for the speeder floor
+            columns[code] = [r[code] for r in rows]
         flags = flag_quality(pd.DataFrame(columns), self.wave,
                              median_duration=self.median_duration)
         for column in FLAG_COLUMNS:

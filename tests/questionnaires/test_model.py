@@ -154,3 +154,17 @@ def test_model_objects_are_hashable():
     assert len(set(wave.items.values())) == len(wave.items)
     assert hash(again.pages[3]) == hash(wave.pages[3])
     assert {again.items["N04_P4"]} == {wave.items["N04_P4"]}
+
+
+def test_quality_settings_round_trip_and_default():
+    import dataclasses
+
+    wave = q.load_wave(2026)
+    assert wave.quality == q.QualityRules(min_seconds_per_item=1.0)
+    changed = dataclasses.replace(wave, quality=q.QualityRules(min_seconds_per_item=2.5))
+    again = Wave.from_dict(json.loads(json.dumps(changed.to_dict())))
+    assert again == changed and again.quality.min_seconds_per_item == 2.5
+    assert changed.content_hash != wave.content_hash
+    frozen_before = changed.to_dict()
+    del frozen_before["quality"]  # a definition frozen into the database before this setting
+    assert Wave.from_dict(frozen_before).quality == q.QualityRules()

@@ -9,7 +9,7 @@ from questionnaires.loader import WAVES_DIR
 
 from .helpers import Replace, assert_error, page_entry, write_yaml
 
-WAVE_FIELDS = "closes, consent, norms_version, opens, pages, schema, title, year"
+WAVE_FIELDS = "closes, consent, norms_version, opens, pages, quality, schema, title, year"
 
 
 def top(key, value):
@@ -102,6 +102,21 @@ CASES = [
         for f in ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
     ],
     ("empty-consent", top("consent", None), None, "consent", "missing"),
+    # quality settings
+    ("quality-not-a-mapping", top("quality", 2), None, "quality",
+     "must be a mapping (key: value lines), got int 2"),
+    ("quality-unknown-field", top("quality", {"min_seconds": 1}), None, "quality.min_seconds",
+     "unknown field (allowed: min_seconds_per_item)"),
+    ("quality-missing-field", top("quality", {}), None, "quality.min_seconds_per_item",
+     "missing"),
+    ("quality-seconds-text", top("quality", {"min_seconds_per_item": "1s"}), None,
+     "quality.min_seconds_per_item", "must be a number of seconds, got str '1s'"),
+    ("quality-seconds-bool", top("quality", {"min_seconds_per_item": True}), None,
+     "quality.min_seconds_per_item", "must be a number of seconds, got bool True"),
+    ("quality-seconds-zero", top("quality", {"min_seconds_per_item": 0}), None,
+     "quality.min_seconds_per_item", "must be above 0 and at most 60 seconds, got 0"),
+    ("quality-seconds-huge", top("quality", {"min_seconds_per_item": 90.5}), None,
+     "quality.min_seconds_per_item", "must be above 0 and at most 60 seconds, got 90.5"),
     ("year-not-int", top("year", "2025"), None, "year", "must be an integer, got str '2025'"),
     (
         "year-vs-file-name",
