@@ -38,6 +38,7 @@ from .model import (
     Page,
     Province,
     QualityRules,
+    StudyInformation,
     Wave,
     comparable,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "Province",
     "QualityRules",
     "QuestionnaireError",
+    "StudyInformation",
     "STANDARD_DEMOGRAPHICS",
     "Wave",
     "answer_labels",

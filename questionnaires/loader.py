@@ -17,6 +17,7 @@ from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
     KINDS,
     NOT_APPLICABLE_CODE,
+    STUDY_FIELDS,
     WIDGETS,
     Condition,
     Item,
@@ -27,6 +28,7 @@ from .model import (
     Option,
     Page,
     QualityRules,
+    StudyInformation,
     Wave,
 )
 from .reference import CATALOGUE_DIR, _mtime, load_norms, load_provinces
@@ -313,7 +315,7 @@ def load_wave(
     ).parse()
 
 
-_WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
+_WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "study", "pages")
 
 
 def _referenced_codes(raw_pages: list) -> set[str]:
@@ -380,7 +382,15 @@ class _WaveParser:
             pages=tuple(pages),
             source=display_path(self.path),
             quality=self._quality(data.get("quality")),
+            study=self._study(data["study"]),
         )
+
+    def _study(self, raw: Any) -> StudyInformation:
+        check = self.check
+        d = check.mapping(raw, None, "study")
+        check.fields(d, None, required=STUDY_FIELDS, prefix="study.")
+        return StudyInformation(**{
+            name: check.text(d[name], None, f"study.{name}") for name in STUDY_FIELDS})
 
     def _quality(self, raw: Any) -> QualityRules:
         if raw is None:

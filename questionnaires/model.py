@@ -420,10 +420,39 @@ class QualityRules:
         return cls(min_seconds_per_item=float(d["min_seconds_per_item"]))
 
 
+STUDY_FIELDS = ("organiser", "contact", "purpose", "retention", "eligibility")
+
+
+@dataclass(frozen=True)
+class StudyInformation:
+    """What the consent page tells a person about the study (``study:`` in the wave file):
+    who runs it, whom to contact, what it is for, how long the data are kept and who may take
+    part.  Every field is a {zh, en} text."""
+
+    organiser: Text
+    contact: Text
+    purpose: Text
+    retention: Text
+    eligibility: Text
+
+    def __hash__(self) -> int:
+        return hash(tuple(tuple(sorted(getattr(self, f).items())) for f in STUDY_FIELDS))
+
+    def to_dict(self) -> dict:
+        return {f: dict(getattr(self, f)) for f in STUDY_FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None) -> StudyInformation | None:
+        if not d:  # definitions frozen before waves named these
+            return None
+        return cls(**{f: dict(d[f]) for f in STUDY_FIELDS})
+
+
 @dataclass(frozen=True)
 class Wave:
-    """One survey wave (one year): its pages, items in order, dates, consent text and quality
-    settings.
+    """One survey wave (one year): its pages, items in order, dates, consent text, the study
+    information the consent page lists (``study``; required in wave files, None only for
+    definitions made in code or frozen before it existed) and quality settings.
 
     ``to_dict()`` is self-contained (all texts and options) and JSON-serialisable, so the web tier
     can freeze it into the database; ``Wave.from_dict(w.to_dict()) == w``.
@@ -438,6 +467,7 @@ class Wave:
     pages: tuple[Page, ...]
     source: str = ""
     quality: QualityRules = QualityRules()
+    study: StudyInformation | None = None
     items: dict[str, Item] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -477,6 +507,7 @@ class Wave:
             "source": self.source,
             "pages": [p.to_dict() for p in self.pages],
             "quality": self.quality.to_dict(),
+            "study": self.study.to_dict() if self.study else None,
         }
 
     @classmethod
@@ -493,6 +524,7 @@ class Wave:
             source=d.get("source", ""),
             pages=tuple(Page.from_dict(p) for p in d["pages"]),
             quality=QualityRules.from_dict(d.get("quality")),
+            study=StudyInformation.from_dict(d.get("study")),
         )
 
     @cached_property

@@ -167,4 +167,14 @@ def test_quality_settings_round_trip_and_default():
     assert changed.content_hash != wave.content_hash
     frozen_before = changed.to_dict()
     del frozen_before["quality"]  # a definition frozen into the database before this setting
-    assert Wave.from_dict(frozen_before).quality == q.QualityRules()
+    del frozen_before["study"]
+    old = Wave.from_dict(frozen_before)
+    assert old.quality == q.QualityRules() and old.study is None
+
+
+def test_study_information_round_trips():
+    wave = q.load_wave(2025)
+    assert wave.study.eligibility["en"].endswith("aged 18 or over.")
+    again = Wave.from_dict(json.loads(json.dumps(wave.to_dict(), ensure_ascii=False)))
+    assert again == wave and again.study == wave.study
+    assert again.content_hash == wave.content_hash
