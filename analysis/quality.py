@@ -79,7 +79,10 @@ def _answered_questions(df: pd.DataFrame, wave) -> np.ndarray:
     for code in wave.items:
         if code in df.columns:
             column = df[code]
-            answered += (column.notna() & (column.astype(str).str.strip() != "")).to_numpy()
+            filled = column.notna()
+            if not pd.api.types.is_numeric_dtype(column):  # category text: '' is no answer
+                filled &= column.astype(str).str.strip() != ""
+            answered += filled.to_numpy()
     return answered
 
 

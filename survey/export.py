@@ -30,7 +30,7 @@ from questionnaires import (
     CODEBOOK_COLUMNS,
     NOT_APPLICABLE_CODE,
     codebook_rows,
-    region_of_province,
+    province_regions,
 )
 from questionnaires import Wave as WaveDefinition
 
@@ -41,6 +41,8 @@ from .models import Answer, Questionnaire, Response, Wave
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
+
+__all__ = ["WRITERS", "ExportError", "ExportResult", "export_responses", "iso_utc"]
 
 
 class ExportError(Exception):
@@ -66,9 +68,6 @@ def fieldwork_path_for(out: Path) -> Path:
     return out.with_name(out.stem + ".fieldwork.csv")
 
 
-__all__ = ["WRITERS", "ExportError", "ExportResult", "export_responses", "iso_utc"]
-
-
 def _to_ms(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -92,6 +91,7 @@ class _Layout:
         self.category_columns = [c for c in self.columns if self.types[c] == "category"]
         if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
             raise ExportError("the codebook's flag columns differ from analysis.quality's")
+        self.regions = province_regions()  # once: a lookup per row re-read the file's path
         self.median_duration: float | None = None
 
     def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
@@ -105,10 +105,8 @@ class _Layout:
             if answer is not None and answer != NOT_APPLICABLE_CODE:
                 row[code] = values.get(answer)
         if row.get("province") is not None:
-            try:
-                row["region"] = region_of_province(row["province"])
-            except KeyError:  # a province list without a region mapping: leave region empty
-                row["region"] = None
+            # a province without a region mapping (another province list) leaves region empty
+            row["region"] = self.regions.get(row["province"])
         for code in self.item_columns:
             # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
             row[code] = answers.get(code)

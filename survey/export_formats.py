@@ -24,10 +24,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
+from questionnaires import LANGUAGES
+
 from .spreadsheet import neutralise, neutralise_all, open_csv
 
 STRING_TYPES = ("text", "category")
-LANGUAGES = ("zh", "en")
 
 
 class ExportFormatError(Exception):
@@ -92,21 +93,23 @@ class CsvTableWriter(TableWriter):
 
     def __init__(self, path: Path, spec: TableSpec) -> None:
         super().__init__(path, spec)
-        self.text_columns = {c for c in spec.columns if spec.types[c] in STRING_TYPES}
+        positions = {kind: [i for i, c in enumerate(spec.columns) if spec.types[c] in kinds]
+                     for kind, kinds in (("text", STRING_TYPES), ("time", ("timestamp",)))}
+        self.text_positions, self.time_positions = positions["text"], positions["time"]
         self.fh = open_csv(path, bom=spec.bom)
-        self.writer = csv.writer(self.fh)
+        self.writer = csv.writer(self.fh)  # writes None as an empty cell
         self.writer.writerow(spec.columns)
-
-    def _cell(self, column: str, value) -> object:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return iso_utc(value)
-        return neutralise(value) if column in self.text_columns else value
 
     def write(self, rows: list[dict]) -> None:
         columns = self.spec.columns
-        self.writer.writerows([self._cell(c, row[c]) for c in columns] for row in rows)
+        for row in rows:
+            cells = [row[c] for c in columns]
+            for i in self.text_positions:
+                if cells[i] is not None:
+                    cells[i] = neutralise(cells[i])
+            for i in self.time_positions:
+                cells[i] = iso_utc(cells[i])
+            self.writer.writerow(cells)
 
     def close(self) -> None:
         self.fh.close()
