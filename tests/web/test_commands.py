@@ -14,6 +14,7 @@ from questionnaires import load_wave, region_of_province
 from survey.db import db
 from survey.models import Questionnaire, Wave
 
+from .codebook_check import assert_described
 from .conftest import FULL, _truncate_all, complete, install_wave
 
 REAL_YEAR = 2026
@@ -319,6 +320,11 @@ def test_real_questionnaire_answers_arrive_in_the_export(app, runner, tmp_path):
             expected = "" if value is None else value
         assert row[code] == expected, code
     assert row["region"] == region_of_province(row["province"])
+    with open(tmp_path / "real.codebook.csv", newline="", encoding="utf-8") as fh:
+        book = list(csv.DictReader(fh))
+    with open(out, newline="", encoding="utf-8") as fh:
+        columns = next(csv.reader(fh))
+    assert_described(columns, [row], book)  # the real wave's export, described by its codebook
 
 
 def test_export_flags_quality_with_the_analysis_rule_across_chunks(app, runner, open_wave,
