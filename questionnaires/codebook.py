@@ -152,6 +152,15 @@ def _item_row(wave: Wave, item: Item, page: Page | None) -> dict[str, str]:
     )
 
 
+def _unasked_row(wave: Wave, column: str) -> dict[str, str]:
+    """A weighting column the wave does not ask (always empty): texts and labels from the
+    shipped item bank, which defines all of them."""
+    definition = load_item_bank().get(column)
+    if definition is None:  # a bank without it: the column is still there, and still empty
+        return _row(wave, column, "demographic", _t(column, column))
+    return _item_row(wave, definition.to_item(), None)
+
+
 def _labelled(wave: Wave, column: str, kind: str, text: Text,
               labels: dict[str, Text]) -> dict[str, str]:
     return _row(wave, column, kind, text,
@@ -173,7 +182,7 @@ def codebook_rows(wave: Wave) -> list[dict[str, str]]:
         elif column in asked:
             rows.append(_item_row(wave, asked[column], page_of[column]))
         else:  # every export has the weighting columns, empty when the wave does not ask them
-            rows.append(_item_row(wave, load_item_bank()[column].to_item(), None))
+            rows.append(_unasked_row(wave, column))
     rows += [_item_row(wave, i, page_of[i.code]) for i in demographics
              if i.code not in STANDARD_DEMOGRAPHICS]
     rows += [_item_row(wave, i, page_of[i.code]) for i in wave.items.values()
