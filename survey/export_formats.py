@@ -160,7 +160,8 @@ class ParquetTableWriter(TableWriter):
 
 
 class XlsxTableWriter(TableWriter):
-    """One sheet, header row first; timestamps are Excel date-time cells (UTC)."""
+    """Sheet ``responses`` (header row first; timestamps are Excel date-time cells, UTC), then
+    sheets ``codebook`` and ``fieldwork`` with the rows of the CSVs beside the file."""
 
     suffix = ".xlsx"
     description = "Excel workbook (openpyxl, streamed)"
@@ -194,6 +195,17 @@ class XlsxTableWriter(TableWriter):
             self.sheet.append(cells)
 
     def close(self) -> None:
+        # the codebook and fieldwork summary travel inside the workbook as well
+        from questionnaires import CODEBOOK_COLUMNS
+
+        from .fieldwork import FIELDWORK_COLUMNS
+
+        for title, header, rows in (("codebook", CODEBOOK_COLUMNS, self.spec.codebook),
+                                    ("fieldwork", FIELDWORK_COLUMNS, self.spec.fieldwork)):
+            sheet = self.workbook.create_sheet(title)
+            sheet.append(header)
+            for row in rows:
+                sheet.append(neutralise_all(row[c] for c in header))
         self.workbook.save(self.path)
 
     def discard(self) -> None:

@@ -164,6 +164,25 @@ def test_fieldwork_of_a_wave_nobody_started(app, runner, open_wave, tmp_path):
     assert rows == [] and columns[0] == "response_id"
 
 
+def test_xlsx_carries_the_codebook_and_fieldwork_sheets(app, runner, formula_wave, tmp_path):
+    from openpyxl import load_workbook
+
+    complete(app.test_client(), answers={**FULL, "about": {**FULL["about"], "household": "1"}})
+    export(runner, tmp_path / "r.xlsx")
+    book = load_workbook(tmp_path / "r.xlsx", read_only=True)
+    assert book.sheetnames == ["responses", "codebook", "fieldwork"]
+    _, codebook_csv = read_csv(tmp_path / "r.codebook.csv")
+    header, *rows = book["codebook"].iter_rows(values_only=True)
+    as_text = [{k: "" if v is None else str(v) for k, v in zip(header, r, strict=True)}
+               for r in rows]
+    as_xml_reads = [{k: v.replace("\r\n", "\n").replace("\r", "\n") for k, v in r.items()}
+                    for r in codebook_csv]
+    assert as_text == as_xml_reads  # neutralised the same way (XML reads CR LF and CR as LF)
+    _, fieldwork_csv = read_csv(tmp_path / "r.fieldwork.csv")
+    header, *rows = book["fieldwork"].iter_rows(values_only=True)
+    assert [dict(zip(header, map(str, r), strict=True)) for r in rows] == fieldwork_csv
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".sav", ".dta", ".xlsx"])
 def test_a_failed_export_leaves_no_file(app, runner, open_wave, tmp_path, monkeypatch, suffix):
     from survey import export_formats
