@@ -5,18 +5,23 @@ Three flags, each 0/1, computed from the responses table (the export schema of
 
 ``flag_speeder``
     ``duration_s`` below :data:`SPEEDER_FRACTION` (0.3) times the median ``duration_s`` of the
-    wave's completed responses. A median-relative threshold adapts to the questionnaire's length
-    (a wave with more items takes longer) and is robust to the few respondents who leave a tab
-    open for hours. A missing duration is never flagged.
+    wave's completed responses, **or** below the wave's ``quality.min_seconds_per_item``
+    (default 1 s, see ``questionnaires.QualityRules``) times the number of questions the
+    response answered (every item of the wave, demographics included; "not applicable" is an
+    answer).
+    A median-relative threshold adapts to the questionnaire's length (a wave with more items
+    takes longer) and is robust to the few respondents who leave a tab open for hours; the
+    absolute floor still catches speeders when many respondents speed and drag the median down.
+    A missing duration is never flagged.
 ``flag_straightliner``
     The respondent gave one and the same answer to every answered scale item of a grid page
-    (pages with ``grid: true``), counting only pages where at least
-    :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on *every* such page
-    (rule ``"all_pages"``, the default). The Ten Norms waves have one short grid page per norm
-    (one awareness and two practice items), where an honest "4, 4, 4" on one page is common, so
-    flagging a single uniform page (rule ``"any_page"``) would flag most sincere respondents;
-    a respondent uniform on every norm page is the pattern of someone not reading. With fewer
-    than one qualifying page nothing is flagged.
+    (pages with ``grid: true``; "not applicable", code 9, counts as no answer), counting only
+    pages where at least :data:`MIN_GRID_ANSWERS` (3) scale items were answered, and did so on
+    *every* such page (rule ``"all_pages"``, the default). The Ten Norms waves have one short
+    grid page per norm (one awareness and two practice items), where an honest "4, 4, 4" on
+    one page is common, so flagging a single uniform page (rule ``"any_page"``) would flag most
+    sincere respondents; a respondent uniform on every norm page is the pattern of someone not
+    reading. With fewer than one qualifying page nothing is flagged.
 ``flag_attention``
     An attention-check item (``kind: attention``, e.g. ``ATTN1``) was answered with a code other
     than its ``expected`` code. An unanswered attention check is not flagged.
@@ -35,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from questionnaires.model import DEFAULT_MIN_SECONDS_PER_ITEM
 
 SPEEDER_FRACTION = 0.3
 MIN_GRID_ANSWERS = 3
@@ -66,6 +72,29 @@ def _numeric(df: pd.DataFrame, column: str) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _answered_questions(df: pd.DataFrame, wave) -> np.ndarray:
+    """How many of the wave's questions each row answered (any non-empty cell of an item
+    column, demographics included; "not applicable" is an answer)."""
+    answered = np.zeros(len(df), dtype=np.int64)
+    for code in wave.items:
+        if code in df.columns:
+            column = df[code]
+            filled = column.notna()
+            if not pd.api.types.is_numeric_dtype(column):  # category text: '' is no answer
+                filled &= column.astype(str).str.strip() != ""
+            answered += filled.to_numpy()
+    return answered
+
+
+def _scale_answers(df: pd.DataFrame, item) -> np.ndarray:
+    """An item's answers with "not applicable" as missing: choosing it says nothing about
+    reading the grid, so it neither makes nor breaks a uniform page."""
+    values = _numeric(df, item.code).copy()  # may be a read-only view of df
+    if getattr(item, "not_applicable", None) is not None:
+        values[values == item.not_applicable.code] = np.nan
+    return values
+
+
 def flag_quality(
     df: pd.DataFrame,
     wave,
@@ -74,6 +103,7 @@ def flag_quality(
     min_grid_answers: int = MIN_GRID_ANSWERS,
     straightline_rule: str = "all_pages",
     median_duration: float | None = None,
+    min_seconds_per_item: float | None = None,
 ) -> pd.DataFrame:
     """Quality flags of one wave's responses.
 
@@ -81,8 +111,9 @@ def flag_quality(
     ----------
     df:
         The wave's rows of the responses table (export schema): ``duration_s`` and the item
-        columns. Columns the wave defines but ``df`` lacks count as unanswered; without
-        ``duration_s`` no one is flagged as a speeder.
+        columns (demographic columns, if present, count towards the answered questions).
+        Columns the wave defines but ``df`` lacks count as unanswered; without ``duration_s``
+        no one is flagged as a speeder.
     wave:
         The :class:`questionnaires.Wave` that produced the responses (its pages say which are
         grids; its items say which is the attention check and its expected answer).
@@ -117,6 +148,12 @@ def flag_quality(
         if median is not None:
             with np.errstate(invalid="ignore"):
                 speeder = duration < speeder_fraction * median
+        if min_seconds_per_item is None:
+            rules = getattr(wave, "quality", None)
+            min_seconds_per_item = getattr(rules, "min_seconds_per_item",
+                                           DEFAULT_MIN_SECONDS_PER_ITEM)
+        with np.errstate(invalid="ignore"):
+            speeder |= duration < min_seconds_per_item * _answered_questions(df, wave)
     out["flag_speeder"] = speeder.astype(np.int8)
 
     qualifying = np.zeros(n, dtype=np.int64)  # grid pages with enough answers
@@ -124,10 +161,10 @@ def flag_quality(
     for page in wave.pages:
         if not page.grid:
             continue
-        codes = [i.code for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
-        if not codes:
+        items = [i for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
+        if not items:
             continue
-        values = np.column_stack([_numeric(df, c) for c in codes])
+        values = np.column_stack([_scale_answers(df, i) for i in items])
         answered = np.isfinite(values)
         n_answered = answered.sum(axis=1)
         with np.errstate(invalid="ignore"):

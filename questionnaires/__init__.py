@@ -10,7 +10,14 @@ Public API (see docs/questionnaires.md)::
 This package never imports the web app or the analysis package.
 """
 
-from .codebook import CODEBOOK_COLUMNS, answer_labels, codebook_rows
+from .codebook import (
+    CODEBOOK_COLUMNS,
+    CODEBOOK_COLUMNS_V1,
+    STANDARD_DEMOGRAPHICS,
+    answer_labels,
+    codebook_rows,
+    export_columns,
+)
 from .errors import QuestionnaireError
 from .loader import available_waves, load_item_bank, load_wave, wave_path
 from .model import (
@@ -30,6 +37,8 @@ from .model import (
     Option,
     Page,
     Province,
+    QualityRules,
+    StudyInformation,
     Wave,
     comparable,
 )
@@ -37,6 +46,7 @@ from .reference import load_norms, load_provinces, province_regions, region_of_p
 
 __all__ = [
     "CODEBOOK_COLUMNS",
+    "CODEBOOK_COLUMNS_V1",
     "KINDS",
     "LANGUAGES",
     "NOT_APPLICABLE_CODE",
@@ -53,12 +63,16 @@ __all__ = [
     "Option",
     "Page",
     "Province",
+    "QualityRules",
     "QuestionnaireError",
+    "StudyInformation",
+    "STANDARD_DEMOGRAPHICS",
     "Wave",
     "answer_labels",
     "available_waves",
     "codebook_rows",
     "comparable",
+    "export_columns",
     "load_item_bank",
     "load_norms",
     "load_provinces",

@@ -70,6 +70,16 @@ class Checker:
             self.fail(item, field, f"must be an integer, got {_describe(value)}")
         return value
 
+    def number(self, value: Any, item: str | None, field: str | None, *, above: float,
+               at_most: float, unit: str) -> float:
+        """A number (int or float, never a bool) in ``(above, at_most]``."""
+        if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+            self.fail(item, field, f"must be a number of {unit}, got {_describe(value)}")
+        if not above < value <= at_most:
+            self.fail(item, field, f"must be above {above:g} and at most {at_most:g} {unit}, "
+                                   f"got {value:g}")
+        return float(value)
+
     def boolean(self, value: Any, item: str | None, field: str | None) -> bool:
         if not isinstance(value, bool):
             self.fail(item, field, f"must be true or false, got {_describe(value)}")

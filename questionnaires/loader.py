@@ -17,6 +17,7 @@ from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
     KINDS,
     NOT_APPLICABLE_CODE,
+    STUDY_FIELDS,
     WIDGETS,
     Condition,
     Item,
@@ -26,6 +27,8 @@ from .model import (
     NormCatalogue,
     Option,
     Page,
+    QualityRules,
+    StudyInformation,
     Wave,
 )
 from .reference import CATALOGUE_DIR, _mtime, load_norms, load_provinces
@@ -312,7 +315,7 @@ def load_wave(
     ).parse()
 
 
-_WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
+_WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "study", "pages")
 
 
 def _referenced_codes(raw_pages: list) -> set[str]:
@@ -343,7 +346,7 @@ class _WaveParser:
         check = self.check
         if not isinstance(data, dict):
             check.fail(None, None, f"a wave file must be a mapping with {', '.join(_WAVE_FIELDS)}")
-        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema",))
+        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema", "quality"))
         year = check.integer(data["year"], None, "year")
         if re.fullmatch(r"\d{4}", self.path.stem) and int(self.path.stem) != year:
             check.fail(None, "year", f"year {year} does not match the file name {self.path.name}")
@@ -378,7 +381,26 @@ class _WaveParser:
             consent=consent,
             pages=tuple(pages),
             source=display_path(self.path),
+            quality=self._quality(data.get("quality")),
+            study=self._study(data["study"]),
         )
+
+    def _study(self, raw: Any) -> StudyInformation:
+        check = self.check
+        d = check.mapping(raw, None, "study")
+        check.fields(d, None, required=STUDY_FIELDS, prefix="study.")
+        return StudyInformation(**{
+            name: check.text(d[name], None, f"study.{name}") for name in STUDY_FIELDS})
+
+    def _quality(self, raw: Any) -> QualityRules:
+        if raw is None:
+            return QualityRules()
+        check = self.check
+        d = check.mapping(raw, None, "quality")
+        check.fields(d, None, required=("min_seconds_per_item",), prefix="quality.")
+        seconds = check.number(d["min_seconds_per_item"], None, "quality.min_seconds_per_item",
+                               above=0, at_most=60, unit="seconds")
+        return QualityRules(min_seconds_per_item=seconds)
 
     def _page(self, raw: Any, position: int, norms_version: str) -> Page:
         check = self.check

@@ -394,10 +394,65 @@ class Page:
 
 WAVE_SCHEMA = "ten-norms-wave/v1"
 
+# A conservative floor for the speeder rule: nobody reads a question and taps an answer in under
+# a second (the Ten Norms questions are 20-60 Chinese characters), so a faster response cannot
+# have been read, whatever the wave's median; the relative rule catches the merely hurried.
+DEFAULT_MIN_SECONDS_PER_ITEM = 1.0
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """A wave's response-quality settings (``quality:`` in the wave file).
+
+    ``min_seconds_per_item``: a response is a speeder when its duration is under this many
+    seconds times the number of questions it answered (besides the median-relative rule).
+    """
+
+    min_seconds_per_item: float = DEFAULT_MIN_SECONDS_PER_ITEM
+
+    def to_dict(self) -> dict:
+        return {"min_seconds_per_item": self.min_seconds_per_item}
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None) -> QualityRules:
+        if not d:  # definitions frozen before waves had quality settings
+            return cls()
+        return cls(min_seconds_per_item=float(d["min_seconds_per_item"]))
+
+
+STUDY_FIELDS = ("organiser", "contact", "purpose", "retention", "eligibility")
+
+
+@dataclass(frozen=True)
+class StudyInformation:
+    """What the consent page tells a person about the study (``study:`` in the wave file):
+    who runs it, whom to contact, what it is for, how long the data are kept and who may take
+    part.  Every field is a {zh, en} text."""
+
+    organiser: Text
+    contact: Text
+    purpose: Text
+    retention: Text
+    eligibility: Text
+
+    def __hash__(self) -> int:
+        return hash(tuple(tuple(sorted(getattr(self, f).items())) for f in STUDY_FIELDS))
+
+    def to_dict(self) -> dict:
+        return {f: dict(getattr(self, f)) for f in STUDY_FIELDS}
+
+    @classmethod
+    def from_dict(cls, d: Mapping | None) -> StudyInformation | None:
+        if not d:  # definitions frozen before waves named these
+            return None
+        return cls(**{f: dict(d[f]) for f in STUDY_FIELDS})
+
 
 @dataclass(frozen=True)
 class Wave:
-    """One survey wave (one year): its pages, items in order, dates and consent text.
+    """One survey wave (one year): its pages, items in order, dates, consent text, the study
+    information the consent page lists (``study``; required in wave files, None only for
+    definitions made in code or frozen before it existed) and quality settings.
 
     ``to_dict()`` is self-contained (all texts and options) and JSON-serialisable, so the web tier
     can freeze it into the database; ``Wave.from_dict(w.to_dict()) == w``.
@@ -411,6 +466,8 @@ class Wave:
     consent: Text
     pages: tuple[Page, ...]
     source: str = ""
+    quality: QualityRules = QualityRules()
+    study: StudyInformation | None = None
     items: dict[str, Item] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -449,6 +506,8 @@ class Wave:
             "consent": dict(self.consent),
             "source": self.source,
             "pages": [p.to_dict() for p in self.pages],
+            "quality": self.quality.to_dict(),
+            "study": self.study.to_dict() if self.study else None,
         }
 
     @classmethod
@@ -464,6 +523,8 @@ class Wave:
             consent=dict(d["consent"]),
             source=d.get("source", ""),
             pages=tuple(Page.from_dict(p) for p in d["pages"]),
+            quality=QualityRules.from_dict(d.get("quality")),
+            study=StudyInformation.from_dict(d.get("study")),
         )
 
     @cached_property

@@ -21,7 +21,6 @@ from questionnaires import QuestionnaireError, load_wave
 
 from .db import db
 from .definitions import forget_wave_states, survey_today
-from .export import ExportError, export_responses
 from .models import Questionnaire, Response, Wave, utc_now
 
 
@@ -167,19 +166,30 @@ def close_wave_command(year: int):
 @click.command("export")
 @click.option("--wave", "year", type=int, required=True, help="Survey year.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="FILE.csv or FILE.parquet; FILE.codebook.csv is written beside it.")
+              help="FILE.csv, .parquet, .sav (SPSS), .dta (Stata) or .xlsx (Excel); "
+                   "FILE.codebook.csv and FILE.fieldwork.csv are written beside it.")
+@click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
+              help="Language of the variable and value labels in .sav and .dta files.")
+@click.option("--bom", is_flag=True,
+              help="Start every CSV with a UTF-8 byte-order mark (Excel on Chinese Windows).")
 @with_appcontext
 @_database_errors_are_messages
-def export_command(year: int, out: Path):
-    """Write the responses table of wave YEAR (one row per completed response) and its codebook."""
+def export_command(year: int, out: Path, language: str, bom: bool):
+    """Write the responses table of wave YEAR (one row per completed response), its codebook
+    and its fieldwork summary."""
+    from .export import ExportError, export_responses  # pandas & co. only when exporting
+
     try:
-        result = export_responses(year, out)
+        result = export_responses(year, out, language=language, bom=bom)
     except ExportError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{out}: {error.strerror or error}") from None
-    click.echo(f"Wrote {result.rows} completed responses of wave {year} to {result.path} "
-               f"and the codebook to {result.codebook_path}.")
+    click.echo(f"Wrote {result.rows} completed responses of wave {year} to {result.path}, "
+               f"the codebook to {result.codebook_path} and the fieldwork summary to "
+               f"{result.fieldwork_path}.")
+    for note in result.notes:
+        click.echo(f"Note: {note}")
 
 
 def init_app(app: Flask) -> None:

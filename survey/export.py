@@ -1,22 +1,24 @@
-"""The responses table (docs/architecture.md §2): one row per completed response of a wave.
+"""The responses table (docs/architecture.md §2): one row per completed response of a wave,
+written as CSV, Parquet, SPSS, Stata or Excel (``survey.export_formats.WRITERS``), with
+``X.codebook.csv`` and ``X.fieldwork.csv`` beside it.
 
 Streams: the responses and their answers come from one ordered query read in chunks
-(a server-side cursor on PostgreSQL), rows are written chunk by chunk, so memory stays flat
-for millions of responses.  The quality flags (``flag_speeder``, ``flag_straightliner``,
-``flag_attention``) come from :func:`analysis.quality.flag_quality`, the same rule the analysis
-applies; the speeder rule needs the wave's median duration, which a light first query gives.
-The file is written under a temporary name and renamed at the end,
-so a failed export never leaves a half-written table behind.
+(a server-side cursor on PostgreSQL) and reach the file writer chunk by chunk (how much a format
+keeps in memory: survey/export_formats.py).  The quality flags (``flag_speeder``,
+``flag_straightliner``, ``flag_attention``) come from :func:`analysis.quality.flag_quality`, the
+same rule the analysis applies; the speeder rule needs the wave's median duration, which a light
+first query gives.  Every file is written under a temporary name and renamed at the end (the
+codebook and fieldwork summary first, the table last), so a failed export never leaves a
+half-written file behind.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +30,19 @@ from questionnaires import (
     CODEBOOK_COLUMNS,
     NOT_APPLICABLE_CODE,
     codebook_rows,
-    region_of_province,
+    province_regions,
 )
 from questionnaires import Wave as WaveDefinition
 
 from .db import db
+from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
+from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
 from .models import Answer, Questionnaire, Response, Wave
+from .spreadsheet import write_text_csv
 
-DEMOGRAPHIC_COLUMNS = ("sex", "age_group", "province", "region", "urban_rural", "education")
 CHUNK_ROWS = 20_000
+
+__all__ = ["WRITERS", "ExportError", "ExportResult", "export_responses", "iso_utc"]
 
 
 class ExportError(Exception):
@@ -47,7 +53,9 @@ class ExportError(Exception):
 class ExportResult:
     path: Path
     codebook_path: Path
+    fieldwork_path: Path
     rows: int
+    notes: list[str] = field(default_factory=list)
 
 
 def codebook_path_for(out: Path) -> Path:
@@ -55,11 +63,9 @@ def codebook_path_for(out: Path) -> Path:
     return out.with_name(out.stem + ".codebook.csv")
 
 
-def iso_utc(moment: datetime | None) -> str:
-    """Naive-UTC database time → ``2025-03-01T08:00:00.123Z`` (the export's format)."""
-    if moment is None:
-        return ""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def fieldwork_path_for(out: Path) -> Path:
+    """``responses.csv`` → ``responses.fieldwork.csv`` (beside it)."""
+    return out.with_name(out.stem + ".fieldwork.csv")
 
 
 def _to_ms(moment: datetime | None) -> datetime | None:
@@ -69,21 +75,24 @@ def _to_ms(moment: datetime | None) -> datetime | None:
 
 
 class _Layout:
-    """Which columns the wave's table has and how an answer code becomes a cell."""
+    """Which columns the wave's table has (its codebook rows, in order) and how an answer code
+    becomes a cell."""
 
     def __init__(self, wave: WaveDefinition):
         self.wave = wave
+        self.codebook = codebook_rows(wave)
+        self.columns = [r["item"] for r in self.codebook]
+        self.types = {r["item"]: r["type"] for r in self.codebook}
         demographic = [i for i in wave.items.values() if i.kind == "demographic"]
-        extra = [i.code for i in demographic if i.code not in DEMOGRAPHIC_COLUMNS]
         self.demographic_values = {
             i.code: {o.code: o.value for o in i.all_options} for i in demographic
         }
         self.item_columns = [i.code for i in wave.items.values() if i.kind != "demographic"]
-        self.columns = ["response_id", "wave", *DEMOGRAPHIC_COLUMNS, *extra,
-                        *self.item_columns, "started_at", "submitted_at", "duration_s",
-                        *FLAG_COLUMNS]
+        self.category_columns = [c for c in self.columns if self.types[c] == "category"]
+        if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
+            raise ExportError("the codebook's flag columns differ from analysis.quality's")
+        self.regions = province_regions()  # once: a lookup per row re-read the file's path
         self.median_duration: float | None = None
-        self.category_columns = [*DEMOGRAPHIC_COLUMNS, *extra]
 
     def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
         # the table carries milliseconds; the duration is computed from what it carries
@@ -96,13 +105,11 @@ class _Layout:
             if answer is not None and answer != NOT_APPLICABLE_CODE:
                 row[code] = values.get(answer)
         if row.get("province") is not None:
-            try:
-                row["region"] = region_of_province(row["province"])
-            except KeyError:  # a province list without a region mapping: leave region empty
-                row["region"] = None
+            # a province without a region mapping (another province list) leaves region empty
+            row["region"] = self.regions.get(row["province"])
         for code in self.item_columns:
-            answer = answers.get(code)
-            row[code] = None if answer == NOT_APPLICABLE_CODE else answer
+            # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
+            row[code] = answers.get(code)
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
         row["duration_s"] = _duration_s(started_at, submitted_at)
@@ -114,6 +121,8 @@ class _Layout:
             return
         columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
                    for c in (*self.item_columns, "duration_s")}
+        for code in self.demographic_values:  # answered or not, for the speeder floor
+            columns[code] = [r[code] for r in rows]
         flags = flag_quality(pd.DataFrame(columns), self.wave,
                              median_duration=self.median_duration)
         for column in FLAG_COLUMNS:
@@ -189,84 +198,59 @@ def _completed(wave_id: int) -> Iterator[tuple]:
             yield current[1], current[2], current[3], answers
 
 
-def _write_csv(path: Path, layout: _Layout, records) -> int:
+def _write_table(path: Path, spec: TableSpec, layout: _Layout, records) -> tuple[int, list]:
+    writer = WRITERS[path.suffix.lower()](path, spec)
     n = 0
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(layout.columns)
+    try:
         for chunk in _rows(layout, records):
-            for row in chunk:
-                row["started_at"] = iso_utc(row["started_at"])
-                row["submitted_at"] = iso_utc(row["submitted_at"])
-                writer.writerow(["" if row[c] is None else row[c] for c in layout.columns])
-            n += len(chunk)
-    return n
+            if chunk:
+                writer.write(chunk)
+                n += len(chunk)
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
+    return n, writer.notes
 
 
-def _arrow_schema(layout: _Layout):
-    import pyarrow as pa
-
-    fields = [pa.field("response_id", pa.string()), pa.field("wave", pa.int64())]
-    fields += [pa.field(c, pa.string()) for c in layout.category_columns]
-    fields += [pa.field(c, pa.int64()) for c in layout.item_columns]
-    fields += [pa.field("started_at", pa.timestamp("ms", tz="UTC")),
-               pa.field("submitted_at", pa.timestamp("ms", tz="UTC")),
-               pa.field("duration_s", pa.float64())]
-    fields += [pa.field(c, pa.int8()) for c in FLAG_COLUMNS]
-    return pa.schema(fields)
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
 
 
-def _write_parquet(path: Path, layout: _Layout, records) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schema = _arrow_schema(layout)
-    n = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        for chunk in _rows(layout, records):
-            if not chunk and n:
-                break
-            for row in chunk:
-                for moment in ("started_at", "submitted_at"):
-                    if row[moment] is not None:
-                        row[moment] = row[moment].replace(tzinfo=UTC)
-            batch = {c: [row[c] for row in chunk] for c in layout.columns}
-            writer.write_table(pa.Table.from_pydict(batch, schema=schema))
-            n += len(chunk)
-    return n
-
-
-def write_codebook(path: Path, wave: WaveDefinition) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CODEBOOK_COLUMNS, lineterminator="\n",
-                                extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(codebook_rows(wave))
-
-
-def export_responses(year: int, out: str | os.PathLike) -> ExportResult:
-    """Write wave ``year``'s completed responses to ``out`` (.csv or .parquet) and the codebook
-    beside it.  Needs an app context.  Returns the paths and the number of rows."""
+def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
+                     bom: bool = False) -> ExportResult:
+    """Write wave ``year``'s completed responses to ``out`` (its ending picks the format, see
+    :data:`WRITERS`), with the codebook and the fieldwork summary beside it.  ``language``
+    (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
+    byte-order mark.  Needs an app context.  Returns the paths and the number of rows."""
     out = Path(out)
-    suffix = out.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise ExportError(f"{out}: the file name must end in .csv or .parquet")
+    if out.suffix.lower() not in WRITERS:
+        endings = ", ".join(WRITERS)
+        raise ExportError(f"{out}: the file name must end in one of {endings}")
     if not out.parent.is_dir():
         raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year)
     layout = _Layout(wave)
     layout.median_duration = _median_duration(wave_id)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    codebook = codebook_path_for(out)
-    tmp_codebook = codebook.with_name(f".{codebook.name}.{os.getpid()}.tmp")
+    fieldwork = fieldwork_rows(year)
     try:
-        write = _write_parquet if suffix == ".parquet" else _write_csv
-        rows = write(tmp, layout, _completed(wave_id))
-        write_codebook(tmp_codebook, wave)
-        os.replace(tmp, out)
-        os.replace(tmp_codebook, codebook)
+        spec = TableSpec(columns=layout.columns, codebook=layout.codebook, fieldwork=fieldwork,
+                         language=language, bom=bom)
+    except ExportFormatError as error:
+        raise ExportError(str(error)) from None
+    targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
+    temporary = {target: _temporary(target) for target in targets}
+    try:
+        write_text_csv(temporary[targets[0]], CODEBOOK_COLUMNS, layout.codebook, bom=bom)
+        write_text_csv(temporary[targets[1]], FIELDWORK_COLUMNS, fieldwork, bom=bom)
+        rows, notes = _write_table(temporary[out], spec, layout, _completed(wave_id))
+        for target in targets:
+            os.replace(temporary[target], target)
+    except ExportFormatError as error:
+        raise ExportError(f"{out}: {error}") from None
     finally:
-        for leftover in (tmp, tmp_codebook):
+        for leftover in temporary.values():
             if leftover.exists():
                 leftover.unlink()
-    return ExportResult(path=out, codebook_path=codebook, rows=rows)
+    return ExportResult(path=out, codebook_path=targets[0], fieldwork_path=targets[1],
+                        rows=rows, notes=notes)

@@ -199,7 +199,7 @@ def expected_row(wave, given: dict[str, str]) -> dict[str, str]:
     expected = {}
     for code, item in wave.items.items():
         value = given.get(code)
-        if value is None or int(value) == 9:  # not shown / not applicable export empty
+        if value is None:  # not shown exports empty; not applicable exports its code 9
             expected[code] = ""
         elif item.kind == "demographic":
             expected[code] = item.option(int(value)).value
@@ -221,6 +221,18 @@ def condition_answers(wave, show: bool) -> dict[str, str]:
         if codes:
             fixed[trigger.code] = str(codes[-1])
     return fixed
+
+
+def check_study_information(page, wave, lang: str) -> None:
+    """The consent page lists organiser, contact, purpose, retention and who may take part,
+    under a heading, as a description list in the page's language."""
+    assert page.get_by_role("heading", name="关于本调查" if lang == "zh" else "About this survey")
+    terms = page.locator("dl.study dt")
+    assert terms.count() == 5
+    details = page.locator("dl.study dd").all_inner_texts()
+    study = wave.study
+    assert details == [getattr(study, f)[lang] for f in
+                       ("organiser", "contact", "purpose", "retention", "eligibility")]
 
 
 def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
@@ -252,6 +264,7 @@ def walk_survey(page, live, lang: str, *, check_error: bool) -> Answerer:
             # landing page: its main link leads to the consent page
             navigate(page, page.locator('main a[href$="/consent"]').first.click)
             assert_fits_phone(page)
+            check_study_information(page, wave, lang)
             continue
         names = fill_page(page, form, answerer)
         if names and answerer.wave.items[names[0]].norm and not norm_page_shot:

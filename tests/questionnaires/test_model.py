@@ -154,3 +154,27 @@ def test_model_objects_are_hashable():
     assert len(set(wave.items.values())) == len(wave.items)
     assert hash(again.pages[3]) == hash(wave.pages[3])
     assert {again.items["N04_P4"]} == {wave.items["N04_P4"]}
+
+
+def test_quality_settings_round_trip_and_default():
+    import dataclasses
+
+    wave = q.load_wave(2026)
+    assert wave.quality == q.QualityRules(min_seconds_per_item=1.0)
+    changed = dataclasses.replace(wave, quality=q.QualityRules(min_seconds_per_item=2.5))
+    again = Wave.from_dict(json.loads(json.dumps(changed.to_dict())))
+    assert again == changed and again.quality.min_seconds_per_item == 2.5
+    assert changed.content_hash != wave.content_hash
+    frozen_before = changed.to_dict()
+    del frozen_before["quality"]  # a definition frozen into the database before this setting
+    del frozen_before["study"]
+    old = Wave.from_dict(frozen_before)
+    assert old.quality == q.QualityRules() and old.study is None
+
+
+def test_study_information_round_trips():
+    wave = q.load_wave(2025)
+    assert wave.study.eligibility["en"].endswith("aged 18 or over.")
+    again = Wave.from_dict(json.loads(json.dumps(wave.to_dict(), ensure_ascii=False)))
+    assert again == wave and again.study == wave.study
+    assert again.content_hash == wave.content_hash

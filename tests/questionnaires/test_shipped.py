@@ -170,27 +170,46 @@ def test_condition_on_car_use():
 def test_codebook_rows():
     wave = q.load_wave(2024)
     rows = q.codebook_rows(wave)
-    assert [r["item"] for r in rows] == list(wave.items)
+    items = [r["item"] for r in rows]
+    # every export column: the items in questionnaire order among the other columns
+    questions = [c for c, i in wave.items.items() if i.kind != "demographic"]
+    assert [c for c in items if c in questions] == questions
+    assert set(wave.items) <= set(items)
+    assert items == q.export_columns(wave)
     assert all(tuple(r) == q.CODEBOOK_COLUMNS for r in rows)
     assert q.CODEBOOK_COLUMNS == (
         "wave",
         "item",
         "norm",
         "kind",
+        "type",
         "wording_version",
         "text_zh",
         "text_en",
         "answer_labels_zh",
         "answer_labels_en",
+        "not_applicable_code",
+        "show_if",
+        "page",
+        "grid",
+        "norms_version",
     )
     by_item = {r["item"]: r for r in rows}
-    assert by_item["N02_P3"]["wording_version"] == 1
+    assert by_item["N02_P3"]["wording_version"] == "1"
     assert (
         by_item["N02_P3"]["answer_labels_zh"] == "1=从不; 2=很少; 3=有时; 4=经常; 5=总是; 9=不适用"
     )
     assert by_item["N02_P3"]["answer_labels_en"].endswith("; 9=not applicable")
+    assert by_item["N02_P3"]["not_applicable_code"] == "9"
+    assert by_item["N04_P4"]["show_if"] == "N04_P3 in {1,2,3,4,5}"
+    assert by_item["sex"]["answer_labels_zh"] == "male=男; female=女"
     assert by_item["sex"]["answer_labels_en"] == "male=Male; female=Female"
     assert by_item["sex"]["norm"] == "" and by_item["ATTN1"]["kind"] == "attention"
+    assert (by_item["region"]["kind"], by_item["region"]["type"]) == ("derived", "category")
+    assert (by_item["response_id"]["kind"], by_item["response_id"]["type"]) == ("id", "text")
+    assert by_item["duration_s"]["type"] == "number"
+    assert by_item["started_at"]["type"] == "timestamp"
+    assert by_item["wave"]["type"] == "integer" and by_item["wave"]["answer_labels_zh"] == ""
 
 
 def test_not_applicable_items_say_when_to_choose_it(bank):

@@ -9,7 +9,9 @@ from questionnaires.loader import WAVES_DIR
 
 from .helpers import Replace, assert_error, page_entry, write_yaml
 
-WAVE_FIELDS = "closes, consent, norms_version, opens, pages, schema, title, year"
+WAVE_FIELDS = (
+    "closes, consent, norms_version, opens, pages, quality, schema, study, title, year"
+)
 
 
 def top(key, value):
@@ -18,6 +20,16 @@ def top(key, value):
             del d[key]
         else:
             d[key] = value
+
+    return mutate
+
+
+def study(field, value):
+    def mutate(d):
+        if value is DELETE:
+            del d["study"][field]
+        else:
+            d["study"][field] = value
 
     return mutate
 
@@ -88,7 +100,7 @@ CASES = [
         None,
         None,
         "a wave file must be a mapping with year, title, norms_version, opens, closes, consent, "
-        "pages",
+        "study, pages",
     ),
     (
         "unknown-field",
@@ -99,9 +111,40 @@ CASES = [
     ),
     *[
         (f"missing-{f}", top(f, DELETE), None, f, "missing")
-        for f in ("year", "title", "norms_version", "opens", "closes", "consent", "pages")
+        for f in ("year", "title", "norms_version", "opens", "closes", "consent", "study",
+                  "pages")
     ],
     ("empty-consent", top("consent", None), None, "consent", "missing"),
+    # study information for the consent page
+    ("study-not-a-mapping", top("study", "us"), None, "study",
+     "must be a mapping (key: value lines), got str 'us'"),
+    ("study-unknown-field", study("sponsor", {"zh": "甲", "en": "A"}), None, "study.sponsor",
+     "unknown field (allowed: contact, eligibility, organiser, purpose, retention)"),
+    *[
+        (f"study-missing-{f}", study(f, DELETE), None, f"study.{f}", "missing")
+        for f in ("organiser", "contact", "purpose", "retention", "eligibility")
+    ],
+    ("study-missing-en", study("contact", {"zh": "邮箱"}), None, "study.contact",
+     "missing en translation"),
+    ("study-blank-zh", study("eligibility", {"zh": " ", "en": "Adults"}), None,
+     "study.eligibility", "missing zh translation"),
+    ("study-not-text", study("retention", "five years"), None, "study.retention",
+     "must be a text with zh and en, got str 'five years'"),
+    # quality settings
+    ("quality-not-a-mapping", top("quality", 2), None, "quality",
+     "must be a mapping (key: value lines), got int 2"),
+    ("quality-unknown-field", top("quality", {"min_seconds": 1}), None, "quality.min_seconds",
+     "unknown field (allowed: min_seconds_per_item)"),
+    ("quality-missing-field", top("quality", {}), None, "quality.min_seconds_per_item",
+     "missing"),
+    ("quality-seconds-text", top("quality", {"min_seconds_per_item": "1s"}), None,
+     "quality.min_seconds_per_item", "must be a number of seconds, got str '1s'"),
+    ("quality-seconds-bool", top("quality", {"min_seconds_per_item": True}), None,
+     "quality.min_seconds_per_item", "must be a number of seconds, got bool True"),
+    ("quality-seconds-zero", top("quality", {"min_seconds_per_item": 0}), None,
+     "quality.min_seconds_per_item", "must be above 0 and at most 60 seconds, got 0"),
+    ("quality-seconds-huge", top("quality", {"min_seconds_per_item": 90.5}), None,
+     "quality.min_seconds_per_item", "must be above 0 and at most 60 seconds, got 90.5"),
     ("year-not-int", top("year", "2025"), None, "year", "must be an integer, got str '2025'"),
     (
         "year-vs-file-name",
@@ -500,7 +543,7 @@ def test_empty_file(tmp_path):
         None,
         None,
         "a wave file must be a mapping with year, title, norms_version, opens, closes, consent, "
-        "pages",
+        "study, pages",
     )
 
 

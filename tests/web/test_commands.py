@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, select, text
 
-from questionnaires import codebook_rows, load_wave, region_of_province
+from questionnaires import load_wave, region_of_province
 from survey.db import db
 from survey.models import Questionnaire, Wave
 
+from .codebook_check import assert_described
 from .conftest import FULL, _truncate_all, complete, install_wave
 
 REAL_YEAR = 2026
@@ -189,10 +190,11 @@ def test_export_csv_one_row_per_completed_response(app, runner, open_wave, tmp_p
     assert first["age_group"] == "" and first["urban_rural"] == ""  # not asked in this wave
     assert (first["N01_A1"], first["N01_P1"], first["N04_P4"], first["ATTN1"]) == \
         ("5", "4", "3", "4")
-    assert first["N02_P1"] == ""  # not applicable (9) exports as empty
+    assert first["N02_P1"] == "9"  # not applicable is its own code, never an empty cell
     assert (second["sex"], second["province"], second["region"]) == ("male", "230000",
                                                                      "northeast")
-    assert second["N01_P1"] == "" and second["N04_P4"] == "" and second["education"] == ""
+    assert second["N01_P1"] == "9"  # not applicable
+    assert second["N04_P4"] == "" and second["education"] == ""  # not shown; not answered
     for row in rows:
         assert re.fullmatch(r"[0-9a-f]{32}", row["response_id"])
         assert ISO_UTC.match(row["started_at"]) and ISO_UTC.match(row["submitted_at"])
@@ -212,7 +214,7 @@ def test_export_parquet_has_typed_columns(app, runner, open_wave, tmp_path):
     assert table.schema.field("N01_A1").type == pa.int64()
     assert table.schema.field("started_at").type == pa.timestamp("ms", tz="UTC")
     row = table.to_pylist()[0]
-    assert row["sex"] == "female" and row["N01_A1"] == 5 and row["N02_P1"] is None
+    assert row["sex"] == "female" and row["N01_A1"] == 5 and row["N02_P1"] == 9
     assert row["duration_s"] == pytest.approx(
         (row["submitted_at"] - row["started_at"]).total_seconds(), abs=1e-3)
     assert (tmp_path / "responses.codebook.csv").exists()
@@ -225,19 +227,27 @@ def test_export_writes_the_codebook_beside_the_table(app, runner, open_wave, tmp
         assert fh.read().strip() == ",".join(EXPECTED_COLUMNS)  # no responses yet: header only
     with open(tmp_path / "w.codebook.csv", newline="", encoding="utf-8") as fh:
         book = list(csv.DictReader(fh))
-    expected = codebook_rows(open_wave)
-    assert [r["item"] for r in book] == [r["item"] for r in expected]
-    assert list(book[0]) == ["wave", "item", "norm", "kind", "wording_version", "text_zh",
-                             "text_en", "answer_labels_zh", "answer_labels_en"]
-    n01 = next(r for r in book if r["item"] == "N01_P1")
+    assert [r["item"] for r in book] == EXPECTED_COLUMNS  # every column, in order
+    assert list(book[0]) == ["wave", "item", "norm", "kind", "type", "wording_version",
+                             "text_zh", "text_en", "answer_labels_zh", "answer_labels_en",
+                             "not_applicable_code", "show_if", "page", "grid", "norms_version"]
+    by_item = {r["item"]: r for r in book}
+    n01 = by_item["N01_P1"]
     assert n01["text_zh"] == "您多久参加一次环保活动？" and n01["wording_version"] == "2"
+    assert (n01["not_applicable_code"], n01["page"], n01["grid"]) == ("9", "n01", "1")
+    assert by_item["N04_P4"]["show_if"] == "N01_P1 in {4,5}"
+    assert by_item["N04_P4"]["grid"] == "0" and by_item["N04_P4"]["not_applicable_code"] == ""
+    assert by_item["region"]["answer_labels_zh"] == \
+        "east=东部; central=中部; west=西部; northeast=东北"
+    assert by_item["flag_speeder"]["answer_labels_en"] == "0=no; 1=yes"
+    assert {r["norms_version"] for r in book} == {"2023"}
 
 
 def test_export_errors_are_messages(app, runner, open_wave, tmp_path):
     assert "no wave 1999" in invoke(runner, "export", "--wave", "1999", "--out",
                                     tmp_path / "x.csv").output
-    bad = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "x.xlsx")
-    assert bad.exit_code == 1 and ".csv or .parquet" in bad.output
+    bad = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "x.xls")
+    assert bad.exit_code == 1 and ".csv, .parquet, .sav, .dta, .xlsx" in bad.output
     nowhere = invoke(runner, "export", "--wave", "2031", "--out", tmp_path / "no" / "x.csv")
     assert nowhere.exit_code == 1 and "does not exist" in nowhere.output
 
@@ -307,9 +317,14 @@ def test_real_questionnaire_answers_arrive_in_the_export(app, runner, tmp_path):
         if item.kind == "demographic":
             expected = item.option(int(value)).value if value else ""
         else:
-            expected = "" if value in (None, "9") else value
+            expected = "" if value is None else value
         assert row[code] == expected, code
     assert row["region"] == region_of_province(row["province"])
+    with open(tmp_path / "real.codebook.csv", newline="", encoding="utf-8") as fh:
+        book = list(csv.DictReader(fh))
+    with open(out, newline="", encoding="utf-8") as fh:
+        columns = next(csv.reader(fh))
+    assert_described(columns, [row], book)  # the real wave's export, described by its codebook
 
 
 def test_export_flags_quality_with_the_analysis_rule_across_chunks(app, runner, open_wave,

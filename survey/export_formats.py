@@ -1,0 +1,355 @@
+"""One writer per export file format, chosen by the file name's ending from :data:`WRITERS`.
+
+A writer gets the table's columns and their codebook types (:class:`TableSpec`), receives the
+rows chunk by chunk (``write``), and finishes the file in ``close``.  The export writes to a
+temporary name and renames only after ``close`` succeeded, so no format ever leaves a half
+written file.  Adding a format is one class here and one line in :data:`WRITERS`.
+
+Memory: CSV, Parquet and XLSX stream (each chunk is written and dropped; openpyxl's write-only
+workbook spools rows to a temporary file).  pyreadstat writes a SAV or DTA file from one whole
+data frame and has no append mode, so those writers keep the wave's table in memory (as compact
+numpy columns, about 8 bytes per answer cell): export CSV or Parquet for very large waves.
+
+Rows are dicts column -> Python value: ``str`` (text, category), ``int`` (answer codes, flags,
+wave), ``float`` (duration), naive-UTC ``datetime`` (timestamps), ``None`` (empty).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+from questionnaires import LANGUAGES
+
+from .spreadsheet import neutralise, neutralise_all, open_csv
+
+STRING_TYPES = ("text", "category")
+
+
+class ExportFormatError(Exception):
+    """The table cannot be written in this format (e.g. too many rows for a spreadsheet)."""
+
+
+@dataclass
+class TableSpec:
+    """What a writer needs to know about the table besides its rows."""
+
+    columns: list[str]
+    codebook: list[dict[str, str]]
+    fieldwork: list[dict[str, str]]
+    language: str = "zh"
+    bom: bool = False
+    types: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.types = {r["item"]: r["type"] for r in self.codebook}
+        if self.language not in LANGUAGES:
+            raise ExportFormatError(f"language must be zh or en, not {self.language!r}")
+
+
+def iso_utc(moment: datetime | None) -> str:
+    """Naive-UTC database time → ``2025-03-01T08:00:00.123Z`` (the export's text format)."""
+    if moment is None:
+        return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def label_pairs(row: dict[str, str], language: str) -> list[tuple[str, str]]:
+    """``'1=从不; 2=很少'`` → ``[('1', '从不'), ('2', '很少')]``."""
+    labels = row[f"answer_labels_{language}"]
+    return [tuple(part.split("=", 1)) for part in labels.split("; ")] if labels else []
+
+
+class TableWriter:
+    """Base of the writers: ``write(rows)`` per chunk, then ``close()``; ``notes`` are lines
+    for the person running the export (labels shortened to a format's limit, ...)."""
+
+    suffix: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, path: Path, spec: TableSpec) -> None:
+        self.path = path
+        self.spec = spec
+        self.notes: list[str] = []
+
+    def write(self, rows: list[dict]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        """Release open files after a failure (the caller deletes the temporary file)."""
+
+
+class CsvTableWriter(TableWriter):
+    suffix = ".csv"
+    description = "UTF-8 CSV (--bom adds a byte-order mark for Excel on Chinese Windows)"
+
+    def __init__(self, path: Path, spec: TableSpec) -> None:
+        super().__init__(path, spec)
+        positions = {kind: [i for i, c in enumerate(spec.columns) if spec.types[c] in kinds]
+                     for kind, kinds in (("text", STRING_TYPES), ("time", ("timestamp",)))}
+        self.text_positions, self.time_positions = positions["text"], positions["time"]
+        self.fh = open_csv(path, bom=spec.bom)
+        self.writer = csv.writer(self.fh)  # writes None as an empty cell
+        self.writer.writerow(spec.columns)
+
+    def write(self, rows: list[dict]) -> None:
+        columns = self.spec.columns
+        for row in rows:
+            cells = [row[c] for c in columns]
+            for i in self.text_positions:
+                if cells[i] is not None:
+                    cells[i] = neutralise(cells[i])
+            for i in self.time_positions:
+                cells[i] = iso_utc(cells[i])
+            self.writer.writerow(cells)
+
+    def close(self) -> None:
+        self.fh.close()
+
+    def discard(self) -> None:
+        self.fh.close()
+
+
+class ParquetTableWriter(TableWriter):
+    """Typed columns; the codebook and the fieldwork summary in the schema metadata
+    (``ten_norms.codebook``, ``ten_norms.fieldwork``: JSON, values as in the CSVs but not
+    neutralised, since Parquet is never opened as a spreadsheet)."""
+
+    suffix = ".parquet"
+    description = "Apache Parquet with typed columns and the codebook in its metadata"
+
+    def __init__(self, path: Path, spec: TableSpec) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        super().__init__(path, spec)
+        types = {"text": pa.string(), "integer": pa.int64(), "category": pa.string(),
+                 "timestamp": pa.timestamp("ms", tz="UTC"), "number": pa.float64(),
+                 "flag": pa.int8()}
+        metadata = {
+            "ten_norms.codebook": json.dumps(spec.codebook, ensure_ascii=False),
+            "ten_norms.fieldwork": json.dumps(spec.fieldwork, ensure_ascii=False),
+        }
+        self.schema = pa.schema([pa.field(c, types[spec.types[c]]) for c in spec.columns],
+                                metadata=metadata)
+        self.writer = pq.ParquetWriter(path, self.schema)
+        self.timestamps = [c for c in spec.columns if spec.types[c] == "timestamp"]
+
+    def write(self, rows: list[dict]) -> None:
+        import pyarrow as pa
+
+        batch = {c: [row[c] for row in rows] for c in self.spec.columns}
+        for column in self.timestamps:
+            batch[column] = [None if v is None else v.replace(tzinfo=UTC)
+                             for v in batch[column]]
+        self.writer.write_table(pa.Table.from_pydict(batch, schema=self.schema))
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def discard(self) -> None:
+        self.writer.close()
+
+
+class XlsxTableWriter(TableWriter):
+    """Sheet ``responses`` (header row first; timestamps are Excel date-time cells, UTC), then
+    sheets ``codebook`` and ``fieldwork`` with the rows of the CSVs beside the file."""
+
+    suffix = ".xlsx"
+    description = "Excel workbook (openpyxl, streamed)"
+    MAX_DATA_ROWS = 1_048_575  # Excel's 1,048,576 rows less the header
+
+    def __init__(self, path: Path, spec: TableSpec) -> None:
+        from openpyxl import Workbook
+
+        super().__init__(path, spec)
+        self.workbook = Workbook(write_only=True)  # rows go to a temporary file as appended
+        self.sheet = self.workbook.create_sheet("responses")
+        self.sheet.append(spec.columns)
+        self.rows = 0
+        self.timestamps = {c for c in spec.columns if spec.types[c] == "timestamp"}
+
+    def write(self, rows: list[dict]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        self.rows += len(rows)
+        if self.rows > self.MAX_DATA_ROWS:
+            raise ExportFormatError(
+                f"an Excel sheet holds at most {self.MAX_DATA_ROWS:,} responses and this wave "
+                f"has more; export .csv or .parquet instead")
+        for row in rows:
+            cells = neutralise_all(row[c] for c in self.spec.columns)
+            for i, column in enumerate(self.spec.columns):
+                if column in self.timestamps and cells[i] is not None:
+                    cell = WriteOnlyCell(self.sheet, value=cells[i])
+                    cell.number_format = "yyyy-mm-dd hh:mm:ss.000"
+                    cells[i] = cell
+            self.sheet.append(cells)
+
+    def close(self) -> None:
+        # the codebook and fieldwork summary travel inside the workbook as well
+        from questionnaires import CODEBOOK_COLUMNS
+
+        from .fieldwork import FIELDWORK_COLUMNS
+
+        for title, header, rows in (("codebook", CODEBOOK_COLUMNS, self.spec.codebook),
+                                    ("fieldwork", FIELDWORK_COLUMNS, self.spec.fieldwork)):
+            sheet = self.workbook.create_sheet(title)
+            sheet.append(header)
+            for row in rows:
+                sheet.append(neutralise_all(row[c] for c in header))
+        self.workbook.save(self.path)
+
+    def discard(self) -> None:
+        # finish the sheet and delete openpyxl's spool file now rather than at exit
+        with contextlib.suppress(Exception):
+            self.sheet.close()
+            self.sheet._writer.cleanup()
+
+
+def fit_label(text: str, *, max_chars: int | None = None, max_bytes: int | None = None) -> str:
+    """``text`` shortened to a file format's label limit, ending in '…' when cut (the full
+    text is in the codebook)."""
+    def fits(t: str) -> bool:
+        return ((max_chars is None or len(t) <= max_chars)
+                and (max_bytes is None or len(t.encode("utf-8")) <= max_bytes))
+
+    if fits(text):
+        return text
+    cut = text
+    while cut and not fits(cut + "…"):
+        cut = cut[:-1]
+    return cut + "…"
+
+
+class _StatisticsTableWriter(TableWriter):
+    """SPSS and Stata files via pyreadstat, with variable labels (the question or column
+    description) and value labels (answer and flag labels) in the chosen language.
+
+    pyreadstat writes a whole data frame at once, so the chunks are kept (as numpy columns)
+    until ``close``.  Integer columns are stored as doubles (an empty cell is the system
+    missing value); category columns stay the category strings every format carries.
+    """
+
+    VARIABLE_LABEL_LIMIT: ClassVar[dict[str, int]]
+    LIMIT_TEXT: ClassVar[str]
+    VALUE_LABEL_LIMIT: ClassVar[dict[str, int]]
+    STRING_VALUE_LABELS: ClassVar[bool]
+    NUMBER_FORMAT: ClassVar[str]
+
+    def __init__(self, path: Path, spec: TableSpec) -> None:
+        super().__init__(path, spec)
+        self.chunks: list[dict] = []
+
+    def _columns(self, rows: list[dict]) -> dict:
+        import numpy as np
+        import pandas as pd
+
+        data = {}
+        for column in self.spec.columns:
+            values = [row[column] for row in rows]
+            kind = self.spec.types[column]
+            if kind in STRING_TYPES:
+                data[column] = np.array([neutralise(v) if v else "" for v in values],
+                                        dtype=object)
+            elif kind == "timestamp":
+                data[column] = pd.to_datetime(pd.Series(values, dtype=object)).to_numpy(
+                    dtype="datetime64[ms]")
+            else:
+                data[column] = np.array([np.nan if v is None else v for v in values],
+                                        dtype=float)
+        return data
+
+    def write(self, rows: list[dict]) -> None:
+        self.chunks.append(self._columns(rows))
+
+    def _frame(self):
+        import numpy as np
+        import pandas as pd
+
+        chunks = self.chunks or [self._columns([])]
+        return pd.DataFrame({c: np.concatenate([chunk[c] for chunk in chunks])
+                             for c in self.spec.columns})
+
+    def _labels(self) -> tuple[dict[str, str], dict[str, dict]]:
+        language = self.spec.language
+        variable_labels, value_labels, shortened = {}, {}, 0
+        for row in self.spec.codebook:
+            column = row["item"]
+            text = row[f"text_{language}"]
+            variable_labels[column] = fit_label(text, **self.VARIABLE_LABEL_LIMIT)
+            shortened += variable_labels[column] != text
+            kind = self.spec.types[column]
+            if kind in STRING_TYPES and not self.STRING_VALUE_LABELS:
+                continue
+            pairs = label_pairs(row, language)
+            if pairs:
+                value_labels[column] = {
+                    (k if kind in STRING_TYPES else float(k)):
+                        fit_label(label, **self.VALUE_LABEL_LIMIT) for k, label in pairs}
+        if shortened:
+            self.notes.append(
+                f"{shortened} variable labels were shortened to the {self.suffix} limit of "
+                f"{self.LIMIT_TEXT}; the full texts are in the codebook")
+        return variable_labels, value_labels
+
+    def close(self) -> None:
+        frame = self._frame()
+        variable_labels, value_labels = self._labels()
+        formats = {c: self.NUMBER_FORMAT for c in self.spec.columns
+                   if self.spec.types[c] in ("integer", "flag")}
+        self._write(frame, column_labels=variable_labels, variable_value_labels=value_labels,
+                    variable_format=formats)
+
+    def _write(self, frame, **labels) -> None:
+        raise NotImplementedError
+
+
+class SavTableWriter(_StatisticsTableWriter):
+    suffix = ".sav"
+    description = "SPSS with variable and value labels (pyreadstat)"
+    VARIABLE_LABEL_LIMIT = {"max_bytes": 256}  # readstat cuts longer labels silently
+    LIMIT_TEXT = "256 bytes (85 Chinese characters)"
+    VALUE_LABEL_LIMIT = {"max_bytes": 120}
+    STRING_VALUE_LABELS = True
+    NUMBER_FORMAT = "F8.0"
+
+    def _write(self, frame, **labels) -> None:
+        import pyreadstat
+
+        pyreadstat.write_sav(frame, str(self.path), **labels)
+
+
+class DtaTableWriter(_StatisticsTableWriter):
+    """Stata 14+ (.dta 118, UTF-8).  Stata labels only numeric values, so category columns
+    carry their values without value labels (their labels are in the codebook)."""
+
+    suffix = ".dta"
+    description = "Stata 14+ with variable and value labels (pyreadstat)"
+    VARIABLE_LABEL_LIMIT = {"max_chars": 80}  # longer ones make readstat refuse the file
+    LIMIT_TEXT = "80 characters"
+    VALUE_LABEL_LIMIT = {"max_chars": 32_000}
+    STRING_VALUE_LABELS = False
+    NUMBER_FORMAT = "%8.0g"
+
+    def _write(self, frame, **labels) -> None:
+        import pyreadstat
+
+        pyreadstat.write_dta(frame, str(self.path), version=15, **labels)
+
+
+WRITERS: dict[str, type[TableWriter]] = {
+    ".csv": CsvTableWriter,
+    ".parquet": ParquetTableWriter,
+    ".sav": SavTableWriter,
+    ".dta": DtaTableWriter,
+    ".xlsx": XlsxTableWriter,
+}
