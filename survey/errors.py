@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, current_app, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .db import db
 
 
-def _page(code: int):
-    return render_template("errors/error.html", code=code), code
+def _page(code: int, reason: str | None = None):
+    if request_ctx.url_adapter is None:
+        # the request could not even be routed (Werkzeug refused its Host header), so no URL
+        # can be built: a self-contained page in both languages
+        return render_template("errors/bare.html", code=code), code
+    return render_template("errors/error.html", code=code, reason=reason), code
 
 
 def init_app(app: Flask) -> None:
@@ -23,7 +28,7 @@ def init_app(app: Flask) -> None:
         if error.response is not None:  # views may abort with a finished page
             return error.response
         if error.code is not None and 400 <= error.code < 500:
-            return _page(error.code)
+            return _page(error.code, getattr(error, "reason", None))
         return error
 
     @app.errorhandler(500)
@@ -32,4 +37,8 @@ def init_app(app: Flask) -> None:
             db.session.rollback()
         except Exception:  # the database may be what failed; the page must still render
             pass
-        return _page(500)
+        try:
+            return _page(500)
+        except Exception:  # a page that cannot render must not hide the first error
+            current_app.logger.exception("the error page failed for %s", request.path)
+            return render_template("errors/bare.html", code=500), 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
@@ -9,9 +10,15 @@ from flask import Blueprint, abort, current_app, redirect, request, url_for
 bp = Blueprint("language", __name__)
 
 
+# characters that have no place in a path of ours: control characters (CR/LF would split the
+# Location header; browsers drop TAB and newlines, so "/\t/evil.example" becomes
+# "//evil.example") and the backslash (browsers read "/\\evil.example" as "//evil.example")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
 def _safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect a respondent to another host."""
-    if not target:
+    if not target or _UNSAFE.search(target):
         return url_for("respondent.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
