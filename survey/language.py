@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, request, url_for
 
+from .i18n import set_language_cookie
+
 bp = Blueprint("language", __name__)
 
 
@@ -30,7 +32,4 @@ def _safe_next(target: str | None) -> str:
 def switch(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
-    response = redirect(_safe_next(request.args.get("next")), code=303)
-    response.set_cookie(current_app.config["LANGUAGE_COOKIE"], code,
-                        max_age=60 * 60 * 24 * 365, samesite="Lax", httponly=True)
-    return response
+    return set_language_cookie(redirect(_safe_next(request.args.get("next")), code=303), code)
