@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from flask import Flask, current_app, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from .db import db
@@ -18,7 +21,46 @@ def _page(code: int, reason: str | None = None):
     return render_template("errors/error.html", code=code, reason=reason), code
 
 
+def _database_unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the database cannot be reached or is busy right now", not "this
+    request is wrong": SQLAlchemy's wrappers, and the drivers' own classes, which the hot
+    path's SQL (survey/store.py, run on the DB-API connection) raises unwrapped."""
+    errors: list[type[BaseException]] = [
+        sa_exc.OperationalError,    # connection refused or lost, server shutting down, locked
+        sa_exc.InterfaceError,      # the driver's connection is unusable
+        sa_exc.TimeoutError,        # no pooled connection became free in time
+        sa_exc.DisconnectionError,
+        sqlite3.OperationalError,   # "database is locked" after the busy timeout, I/O errors
+    ]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency; SQLite-only installs work
+        pass
+    else:
+        errors += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(errors)
+
+
+def _database_unavailable(error):
+    """A 503 with ``Retry-After`` (``DATABASE_RETRY_AFTER`` seconds) while the database is
+    out: a browser, a proxy or a load balancer may try again, and the person reads that their
+    saved answers are safe.  Logged with the traceback for the operator."""
+    current_app.logger.error("database unavailable (%s) for %s %s", type(error).__name__,
+                             request.method, request.path, exc_info=error)
+    try:
+        db.session.rollback()
+    except Exception:  # the session's connection may be the broken one
+        pass
+    response = current_app.make_response(_page(503))
+    response.headers["Retry-After"] = str(current_app.config["DATABASE_RETRY_AFTER"])
+    return response
+
+
 def init_app(app: Flask) -> None:
+    app.config.setdefault("DATABASE_RETRY_AFTER", 30)
+    for error_class in _database_unavailable_errors():
+        app.register_error_handler(error_class, _database_unavailable)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         return render_template("errors/error.html", code=400, csrf=True), 400
