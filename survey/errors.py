@@ -70,7 +70,11 @@ def init_app(app: Flask) -> None:
         if error.response is not None:  # views may abort with a finished page
             return error.response
         if error.code is not None and 400 <= error.code < 500:
-            return _page(error.code, getattr(error, "reason", None))
+            response = current_app.make_response(_page(error.code, getattr(error, "reason", None)))
+            retry_after = getattr(error, "retry_after", None)  # 429 and 503 may say when
+            if retry_after is not None:
+                response.headers["Retry-After"] = str(retry_after)
+            return response
         return error
 
     @app.errorhandler(500)

@@ -32,7 +32,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
@@ -48,7 +48,7 @@ from .forms import (
     validate_answers,
 )
 from .i18n import current_language
-from .limits import resume_attempt_allowed
+from .limits import wait_seconds
 from .models import Response, new_token, normalise_resume_code, utc_now
 from .rendering import page_html, question_html
 
@@ -67,6 +67,16 @@ class YearConverter(IntegerConverter):
 
 # runs before the routes below are added (deferred functions run in order)
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", YearConverter))
+
+
+# the consent form's field that people never see or reach (templates/survey/consent.html)
+HONEYPOT = "website"
+
+
+class TooManyNewResponses(TooManyRequests):
+    """More new responses from this client than ``NEW_RESPONSE_RATE_LIMIT`` allows."""
+
+    reason = "new_response"  # the error page explains this one (templates/errors/error.html)
 
 
 class FileUpload(BadRequest):
@@ -273,9 +283,14 @@ def consent(year: int):
             # a double tap on "start", or consent again: continue the same response
             return _see_other("respondent.page", year=year,
                               key=wave.pages[response.page_index].key)
-        token = _start_response(state.id)
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
-        return _set_response_cookie(redirect_to, token)
+        if request.form.get(HONEYPOT):
+            # a bot that fills in every field: the usual answer, but nothing started or saved
+            return redirect_to
+        wait = wait_seconds("new_response")
+        if wait:
+            raise TooManyNewResponses(retry_after=wait)
+        return _set_response_cookie(redirect_to, _start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
 
@@ -443,8 +458,10 @@ def resume(year: int):
     form = ResumeForm()
     error = None
     status = 200
+    retry_after = 0
     if request.method == "POST":
-        if not resume_attempt_allowed():
+        retry_after = wait_seconds("resume")
+        if retry_after:
             error, status = _("Too many attempts. Please wait a few minutes and try again."), 429
         elif not form.validate():
             if "csrf_token" in form.errors:
@@ -467,5 +484,9 @@ def resume(year: int):
                           else url_for("respondent.page", year=year,
                                        key=wave.pages[page_index].key))
                 return _set_response_cookie(redirect(target, code=303), token)
-    return render_template("survey/resume.html", wave=wave, form=form, error=error,
-                           csrf_token=generate_csrf()), status
+    page = current_app.make_response((render_template(
+        "survey/resume.html", wave=wave, form=form, error=error, csrf_token=generate_csrf()),
+        status))
+    if retry_after:
+        page.headers["Retry-After"] = str(retry_after)
+    return page
