@@ -137,7 +137,7 @@ def test_the_honeypot_is_hidden_from_people_and_screen_readers(client, open_wave
     trap = re.search(r'<div class="hp" aria-hidden="true">(.*?)</div>', html, re.S)
     assert trap, "no honeypot on the consent form"
     field = re.search(r"<input [^>]*name=\"website\"[^>]*>", trap.group(1)).group(0)
-    for attribute in ('type="text"', 'tabindex="-1"', 'autocomplete="off"', 'id="website"',
+    for attribute in ('type="url"', 'tabindex="-1"', 'autocomplete="off"', 'id="website"',
                       'value=""'):
         assert attribute in field, attribute
     assert '<label for="website">请不要填写此栏</label>' in trap.group(1)
