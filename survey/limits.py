@@ -32,6 +32,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 EXTENSION = "survey_rate_limits"
+PROXY_WARNED = "survey_rate_limits.proxy_warned"
 
 # name -> (config key, default); the name is also the counters' namespace in the storage
 LIMITS = {
@@ -51,7 +52,21 @@ def init_app(app: Flask) -> None:
     )
 
 
+def _warn_if_behind_an_unconfigured_proxy() -> None:
+    """Behind a reverse proxy without ``TRUSTED_PROXIES`` every client has the proxy's address,
+    so one busy hour would stop everybody from starting: say so in the log, once per app."""
+    if (current_app.config.get("TRUSTED_PROXIES") or "X-Forwarded-For" not in request.headers
+            or current_app.extensions.get(PROXY_WARNED)):
+        return
+    current_app.extensions[PROXY_WARNED] = True
+    current_app.logger.warning(
+        "requests carry X-Forwarded-For but TRUSTED_PROXIES is 0: if a reverse proxy stands "
+        "in front, every client shares its address and its rate limits; set TRUSTED_PROXIES "
+        "to the number of proxies (docs/web.md)")
+
+
 def _client_key() -> str:
+    _warn_if_behind_an_unconfigured_proxy()
     secret = str(current_app.config["SECRET_KEY"]).encode()
     address = (request.remote_addr or "unknown").encode()
     return hmac.new(secret, address, hashlib.sha256).hexdigest()[:24]

@@ -79,6 +79,9 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("REFERRER_POLICY", "same-origin")
     app.config.setdefault("STRICT_TRANSPORT_SECURITY", "max-age=31536000")  # one year
     app.config.setdefault("TRUSTED_PROXIES", 0)
+    if isinstance(app.config.get("TRUSTED_HOSTS"), str):  # "a.example, b.example" in a config
+        app.config["TRUSTED_HOSTS"] = [
+            host.strip() for host in app.config["TRUSTED_HOSTS"].split(",") if host.strip()]
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0,

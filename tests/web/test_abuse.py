@@ -176,3 +176,12 @@ def test_honeypot_hits_do_not_use_up_the_limit(app, open_wave):
         new_respondent(app).post("/2031/consent", data={"website": "x"})
     assert new_respondent(app).post("/2031/consent").status_code == 303
     assert count_responses(app) == 1
+
+
+def test_an_unconfigured_proxy_is_reported_once(app, open_wave, caplog):
+    """Behind a proxy without TRUSTED_PROXIES all clients share one address, and so one limit."""
+    for _ in range(3):
+        client = new_respondent(app)
+        client.post("/2031/consent", headers={"X-Forwarded-For": "198.51.100.7"})
+    warnings = [r for r in caplog.records if "TRUSTED_PROXIES is 0" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"

@@ -186,6 +186,12 @@ def test_trusted_hosts_refuse_any_other_host(make_app):
         assert "evil" not in body and "请求有误" in body and "Traceback" not in body
 
 
+def test_trusted_hosts_may_be_one_string_in_the_instance_config(make_app):
+    client = make_app(TRUSTED_HOSTS="survey.example.cn, www.survey.example.cn").test_client()
+    assert client.get("/", base_url="http://www.survey.example.cn").status_code == 303
+    assert client.get("/", base_url="http://evil.example").status_code == 400
+
+
 def test_hosts_and_proxies_come_from_the_environment(monkeypatch, tmp_path):
     from survey import create_app
 
