@@ -19,7 +19,8 @@
   still never absolute: ours are paths, and Werkzeug's own (adding a trailing slash) are
   rewritten to paths here.
 
-Every header is ``setdefault``: a view that sets its own keeps it.
+A view that sets its own ``Content-Security-Policy`` keeps it and whichever of the other
+headers it sets (none of ours does).
 """
 
 from __future__ import annotations
@@ -65,10 +66,15 @@ def _relative_location(headers) -> None:
 
 def _add_headers(response):
     headers = response.headers
-    _relative_location(headers)
-    for name, value in current_app.extensions[EXTENSION]:
-        headers.setdefault(name, value)
-    hsts = current_app.config["STRICT_TRANSPORT_SECURITY"]
+    if 300 <= response.status_code < 400:
+        _relative_location(headers)
+    always, hsts = current_app.extensions[EXTENSION]
+    if "Content-Security-Policy" in headers:  # a view with its own policy: keep what it set
+        for name, value in always:
+            headers.setdefault(name, value)
+    else:  # the usual case; Headers.setdefault would cost ~15 µs a response, this ~4 µs
+        for name, value in always:
+            headers.add(name, value)
     if hsts and request.is_secure:
         headers.setdefault("Strict-Transport-Security", hsts)
     return response
@@ -86,5 +92,5 @@ def init_app(app: Flask) -> None:
     if proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0,
                                 x_port=0, x_prefix=0)
-    app.extensions[EXTENSION] = _headers(app)
+    app.extensions[EXTENSION] = (_headers(app), app.config["STRICT_TRANSPORT_SECURITY"])
     app.after_request(_add_headers)

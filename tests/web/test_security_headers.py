@@ -222,3 +222,17 @@ def test_language_cookie_is_secure_when_the_session_cookie_is(make_app, secure):
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     started = client.post("/2031/consent")
     assert ("; Secure" in set_cookies(started)["survey_response"]) is secure
+
+
+def test_a_view_with_its_own_policy_keeps_it(make_app):
+    app = make_app()
+
+    def embeddable():
+        return "ok", 200, {"Content-Security-Policy": "frame-ancestors 'self'",
+                           "X-Frame-Options": "SAMEORIGIN"}
+
+    app.add_url_rule("/embeddable", "embeddable", embeddable)
+    response = app.test_client().get("/embeddable")
+    assert response.headers.getlist("Content-Security-Policy") == ["frame-ancestors 'self'"]
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
