@@ -267,7 +267,6 @@ def _fuzz_app(url: str):
         "TESTING": True,  # exceptions propagate to the test: a crash names its request
         "SECRET_KEY": "fuzz secret",
         "SQLALCHEMY_DATABASE_URI": url,
-        "WAVE_CACHE_SECONDS": 0,
         "RESUME_RATE_LIMIT": "1000 per minute",
         "NEW_RESPONSE_RATE_LIMIT": "100000 per hour",
     })
