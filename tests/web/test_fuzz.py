@@ -235,7 +235,8 @@ def run_fuzz(app, requests: int, seed: int) -> tuple[list[str], dict[int, int]]:
                 if cookie is not None:
                     fresh.set_cookie(name, cookie.value)
             _set_cookies(fresh, cookies)
-        described = f"request {number} (seed {seed}): {method} {path!r} {_short(kwargs)}"
+        described = (f"request {number} (seed {seed}): {method} {path!r} "
+                     f"{_short({**kwargs, 'cookies': cookies})}")
         try:
             response = fresh.open("/", method=method, environ_overrides=_raw_path(path),
                                   **kwargs)
