@@ -39,6 +39,45 @@ def _persistent_secret_key(instance_path: str) -> str:
     return key
 
 
+def _flag(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _count(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+# environment variable -> (config key, how to read it); the environment wins over
+# instance/config.py, an empty variable counts as unset
+ENVIRONMENT = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "SESSION_COOKIE_SECURE": ("SESSION_COOKIE_SECURE", _flag),
+    "TRUSTED_HOSTS": ("TRUSTED_HOSTS", _names),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _count),
+    "RESUME_RATE_LIMIT": ("RESUME_RATE_LIMIT", str),
+    "NEW_RESPONSE_RATE_LIMIT": ("NEW_RESPONSE_RATE_LIMIT", str),
+}
+
+
+def _read_environment(config) -> None:
+    for variable, (key, read) in ENVIRONMENT.items():
+        text = os.environ.get(variable)
+        if not text:
+            continue
+        try:
+            config[key] = read(text)
+        except ValueError as exc:
+            raise RuntimeError(f"environment variable {variable}: {exc}") from None
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR))
     os.makedirs(app.instance_path, exist_ok=True)
@@ -71,14 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         WAVE_CACHE_SECONDS=2.0,
     )
     app.config.from_pyfile("config.py", silent=True)
-    if os.environ.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]
-    if os.environ.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
-    if os.environ.get("RATELIMIT_STORAGE_URI"):
-        app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
-    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes"):
-        app.config["SESSION_COOKIE_SECURE"] = True
+    _read_environment(app.config)
     if test_config is not None:
         app.config.from_mapping(test_config)
     if not app.config.get("SECRET_KEY"):
@@ -95,8 +127,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     init_db(app)
 
-    from . import commands, errors, i18n, language, limits, research, respondent
+    from . import commands, errors, i18n, language, limits, research, respondent, security
 
+    security.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)
     errors.init_app(app)

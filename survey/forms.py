@@ -10,10 +10,38 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.exceptions import BadRequest
 from wtforms import Field
 from wtforms.validators import StopValidation, ValidationError
 
 NOT_APPLICABLE = 9
+
+# an answer code has one or two digits; anything much longer is not a person choosing an answer
+ANSWER_MAX_LENGTH = 20
+NOT_A_CODE = "?"
+
+
+class MalformedAnswer(BadRequest):
+    """An answer value no browser sends from our forms: characters outside ASCII (``²``,
+    ``①``, Arabic-Indic digits, which Python's ``int()`` partly accepts) or a very long
+    value (``int()`` refuses more than 4,300 digits with a ValueError).  The request is
+    refused with the friendly 400 page instead of guessing what was meant."""
+
+    reason = "answer"  # the error page explains this one (templates/errors/error.html)
+
+
+def parse_answer(raw: str | None):
+    """What the browser sent for one question → ``None`` (nothing chosen), an ``int`` (plain
+    ASCII digits only) or ``NOT_A_CODE`` (something else, reported as an invalid answer).
+
+    Raises ``MalformedAnswer`` for values that no form of ours can produce."""
+    if raw is None or raw == "":
+        return None
+    if len(raw) > ANSWER_MAX_LENGTH or not raw.isascii():
+        raise MalformedAnswer()
+    if raw.isdigit():  # ASCII only (checked above): no signs, spaces, underscores or ² here
+        return int(raw)
+    return NOT_A_CODE
 
 
 class AnswerField(Field):
@@ -28,14 +56,12 @@ class AnswerField(Field):
 
     def process_formdata(self, valuelist):
         self.raw = valuelist[0] if valuelist else None
-        if self.raw in (None, ""):
+        parsed = parse_answer(self.raw)
+        if parsed is NOT_A_CODE:
             self.data = None
-            return
-        try:
-            self.data = int(self.raw)
-        except ValueError:
-            self.data = None
-            self.raw = "?"  # an answer was sent but is not a code: reported by the validator
+            self.raw = NOT_A_CODE  # an answer was sent but is not a code: the validator says so
+        else:
+            self.data = parsed
 
     def _value(self):
         return "" if self.data is None else str(self.data)
@@ -48,7 +74,7 @@ class ValidAnswer:
         self.required = required
 
     def __call__(self, form, field):
-        if field.data is None and field.raw != "?":
+        if field.data is None and field.raw != NOT_A_CODE:
             if self.required:
                 raise StopValidation(_l("Please choose an answer."))
             raise StopValidation()
@@ -129,15 +155,10 @@ def validate_answers(wave, items, formdata, gettext):
     for item in items:
         code = item.code
         valuelist = formdata.getlist(code)
-        raw = valuelist[0] if valuelist else None
-        data = None
-        if raw not in (None, ""):
-            try:
-                data = int(raw)
-            except ValueError:
-                raw = "?"
+        parsed = parse_answer(valuelist[0] if valuelist else None)
+        data = None if parsed is NOT_A_CODE else parsed
         values[code] = data
-        if data is None and raw != "?":
+        if parsed is None:
             if item.required:
                 errors[code] = gettext("Please choose an answer.")
         elif data not in _codes_of(wave, item):

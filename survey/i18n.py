@@ -49,12 +49,20 @@ def language_switch_url(code: str) -> str:
     return url_for("language.switch", code=code, next=target)
 
 
+def set_language_cookie(response, lang: str):
+    """Remember the interface language for a year; sent over HTTPS only when the session
+    cookie is (``SESSION_COOKIE_SECURE``)."""
+    response.set_cookie(current_app.config["LANGUAGE_COOKIE"], lang, max_age=60 * 60 * 24 * 365,
+                        samesite="Lax", httponly=True,
+                        secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
 def _remember_query_language(response):
     lang = request.args.get("lang")
     cookie = current_app.config["LANGUAGE_COOKIE"]
     if lang in current_app.config["LANGUAGES"] and request.cookies.get(cookie) != lang:
-        response.set_cookie(cookie, lang, max_age=60 * 60 * 24 * 365, samesite="Lax",
-                            httponly=True)
+        set_language_cookie(response, lang)
     return response
 
 

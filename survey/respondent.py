@@ -17,6 +17,8 @@ saves its answers and marks the response complete in one transaction; the status
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     abort,
@@ -30,18 +32,63 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, TooManyRequests
+from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
 from . import store
 from .db import commit, connection, rollback
 from .definitions import current_wave_year, definition, survey_today, wave_state
-from .forms import ConsentForm, ResumeForm, page_form_class, validate_answers
+from .forms import (
+    NOT_A_CODE,
+    ConsentForm,
+    ResumeForm,
+    page_form_class,
+    parse_answer,
+    validate_answers,
+)
 from .i18n import current_language
-from .limits import resume_attempt_allowed
+from .limits import wait_seconds
 from .models import Response, new_token, normalise_resume_code, utc_now
 from .rendering import page_html, question_html
 
 bp = Blueprint("respondent", __name__)
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class YearConverter(IntegerConverter):
+    """``<year:year>``: a survey year, 1 to 4 ASCII digits.  Werkzeug's ``int`` takes any
+    length and any Unicode digit (``/٢٠٣١/``), and a year beyond the database's integer range
+    (PostgreSQL ``integer`` is 32-bit) made the query itself fail; such a URL is now simply
+    not found."""
+
+    regex = r"[0-9]{1,4}"
+
+
+# runs before the routes below are added (deferred functions run in order)
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", YearConverter))
+
+
+# the consent form's field that people never see or reach (templates/survey/consent.html)
+HONEYPOT = "website"
+
+
+class TooManyNewResponses(TooManyRequests):
+    """More new responses from this client than ``NEW_RESPONSE_RATE_LIMIT`` allows."""
+
+    reason = "new_response"  # the error page explains this one (templates/errors/error.html)
+
+
+class FileUpload(BadRequest):
+    """Our forms never send files; a multipart upload to a respondent URL is refused."""
+
+    reason = "upload"  # the error page explains this one (templates/errors/error.html)
+
+
+@bp.before_request
+def _refuse_uploads():
+    if request.method == "POST" and request.mimetype == "multipart/form-data" and request.files:
+        raise FileUpload()
 
 
 # --------------------------------------------------------------------------- helpers
@@ -64,8 +111,12 @@ def _open_wave(year: int):
 
 
 def _cookie_token() -> str | None:
+    """The response cookie's token if it looks like one we issue (``new_token``: URL-safe
+    base64), so nothing else (NUL, other scripts, kilobytes) ever reaches a query."""
     token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
-    return token if token and len(token) <= 64 else None
+    if token and len(token) <= 64 and _TOKEN.fullmatch(token):
+        return token
+    return None
 
 
 def _load_response(state):
@@ -212,7 +263,7 @@ def index():
     return _see_other("respondent.landing", year=year)
 
 
-@bp.get("/<int:year>/")
+@bp.get("/<year:year>/")
 def landing(year: int):
     state, wave = _open_wave(year)
     response = _load_response(state)
@@ -220,7 +271,7 @@ def landing(year: int):
                            item_count=len(wave.items))
 
 
-@bp.route("/<int:year>/consent", methods=["GET", "POST"])
+@bp.route("/<year:year>/consent", methods=["GET", "POST"])
 def consent(year: int):
     state, wave = _open_wave(year)
     response = _load_response(state)
@@ -232,9 +283,14 @@ def consent(year: int):
             # a double tap on "start", or consent again: continue the same response
             return _see_other("respondent.page", year=year,
                               key=wave.pages[response.page_index].key)
-        token = _start_response(state.id)
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
-        return _set_response_cookie(redirect_to, token)
+        if request.form.get(HONEYPOT):
+            # a bot that fills in every field: the usual answer, but nothing started or saved
+            return redirect_to
+        wait = wait_seconds("new_response")
+        if wait:
+            raise TooManyNewResponses(retry_after=wait)
+        return _set_response_cookie(redirect_to, _start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
 
@@ -272,7 +328,7 @@ def _start_response(wave_id: int) -> str:
     raise RuntimeError("could not allocate a unique resume code")
 
 
-@bp.route("/<int:year>/page/<key>", methods=["GET", "POST"])
+@bp.route("/<year:year>/page/<key>", methods=["GET", "POST"])
 def page(year: int, key: str):
     state, wave = _open_wave(year)
     index = _page_index(wave, key)
@@ -309,9 +365,9 @@ def _save_page(state, wave, page, index, response, stored):
     # what the page would look like with the posted answers (conditions on the same page)
     posted = {}
     for code in page_codes:
-        raw = request.form.get(code, "")
-        if raw.isdigit():
-            posted[code] = int(raw)
+        value = parse_answer(request.form.get(code))  # refuses ², ① and 5,000 digits (400)
+        if value is not None and value is not NOT_A_CODE:
+            posted[code] = value
     others = {c: v for c, v in stored.items() if c not in set(page_codes)}
     merged = {**others, **posted}
     effective, visible = effective_answers(wave, merged)
@@ -384,7 +440,7 @@ def _save_page(state, wave, page, index, response, stored):
     return _see_other("respondent.thanks", year=state.year)
 
 
-@bp.get("/<int:year>/thanks")
+@bp.get("/<year:year>/thanks")
 def thanks(year: int):
     state = wave_state(year)
     if state is None or state.questionnaire_id is None:
@@ -396,14 +452,16 @@ def thanks(year: int):
     return render_template("survey/thanks.html", wave=wave, response=response)
 
 
-@bp.route("/<int:year>/resume", methods=["GET", "POST"])
+@bp.route("/<year:year>/resume", methods=["GET", "POST"])
 def resume(year: int):
     state, wave = _open_wave(year)
     form = ResumeForm()
     error = None
     status = 200
+    retry_after = 0
     if request.method == "POST":
-        if not resume_attempt_allowed():
+        retry_after = wait_seconds("resume")
+        if retry_after:
             error, status = _("Too many attempts. Please wait a few minutes and try again."), 429
         elif not form.validate():
             if "csrf_token" in form.errors:
@@ -426,5 +484,9 @@ def resume(year: int):
                           else url_for("respondent.page", year=year,
                                        key=wave.pages[page_index].key))
                 return _set_response_cookie(redirect(target, code=303), token)
-    return render_template("survey/resume.html", wave=wave, form=form, error=error,
-                           csrf_token=generate_csrf()), status
+    page = current_app.make_response((render_template(
+        "survey/resume.html", wave=wave, form=form, error=error, csrf_token=generate_csrf()),
+        status))
+    if retry_after:
+        page.headers["Retry-After"] = str(retry_after)
+    return page
