@@ -781,6 +781,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             os.environ,
             DATABASE_URL=url,
             SECRET_KEY=secrets.token_hex(32),
+            # every virtual respondent comes from this one address: lift the per-client limit on
+            # starting new responses (docs/web.md, Security), which would otherwise stop the run
+            NEW_RESPONSE_RATE_LIMIT=os.environ.get("NEW_RESPONSE_RATE_LIMIT",
+                                                   "100000000 per hour"),
         )
         env.pop("FLASK_DEBUG", None)
         questionnaire = args.questionnaire or str(
