@@ -157,6 +157,16 @@ class Survey:
         given = frame[list(mask.columns)].notna().sum() + mask.sum()
         return (mask.sum() / given.replace(0, np.nan)).rename("not_applicable_share")
 
+    def indicator_scales(self, year, targets) -> tuple[list, list[Note]]:
+        """The scales wave ``year``'s indicator ``targets`` are scored from (its definition's
+        items that the data answer), and notes naming the items the data lack."""
+        from analysis.comparability import component_scales, wave_scales_in_data
+
+        scales, notes = wave_scales_in_data({year: self.definitions[year]},
+                                            {year: self.frames[year]}, targets)
+        used = {n for t in targets if t.is_indicator for n in component_scales(t, scales[year])}
+        return [s for name, s in scales[year].items() if name in used], notes
+
     def comparability(self, targets, years: Sequence | None = None, *,
                       common_items: bool = False, load_norms: Callable | None = None):
         """:func:`analysis.comparability.check_targets` over ``years`` (default all waves)."""
@@ -259,7 +269,7 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
                 recode_invalid: bool = False, columns: Sequence[str] | None = None,
                 codebook: Sequence[dict] | None = None, fieldwork: pd.DataFrame | None = None,
                 load_wave: Callable[[int], object] | None = None,
-                require_wave: bool = True) -> Survey:
+                require_wave: bool = True, recode_not_applicable: bool = True) -> Survey:
     """Read, validate and clean a responses table; see the module docstring.
 
     Parameters:
@@ -274,6 +284,8 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
         load_wave: the definition of every wave (instead of the metadata); tests use it.
         require_wave: refuse a table without a ``wave`` column (``estimate`` accepts one: it is
             then one wave, keyed ``None``).
+        recode_not_applicable: turn "not applicable" (9) into missing (``weight``, which
+            writes the data back, keeps the codes).
     """
     data, path, name = _read(source, columns, keep_flagged)
     blocks = _select_waves(data, name, waves, require_wave)
@@ -309,7 +321,10 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
                                           recode_invalid=recode_invalid)
         for col, k in counts.items():
             survey.recoded[col] = survey.recoded.get(col, 0) + k
-        part, na_mask = _not_applicable(part, definition)
+        if recode_not_applicable:
+            part, na_mask = _not_applicable(part, definition)
+        else:
+            na_mask = pd.DataFrame(index=part.index)
         if not keep_flagged:
             part, report = _exclude(part, y, meta.waves[y], survey.notes)
             if report is not None:

@@ -56,9 +56,10 @@ def one_line_error(capsys, *argv) -> str:
 def test_weight_by_wave(files, capsys, responses):
     tmp, data, m = files
     out = tmp / "weighted.parquet"
-    code, stdout, _ = run(capsys, "weight", data, "--margins", m, "--base-weight", "base_weight",
-                          "--by", "wave", "--out", out)
-    assert code == 0 and "wave 2024: rake: converged" in stdout
+    code, stdout, stderr = run(capsys, "weight", data, "--margins", m, "--base-weight",
+                               "base_weight", "--by", "wave", "--out", out)
+    # reports go to stderr, as every other command's (stdout stays free for data)
+    assert code == 0 and "wave 2024: rake: converged" in stderr and stdout == ""
     w = pd.read_parquet(out)
     assert list(w.columns) == list(responses.columns) + ["weight"]
     for _wave, part in w.groupby("wave"):
