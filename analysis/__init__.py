@@ -15,6 +15,7 @@ from analysis.errors import AnalysisInputError, ConvergenceError
 from analysis.estimates import Estimates
 from analysis.io import read_margins, read_responses, write_table
 from analysis.margins import Margins
+from analysis.validation import check_answer_codes, check_wave_column
 from analysis.weighting import WeightingReport
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "Margins",
     "SurveyDesign",
     "WeightingReport",
+    "check_answer_codes",
+    "check_wave_column",
     "read_margins",
     "read_responses",
     "write_table",

@@ -15,3 +15,13 @@ class AnalysisInputError(ValueError):
 
 class ConvergenceError(AnalysisInputError):
     """Raking or calibration did not converge within the allowed iterations."""
+
+
+MAX_SHOWN = 80  # characters of a value from the input that a message may echo
+
+
+def bounded(text, limit: int = MAX_SHOWN) -> str:
+    """``text`` on one line and at most ``limit`` characters (an ellipsis marks a cut): input
+    values are echoed in messages, and a 1 MB cell must not become a 1 MB message."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -1,11 +1,15 @@
-"""Reading the responses table (CSV or Parquet export) and margins files; writing results."""
+"""Reading the responses table (CSV, Parquet, SPSS or Stata export) and margins files; writing
+results."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from analysis import statfiles
 from analysis.errors import AnalysisInputError
 from analysis.margins import Margins
 
@@ -33,46 +37,47 @@ def _readable_path(path) -> Path:
 
 
 def read_responses(path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read the exported responses table (``.csv`` or ``.parquet``) into a DataFrame.
+    """Read the exported responses table (``.csv``, ``.parquet``, SPSS ``.sav`` or Stata
+    ``.dta``) into a DataFrame.
 
     Empty cells become missing values. ``columns`` restricts the columns read (faster for wide
     exports); an unknown column is an :class:`AnalysisInputError` naming it.
     """
     path = _readable_path(path)
-    if _is_parquet(path):
-        import pyarrow.parquet as pq
-
-        try:
-            schema = pq.read_schema(path)
-        except Exception as exc:  # pyarrow raises several types for a bad file
-            raise _unreadable(path, "Parquet", exc) from None
-        if columns is not None:
-            _check_columns(path, columns, schema.names)
-        try:
-            data = _read_parquet(path, schema, columns)
-        except Exception as exc:  # a damaged file can pass read_schema and fail here
-            raise _unreadable(path, "Parquet", exc) from None
-    else:
-        try:
-            header = pd.read_csv(path, nrows=0)
-        except pd.errors.EmptyDataError:
-            raise AnalysisInputError(f"{path}: the file is empty") from None
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise _unreadable(path, "CSV", exc) from None
-        if columns is not None:
-            _check_columns(path, columns, list(header.columns))
-        try:
-            data = pd.read_csv(path, usecols=columns, engine="pyarrow")
-        except Exception:
-            # the pyarrow parser refuses some files the C parser reads (ragged rows); its
-            # messages are worse, so fall back
-            try:
-                data = pd.read_csv(path, usecols=columns, low_memory=False)
-            except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-                raise _unreadable(path, "CSV", exc) from None
+    data = _format_of(path).read(path, columns)
     if len(data) == 0:
         raise AnalysisInputError(f"{path}: the file has a header but no rows")
     return data
+
+
+def response_columns(path) -> list[str]:
+    """The column names of a responses table, without reading its rows."""
+    path = _readable_path(path)
+    return _format_of(path).columns(path)
+
+
+def _read_parquet_file(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise _unreadable(path, "Parquet", exc) from None
+    if columns is not None:
+        _check_columns(path, columns, schema.names)
+    try:
+        return _read_parquet(path, schema, columns)
+    except Exception as exc:  # a damaged file can pass read_schema and fail here
+        raise _unreadable(path, "Parquet", exc) from None
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.read_schema(path).names)
+    except Exception as exc:
+        raise _unreadable(path, "Parquet", exc) from None
 
 
 # a string column whose dictionary page is at most this size was written with every page
@@ -230,24 +235,6 @@ def _contiguous_slices(chunks) -> bool:
     return True
 
 
-def response_columns(path) -> list[str]:
-    """The column names of a responses table, without reading its rows."""
-    path = _readable_path(path)
-    if _is_parquet(path):
-        import pyarrow.parquet as pq
-
-        try:
-            return list(pq.read_schema(path).names)
-        except Exception as exc:
-            raise _unreadable(path, "Parquet", exc) from None
-    try:
-        return list(pd.read_csv(path, nrows=0).columns)
-    except pd.errors.EmptyDataError:
-        raise AnalysisInputError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise _unreadable(path, "CSV", exc) from None
-
-
 def _check_columns(path, wanted, present) -> None:
     have = set(present)
     for col in wanted:
@@ -255,17 +242,191 @@ def _check_columns(path, wanted, present) -> None:
             raise AnalysisInputError(f"{path}: unknown column '{col}'")
 
 
+# --------------------------------------------------------------------------- CSV text
+# Excel on Chinese Windows saves "CSV" in the ANSI code page, GBK, which GB18030 extends; other
+# tools write UTF-8, often with a byte-order mark. A file that is neither is refused.
+FALLBACK_ENCODING = "gb18030"
+_DECODE_CHUNK = 1 << 20
+
+
+def _csv_header(path: Path) -> tuple[list[str], str]:
+    """The column names of a CSV file and the encoding to read it with (``utf-8``, or
+    GB18030 for a header that is not UTF-8)."""
+    encoding = "utf-8"
+    try:
+        header = pd.read_csv(path, nrows=0)
+    except UnicodeDecodeError:
+        encoding = _text_encoding(path)
+        header = _parse_csv(path, lambda: pd.read_csv(path, nrows=0, encoding=encoding))
+    except pd.errors.EmptyDataError:
+        raise AnalysisInputError(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise _unreadable(path, "CSV", exc) from None
+    return list(header.columns), encoding
+
+
+def _read_csv(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    """A CSV responses table: Arrow's parser on UTF-8 (fast), decoding GB18030 when the file
+    is not UTF-8; a row with more or fewer fields than the header is refused, naming it."""
+    header, encoding = _csv_header(path)
+    if columns is not None:
+        _check_columns(path, columns, header)
+    data = _read_csv_arrow(path, columns, encoding, len(header))
+    if data is not None and encoding == "utf-8" and _has_undecoded_text(data):
+        # Arrow keeps text that is not UTF-8 as bytes (b'\xb1\xb1'): decode the file instead
+        encoding = _text_encoding(path)
+        data = _read_csv_arrow(path, columns, encoding, len(header))
+    if data is None:
+        _refuse_ragged_rows(path, encoding, len(header))
+        data = _parse_csv(path, lambda: pd.read_csv(path, usecols=columns, low_memory=False,
+                                                    encoding=encoding))
+    return data
+
+
+def _read_csv_arrow(path: Path, columns: list[str] | None, encoding: str,
+                    n_fields: int) -> pd.DataFrame | None:
+    """Arrow's parser; None when it refuses the file for another reason than a ragged row
+    (it refuses some files the C parser reads, with worse messages)."""
+    try:
+        return pd.read_csv(path, usecols=columns, engine="pyarrow", encoding=encoding)
+    except pd.errors.ParserError as exc:
+        if "Expected " in str(exc) and " columns, got " in str(exc):
+            _refuse_ragged_rows(path, encoding, n_fields)
+        return None
+    except Exception:
+        return None
+
+
+def _parse_csv(path: Path, read):
+    """``read()``, with the parser's errors as one-line :class:`AnalysisInputError`."""
+    try:
+        return read()
+    except pd.errors.EmptyDataError:
+        raise AnalysisInputError(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise _unreadable(path, "CSV", exc) from None
+
+
+def _has_undecoded_text(data: pd.DataFrame) -> bool:
+    """Whether a column holds bytes (how Arrow's reader returns text that is not UTF-8)."""
+    for name in data.columns:
+        column = data[name]
+        if column.dtype == object:
+            first = column.first_valid_index()
+            if first is not None and isinstance(column.loc[first], bytes):
+                return True
+    return False
+
+
+def _text_encoding(path: Path) -> str:
+    """``utf-8-sig`` when the file is UTF-8 (with or without a byte-order mark), else
+    GB18030 when it decodes as such; otherwise an error naming the first byte that is not
+    UTF-8 and its offset."""
+    bad = _first_undecodable(path, "utf-8")
+    if bad is None:
+        return "utf-8-sig"
+    if _first_undecodable(path, FALLBACK_ENCODING) is None:
+        return FALLBACK_ENCODING
+    offset, byte = bad
+    raise AnalysisInputError(
+        f"{path}: not UTF-8 or GB18030/GBK text (byte 0x{byte:02x} at offset {offset}); "
+        "save the file as CSV UTF-8")
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, int] | None:
+    """``(offset, byte)`` of the first byte ``encoding`` cannot decode, or None."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    start = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(_DECODE_CHUNK)
+            pending = _pending_bytes(decoder)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                return start - len(pending) + exc.start, data[exc.start]
+            if not chunk:
+                return None
+            start += len(chunk)
+
+
+def _pending_bytes(decoder) -> bytes:
+    state = decoder.getstate()
+    return state[0] if isinstance(state, tuple) and isinstance(state[0], bytes) else b""
+
+
+def _refuse_ragged_rows(path: Path, encoding: str, n_fields: int) -> None:
+    """Raise naming the first row whose number of fields differs from the header's: pandas'
+    C parser pads a short row with missing values, so a lost comma would silently move
+    answers into the wrong columns. Blank lines are skipped, as the readers skip them."""
+    import csv
+
+    # delimiters, quotes and line ends are ASCII in UTF-8 and GB18030 alike, so undecodable
+    # bytes (replaced) cannot change the count
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        row = 0
+        for fields in reader:
+            if not fields:
+                continue
+            row += 1
+            if len(fields) != n_fields:
+                raise AnalysisInputError(
+                    f"{path}: not a readable CSV file: row {row} (line {reader.line_num}) has "
+                    f"{len(fields)} field(s) but the header has {n_fields}")
+
+
+# ------------------------------------------------------------------------------ formats
+@dataclass(frozen=True)
+class TableFormat:
+    """How to read one kind of responses file: its rows, and only its column names."""
+
+    read: Callable[[Path, list[str] | None], pd.DataFrame]
+    columns: Callable[[Path], list[str]]
+
+
+def _read_statistics(path: Path, columns: list[str] | None) -> pd.DataFrame:
+    return statfiles.read_statistics_file(path, columns, _check_columns)
+
+
+def _refuse_workbook(path: Path, columns=None):
+    raise AnalysisInputError(f"{path}: spreadsheet workbooks are not read; save the sheet as "
+                             "CSV UTF-8, or use the Parquet, SPSS or Stata export")
+
+
+_WORKBOOK = TableFormat(_refuse_workbook, _refuse_workbook)
+_PARQUET = TableFormat(_read_parquet_file, _parquet_columns)
+_STATISTICS = TableFormat(_read_statistics, statfiles.statistics_columns)
+_CSV = TableFormat(_read_csv, lambda path: _csv_header(path)[0])
+# by file suffix; anything else is read as CSV
+TABLE_FORMATS = {**dict.fromkeys(PARQUET_SUFFIXES, _PARQUET),
+                 **dict.fromkeys(statfiles.FORMATS, _STATISTICS),
+                 **dict.fromkeys((".xlsx", ".xls", ".xlsm", ".ods"), _WORKBOOK)}
+
+
+def _format_of(path: Path) -> TableFormat:
+    return TABLE_FORMATS.get(path.suffix.lower(), _CSV)
+
+
 def read_margins(path) -> Margins:
     """Read a margins CSV (``variable,category,target`` and optionally ``wave``)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", str(path))
+    encoding = _text_encoding(path)  # a margins file is small: check all of it
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        header = pd.read_csv(path, nrows=0, encoding=encoding)
     except pd.errors.EmptyDataError:
         raise AnalysisInputError(f"{path}: the margins file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise _unreadable(path, "CSV", exc) from None
+    _refuse_ragged_rows(path, encoding, len(header.columns))
+    table = _parse_csv(path, lambda: pd.read_csv(path, dtype=str, keep_default_na=False,
+                                                 encoding=encoding))
     if "wave" in table.columns:
         table["wave"] = table["wave"].replace("", None)
     return Margins(table, source=str(path))

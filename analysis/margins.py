@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, bounded
 
 SHARE_TOLERANCE = 1e-6  # targets summing to 1 within this are shares
 BASE_TOLERANCE = 1e-3  # count totals may differ across variables by at most 0.1%
@@ -46,7 +46,7 @@ class Margins:
                 f"{source}: missing column '{missing[0]}' (need variable,category,target)")
         extra = [c for c in table.columns if c not in (*REQUIRED, "wave", *IGNORED)]
         if extra:
-            raise AnalysisInputError(f"{source}: unexpected column '{extra[0]}' "
+            raise AnalysisInputError(f"{source}: unexpected column '{bounded(extra[0])}' "
                                      "(need variable,category,target and optionally wave)")
         if len(table) == 0:
             raise AnalysisInputError(f"{source}: no margins (the table is empty)")
@@ -58,12 +58,12 @@ class Margins:
         for i, (raw, num) in enumerate(zip(table["target"], target, strict=True)):
             if not np.isfinite(num):
                 raise AnalysisInputError(
-                    f"{source}: row {i + 2}: target '{raw}' of {t.variable[i]}="
-                    f"'{t.category[i]}' is not a number")
+                    f"{source}: row {i + 2}: target '{bounded(raw)}' of "
+                    f"{bounded(t.variable[i])}='{bounded(t.category[i])}' is not a number")
             if num < 0:
                 raise AnalysisInputError(
-                    f"{source}: row {i + 2}: target {raw} of {t.variable[i]}="
-                    f"'{t.category[i]}' is negative")
+                    f"{source}: row {i + 2}: target {bounded(raw)} of "
+                    f"{bounded(t.variable[i])}='{bounded(t.category[i])}' is negative")
         t["target"] = target
         if "wave" in table.columns:
             t["wave"] = ["" if pd.isna(v) else category_label(v) for v in table["wave"]]
@@ -77,7 +77,8 @@ class Margins:
         dup = t.duplicated(["wave", "variable", "category"])
         if dup.any():
             r = t[dup].iloc[0]
-            raise AnalysisInputError(f"{source}: {r.variable}='{r.category}' is given twice"
+            raise AnalysisInputError(f"{source}: {bounded(r.variable)}='{bounded(r.category)}' "
+                                     "is given twice"
                                      + (f" for wave {r.wave}" if r.wave else ""))
         self.table = t.reset_index(drop=True)
 
@@ -115,16 +116,24 @@ class Margins:
         new.table = rows.assign(wave="").reset_index(drop=True)
         return new
 
+    def categories(self, var: str) -> list[str]:
+        """The categories of ``var``, in file order (the order of :meth:`targets`)."""
+        self.require_one_wave()
+        return list(self.table.category[self.table.variable == var])
+
+    def require_one_wave(self) -> None:
+        if len(self.waves) > 1:
+            raise AnalysisInputError(
+                f"{self.source}: the margins give several waves ({', '.join(self.waves)}); "
+                "rake each wave with its own margins")
+
     def targets(self, sample_size: float, rescale: bool = False) -> dict[str, pd.Series]:
         """Count targets per variable (category -> target), on one common total.
 
         Shares (a variable whose targets sum to 1) become counts of the common total of the
         count variables, or of ``sample_size`` when every variable is given as shares.
         """
-        if len(self.waves) > 1:
-            raise AnalysisInputError(
-                f"{self.source}: the margins give several waves ({', '.join(self.waves)}); "
-                "rake each wave with its own margins")
+        self.require_one_wave()
         out: dict[str, pd.Series] = {}
         totals: dict[str, float] = {}
         for var in self.variables:

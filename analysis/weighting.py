@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import row_name
-from analysis.errors import AnalysisInputError, ConvergenceError
+from analysis.errors import AnalysisInputError, ConvergenceError, bounded
 from analysis.margins import Margins, category_label
 from analysis.variance import CalibrationStep, compact_codes
 
@@ -73,10 +73,11 @@ class _RakeSpec:
 
 
 def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: str,
-                   factorized: tuple | None = None) -> np.ndarray:
+                   factorized: tuple | None = None, where: str = "") -> np.ndarray:
     """Index into ``categories`` of each row's value of ``var``; raises naming the column and
-    value for a missing value or a category the margins lack. ``factorized``: the column's
-    ``pd.factorize`` when the caller has it (see :meth:`SurveyDesign.factorized`)."""
+    value for a missing value or a category the margins lack (and the first row that has it).
+    ``factorized``: the column's ``pd.factorize`` when the caller has it (see
+    :meth:`SurveyDesign.factorized`); ``where``: the margins file, for the message."""
     if var not in data.columns:
         raise AnalysisInputError(
             f"unknown column '{var}': the {source} weight on it but the data have no such column")
@@ -91,9 +92,12 @@ def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: 
     for u, value in enumerate(uniques):
         label = category_label(value)
         if label not in index:
+            first = int(np.flatnonzero(codes == u)[0])
+            known = bounded(", ".join(categories))
             raise AnalysisInputError(
-                f"column '{var}': value '{label}' is not a category of the {source} for "
-                f"'{var}' ({', '.join(categories)})")
+                f"column '{var}': value '{bounded(label)}' is not a category of the {source} for "
+                f"'{var}' ({known}){f' in {where}' if where else ''}; first in "
+                f"{row_name(data, first)} of the data")
         mapping[u] = index[label]
     return mapping[codes]
 
@@ -159,15 +163,19 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
         margins = Margins(pd.DataFrame(margins))
     if max_iter < 1:
         raise AnalysisInputError("max_iter must be at least 1")
-    targets = margins.targets(sample_size=design.n, rescale=rescale)
     base = design.weights
-    variables = tuple(targets)
-    codes, sizes, tvecs, labels = [], [], [], []
-    for var in variables:
+    variables = tuple(margins.variables)
+    # a data category the margins lack is the mistake to report first: it usually explains
+    # why the totals disagree too
+    codes = [category_codes(design.data, var, margins.categories(var), "margins",
+                            factorized=design.factorized(var)
+                            if var in design.data.columns else None,
+                            where=_margins_file(margins))
+             for var in variables]
+    targets = margins.targets(sample_size=design.n, rescale=rescale)
+    sizes, tvecs, labels = [], [], []
+    for var, c in zip(variables, codes, strict=True):
         cats = list(targets[var].index)
-        known = var in design.data.columns
-        c = category_codes(design.data, var, cats, "margins",
-                           factorized=design.factorized(var) if known else None)
         t = targets[var].to_numpy(dtype=float)
         have = np.bincount(c, base, minlength=len(cats))
         count = np.bincount(c, minlength=len(cats))
@@ -182,7 +190,6 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
                 raise AnalysisInputError(
                     f"margins: category '{cat}' of '{var}' has target 0 but {count[k]} "
                     "respondent(s) in the data")
-        codes.append(c)
         sizes.append(len(cats))
         tvecs.append(t)
         labels.append(tuple(cats))
@@ -193,6 +200,11 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
     new = design._with_weights(weights, step, report)
     new._weighting_spec = spec
     return new
+
+
+def _margins_file(margins: Margins) -> str:
+    """The margins' file name for messages ("" for margins built in code)."""
+    return "" if margins.source == "margins" else margins.source
 
 
 def margins_target(margins: Margins, var: str, cat: str) -> str:

@@ -9,12 +9,13 @@ from typing import Any, NoReturn
 
 from .errors import QuestionnaireError
 from .model import LANGUAGES, Option, Text
+from .safe_yaml import shown
 
 
 def _describe(value: Any) -> str:
     if value is None:
         return "nothing"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {shown(repr(value))}"  # a file can hold huge values
 
 
 class Checker:

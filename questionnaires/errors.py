@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
+from .safe_yaml import MIB, YamlFileError, load_yaml_file, shown
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_FILE_BYTES = 5 * MIB  # a wave file is about 5 KB, the item bank about 25 KB
+MAX_NAME = 80  # characters of an item code or field name a message echoes
+MAX_PROBLEM = 200  # characters of a problem (the longest written is about 130)
 
 
 def display_path(path: str | Path) -> str:
@@ -42,65 +45,27 @@ class QuestionnaireError(ValueError):
         self.field = field
         self.problem = problem
         self.line = line
-        item_s = f"item {item!r}" if item is not None else "item (none)"
-        field_s = f"field {field!r}" if field is not None else "field (none)"
-        super().__init__(f"{self.file}: {item_s}, {field_s}: {problem}")
+        # item codes, field names and problems can echo anything a file holds: keep the
+        # message one line of bounded length
+        item_s = f"item {_bounded_repr(item)}" if item is not None else "item (none)"
+        field_s = f"field {_bounded_repr(field)}" if field is not None else "field (none)"
+        super().__init__(f"{self.file}: {item_s}, {field_s}: {shown(problem, MAX_PROBLEM)}")
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses duplicate keys in a mapping.
-
-    Plain ``safe_load`` silently keeps the last of two equal keys, which would hide a duplicated
-    ``zh`` text or page key.
-    """
+def _bounded_repr(value) -> str:
+    text = repr(value)
+    return text if len(text) <= MAX_NAME else text[:MAX_NAME - 1] + "…"
 
 
-def _construct_mapping(loader: _StrictSafeLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while constructing a mapping",
-                    node.start_mark,
-                    f"found duplicate key {key!r}",
-                    key_node.start_mark,
-                )
-            seen[key] = True
-        except TypeError:  # unhashable key: let PyYAML report it
-            pass
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictSafeLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-
-
-def read_yaml(path: str | Path):
-    """Parse a YAML file safely; syntax errors become :class:`QuestionnaireError` with the line."""
-    path = Path(path)
+def read_yaml(path: str | Path, max_bytes: int = MAX_FILE_BYTES):
+    """Parse a YAML file safely (see :mod:`questionnaires.safe_yaml`); every problem becomes a
+    :class:`QuestionnaireError`, with the line for syntax errors."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return load_yaml_file(path, max_bytes)
     except FileNotFoundError:
         raise QuestionnaireError(path, None, None, "file not found") from None
-    except UnicodeDecodeError as exc:
-        raise QuestionnaireError(path, None, None, f"not UTF-8 text ({exc.reason})") from None
-    try:
-        return yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        where = f" at line {line}, column {mark.column + 1}" if mark is not None else ""
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise QuestionnaireError(
-            path, None, None, f"YAML syntax error{where}: {problem}", line=line
-        ) from None
-    except yaml.reader.ReaderError as exc:
-        # a character YAML refuses (control characters): report its line like syntax errors
-        line = text.count("\n", 0, exc.position) + 1
-        problem = f"YAML syntax error at line {line}: unacceptable character #x{exc.character:04x}"
-        raise QuestionnaireError(path, None, None, problem, line=line) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - PyYAML raises the two kinds above
-        raise QuestionnaireError(path, None, None, f"YAML syntax error: {exc}") from None
+    except OSError as exc:  # a folder, no permission
+        raise QuestionnaireError(path, None, None,
+                                 f"cannot read the file ({exc.strerror or exc})") from None
+    except YamlFileError as exc:
+        raise QuestionnaireError(path, None, None, exc.problem, line=exc.line) from None

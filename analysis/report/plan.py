@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from analysis.errors import AnalysisInputError
 from analysis.report.i18n import LANGUAGES
 from analysis.report.render import SECTIONS
+from questionnaires.safe_yaml import MIB, YamlFileError, load_yaml_file
 
 DEFAULT_SUBGROUPS = ("sex", "age_group", "region", "urban_rural", "education")
 DEFAULT_MOE_SIZES = (10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000)
@@ -89,10 +88,10 @@ def load_plan(path: str | Path) -> ReportPlan:
     """Read and validate a plan file."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        message = str(exc).replace("\n", " ")
-        raise AnalysisInputError(f"plan {path}: not valid YAML ({message})") from None
+        raw = load_yaml_file(path, max_bytes=MIB)  # a plan is a few hundred bytes
+    except YamlFileError as exc:
+        problem = f"not valid YAML ({exc.problem})" if exc.syntax else exc.problem
+        raise AnalysisInputError(f"plan {path}: {problem}") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

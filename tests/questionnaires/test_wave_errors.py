@@ -525,7 +525,9 @@ def test_not_utf8(tmp_path):
     path.write_bytes("year: 2025\ntitle: 调查\n".encode("gb18030"))
     with pytest.raises(QuestionnaireError) as excinfo:
         load_wave(path)
-    assert_error(excinfo, path, None, None, "not UTF-8 text (invalid start byte)")
+    # "title: " starts at offset 11, 调 is two GB18030 bytes after it
+    assert_error(excinfo, path, None, None, "not UTF-8 text (byte 0xb5 at offset 18: invalid "
+                 "start byte); save the file as UTF-8")
 
 
 def test_load_wave_refuses_bool():
