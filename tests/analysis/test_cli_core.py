@@ -165,7 +165,7 @@ def test_cli_bad_input_is_one_line_exit_2(files, capsys, responses):
     bad_file = tmp / "bad.csv"
     bad.to_csv(bad_file, index=False)
     err = one_line_error(capsys, "estimate", bad_file, "--items", "N01_A1", "--out", out)
-    assert "column 'N01_A1': value 'often'" in err
+    assert "column 'N01_A1', row 8: value 'often' is not an answer code" in err
     empty = tmp / "empty.csv"
     empty.write_text("")
     assert "empty" in one_line_error(capsys, "estimate", empty, "--items", "A", "--out", out)

@@ -117,7 +117,7 @@ def test_out_of_range_codes_are_refused_or_recoded(synth, tmp_path, capsys, comm
     argv = [command[0], data, *command[1:], "--keep-flagged", "--out", tmp_path / "o.csv"]
     code, err = run(capsys, *argv)
     assert code == 2 and err.count("\n") == 1
-    assert "column 'N01_P1': value '7" in err and f"row {row + 1}" in err
+    assert "column 'N01_P1'" in err and f"row {row + 1}: value 7 " in err
     code, err = run(capsys, *argv, "--recode-invalid")
     assert code == 0, err
     assert "column 'N01_P1': 1 out-of-range answer code set to missing" in err
