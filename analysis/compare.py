@@ -50,7 +50,7 @@ from analysis.comparability import (  # noqa: F401 - the names compare always ex
     wave_scales_in_data,
 )
 from analysis.errors import AnalysisInputError
-from analysis.indicators import Target, estimate_targets, parse_target
+from analysis.indicators import estimate_targets, parse_targets
 from analysis.pipeline import (  # noqa: F401 - the names compare always exported
     DesignSpec,
     Survey,
@@ -250,16 +250,6 @@ def compare_waves(
         not_comparable=pd.DataFrame(not_comparable, columns=list(NOT_COMPARABLE_COLUMNS)),
         notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), method=method, alpha=alpha,
         level=level, weighting=weighting_table(designs) if designs else None)
-
-
-def parse_targets(items: Sequence[str]) -> list[Target]:
-    """Target names parsed, duplicates dropped, in the order given."""
-    targets: list[Target] = []
-    for name in items:
-        t = parse_target(name)
-        if t.name not in {x.name for x in targets}:
-            targets.append(t)
-    return targets
 
 
 def _merge_waves(estimates, base, current, targets, not_comparable) -> pd.DataFrame:

@@ -52,6 +52,9 @@ OTHER_KINDS = ("id", "wave", "derived", "timestamp", "paradata", "flag")
 CODED_KINDS = ("awareness", "practice", "attention")
 NOT_APPLICABLE_CODE = 9
 SCALE_CODES = (1, 2, 3, 4, 5)
+NO_METADATA = ("no codebook and no questionnaire definition, so wording versions could not be "
+               "checked: items with the same code are compared as the same question (answer "
+               "codes 1-5 and 9 assumed)")
 # column names the analysis recognises without any metadata
 _ITEM_NAME = re.compile(r"^(N\d\d)_([AP])\d+$")
 _ATTENTION_NAME = re.compile(r"^ATTN\d+$")
@@ -460,9 +463,7 @@ def read_metadata(source, years: Iterable[int], columns: Mapping[int, Sequence[s
     bare = [y for y in years if meta.waves[y].source == "none"]
     if bare:
         which = f"wave{'s' if len(bare) > 1 else ''} {', '.join(map(str, bare))}"
-        meta.notes.append(("metadata", "", f"{which}: no codebook and no questionnaire "
-                           "definition, so wording versions could not be checked: items with "
-                           "the same code are compared as the same question"))
+        meta.notes.append(("metadata", "", f"{which}: {NO_METADATA}"))
     return meta
 
 

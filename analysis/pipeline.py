@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
-from analysis.metadata import WaveMetadata, read_metadata, valid_codes
+from analysis.metadata import NO_METADATA, WaveMetadata, read_metadata, valid_codes
 from analysis.quality import FLAG_COLUMNS, ExclusionReport, add_quality_flags, exclude_flagged
 
 __all__ = ["DesignSpec", "Survey", "load_survey", "margins_for_wave", "weighting_table"]
@@ -244,11 +244,9 @@ def _exclude(part, year, meta: WaveMetadata | None, notes):
     label = f"wave {year}: " if year is not None else ""
     if not all(c in part.columns for c in FLAG_COLUMNS):
         if meta is None or meta.source == "none":
-            what = "no questionnaire definition" if year is not None else "no 'wave' column"
-            notes.append(("quality", "", f"{label}no quality flags and {what}, so quality flags "
-                          "cannot be computed: no response excluded" if year is None else
-                          f"{label}{what}, so quality flags cannot be computed: no response "
-                          "excluded"))
+            notes.append(("quality", "", f"{label}no questionnaire definition, so quality flags "
+                          "cannot be computed: no response excluded" if year is not None else
+                          "no quality flags and no 'wave' column: no response excluded"))
             return part, None
         definition = meta.definition
         if any(i.kind == "attention" and i.expected is None for i in definition.items.values()):
@@ -309,8 +307,7 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
             meta.waves[None] = WaveMetadata(None, columns_wave(0, _answered_columns(data)),
                                             "none", "column names")
         if meta.waves[None].source == "none":
-            meta.notes.append(("metadata", "", "no codebook and no 'wave' column, so wording "
-                               "versions could not be checked"))
+            meta.notes.append(("metadata", "", f"the data (no 'wave' column): {NO_METADATA}"))
     survey = Survey(source=name, waves=tuple(blocks), frames={}, definitions={},
                     metadata=meta.waves, notes=list(meta.notes), fieldwork=meta.fieldwork)
     from analysis.validation import check_answer_codes

@@ -39,9 +39,9 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis.compare import NOTES_COLUMNS, as_survey, parse_targets
+from analysis.compare import NOTES_COLUMNS, as_survey
 from analysis.errors import AnalysisInputError
-from analysis.indicators import _combination, estimate_targets
+from analysis.indicators import _combination, estimate_targets, parse_targets
 from analysis.pipeline import DesignSpec, Survey, load_survey, margins_for_wave, weighting_table
 
 TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",

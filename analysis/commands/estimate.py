@@ -84,7 +84,7 @@ def design_effect_kind(option: str, design):
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.compare import parse_targets
+    from analysis.indicators import parse_targets
     from analysis.io import progress, read_margins
 
     items = split_list(args.items, "--items", "column name")

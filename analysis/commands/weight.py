@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     out[OUTPUT_COLUMN] = weights
     write_table(out, args.out)
     write_csv(weighting_table(designs), sidecar(args.out, "weighting"))
-    say("weight", [m for kind, _, m in survey.notes if kind in ("recoded", "metadata")])
+    say("weight", [m for kind, _, m in survey.notes if kind == "recoded"])
     return 0
 
 

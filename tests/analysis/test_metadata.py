@@ -163,7 +163,7 @@ def test_no_metadata_compares_by_code_with_one_note(elsewhere, tmp_path, capsys)
     assert [line for line in err.splitlines() if "could not be checked" in line] == [
         "survey-analysis compare: waves 2022, 2023: no codebook and no questionnaire "
         "definition, so wording versions could not be checked: items with the same code are "
-        "compared as the same question"]
+        "compared as the same question (answer codes 1-5 and 9 assumed)"]
     notes = pd.read_csv(tmp_path / "c.notes.csv")
     assert (notes["kind"] == "metadata").sum() == 1
 

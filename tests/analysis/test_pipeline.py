@@ -44,7 +44,7 @@ def test_estimate_takes_indicators_on_a_one_wave_file(synth, tmp_path, capsys):
     survey = load_survey(synth[synth.wave == 2025])
     design = survey.design(2025, SPEC)
     targets = ["N04.practice", "index.gap"]
-    from analysis.compare import parse_targets
+    from analysis.indicators import parse_targets
 
     scales, _ = survey.indicator_scales(2025, parse_targets(targets))
     ref = estimate_targets(design, targets, scales, by="urban_rural")
