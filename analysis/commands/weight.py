@@ -28,11 +28,12 @@ OUTPUT_COLUMN = "weight"
 
 
 def register(subparsers) -> None:
+    from analysis.commands.options import data_parent
+
     p = subparsers.add_parser(
-        "weight", help="rake weights to census margins",
+        "weight", parents=[data_parent()], help="rake weights to census margins",
         description="Rake survey weights to population margins (iterative proportional "
                     "fitting) and write DATA with a 'weight' column.")
-    p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
     p.add_argument("--margins", required=True, metavar="M.csv",
                    help="margins: variable,category,target[,wave]")
     p.add_argument("--base-weight", metavar="COL", help="starting weights (default: all 1)")
