@@ -185,7 +185,9 @@ def _read(source, columns, keep_flagged):
     from analysis.quality import quality_columns
 
     if isinstance(source, pd.DataFrame):
-        return source, None, "the data"
+        # rows are matched by index label after exclusions: make labels unique
+        return (source if source.index.is_unique else source.reset_index(drop=True),
+                None, "the data")
     present = response_columns(source)
     if columns is not None:
         for col in columns:
@@ -263,6 +265,23 @@ def _exclude(part, year, meta: WaveMetadata | None, notes):
     return kept, report
 
 
+def _metadata_without_waves(path, codebook, data) -> WaveMetadata:
+    """A table without a ``wave`` column: a codebook of exactly one wave describes it, else the
+    column names do."""
+    from analysis.metadata import columns_wave, read_codebook, waves_from_codebook
+
+    origin = "the codebook given"
+    if codebook is None and path is not None:
+        found = read_codebook(path)
+        if found is not None:
+            codebook, origin = found
+    defs = waves_from_codebook(codebook, origin) if codebook else {}
+    if len(defs) == 1:
+        (definition,) = defs.values()
+        return WaveMetadata(None, definition, "codebook", origin)
+    return WaveMetadata(None, columns_wave(0, _answered_columns(data)), "none", "column names")
+
+
 def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: bool = False,
                 recode_invalid: bool = False, columns: Sequence[str] | None = None,
                 codebook: Sequence[dict] | None = None, fieldwork: pd.DataFrame | None = None,
@@ -292,20 +311,8 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
              for y, rows in blocks.items()}
     meta = read_metadata(path, years, {y: _answered_columns(parts[y]) for y in years},
                          codebook=codebook, fieldwork=fieldwork, load_wave=load_wave)
-    if None in blocks:  # a table without waves: the column names, or a one-wave codebook
-        from analysis.metadata import columns_wave, read_codebook, waves_from_codebook
-
-        found = read_codebook(path) if path is not None and codebook is None else None
-        rows = codebook if codebook is not None else (found[0] if found else None)
-        defs = waves_from_codebook(rows, found[1] if found else "the codebook given") \
-            if rows else {}
-        if len(defs) == 1:
-            (definition,) = defs.values()
-            meta.waves[None] = WaveMetadata(None, definition, "codebook",
-                                            found[1] if found else "the codebook given")
-        else:
-            meta.waves[None] = WaveMetadata(None, columns_wave(0, _answered_columns(data)),
-                                            "none", "column names")
+    if None in blocks:
+        meta.waves[None] = _metadata_without_waves(path, codebook, data)
         if meta.waves[None].source == "none":
             meta.notes.append(("metadata", "", f"the data (no 'wave' column): {NO_METADATA}"))
     survey = Survey(source=name, waves=tuple(blocks), frames={}, definitions={},

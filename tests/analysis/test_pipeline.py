@@ -211,3 +211,18 @@ def test_the_older_entry_points_are_the_pipeline(synth):
     res = compare_waves(survey, ["N01_P1"], 2024, 2025, design=SPEC)
     again = compare_waves(synth, ["N01_P1"], 2024, 2025, design=SPEC)
     pd.testing.assert_frame_equal(res.table, again.table)
+
+
+def test_in_memory_data_with_repeated_index_and_given_codebook(synth):
+    # two frames glued together keep their own indexes; the codebook comes as rows
+    a = synth[synth.wave == 2024].assign(wave=2019)
+    b = synth[synth.wave == 2025].assign(wave=2020)
+    data = pd.concat([a.reset_index(drop=True), b.reset_index(drop=True)])
+    rows = [r for y, new in ((2024, 2019), (2025, 2020))
+            for r in codebook_rows(load_wave(y), year=new)]
+    survey = load_survey(data, codebook=rows)
+    assert survey.metadata_sources == {2019: "codebook", 2020: "codebook"}
+    assert sum(len(f) for f in survey.frames.values()) + sum(
+        r.total for r in survey.exclusions.values()) == len(data)
+    res = compare_waves(survey, ["N02_P3", "N01_P1"], 2019, 2020)
+    assert res.table["item"].tolist() == ["N01_P1"]
