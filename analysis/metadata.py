@@ -323,6 +323,13 @@ def _expected_answer(code: str) -> int | None:
     return definition.expected if definition is not None else None
 
 
+def _not_asked(row: Mapping) -> bool:
+    """A weighting column the wave does not ask: the export describes it (labels from the item
+    bank) with no wording version and no page."""
+    return ("page" in row and not str(row["page"]).strip()
+            and not str(row.get("wording_version", "")).strip())
+
+
 def _grid(row: Mapping, origin: str, n: int) -> bool:
     value = str(row.get("grid", "")).strip()
     if value not in ("", "0", "1"):
@@ -349,7 +356,7 @@ def waves_from_codebook(rows: Sequence[Mapping], origin: str,
             raise AnalysisInputError(f"{_where(origin, n, 'norms_version')}: value '{version}' "
                                      f"differs from wave {year}'s '{w['norms_version']}'")
         w["norms_version"] = w["norms_version"] or version
-        if kind not in QUESTION_KINDS:
+        if kind not in QUESTION_KINDS or _not_asked(row):
             continue
         item = _item(row, origin, n)
         page = str(row.get("page", "")).strip() or ("items" if "page" not in row else item.code)
