@@ -153,7 +153,11 @@ def estimate_wave(survey, wave, design, targets, by, levels, args) -> pd.DataFra
         parts.append(est.table)
     if indicators:
         scales, _ = survey.indicator_scales(wave, indicators)
-        est = estimate_targets(design, indicators, scales, by=by or None)
+        try:
+            est = estimate_targets(design, indicators, scales, by=by or None)
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"wave {wave}: {exc}" if wave is not None else str(exc)
+                                     ) from None
         parts.append(est.assign(deff=float("nan")))
     table = pd.concat(parts, ignore_index=True)
     if len(parts) == 1:

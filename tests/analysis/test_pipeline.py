@@ -226,3 +226,13 @@ def test_in_memory_data_with_repeated_index_and_given_codebook(synth):
         r.total for r in survey.exclusions.values()) == len(data)
     res = compare_waves(survey, ["N02_P3", "N01_P1"], 2019, 2020)
     assert res.table["item"].tolist() == ["N01_P1"]
+
+
+def test_estimate_names_the_wave_an_indicator_lacks_items_in(synth, tmp_path, capsys):
+    data = tmp_path / "d.csv"
+    synth.drop(columns=[c for c in synth.columns if c.startswith("N04_P")]).to_csv(data,
+                                                                               index=False)
+    code, err = run(capsys, "estimate", data, "--items", "N04.practice", "--keep-flagged",
+                    "--out", tmp_path / "e.csv")
+    assert code == 2 and err.count("\n") == 1
+    assert "wave 2024: indicator 'N04.practice': the wave has no practice items for N04" in err
