@@ -63,9 +63,11 @@ def cleaning_parent() -> argparse.ArgumentParser:
 
 def output_parent(metavar: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--digits", type=int, metavar="N",
+    g = p.add_argument_group("output")
+    g.add_argument("--out", required=True, metavar=metavar,
+                   help="output CSV (sidecars .notes.csv, .weighting.csv, ... beside it)")
+    g.add_argument("--digits", type=int, metavar="N",
                    help="round the numbers written to N decimals (default: full precision)")
-    p.add_argument("--out", required=True, metavar=metavar, help="output CSV")
     return p
 
 
