@@ -185,3 +185,17 @@ def test_repository_wave_files_only_when_the_data_carry_no_metadata(synth, tmp_p
     res = compare_waves(survey, ["N01_P1"], 2024, 2025)
     assert res.table.empty and "version 1 in 2024, version 7 in 2025" in \
         res.not_comparable["reason"].iloc[0]
+
+
+def test_formula_neutralised_codebook_text_reads_back(elsewhere, tmp_path):
+    # contract section 5: a text cell starting with = + - @ gets a leading apostrophe in the CSV
+    rows = relabelled_codebook()
+    n01 = next(r for r in rows if r["item"] == "N01_P1")
+    n01["text_en"] = "'=HYPERLINK(\"x\")"
+    n01["answer_labels_en"] = n01["answer_labels_en"].replace("1=", "1='-never", 1)
+    data = tmp_path / "d.csv"
+    elsewhere.to_csv(data, index=False)
+    write_codebook(tmp_path / "d.codebook.csv", rows)
+    item = load_survey(data, keep_flagged=True).definitions[2022].items["N01_P1"]
+    assert item.text["en"] == '=HYPERLINK("x")'
+    assert item.options[0].label["en"].startswith("'-never")  # inside a cell: left as written
