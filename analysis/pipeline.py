@@ -236,7 +236,7 @@ def _not_applicable(part: pd.DataFrame, definition) -> tuple[pd.DataFrame, pd.Da
     mask = pd.DataFrame(masks, index=part.index)
     hit = [c for c in mask.columns if mask[c].any()]
     if hit:
-        part = part.copy()
+        part = part.copy(deep=False)  # the changed columns are replaced, not written into
         for c in hit:
             part[c] = part[c].mask(mask[c])
     return part, mask
