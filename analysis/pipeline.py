@@ -315,13 +315,14 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
         meta.waves[None] = _metadata_without_waves(path, codebook, data)
         if meta.waves[None].source == "none":
             meta.notes.append(("metadata", "", f"the data (no 'wave' column): {NO_METADATA}"))
+    del data  # the waves' parts hold the rows from here on
     survey = Survey(source=name, waves=tuple(blocks), frames={}, definitions={},
                     metadata=meta.waves, notes=list(meta.notes), fieldwork=meta.fieldwork)
     from analysis.validation import check_answer_codes
 
     for y in blocks:
         definition = meta.waves[y].definition
-        part, counts = check_answer_codes(parts[y], valid_codes(definition), name,
+        part, counts = check_answer_codes(parts.pop(y), valid_codes(definition), name,
                                           recode_invalid=recode_invalid)
         for col, k in counts.items():
             survey.recoded[col] = survey.recoded.get(col, 0) + k
