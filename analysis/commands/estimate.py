@@ -116,16 +116,16 @@ def run(args: argparse.Namespace) -> int:
     if margins is not None and margins.waves and survey.waves == (None,):
         raise AnalysisInputError(f"{args.margins}: the margins give targets per wave but "
                                  f"{args.data} has no 'wave' column")
-    tables, designs = [], {}
+    tables, designs, notes = [], {}, []
     for wave in progress(list(survey.waves), "estimating", unit="wave"):
         designs[wave] = design = survey.design(wave, spec)
-        table = estimate_wave(survey, wave, design, targets, by, levels, args)
+        table = estimate_wave(survey, wave, design, targets, by, levels, args, notes)
         table.insert(0, "wave", "" if wave is None else wave)
         tables.append(table)
     out = pd.concat(tables, ignore_index=True)[OUTPUT_COLUMNS]
     write_csv(out, args.out, args.digits)
     # Said after the work succeeded, so that a bad input still gives exactly one line.
-    say("estimate", [m for _, _, m in survey.notes])
+    say("estimate", [m for _, _, m in survey.notes + notes])
     if spec.weighted:
         from analysis.pipeline import weighting_table
 
@@ -133,10 +133,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def estimate_wave(survey, wave, design, targets, by, levels, args) -> pd.DataFrame:
+def estimate_wave(survey, wave, design, targets, by, levels, args, notes) -> pd.DataFrame:
     """One wave's rows: raw items through the design's estimators, indicators through
     :func:`analysis.indicators.estimate_targets` (as `compare`), whole sample first, then each
-    group, targets in the order asked."""
+    group, targets in the order asked. Items a score is computed without go to ``notes``."""
     from analysis.indicators import estimate_targets
 
     raw = [t.item for t in targets if not t.is_indicator]
@@ -152,7 +152,8 @@ def estimate_wave(survey, wave, design, targets, by, levels, args) -> pd.DataFra
             est = design.mean(raw, by=by or None, deff=deff)
         parts.append(est.table)
     if indicators:
-        scales, _ = survey.indicator_scales(wave, indicators)
+        scales, dropped = survey.indicator_scales(wave, indicators)
+        notes += dropped
         try:
             est = estimate_targets(design, indicators, scales, by=by or None)
         except AnalysisInputError as exc:

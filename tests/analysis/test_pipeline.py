@@ -236,3 +236,21 @@ def test_estimate_names_the_wave_an_indicator_lacks_items_in(synth, tmp_path, ca
                     "--out", tmp_path / "e.csv")
     assert code == 2 and err.count("\n") == 1
     assert "wave 2024: indicator 'N04.practice': the wave has no practice items for N04" in err
+
+
+def test_trend_reads_waves_described_only_by_their_codebook(synth, tmp_path, capsys):
+    years = {2024: 2019, 2025: 2020, 2026: 2021}
+    data = tmp_path / "old.csv"
+    synth.assign(wave=synth["wave"].map(years)).drop(columns="N04_P2").to_csv(data, index=False)
+    write_codebook(tmp_path / "old.codebook.csv",
+                   [r for y, new in years.items() for r in codebook_rows(load_wave(y), year=new)])
+    out = tmp_path / "t.csv"
+    code, err = run(capsys, "trend", data, "--items", "N01_P1,N04.awareness", *DESIGN,
+                    "--out", out)
+    assert code == 0, err
+    same = pd.read_csv(out)
+    assert same["item"].tolist() == ["N01_P1", "N04.awareness"]
+    # estimate says which of a score's items the data lack
+    code, err = run(capsys, "estimate", data, "--items", "N04.practice", "--out",
+                    tmp_path / "e.csv")
+    assert code == 0 and "N04.practice: the data have no answers to N04_P2" in err
