@@ -254,3 +254,22 @@ def test_trend_reads_waves_described_only_by_their_codebook(synth, tmp_path, cap
     code, err = run(capsys, "estimate", data, "--items", "N04.practice", "--out",
                     tmp_path / "e.csv")
     assert code == 0 and "N04.practice: the data have no answers to N04_P2" in err
+
+
+def test_weight_checks_answer_codes_and_keeps_not_applicable(tmp_path, capsys):
+    df = make_responses(200, waves=(2025,), seed=5)
+    df.loc[3, "N01_P1"] = 0
+    na_rows = df.index[df["N02_P3"].notna()][:5]
+    df.loc[na_rows, "N02_P3"] = 9
+    data = tmp_path / "d.csv"
+    df.to_csv(data, index=False)
+    m = tmp_path / "m.csv"
+    m.write_text("variable,category,target\nsex,male,0.51\nsex,female,0.49\n")
+    argv = ["weight", data, "--margins", m, "--out", tmp_path / "w.csv"]
+    code, err = run(capsys, *argv)
+    assert code == 2 and "column 'N01_P1', row 4: value 0" in err
+    code, err = run(capsys, *argv, "--recode-invalid")
+    assert code == 0 and "column 'N01_P1': 1 out-of-range answer code set to missing" in err
+    w = pd.read_csv(tmp_path / "w.csv")
+    assert pd.isna(w.loc[3, "N01_P1"]) and len(w) == len(df)
+    assert (w.loc[na_rows, "N02_P3"] == 9).all()  # the data written back keep code 9
