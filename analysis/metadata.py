@@ -350,7 +350,8 @@ def waves_from_codebook(rows: Sequence[Mapping], origin: str,
         if kind not in QUESTION_KINDS + OTHER_KINDS:
             raise AnalysisInputError(f"{_where(origin, n, 'kind')}: value '{kind}' is not one of "
                                      f"{', '.join(QUESTION_KINDS + OTHER_KINDS)}")
-        w = per_wave.setdefault(year, {"pages": {}, "grid": {}, "norms_version": ""})
+        w = per_wave.setdefault(year, {"pages": {}, "grid": {}, "norms_version": "",
+                                      "codes": {}})
         version = str(row.get("norms_version", "")).strip()
         if version and w["norms_version"] and version != w["norms_version"]:
             raise AnalysisInputError(f"{_where(origin, n, 'norms_version')}: value '{version}' "
@@ -359,6 +360,10 @@ def waves_from_codebook(rows: Sequence[Mapping], origin: str,
         if kind not in QUESTION_KINDS or _not_asked(row):
             continue
         item = _item(row, origin, n)
+        if item.code in w["codes"]:
+            raise AnalysisInputError(f"{_where(origin, n, 'item')}: '{item.code}' is already "
+                                     f"described for wave {year} (row {w['codes'][item.code]})")
+        w["codes"][item.code] = n
         page = str(row.get("page", "")).strip() or ("items" if "page" not in row else item.code)
         w["pages"].setdefault(page, []).append(item)
         w["grid"][page] = w["grid"].get(page, False) or _grid(row, origin, n)

@@ -199,3 +199,16 @@ def test_formula_neutralised_codebook_text_reads_back(elsewhere, tmp_path):
     item = load_survey(data, keep_flagged=True).definitions[2022].items["N01_P1"]
     assert item.text["en"] == '=HYPERLINK("x")'
     assert item.options[0].label["en"].startswith("'-never")  # inside a cell: left as written
+
+
+def test_an_item_described_twice_is_refused(elsewhere, tmp_path):
+    rows = relabelled_codebook()
+    first = next(i for i, r in enumerate(rows) if r["item"] == "N04_P1")
+    rows.insert(first + 2, dict(rows[first]))
+    data = tmp_path / "d.csv"
+    elsewhere.to_csv(data, index=False)
+    write_codebook(tmp_path / "d.codebook.csv", rows)
+    with pytest.raises(AnalysisInputError, match=f"row {first + 3}, field 'item': 'N04_P1' is "
+                                                 f"already described for wave 2022 "
+                                                 f"\\(row {first + 1}\\)"):
+        load_survey(data)
