@@ -257,6 +257,9 @@ def _options(row: Mapping, kind: str, origin: str, n: int):
     from questionnaires import Option
 
     zh = _labels(row["answer_labels_zh"], origin, n, "answer_labels_zh")
+    if not zh:
+        raise AnalysisInputError(f"{_where(origin, n, 'answer_labels_zh')}: empty (an item's "
+                                 "answer codes are read from its labels: 1=…; 2=…)")
     en = _labels(row["answer_labels_en"], origin, n, "answer_labels_en")
     if [k for k, _ in zh] != [k for k, _ in en]:
         raise AnalysisInputError(f"{_where(origin, n, 'answer_labels_en')}: the codes "

@@ -129,6 +129,7 @@ def test_fieldwork_sidecar_and_its_absence(elsewhere, tmp_path):
     ("answer_labels_zh", "1=从不; often", "row {row}, field 'answer_labels_zh': 'often' is not "
                                          "code=label"),
     ("not_applicable_code", "8", "row {row}, field 'not_applicable_code': code 8 is not among"),
+    ("answer_labels_zh", "", "row {row}, field 'answer_labels_zh': empty"),
 ])
 def test_malformed_codebook_names_file_row_and_field(elsewhere, tmp_path, field, value,
                                                      message):
