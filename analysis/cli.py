@@ -13,8 +13,7 @@ import sys
 
 from analysis.errors import AnalysisInputError
 
-# Subcommand modules, in the order `--help` lists them. A module that is not there yet is skipped,
-# so the command line works while the package grows.
+# Subcommand modules, in the order `--help` lists them.
 COMMANDS = ("weight", "estimate", "compare", "trend", "report")
 
 EXIT_BAD_INPUT = 2
@@ -28,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"analysis.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"analysis.commands.{name}":
-                continue
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"analysis.commands.{name}").register(subparsers)
     return parser
 
 

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import AnalysisInputError
 
@@ -58,6 +57,7 @@ __all__ = [
     "estimate_targets",
     "norm_scores",
     "parse_target",
+    "parse_targets",
     "scale_alphas",
     "scales_in_data",
     "wave_scales",
@@ -140,6 +140,16 @@ class Target:
     @property
     def is_indicator(self) -> bool:
         return self.item is None
+
+
+def parse_targets(names: Iterable[str]) -> list[Target]:
+    """Target names parsed, duplicates dropped, in the order given."""
+    targets: list[Target] = []
+    for name in names:
+        t = parse_target(name)
+        if t.name not in {x.name for x in targets}:
+            targets.append(t)
+    return targets
 
 
 def parse_target(name: str) -> Target:
@@ -263,6 +273,8 @@ def _estimate_combination(design, comb: _Combination, by=None, level: float = 0.
     uses = comb.L != 0  # (m, k)
     uses_f = uses.T.astype(float)
     answered_any = a @ uses_f > 0  # (n, m): answered at least one of the target's items
+    from scipy import stats  # here: importing scipy.stats takes seconds, parsing needs none
+
     quantile = stats.norm.ppf(0.5 + level / 2)
     w = design.weights
     frames = []

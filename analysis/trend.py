@@ -18,7 +18,9 @@ gets:
   items answered by the same people.
 * **A per-wave series**: each wave's estimate on its own design with SE and CI, ready to plot.
 
-Comparability is the one of :mod:`analysis.compare`, across all the waves: an item must be asked
+The waves come from :func:`analysis.pipeline.load_survey` (``data`` may be a DataFrame, a path or
+a loaded :class:`analysis.pipeline.Survey`). Comparability is :mod:`analysis.comparability`'s,
+across all the waves: an item must be asked
 with the same wording version in every wave, an indicator scored from the same items everywhere
 (or, with ``common_items``, from the items all waves share).
 
@@ -37,24 +39,10 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from analysis.compare import (
-    NOTES_COLUMNS,
-    DesignSpec,
-    _component_scales,
-    _describe,
-    _raw_comparability,
-    norm_wording_notes,
-    prepare_waves,
-    wave_scales_in_data,
-)
+from analysis.compare import NOTES_COLUMNS, as_survey
 from analysis.errors import AnalysisInputError
-from analysis.indicators import (
-    Scale,
-    Target,
-    _combination,
-    estimate_targets,
-    parse_target,
-)
+from analysis.indicators import _combination, estimate_targets, parse_targets
+from analysis.pipeline import DesignSpec, Survey, load_survey, margins_for_wave, weighting_table
 
 TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",
                  "ci_high", "t", "df", "p_value", "n")
@@ -83,6 +71,7 @@ class Trend:
     series: pd.DataFrame
     notes: pd.DataFrame
     level: float = 0.95
+    weighting: pd.DataFrame | None = None  # per wave: weighting diagnostics of its design
 
     def __repr__(self) -> str:
         lines = [f"Linear trends over waves {', '.join(map(str, self.waves))} "
@@ -105,7 +94,6 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
     own raked weights, and its variances account for that calibration, as R's
     ``calibrate(pooled, ~wave:sex + wave:region, calfun="raking")`` would.
     """
-    from analysis.compare import margins_for_wave
     from analysis.design import SurveyDesign
 
     parts = []
@@ -211,7 +199,7 @@ def _degf(design, rows: np.ndarray) -> int:
 
 
 def linear_trend(
-    data: pd.DataFrame,
+    data,
     items: Sequence[str],
     waves: Sequence[int] | None = None,
     *,
@@ -231,69 +219,35 @@ def linear_trend(
     comparable across the waves.
     """
     design = design or DesignSpec()
-    if "wave" not in data.columns:
-        raise AnalysisInputError("column 'wave' is missing from the data")
-    if waves is None:
-        waves = sorted(int(v) for v in pd.to_numeric(data["wave"], errors="coerce").dropna()
-                       .unique())
-    waves = sorted(int(w) for w in waves)
-    if len(set(waves)) < MIN_WAVES:
-        raise AnalysisInputError(
-            f"a linear trend needs at least {MIN_WAVES} waves; got "
-            f"{len(set(waves))} ({', '.join(map(str, sorted(set(waves)))) or 'none'})")
-    targets: list[Target] = []
-    for name in items:
-        t = parse_target(name)
-        if t.name not in {x.name for x in targets}:
-            targets.append(t)
+    if waves is not None:
+        check_wave_count(sorted(set(int(w) for w in waves)))
+    targets = parse_targets(items)
     if not targets:
         raise AnalysisInputError("no items for the trend")
-    prepared = prepare_waves(data, waves, keep_flagged=keep_flagged, load_wave=load_wave)
-    defs, frames = prepared.definitions, prepared.frames
-    notes = list(prepared.notes)
-
-    for t in targets:
-        if t.item is not None and not any(t.item in defs[y].items or t.item in frames[y].columns
-                                          for y in waves):
-            raise AnalysisInputError(f"item '{t.item}' is not in waves "
-                                     f"{', '.join(map(str, waves))} (neither in the wave "
-                                     "definitions nor a column of the data)")
-
-    scales, dropped_notes = wave_scales_in_data(defs, frames, targets)
-    notes += dropped_notes
-    if common_items:
-        scales = _common_across(scales, waves, notes, targets)
-
-    comparable: list[Target] = []
-    for t in targets:
-        reason = None
-        if t.item is not None:
-            for a, b in zip(waves, waves[1:], strict=False):
-                reason = reason or _raw_comparability(t, defs[a], defs[b], a, b)
-        else:
-            reason = _indicator_reason(t, scales, waves)
-        if reason is None:
-            if t.item is not None:
-                for y in waves:
-                    if t.item not in frames[y].columns or frames[y][t.item].notna().sum() == 0:
-                        raise AnalysisInputError(
-                            f"item '{t.item}': wave {y} asks it but the data have no answers "
-                            f"to it in wave {y}")
-            comparable.append(t)
-        else:
-            notes.append(("not_comparable", t.name, f"{t.name}: not comparable, {reason}"))
-    notes += norm_wording_notes(defs, targets, load_norms)
+    if isinstance(data, Survey):
+        survey = as_survey(data, sorted(int(w) for w in waves) if waves else list(data.waves))
+    else:
+        survey = load_survey(data, waves=None if waves is None else sorted(int(w) for w in waves),
+                             keep_flagged=keep_flagged, load_wave=load_wave)
+    waves = sorted(survey.waves)
+    check_wave_count(waves)
+    frames = {y: survey.frames[y] for y in waves}
+    check = survey.comparability(targets, waves, common_items=common_items,
+                                 load_norms=load_norms)
+    notes = list(survey.notes) + check.notes
+    comparable = check.comparable
+    notes += [("not_comparable", name, f"{name}: not comparable, {reason}")
+              for name, reason in check.not_comparable]
     if not comparable:
         reasons = "; ".join(m for k, _, m in notes if k == "not_comparable")
         raise AnalysisInputError(f"nothing to analyse: {reasons}")
 
     # per-wave series on each wave's own design
-    used = {n for t in comparable if t.is_indicator for n in _component_scales(t, scales[waves[0]])}
     series = []
+    designs = {}
     for y in waves:
-        d = design.build(frames[y], y)
-        sc = [s for name, s in scales[y].items() if name in used]
-        est = estimate_targets(d, comparable, sc, level=level)
+        designs[y] = d = survey.design(y, design)
+        est = estimate_targets(d, comparable, check.scales_for(y), level=level)
         est.insert(1, "wave", y)
         series.append(est[list(SERIES_COLUMNS)])
     series = pd.concat(series, ignore_index=True)
@@ -303,8 +257,7 @@ def linear_trend(
 
     # the pooled regression
     pooled, pdata = pooled_design(frames, design)
-    sc0 = [s for name, s in scales[waves[0]].items() if name in used]
-    comb = _combination(comparable, sc0)
+    comb = _combination(comparable, check.scales_for(waves[0]))
     year = pdata["_wave"].to_numpy()
     slopes_items, z_items, answered = _slopes(pooled, comb.items, year)
     slope = comb.L @ np.nan_to_num(slopes_items)
@@ -329,42 +282,13 @@ def linear_trend(
         "n": rows_used.sum(axis=0),
     }, columns=list(TREND_COLUMNS))
     return Trend(waves=tuple(waves), table=table, series=series,
-                 notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level)
+                 notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level,
+                 weighting=weighting_table(designs))
 
 
-def _indicator_reason(t: Target, scales: dict[int, dict[str, Scale]], waves) -> str | None:
-    names = sorted({n for y in waves for n in _component_scales(t, scales[y])})
-    if not names:
-        return f"no wave has {t.kind} items"
-    problems = []
-    for name in names:
-        sigs = {y: scales[y][name].signature if name in scales[y] else None for y in waves}
-        lacking = [str(y) for y, s in sigs.items() if s is None]
-        if lacking:
-            problems.append(f"{name} has no items in wave {', '.join(lacking)}")
-        elif len(set(sigs.values())) > 1:
-            problems.append(f"{name} uses " + "; ".join(f"{_describe(s)} in {y}"
-                                                         for y, s in sigs.items()))
-    return ("different items or wording: " + "; ".join(problems)) if problems else None
-
-
-def _common_across(scales, waves, notes, targets):
-    out = {y: {} for y in waves}
-    names = set.intersection(*(set(scales[y]) for y in waves))
-    for name in sorted(names):
-        shared = set.intersection(*(set(scales[y][name].signature) for y in waves))
-        if not shared:
-            continue
-        every = set.union(*(set(scales[y][name].signature) for y in waves))
-        for y in waves:
-            s = scales[y][name]
-            keep = [(c, v) for c, v in zip(s.items, s.versions or (None,) * len(s.items),
-                                           strict=True) if (c, v) in shared]
-            out[y][name] = Scale(s.norm, s.kind, tuple(c for c, _ in keep),
-                                 tuple(v for _, v in keep) if s.versions else ())
-        left_out = sorted(every - shared, key=lambda x: (x[0], x[1] or 0))
-        if left_out and any(t.is_indicator for t in targets):
-            notes.append(("items_dropped", name,
-                          f"{name}: scored in every wave without {_describe(left_out)} "
-                          "(not comparable: wording or availability differs)"))
-    return out
+def check_wave_count(waves: Sequence[int]) -> None:
+    """Refuse fewer than :data:`MIN_WAVES` distinct waves."""
+    if len(waves) < MIN_WAVES:
+        raise AnalysisInputError(
+            f"a linear trend needs at least {MIN_WAVES} waves; got "
+            f"{len(waves)} ({', '.join(map(str, waves)) or 'none'})")

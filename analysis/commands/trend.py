@@ -2,7 +2,8 @@
 
     survey-analysis trend DATA --items N04_P1,N04.practice,index.practice --waves 2024,2025,2026
         [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]]
-        [--keep-flagged] [--common-items] [--level 0.95] --out T.csv
+        [--keep-flagged] [--recode-invalid] [--common-items] [--level 0.95] [--digits N]
+        --out T.csv
 
 Writes three files:
 
@@ -17,33 +18,38 @@ Writes three files:
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from analysis.commands.compare import (
-    add_design_arguments,
+from analysis.commands.options import (
+    cleaning_parent,
+    data_parent,
+    design_parent,
     design_spec,
-    read_data,
+    load,
+    output_parent,
+    parse_numbers,
+    sidecar,
     split_list,
+    write_csv,
     write_outputs,
+    write_weighting,
 )
 from analysis.errors import AnalysisInputError
 
 
-def series_path(out: str) -> Path:
+def series_path(out: str):
     """``T.csv`` -> ``T.series.csv``."""
-    p = Path(out)
-    return p.with_name(p.stem + ".series.csv") if p.suffix else p.with_name(p.name + ".series.csv")
+    return sidecar(out, "series")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "trend",
+        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("T.csv")],
         help="linear trend over three or more waves, with per-wave series",
         description="Design-based test for a linear trend per item and per Ten Norms "
                     "indicator over three or more waves (pooled design: strata = wave x "
                     "stratum, PSUs = wave x PSU). Writes OUT (trend table), OUT's .series.csv "
-                    "(per-wave estimates with CIs) and .notes.csv.")
-    p.add_argument("data", metavar="DATA", help="responses table (CSV or Parquet)")
+                    "(per-wave estimates with CIs), .notes.csv and, with weights, "
+                    ".weighting.csv.")
     p.add_argument("--items", required=True, metavar="A,B,...",
                    help="item codes (N04_P1) and indicators (N04.practice, N04.gap, "
                         "index.practice, ...)")
@@ -52,28 +58,24 @@ def register(subparsers) -> None:
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--common-items", action="store_true",
                    help="score indicators on the items every wave shares with the same wording")
-    add_design_arguments(p)
-    p.add_argument("--out", required=True, metavar="T.csv", help="output CSV (trend table)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from analysis.trend import linear_trend
+    from analysis.trend import check_wave_count, linear_trend
 
     if not 0 < args.level < 1:
         raise AnalysisInputError(f"--level {args.level:g} must be between 0 and 1")
-    waves = None
-    if args.waves:
-        waves = []
-        for v in split_list(args.waves, "--waves"):
-            try:
-                waves.append(int(v))
-            except ValueError:
-                raise AnalysisInputError(f"--waves: '{v}' is not a year") from None
+    waves = parse_numbers(args.waves, "--waves", int, "year")
     items = split_list(args.items, "--items")
-    data = read_data(args.data)
-    result = linear_trend(data, items, waves, design=design_spec(args), level=args.level,
-                          keep_flagged=args.keep_flagged, common_items=args.common_items)
-    write_outputs(result.table, result.notes, args.out, "trend")
-    result.series.to_csv(series_path(args.out), index=False)
+    spec = design_spec(args)
+    if waves is not None:
+        check_wave_count(sorted(set(waves)))
+    survey = load(args, waves=waves)
+    result = linear_trend(survey, items, waves, design=spec, level=args.level,
+                          common_items=args.common_items)
+    write_outputs(result.table, result.notes, args.out, "trend", args.digits)
+    write_csv(result.series, series_path(args.out), args.digits)
+    if spec.weighted:
+        write_weighting(result.weighting, args.out, "trend", args.digits)
     return 0

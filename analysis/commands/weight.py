@@ -7,13 +7,17 @@ Writes OUT (CSV, or Parquet for ``.parquet``): DATA with a ``weight`` column (re
 has one). Margins are ``variable,category,target`` (+ optional ``wave``); targets are counts, or
 shares summing to 1 per variable (weights then sum to the number of rows raked together). With
 ``--by wave`` each wave is raked on its own (to its own rows of the margins when they have a
-``wave`` column). One line per raking on stdout reports iterations and the largest margin error.
+``wave`` column). One line per raking on stderr reports iterations and the largest margin error,
+and one line per raking gives its weighting diagnostics (Kish's design effect of weighting,
+effective sample size, weight range and ratio, trimming), also written to ``OUT.weighting.csv``
+(``wave,n,weight_sum,weight_min,weight_max,weight_ratio,kish_deff,n_effective,n_trimmed``; the
+``wave`` column holds the ``--by`` group). Answer codes are checked against the data's codebook
+as in the other commands (``--recode-invalid`` sets out-of-range codes to missing in OUT).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 import pandas as pd
@@ -24,11 +28,12 @@ OUTPUT_COLUMN = "weight"
 
 
 def register(subparsers) -> None:
+    from analysis.commands.options import data_parent
+
     p = subparsers.add_parser(
-        "weight", help="rake weights to census margins",
+        "weight", parents=[data_parent()], help="rake weights to census margins",
         description="Rake survey weights to population margins (iterative proportional "
                     "fitting) and write DATA with a 'weight' column.")
-    p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
     p.add_argument("--margins", required=True, metavar="M.csv",
                    help="margins: variable,category,target[,wave]")
     p.add_argument("--base-weight", metavar="COL", help="starting weights (default: all 1)")
@@ -44,16 +49,25 @@ def register(subparsers) -> None:
     p.add_argument("--epsilon", type=float, default=1e-10, metavar="E",
                    help="convergence: every margin within E of its target, relative "
                         "(default 1e-10)")
+    p.add_argument("--recode-invalid", action="store_true",
+                   help="set answer codes outside an item's codes to missing (default: refuse "
+                        "the data)")
     p.add_argument("--out", required=True, metavar="OUT", help="output file (.csv or .parquet)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from analysis.commands.options import say, sidecar, write_csv
     from analysis.design import SurveyDesign
-    from analysis.io import progress, read_margins, read_responses, write_table
+    from analysis.io import progress, read_margins, write_table
+    from analysis.pipeline import load_survey, weighting_table
 
     margins = read_margins(args.margins)
-    data = read_responses(args.data)
+    # the pipeline's reading and answer-code checks, but every row and every code kept
+    survey = load_survey(args.data, keep_flagged=True, recode_invalid=args.recode_invalid,
+                         recode_not_applicable=False, require_wave=False)
+    data = pd.concat(survey.frames.values()).sort_index() if len(survey.frames) > 1 \
+        else next(iter(survey.frames.values()))
     for col in filter(None, [args.base_weight, args.by]):
         if col not in data.columns:
             raise AnalysisInputError(f"{args.data}: unknown column '{col}'")
@@ -64,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise AnalysisInputError(
                 f"{args.margins}: the margins give targets per wave; use --by wave")
     weights = np.full(len(data), np.nan)
+    designs = {}
     for label, rows in progress(groups, "weighting", unit="group"):
         part = data.iloc[rows] if len(groups) > 1 else data
         m = margins
@@ -77,11 +92,15 @@ def run(args: argparse.Namespace) -> int:
             raked = raked.trim(lower=args.trim_lower, upper=args.trim_upper,
                                epsilon=args.epsilon)
         weights[rows] = raked.weights
+        designs[label if args.by else None] = raked
         prefix = f"{args.by} {label}: " if args.by else ""
-        print(f"{prefix}{raked.weighting}", file=sys.stdout)
+        say("weight", [f"{prefix}{raked.weighting}",
+                       f"{prefix}weighting: {raked.weight_diagnostics}"])
     out = data.copy()
     out[OUTPUT_COLUMN] = weights
     write_table(out, args.out)
+    write_csv(weighting_table(designs), sidecar(args.out, "weighting"))
+    say("weight", [m for kind, _, m in survey.notes if kind == "recoded"])
     return 0
 
 

@@ -282,9 +282,9 @@ def test_remaining_cli_messages(df, tmp_path, capsys):
     holes = tmp_path / "holes.csv"
     wave_hole.to_csv(holes, index=False)
     cases.append((["estimate", holes, "--items", "y", "--out", tmp_path / "e.csv"],
-                  "column 'wave': missing value in row 60"))
+                  "column 'wave', row 60: missing wave year"))
     cases.append((["weight", holes, "--margins", m, "--by", "wave", "--out", tmp_path / "w.csv"],
-                  "column 'wave': missing value in row 60"))
+                  "column 'wave', row 60: missing wave year"))
     cases.append((["estimate", tmp_path / "nope.csv", "--items", "y", "--out",
                    tmp_path / "e.csv"], "No such file or directory"))
     for argv, message in cases:

@@ -68,4 +68,4 @@ def test_exclusion_keeps_file_row_numbers_in_later_messages(tmp_path, capsys):
     df.to_csv(data, index=False)
     code, _, err = run_estimate(capsys, data, tmp_path / "e.csv")
     assert code == 2
-    assert "value 'often' in row 8" in err and err.count("\n") == 1
+    assert "row 8: value 'often'" in err and err.count("\n") == 1

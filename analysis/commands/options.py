@@ -1,0 +1,190 @@
+"""What the analysis commands share: option groups (argparse parent parsers), list parsing, the
+reader (:func:`analysis.pipeline.load_survey`) and the writer of results and their sidecars.
+
+Each command builds its parser with ``parents=[...]`` from the factories here, so a design flag,
+a quality flag or an output flag is declared once and means the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.errors import AnalysisInputError
+
+LONELY_PSU_RULES = ("fail", "remove", "adjust", "average", "certainty")
+
+
+# --------------------------------------------------------------------------- parent parsers
+def data_parent() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("data", metavar="DATA",
+                   help="responses table (.csv or .parquet; its codebook X.codebook.csv or "
+                        "Parquet metadata gives the questionnaire)")
+    return p
+
+
+def design_parent() -> argparse.ArgumentParser:
+    """The design flags: one design per wave, built the same way by every command."""
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("design (applied to each wave separately)")
+    g.add_argument("--weight", metavar="COL", help="final weight column (default: all 1)")
+    g.add_argument("--strata", metavar="COL", help="stratum column")
+    g.add_argument("--psu", metavar="COL", help="PSU column (nested in strata)")
+    g.add_argument("--fpc", metavar="COL",
+                   help="finite population correction: >1 population PSUs, <=1 fraction")
+    g.add_argument("--margins", metavar="M.csv",
+                   help="rake each wave to these margins (variable,category,target[,wave])")
+    g.add_argument("--base-weight", metavar="COL",
+                   help="starting weights for --margins (default: --weight, else 1)")
+    g.add_argument("--rescale", action="store_true",
+                   help="with --margins: turn count targets on different bases into shares of "
+                        "one total")
+    g.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES,
+                   help="single-PSU strata, as R's survey.lonely.psu (default: fail)")
+    return p
+
+
+def cleaning_parent() -> argparse.ArgumentParser:
+    """Response quality and answer-code validation."""
+    p = argparse.ArgumentParser(add_help=False)
+    q = p.add_argument_group("response quality and answer codes")
+    q.add_argument("--keep-flagged", action="store_true",
+                   help="keep speeders, straight-liners and failed attention checks "
+                        "(default: exclude them and say how many on stderr)")
+    q.add_argument("--recode-invalid", action="store_true",
+                   help="set answer codes outside an item's codes to missing and say how many "
+                        "per column (default: refuse the data)")
+    return p
+
+
+def output_parent(metavar: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("output")
+    g.add_argument("--out", required=True, metavar=metavar,
+                   help="output CSV (sidecars .notes.csv, .weighting.csv, ... beside it)")
+    g.add_argument("--digits", type=int, metavar="N",
+                   help="round the numbers written to N decimals (default: full precision)")
+    return p
+
+
+# --------------------------------------------------------------------------- parsing
+def design_spec(args, **extra):
+    from analysis.pipeline import DesignSpec
+
+    if args.base_weight and not args.margins:
+        raise AnalysisInputError("--base-weight needs --margins (it is the starting weight of "
+                                 "the raking)")
+    return DesignSpec(weight=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc,
+                      margins=args.margins, base_weight=args.base_weight,
+                      lonely_psu=args.lonely_psu, rescale=args.rescale, **extra)
+
+
+def split_list(text: str, what: str, noun: str = "name") -> list[str]:
+    """``'a, b,,c'`` -> ``['a', 'b', 'c']``; nothing left is an error naming the option."""
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise AnalysisInputError(f"{what}: give at least one {noun}")
+    return values
+
+
+def parse_numbers(text: str | None, what: str, kind=float, noun: str = "number") -> list | None:
+    """``'4,5'`` -> ``[4.0, 5.0]`` (``kind`` int for years); ``None`` stays ``None``."""
+    if text is None:
+        return None
+    out = []
+    for v in split_list(text, what, noun):
+        try:
+            out.append(kind(v))
+        except ValueError:
+            raise AnalysisInputError(f"{what}: '{v}' is not a {noun}") from None
+    return out
+
+
+def parse_levels(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+        raise AnalysisInputError("--proportion: give the answer levels to count, e.g. 4,5")
+    levels = []
+    for v in values:
+        try:
+            levels.append(float(v))
+        except ValueError:
+            raise AnalysisInputError(f"--proportion: level '{v}' is not a number") from None
+    return levels
+
+
+# --------------------------------------------------------------------------- reading
+def load(args, *, waves=None, columns=None, require_wave: bool = True):
+    """The command's data through the one pipeline (:func:`analysis.pipeline.load_survey`)."""
+    from analysis.pipeline import load_survey
+
+    return load_survey(args.data, waves=waves, keep_flagged=args.keep_flagged,
+                       recode_invalid=args.recode_invalid, columns=columns,
+                       require_wave=require_wave)
+
+
+# --------------------------------------------------------------------------- writing
+def sidecar(out: str, name: str) -> Path:
+    """``C.csv`` -> ``C.<name>.csv`` beside the output."""
+    p = Path(out)
+    return p.with_name(f"{p.stem}.{name}.csv") if p.suffix else p.with_name(f"{p.name}.{name}.csv")
+
+
+def check_out(out: str) -> None:
+    parent = Path(out).parent
+    if parent and not parent.exists():
+        raise AnalysisInputError(f"--out: directory '{parent}' does not exist")
+
+
+def rounded(table: pd.DataFrame, digits: int | None) -> pd.DataFrame:
+    """``table`` with its float columns rounded to ``digits`` decimals (unchanged for None)."""
+    if digits is None:
+        return table
+    if digits < 0:
+        raise AnalysisInputError(f"--digits {digits}: give 0 or more decimals")
+    floats = [c for c in table.columns if pd.api.types.is_float_dtype(table[c])]
+    return table.round(dict.fromkeys(floats, digits)) if floats else table
+
+
+def write_csv(table: pd.DataFrame, path, digits: int | None = None) -> None:
+    """Write ``table`` at full precision (``repr`` round-trip of every float) unless ``digits``."""
+    rounded(table, digits).to_csv(path, index=False)
+
+
+def say(command: str, messages) -> None:
+    for m in messages:
+        print(f"survey-analysis {command}: {m}", file=sys.stderr)
+
+
+def write_weighting(table: pd.DataFrame | None, out: str, command: str,
+                    digits: int | None = None) -> None:
+    """The weighting diagnostics (contract section 7): one line per wave on stderr and
+    ``OUT.weighting.csv``."""
+    if table is None or table.empty:
+        return
+    write_csv(table, sidecar(out, "weighting"), digits)
+    say(command, [weighting_line(r) for r in table.to_dict("records")])
+
+
+def weighting_line(r: dict) -> str:
+    wave = f"wave {r['wave']}: " if r["wave"] != "" else ""
+    line = (f"{wave}weighting: {r['n']} responses, effective sample size "
+            f"{r['n_effective']:.1f} (Kish design effect of weighting {r['kish_deff']:.3f}); "
+            f"weights {r['weight_min']:.4g} to {r['weight_max']:.4g} (ratio "
+            f"{r['weight_ratio']:.3g})")
+    return line + (f"; {r['n_trimmed']} trimmed" if r["n_trimmed"] else "")
+
+
+def write_outputs(table: pd.DataFrame, notes: pd.DataFrame, out: str, command: str,
+                  digits: int | None = None) -> None:
+    """The result and its ``.notes.csv`` sidecar; every note also goes to stderr."""
+    check_out(out)
+    write_csv(table, out, digits)
+    notes.to_csv(sidecar(out, "notes"), index=False)
+    say(command, notes["message"])
