@@ -236,7 +236,8 @@ def test_spss_and_stata_files(tmp_path, suffix):
 def test_spss_file_rakes_on_its_labels(tmp_path, capsys):
     pyreadstat = pytest.importorskip("pyreadstat")
     frame, labels = labelled_table()
-    frame = frame.dropna(subset=["sex"])
+    # N01_A1 offers no "not applicable" in wave 2025, so its 9 would be refused (one line, exit 2)
+    frame = frame.dropna(subset=["sex"]).replace({"N01_A1": {9: 4}})
     path = tmp_path / "responses.sav"
     pyreadstat.write_sav(frame, path, variable_value_labels=labels)
     m = tmp_path / "m.csv"
@@ -247,6 +248,7 @@ def test_spss_file_rakes_on_its_labels(tmp_path, capsys):
     code = main(["estimate", str(path), "--items", "N01_A1", "--margins", str(m),
                  "--out", str(out)])
     assert code == 0, capsys.readouterr().err
+    assert pd.read_csv(out)["n"].iloc[0] == len(frame)
 
 
 def test_damaged_spss_file(tmp_path):
