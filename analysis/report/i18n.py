@@ -414,6 +414,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "m_col_moe_row": {"zh": "误差范围（±分）", "en": "Margin of error (± points)"},
     "m_below_min": {"zh": "低于最小样本量，不予报告", "en": "below the minimum n: not reported"},
+    "col_note": {"zh": "说明", "en": "Note"},
     "m_comparability": {"zh": "可比性说明", "en": "Comparability"},
     "m_comparability_none": {
         "zh": "各轮次使用相同的题目和措辞版本，全部可比。",
