@@ -54,6 +54,11 @@ def _finish(fig, title: str, source: str, lang: str) -> str:
     return svg[svg.index("<svg"):]
 
 
+def _source_name(findings: Findings, lang: str) -> str:
+    """The source line names the survey (or the caller's label for the data), never a file."""
+    return findings.data_source or findings.survey_title[lang]
+
+
 def _style_axes(ax) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -103,7 +108,7 @@ def overview_chart(findings: Findings, _, lang: str) -> str:
     _style_axes(ax)
     ax.legend(loc="lower center", bbox_to_anchor=(0.35, 1.0), ncol=2, fontsize=8, frameon=False)
     n = findings.wave(wave).n_analysed
-    source = _("chart_source", source=findings.data_source, wave=wave, n=_fmt_n(n))
+    source = _("chart_source", source=_source_name(findings, lang), wave=wave, n=_fmt_n(n))
     return _finish(fig, _("chart_overview_title", wave=wave), source, lang)
 
 
@@ -198,7 +203,7 @@ def trend_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str:
     ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8,
               frameon=False)
     ns = " / ".join(f"{w}: {_fmt_n(findings.wave(w).n_analysed)}" for w in waves)
-    source = _("chart_source_trend", source=findings.data_source, n=ns)
+    source = _("chart_source_trend", source=_source_name(findings, lang), n=ns)
     if boundaries:
         source += " " + _("chart_break_note")
     label = norm.name(lang) if norm.code == "index" else f"{norm.code} {norm.name(lang)}"
@@ -250,7 +255,7 @@ def subgroup_chart(norm: NormFindings, findings: Findings, _, lang: str) -> str 
     ax.set_xlabel(_("axis_score"), fontsize=8, color=INK)
     _style_axes(ax)
     n = findings.wave(findings.current_wave).n_analysed
-    source = _("chart_source", source=findings.data_source, wave=findings.current_wave,
+    source = _("chart_source", source=_source_name(findings, lang), wave=findings.current_wave,
                n=_fmt_n(n))
     label = norm.name(lang) if norm.code == "index" else f"{norm.code} {norm.name(lang)}"
     title = _("chart_subgroup_title", code=label, wave=findings.current_wave)

@@ -337,15 +337,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "flag_attention": {"zh": "注意力检验未通过", "en": "Failed attention check"},
     "m_weighting": {"zh": "加权", "en": "Weighting"},
     "m_weighting_text": {
-        "zh": "每一轮次的样本分别用迭代比例拟合（raking）将权重校准到下列人口边际分布（边际文件：{file}）。"
+        "zh": "每一轮次的样本分别用迭代比例拟合（raking）将权重校准到下列人口边际分布。"
               "标准误考虑了校准的影响。",
         "en": "Each wave is weighted on its own by raking (iterative proportional fitting) to the "
-              "population margins below (margins file: {file}). Standard errors allow for the "
+              "population margins below. Standard errors allow for the "
               "calibration.",
     },
     "m_weighting_none": {
-        "zh": "报告使用数据中已有的权重列“{weight}”，未重新校准。",
-        "en": "The report uses the weight column “{weight}” already in the data; no re-raking.",
+        "zh": "报告使用数据中已有的权重，未重新校准。",
+        "en": "The report uses the weights already in the data; no re-raking.",
     },
     "m_weighting_unweighted": {
         "zh": "未使用权重（各问卷权重相等）。",
@@ -369,6 +369,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "the design variance over the variance of a simple random sample of the same size.",
     },
     "m_none": {"zh": "无", "en": "none"},
+    "m_used": {"zh": "有", "en": "used"},
     "m_indicators": {"zh": "指标定义", "en": "Indicators"},
     "m_indicators_text": {
         "zh": "认知得分与践行得分：每条规范的认知题（重要性，5级）和践行题（频率，5级）先将答案1–5换算为0–100分，"
@@ -452,6 +453,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "denote the same topics in both versions.",
     },
     "m_software": {"zh": "计算软件", "en": "Software"},
+    "m_software_self": {"zh": "本项目分析程序{version}版", "en": "the project's analysis code {version}"},
     "m_software_text": {
         "zh": "本报告全部数字由分析程序包根据数据自动计算生成（{versions}）；中文字体：{font}。",
         "en": "Every number in this report was computed from the data by the analysis package "

@@ -395,11 +395,25 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         note_text=lambda note: comparability_text(note, findings, _, lang),
         norm_versions=lambda: norm_version_groups(findings, _),
         split_columns=split_columns,
+        software_versions=lambda software: software_text(software, _),
         today=(findings.generated or date.today()).isoformat(),
         html_lang="zh-Hans" if lang == "zh" else "en",
     )
     tick("html")
     return html
+
+
+PROJECT_DISTRIBUTION = "ten-norms-survey"
+"""This project's own package among the software versions: named in words, not by its
+distribution name."""
+
+
+def software_text(software: dict[str, str], _) -> str:
+    """``本项目分析程序0.1.0版、numpy 2.4.6、pandas 3.1.1`` / ``the project's analysis code
+    0.1.0, numpy 2.4.6, …``: the versions that computed the report, for the annex."""
+    return _("list_sep").join(
+        _("m_software_self", version=version) if name == PROJECT_DISTRIBUTION
+        else f"{name} {version}" for name, version in software.items())
 
 
 def split_columns(subgroups: dict) -> list[list]:
