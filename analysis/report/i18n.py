@@ -226,6 +226,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Fewer than three comparable waves: no linear trend estimated.",
     },
     "subgroups_heading": {"zh": "{norm}：群体差异", "en": "{norm}: subgroup differences"},
+    # names of the tables' scroll regions (read by screen readers; unique on the page)
+    "table_region": {"zh": "{title}：{table}", "en": "{title}: {table}"},
+    "table_region_part": {"zh": "{title}：群体表（{part}）", "en": "{title}: subgroup table ({part})"},
     "subgroup_tests_caption": {
         "zh": "各践行题答案与群体变量关联的Rao–Scott校正F检验（p值）",
         "en": "Rao–Scott corrected F tests of association between each practice item's answers "

@@ -391,6 +391,7 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         kinds=INDICATOR_KINDS, summary=summary_sentences(findings, lang) if "summary" in sections
         else [], category_label=lambda v, c: category_label(v, c, lang),
         variable_label=lambda v: variable_label(v, lang), verdict=_verdict,
+        variable_list=lambda vs: _("list_sep").join(variable_label(v, lang) for v in vs),
         nc_sentences=lambda norm, which="both": not_comparable_sentences(norm, findings, _, which),
         note_text=lambda note: comparability_text(note, findings, _, lang),
         norm_versions=lambda: norm_version_groups(findings, _),

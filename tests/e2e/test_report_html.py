@@ -47,3 +47,59 @@ def test_report_has_no_axe_violations(report_page, lang):
     violations = axe_violations(page, WCAG_TAGS + ("best-practice",))
     assert violations == [], f"{lang} report:\n{describe(violations)}"
     page.context.close()
+
+
+PHONE_WIDTH = 360
+
+# Every data table, the region around it, and whether that region is what scrolls.
+TABLE_REGIONS_JS = """
+() => [...document.querySelectorAll('table.data')].map(table => {
+  const region = table.closest('.table-scroll');
+  return {
+    table: table.className,
+    region: region && {
+      role: region.getAttribute('role'),
+      tabindex: region.getAttribute('tabindex'),
+      label: region.getAttribute('aria-label') || '',
+      overflow: getComputedStyle(region).overflowX,
+      fits: region.getBoundingClientRect().right <= innerWidth + 0.5,
+    },
+    wider: table.getBoundingClientRect().width > innerWidth,
+  };
+})
+"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_report_reads_on_a_360px_phone(report_page, lang):
+    page = report_page(lang, width=PHONE_WIDTH)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH, \
+        f"the {lang} page scrolls sideways on a {PHONE_WIDTH} px screen"
+
+    tables = page.evaluate(TABLE_REGIONS_JS)
+    assert tables, "no data table found"
+    labels = []
+    for t in tables:
+        region = t["region"]
+        assert region, f"table.{t['table']} is not in a scroll region"
+        assert region["role"] == "region" and region["tabindex"] == "0", region
+        assert region["label"].strip(), f"scroll region of table.{t['table']} has no label"
+        assert region["overflow"] == "auto" and region["fits"], region
+        labels.append(region["label"])
+    assert len(set(labels)) == len(labels), "two table regions share a label"
+    assert any(t["wider"] for t in tables), "no table is wider than the phone: test proves nothing"
+
+    charts = page.evaluate("""() => [...document.querySelectorAll('img.chart')].map(img => {
+        const r = img.getBoundingClientRect();
+        return {right: r.right, ratio: r.width / r.height,
+                natural: img.naturalWidth / img.naturalHeight};
+    })""")
+    assert charts
+    for c in charts:
+        assert c["right"] <= PHONE_WIDTH + 0.5, c  # scaled down to the screen
+        assert c["ratio"] == pytest.approx(c["natural"], rel=0.02), c  # not distorted
+
+    # scrollable regions bring their own rule (focusable): axe at phone width too
+    violations = axe_violations(page, WCAG_TAGS + ("best-practice",))
+    assert violations == [], f"{lang} report at {PHONE_WIDTH} px:\n{describe(violations)}"
+    page.context.close()
