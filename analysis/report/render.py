@@ -38,6 +38,15 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
 SECTIONS = ("summary", "overview", "norms", "table", "methodology")
 """Optional sections, in report order; a plan may switch any of them off."""
 
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+"""The document language of the page and of the PDF (``/Lang``), by report language."""
+
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+"""Tagged PDF/UA-1: a structure tree (headings, lists, tables with their header cells, figures
+with the images' alt text) screen readers follow, ``/MarkInfo /Marked true``, the language and
+the title from the page (shown as the window title), and the PDF/UA identification in the XMP
+metadata. WeasyPrint's ``uncompressed_pdf`` option makes the file readable for debugging."""
+
 
 # --- number formatting (one place, so text, tables and tests agree) ----------------------------
 
@@ -398,7 +407,7 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         split_columns=split_columns,
         software_versions=lambda software: software_text(software, _),
         today=(findings.generated or date.today()).isoformat(),
-        html_lang="zh-Hans" if lang == "zh" else "en",
+        html_lang=HTML_LANG[lang],
     )
     tick("html")
     return html
@@ -462,7 +471,7 @@ def write_report(findings: Findings, out: str | Path, lang: str = "zh", fmt: str
             pages = len(document.pages)
             if progress:
                 progress("layout")
-            document.write_pdf(str(tmp))
+            document.write_pdf(str(tmp), **PDF_OPTIONS)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
-"""The published report holds nothing internal: no file names or paths, no design column names,
-no English sentences in the Chinese report (read back from the PDF with pdftotext and from the
-HTML page, alt texts and labels included)."""
+"""The published report: a tagged PDF/UA document (structure tree, language, title, figures with
+alt text, the CJK font embedded), holding nothing internal — no file names or paths, no design
+column names, no English sentences in the Chinese report (read back from the PDF with pdftotext
+and from the HTML page, alt texts and labels included)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 from html.parser import HTMLParser
 
 import pytest
+from pypdf import PdfReader
 
 from analysis.report.fonts import NoCJKFontError, find_cjk_font
 from analysis.report.render import write_report
@@ -86,11 +88,12 @@ def pdf_text(path) -> str:
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    """The sample report: the Chinese PDF, and the HTML page in both languages."""
+    """The sample report: PDF and HTML page in both languages."""
     tmp = tmp_path_factory.mktemp("published")
     findings = sample_findings()
     out = {"findings": findings}
-    out["zh_pdf"] = write_report(findings, tmp / "report-zh.pdf", lang="zh").path
+    for lang in ("zh", "en"):
+        out[f"{lang}_pdf"] = write_report(findings, tmp / f"report-{lang}.pdf", lang=lang).path
     for lang in ("zh", "en"):
         out[f"{lang}_html"] = write_report(findings, tmp / f"report-{lang}.html", lang=lang).path
     return out
@@ -121,3 +124,54 @@ def test_html_has_nothing_internal(reports, lang):
     assert internal_values(text, design) == []
     if lang == "zh":
         assert english_runs(text) == []
+
+
+def structure_elements(reader: PdfReader) -> list:
+    """Every element of the PDF's structure tree, depth first."""
+    out, stack = [], [reader.trailer["/Root"]["/StructTreeRoot"]]
+    while stack:
+        node = stack.pop().get_object()
+        if "/S" in node:
+            out.append(node)
+        kids = node.get("/K")
+        kids = kids if isinstance(kids, list) else [kids]
+        stack += [k for k in reversed(kids) if hasattr(k, "get_object")
+                  and hasattr(k.get_object(), "get")]
+    return out
+
+
+@pytest.mark.parametrize("lang, pdf_lang", [("zh", "zh-CN"), ("en", "en")])
+def test_pdf_is_tagged_pdf_ua(reports, lang, pdf_lang):
+    reader = PdfReader(reports[f"{lang}_pdf"])
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root, "not a tagged PDF"
+    assert bool(root["/MarkInfo"]["/Marked"])
+    assert root["/Lang"] == pdf_lang
+    survey = reports["findings"].survey_title[lang]
+    assert reader.metadata.title.startswith(survey)
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"])  # title, not file name
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
+    assert 'pdfuaid:part="1"' in xmp and survey in xmp
+
+    elements = structure_elements(reader)
+    tags = [str(e["/S"]) for e in elements]
+    assert tags.count("/H1") == 1 and {"/H2", "/H3", "/H4"} <= set(tags)
+    assert {"/Table", "/TH", "/TD", "/Caption", "/L", "/LI"} <= set(tags)
+    # every data cell is tied to its header cells; every chart has its alt text
+    cells = [e for e in elements if e["/S"] == "/TD"]
+    assert cells and all(e["/A"].get("/Headers") for e in cells)
+    figures = [e for e in elements if e["/S"] == "/Figure"]
+    # index trend, overview, index by subgroup, and two charts per norm
+    assert len(figures) == 3 + 2 * len(reports["findings"].norms)
+    assert all(str(e.get("/Alt", "")).strip() for e in figures)
+    headings = [e for e in elements if e["/S"] == "/H3"]
+    assert len(headings) >= len(reports["findings"].norms)
+
+
+def test_pdf_still_embeds_the_cjk_font(reports):
+    if not shutil.which("pdffonts"):
+        missing_tool("report tests need pdffonts (Debian's poppler-utils)")
+    fonts = subprocess.run(["pdffonts", str(reports["zh_pdf"])], capture_output=True,
+                           text=True, check=True).stdout
+    cjk = [line for line in fonts.splitlines() if "CJK" in line]
+    assert cjk and all(" yes yes yes " in line for line in cjk), fonts  # embedded subset, unicode
