@@ -158,6 +158,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{wave}年十条规范的认知与践行得分",
         "en": "Awareness and practice of the Ten Norms, {wave}",
     },
+    # a chart's alt text: what it shows and where its numbers are (for screen readers)
+    "chart_alt": {"zh": "{title}（数值见{where}）", "en": "{title} (values in {where})"},
+    "alt_table_below": {"zh": "下表", "en": "the table below"},
+    "alt_table_all": {"zh": "指标汇总表", "en": "the table of all indicators"},
     "chart_trend_title": {"zh": "{code}：{first}–{last}年趋势", "en": "{code}: trend {first}–{last}"},
     "chart_subgroup_title": {
         "zh": "{code}：{wave}年各群体践行得分",
