@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 YEAR   ?= $(shell y=$$(date +%Y); if [ -f questionnaires/waves/$$y.yaml ]; then echo $$y; else ls questionnaires/waves/*.yaml 2>/dev/null | sed 's|.*/||; s|\.yaml||' | sort -n | tail -1; fi)
 STAMP  := .make
 
-.PHONY: run test install install-test system-packages lint clean
+.PHONY: run test install install-test system-packages node-packages lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,17 +23,24 @@ install: $(STAMP)/install
 system-packages:
 	bash scripts/install-system-packages.sh
 
+# axe-core (package.json) for the accessibility tests; without npm those tests skip (fail under CI)
+node-packages: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "note: npm not found; the accessibility tests that need axe-core will skip" >&2; fi
+
 run: install
 	$(BIN)/flask --app survey init-db
 	$(BIN)/flask --app survey load-questionnaire questionnaires/waves/$(YEAR).yaml
 	$(BIN)/flask --app survey open-wave $(YEAR)
 	$(BIN)/flask --app survey run --host 127.0.0.1 --port 5000
 
-test: install system-packages
+test: install system-packages node-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) $(STAMP) .pytest_cache
+	rm -rf $(VENV) $(STAMP) .pytest_cache node_modules

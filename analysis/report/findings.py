@@ -75,10 +75,9 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
 
     tick = progress or (lambda _step: None)
     if isinstance(data, str | Path):
-        data_source = data_source or Path(data).name
         data = read_responses(data)
     tick("read")
-    data_source = data_source or "DATA"
+    data_source = data_source or ""  # never the file name: the report is published
     if "wave" not in data.columns:
         raise AnalysisInputError("column 'wave' is missing from the data")
 

@@ -26,6 +26,18 @@ PREFERRED_FAMILIES = (
 )
 """Simplified-Chinese families we accept, best first (Debian: fonts-noto-cjk, fonts-wqy-zenhei)."""
 
+CHINESE_NAMES = {
+    "Noto Sans CJK SC": "思源黑体",  # the same design as Source Han Sans
+    "Source Han Sans SC": "思源黑体",
+    "Source Han Sans CN": "思源黑体",
+    "Noto Serif CJK SC": "思源宋体",
+    "Source Han Serif SC": "思源宋体",
+    "Source Han Serif CN": "思源宋体",
+    "WenQuanYi Zen Hei": "文泉驿正黑",
+    "WenQuanYi Micro Hei": "文泉驿微米黑",
+}
+"""What a Chinese reader calls each family (a Chinese report names no font in English)."""
+
 
 class NoCJKFontError(RuntimeError):
     """No CJK font is installed; the message says which packages provide one."""
@@ -40,7 +52,12 @@ class CJKFont:
     index: int = 0
 
     def describe(self) -> str:
+        """Family and file, for the command's log line (never for the report: no paths there)."""
         return f"{self.family} ({self.path})"
+
+    def display_name(self, lang: str) -> str:
+        """The family as the report names it: its Chinese name in a Chinese report."""
+        return CHINESE_NAMES.get(self.family, self.family) if lang == "zh" else self.family
 
 
 @lru_cache(maxsize=1)

@@ -158,6 +158,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{wave}年十条规范的认知与践行得分",
         "en": "Awareness and practice of the Ten Norms, {wave}",
     },
+    # a chart's alt text: what it shows and where its numbers are (for screen readers)
+    "chart_alt": {"zh": "{title}（数值见{where}）", "en": "{title} (values in {where})"},
+    "alt_table_below": {"zh": "下表", "en": "the table below"},
+    "alt_table_all": {"zh": "指标汇总表", "en": "the table of all indicators"},
     "chart_trend_title": {"zh": "{code}：{first}–{last}年趋势", "en": "{code}: trend {first}–{last}"},
     "chart_subgroup_title": {
         "zh": "{code}：{wave}年各群体践行得分",
@@ -226,6 +230,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Fewer than three comparable waves: no linear trend estimated.",
     },
     "subgroups_heading": {"zh": "{norm}：群体差异", "en": "{norm}: subgroup differences"},
+    # names of the tables' scroll regions (read by screen readers; unique on the page)
+    "table_region": {"zh": "{title}：{table}", "en": "{title}: {table}"},
+    "table_region_part": {"zh": "{title}：群体表（{part}）", "en": "{title}: subgroup table ({part})"},
     "subgroup_tests_caption": {
         "zh": "各践行题答案与群体变量关联的Rao–Scott校正F检验（p值）",
         "en": "Rao–Scott corrected F tests of association between each practice item's answers "
@@ -337,15 +344,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "flag_attention": {"zh": "注意力检验未通过", "en": "Failed attention check"},
     "m_weighting": {"zh": "加权", "en": "Weighting"},
     "m_weighting_text": {
-        "zh": "每一轮次的样本分别用迭代比例拟合（raking）将权重校准到下列人口边际分布（边际文件：{file}）。"
+        "zh": "每一轮次的样本分别用迭代比例拟合（raking）将权重校准到下列人口边际分布。"
               "标准误考虑了校准的影响。",
         "en": "Each wave is weighted on its own by raking (iterative proportional fitting) to the "
-              "population margins below (margins file: {file}). Standard errors allow for the "
+              "population margins below. Standard errors allow for the "
               "calibration.",
     },
     "m_weighting_none": {
-        "zh": "报告使用数据中已有的权重列“{weight}”，未重新校准。",
-        "en": "The report uses the weight column “{weight}” already in the data; no re-raking.",
+        "zh": "报告使用数据中已有的权重，未重新校准。",
+        "en": "The report uses the weights already in the data; no re-raking.",
     },
     "m_weighting_unweighted": {
         "zh": "未使用权重（各问卷权重相等）。",
@@ -369,6 +376,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "the design variance over the variance of a simple random sample of the same size.",
     },
     "m_none": {"zh": "无", "en": "none"},
+    "m_used": {"zh": "有", "en": "used"},
     "m_indicators": {"zh": "指标定义", "en": "Indicators"},
     "m_indicators_text": {
         "zh": "认知得分与践行得分：每条规范的认知题（重要性，5级）和践行题（频率，5级）先将答案1–5换算为0–100分，"
@@ -414,6 +422,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "m_col_moe_row": {"zh": "误差范围（±分）", "en": "Margin of error (± points)"},
     "m_below_min": {"zh": "低于最小样本量，不予报告", "en": "below the minimum n: not reported"},
+    "col_note": {"zh": "说明", "en": "Note"},
     "m_comparability": {"zh": "可比性说明", "en": "Comparability"},
     "m_comparability_none": {
         "zh": "各轮次使用相同的题目和措辞版本，全部可比。",
@@ -451,6 +460,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "denote the same topics in both versions.",
     },
     "m_software": {"zh": "计算软件", "en": "Software"},
+    "m_software_self": {"zh": "本项目分析程序{version}版", "en": "the project's analysis code {version}"},
     "m_software_text": {
         "zh": "本报告全部数字由分析程序包根据数据自动计算生成（{versions}）；中文字体：{font}。",
         "en": "Every number in this report was computed from the data by the analysis package "

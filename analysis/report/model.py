@@ -304,7 +304,8 @@ class Findings:
     subgroup_variables: list[str] = field(default_factory=list)
     generated: date | None = None
     data_source: str = ""
-    """File name of DATA, quoted in every chart's source line."""
+    """A reader's name for the data, quoted in the charts' source lines (empty: the survey's
+    title); never a file name or path, the report is published."""
     software: dict[str, str] = field(default_factory=dict)
     """Versions of the packages that computed the report (for the annex)."""
 

@@ -38,6 +38,15 @@ TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
 SECTIONS = ("summary", "overview", "norms", "table", "methodology")
 """Optional sections, in report order; a plan may switch any of them off."""
 
+HTML_LANG = {"zh": "zh-CN", "en": "en"}
+"""The document language of the page and of the PDF (``/Lang``), by report language."""
+
+PDF_OPTIONS = {"pdf_variant": "pdf/ua-1", "pdf_tags": True}
+"""Tagged PDF/UA-1: a structure tree (headings, lists, tables with their header cells, figures
+with the images' alt text) screen readers follow, ``/MarkInfo /Marked true``, the language and
+the title from the page (shown as the window title), and the PDF/UA identification in the XMP
+metadata. WeasyPrint's ``uncompressed_pdf`` option makes the file readable for debugging."""
+
 
 # --- number formatting (one place, so text, tables and tests agree) ----------------------------
 
@@ -391,15 +400,30 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         kinds=INDICATOR_KINDS, summary=summary_sentences(findings, lang) if "summary" in sections
         else [], category_label=lambda v, c: category_label(v, c, lang),
         variable_label=lambda v: variable_label(v, lang), verdict=_verdict,
+        variable_list=lambda vs: _("list_sep").join(variable_label(v, lang) for v in vs),
         nc_sentences=lambda norm, which="both": not_comparable_sentences(norm, findings, _, which),
         note_text=lambda note: comparability_text(note, findings, _, lang),
         norm_versions=lambda: norm_version_groups(findings, _),
         split_columns=split_columns,
+        software_versions=lambda software: software_text(software, _),
         today=(findings.generated or date.today()).isoformat(),
-        html_lang="zh-Hans" if lang == "zh" else "en",
+        html_lang=HTML_LANG[lang],
     )
     tick("html")
     return html
+
+
+PROJECT_DISTRIBUTION = "ten-norms-survey"
+"""This project's own package among the software versions: named in words, not by its
+distribution name."""
+
+
+def software_text(software: dict[str, str], _) -> str:
+    """``本项目分析程序0.1.0版、numpy 2.4.6、pandas 3.1.1`` / ``the project's analysis code
+    0.1.0, numpy 2.4.6, …``: the versions that computed the report, for the annex."""
+    return _("list_sep").join(
+        _("m_software_self", version=version) if name == PROJECT_DISTRIBUTION
+        else f"{name} {version}" for name, version in software.items())
 
 
 def split_columns(subgroups: dict) -> list[list]:
@@ -447,7 +471,7 @@ def write_report(findings: Findings, out: str | Path, lang: str = "zh", fmt: str
             pages = len(document.pages)
             if progress:
                 progress("layout")
-            document.write_pdf(str(tmp))
+            document.write_pdf(str(tmp), **PDF_OPTIONS)
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -16,13 +16,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
+from tests.accessibility import CHROMIUM, CHROMIUM_ARGS, open_chromium  # noqa: F401 (re-export)
+
 PROJECT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT / "docs" / "screenshots"
 
@@ -108,18 +103,9 @@ def live_survey(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(CHROMIUM_MISSING)
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="end-to-end browser tests need the playwright package"
-    )
-    with sync_api.sync_playwright() as pw:
-        try:
-            b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        except Exception as exc:  # noqa: BLE001 - a broken Chromium install is an environment problem
-            pytest.skip(f"could not launch {CHROMIUM}: {exc}")
+    """Debian's headless Chromium (skips when it or playwright is missing, fails under CI)."""
+    with open_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

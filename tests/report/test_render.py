@@ -59,7 +59,7 @@ def test_html_in_both_languages_with_small_groups_suppressed():
     f = make_findings()
     for lang in ("zh", "en"):
         html = render.render_html(f, lang)
-        assert f'lang="{"zh-Hans" if lang == "zh" else "en"}"' in html
+        assert f'lang="{"zh-CN" if lang == "zh" else "en"}"' in html
         assert html.count("data:image/svg+xml;base64,") == 2 + 2 * len(f.norms)
         # the 18-24 group has n = 12 < 30: its estimate (58.0) is suppressed, its n shown
         block = html[html.index('id="N01"'):html.index('id="N02"')]
