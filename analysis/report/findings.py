@@ -11,7 +11,8 @@ Every number comes from the analysis package, called the way its command line ca
 * changes since the base wave with Holm/BH-adjusted p-values: :func:`analysis.compare.compare_waves`
   (one call, one family: all norm scores, gaps and the index, as ``survey-analysis compare``);
 * linear trends and per-wave series: :func:`analysis.trend.linear_trend`;
-* Rao–Scott tests of practice answers by subgroup: :func:`analysis.subgroups.rao_scott_chisq`;
+* subgroup differences in the practice score the charts show: the Wald test of equal domain
+  means and Holm-adjusted pairwise differences, :mod:`analysis.domain_tests`;
 * norm titles (zh/en), wave dates and norms versions: :mod:`questionnaires`.
 
 The only arithmetic here is bookkeeping on those results: margin targets as shares of their
@@ -41,7 +42,11 @@ from analysis.report.model import (
     Findings,
     ItemChange,
     MoeRow,
+    AnswerShare,
+    ItemDistribution,
+    QuestionnaireItem,
     NormFindings,
+    PairwiseDifference,
     SubgroupEstimate,
     SubgroupTest,
     Trend,
@@ -63,11 +68,15 @@ def indicator_names(norm_codes) -> list[str]:
 
 
 def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
-                   progress: Progress | None = None, today: date | None = None) -> Findings:
+                   progress: Progress | None = None, today: date | None = None,
+                   fieldwork: dict | None = None) -> Findings:
     """Run the analysis ``plan`` asks for on ``data`` (a path to CSV/Parquet or a DataFrame).
 
+    With a single wave (or no wave before the current one) the findings hold levels only:
+    ``base_wave`` is None and no norm has comparisons or trends.
+
     Raises :class:`AnalysisInputError` for a wave missing from DATA, a base wave not before the
-    current wave, fewer than two waves, an unknown design or subgroup column.
+    current wave, an unknown design or subgroup column.
     """
     from analysis.compare import DesignSpec, compare_waves, margins_for_wave, prepare_waves
     from analysis.io import read_margins, read_responses
@@ -75,7 +84,11 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
 
     tick = progress or (lambda _step: None)
     if isinstance(data, str | Path):
+        from analysis.report.fieldwork import read_fieldwork
+
         data_source = data_source or Path(data).name
+        if fieldwork is None:
+            fieldwork = read_fieldwork(data)
         data = read_responses(data)
     tick("read")
     data_source = data_source or "DATA"
@@ -88,16 +101,14 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     if missing:
         raise AnalysisInputError(f"wave {missing[0]} (plan {plan.source}) is not in the data "
                                  f"(column 'wave' has {', '.join(map(str, present))})")
-    if len(years) < 2:
-        raise AnalysisInputError(f"a trend report needs at least two waves; the data have "
-                                 f"{', '.join(map(str, years))}")
     current = plan.current_wave or years[-1]
     if current not in years:
         raise AnalysisInputError(f"current_wave {current} is not one of the waves "
                                  f"{', '.join(map(str, years))}")
     earlier = [y for y in years if y < current]
+    # no earlier wave (the survey's first year): a report of levels, without changes or trends
     base = plan.base_wave or (earlier[-1] if earlier else None)
-    if base is None or base not in years or base >= current:
+    if plan.base_wave is not None and (base not in years or base >= current):
         raise AnalysisInputError(f"base_wave {base} must be one of the waves before current_wave "
                                  f"{current} ({', '.join(map(str, years))})")
     for role, column in plan.design.items():
@@ -163,6 +174,9 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         scale_sizes: dict[tuple[str, str], int] = {}
         moe_scale = None
         current_design = None
+        current_scales: tuple = ()
+        distributions: dict[str, tuple[ItemDistribution, ...]] = {}
+        na_recorded = False
         dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         # each wave's scales as scored ({scale: {item: wording version}}): which waves are
         # comparable, and why not, in terms the report can word in both languages
@@ -202,29 +216,34 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 exclusions=dict(excl.by_reason) if excl is not None else {},
                 design_effect=float(np.nanmean(deff)) if len(deff) else None,
                 moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
-                                   .iloc[0]) if len(index_practice) else None)))
+                                   .iloc[0]) if len(index_practice) else None),
+                fieldwork=(fieldwork or {}).get(y), weights=design.weight_diagnostics))
             if y == current:
                 current_design = design
                 subgroup_rows = table[table["by"] != ""]
                 alphas = _alphas(frame, scores.scales)
                 scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
+                current_scales = scores.scales
+                distributions, na_recorded = _distributions(design, definition, scores.scales)
                 practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
                 moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
             tick(f"wave {y}")
 
         # --- subgroup tests (current wave) in the worker threads too; the current design's
         # calibration is already built (the norm scores above used it), so they only read it
-        tests_future = pool.submit(_subgroup_tests, current_design, prepared.definitions[current],
-                                   subgroups, plan.subgroup_tests)
+        tests_future = pool.submit(_subgroup_tests, current_design, current_scales, subgroups,
+                                   plan.subgroup_tests, plan.min_n,
+                                   _category_orders(prepared.definitions[current], subgroups),
+                                   plan.adjustment)
 
         # --- changes since the base wave: one compare call, one multiple-testing family ----------
-        comparison = compare_waves(data, names, base, current, design=spec,
-                                   method=plan.adjustment, alpha=plan.alpha,
-                                   keep_flagged=keep_flagged, common_items=plan.common_items)
-        changes = {r.item: Comparison(base, current, float(r.base), float(r.current), float(r.diff),
-                                      float(r.se), float(r.ci_low), float(r.ci_high),
-                                      float(r.p_value), float(r.p_adjusted), bool(r.significant))
-                   for r in comparison.table.itertuples(index=False) if r.by == ""}
+        comparison, changes = None, {}
+        if base is not None:
+            comparison = compare_waves(data, names, base, current, design=spec,
+                                       method=plan.adjustment, alpha=plan.alpha,
+                                       keep_flagged=keep_flagged, common_items=plan.common_items)
+            changes = _changes_by_family(comparison.table, base, current, plan.adjustment,
+                                         plan.alpha)
         tick("compare")
 
         # --- linear trends over all waves (three or more), computed in the worker ----------------
@@ -242,16 +261,21 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 trend_failure = str(exc)
         if trend_future is not None and result is not None:
             series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
-            # the trends of one report are one family, corrected as the changes are
-            p_adjusted = adjust_p_values(result.table["p_value"].to_numpy(float),
-                                         plan.adjustment)
-            for r, p_adj in zip(result.table.itertuples(index=False), p_adjusted, strict=True):
-                points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
-                                                                float(s.ci_low), float(s.ci_high),
-                                                                int(s.n)))
-                               for s in series[r.item].itertuples(index=False))
-                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points,
-                                       float(p_adj))
+            # the overall indices' trends and the norms' trends are two families, corrected
+            # separately, as the changes are
+            table = result.table.reset_index(drop=True)
+            family = np.where(table["item"].str.startswith("index."), "headline_trend",
+                              "norm_trend")
+            for name in ("headline_trend", "norm_trend"):
+                rows = table[family == name]
+                p_adjusted = adjust_p_values(rows["p_value"].to_numpy(float), plan.adjustment)
+                size = int(np.isfinite(rows["p_value"].to_numpy(float)).sum())
+                for r, p_adj in zip(rows.itertuples(index=False), p_adjusted, strict=True):
+                    points = tuple(TrendPoint(int(s.wave), Estimate(
+                        float(s.estimate), float(s.se), float(s.ci_low), float(s.ci_high),
+                        int(s.n))) for s in series[r.item].itertuples(index=False))
+                    trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value),
+                                           points, float(p_adj), family=name, family_size=size)
             trend_notes = result.notes
         tick("trend")
 
@@ -270,10 +294,11 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
                 subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
                 _category_orders(prepared.definitions[current], subgroups)),
-                signatures, years, base, current, plan.common_items))
+                signatures, years, base, current, plan.common_items,
+                distributions.get(code, ())))
         index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
         overall = _with_breaks(_norm_findings(
-            "index", index_title, estimates["index"], changes, trends, subgroup_rows, [],
+            "index", index_title, estimates["index"], changes, trends, subgroup_rows, tests,
             pd.DataFrame(), plan.min_n, set(), {},
             _category_orders(prepared.definitions[current], subgroups)),
             signatures, years, base, current, plan.common_items)
@@ -294,8 +319,12 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
             overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
             min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
+            publisher=plan.publisher, contact=plan.contact, citation=plan.citation,
+            mode=plan.mode, sample_source=plan.sample_source,
             design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
-            data_source=data_source, software=_versions())
+            data_source=data_source, software=_versions(),
+            not_applicable_recorded=na_recorded,
+            questionnaire=questionnaire_items(prepared.definitions, years))
     finally:
         # on an error here, do not leave the workers running for nothing
         pool.shutdown(wait=False, cancel_futures=True)
@@ -303,10 +332,97 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
 
 # --- helpers -----------------------------------------------------------------------------------
 
+def change_family(item: str) -> str:
+    """The multiple-testing family of a change: ``headline`` for the overall indices
+    (``index.awareness``, ``index.practice``, ``index.gap``), ``norms`` for every norm score."""
+    return "headline" if item.startswith("index.") else "norms"
+
+
+def _changes_by_family(table: pd.DataFrame, base: int, current: int, method: str,
+                       alpha: float) -> dict[str, Comparison]:
+    """Whole-sample changes from ``compare_waves``' table, with the raw p-values corrected
+    within each family (:func:`change_family`) rather than over the whole call: the headline
+    indices are the report's few primary questions and must not pay for the 30 norm scores."""
+    from analysis.compare import adjust_p_values
+
+    whole = table[table["by"] == ""].reset_index(drop=True)
+    families = whole["item"].map(change_family)
+    out: dict[str, Comparison] = {}
+    for name in ("headline", "norms"):
+        rows = whole[families == name]
+        raw = rows["p_value"].to_numpy(float)
+        adjusted = adjust_p_values(raw, method)
+        size = int(np.isfinite(raw).sum())
+        for r, p_adj in zip(rows.itertuples(index=False), adjusted, strict=True):
+            out[r.item] = Comparison(
+                base, current, float(r.base), float(r.current), float(r.diff), float(r.se),
+                float(r.ci_low), float(r.ci_high), float(r.p_value), float(p_adj),
+                bool(np.isfinite(p_adj) and p_adj < alpha), family=name, family_size=size)
+    return out
+
+
 def _norm_scores(design, definition, by):
     from analysis.indicators import norm_scores
 
     return norm_scores(design, wave=definition, by=by)
+
+
+def _distributions(design, definition, scales
+                   ) -> tuple[dict[str, tuple[ItemDistribution, ...]], bool]:
+    """Answer distributions of every scored item, per norm, with the questionnaire's wording
+    and answer labels (:func:`analysis.distributions.answer_distributions`), and whether the
+    data record "not applicable" (code 9) at all."""
+    from analysis.distributions import NOT_APPLICABLE_CODE, answer_distributions
+
+    items = [c for s in scales for c in s.items]
+    labels = {}
+    for code in items:
+        item = definition.items[code]
+        options = [*item.options, *([item.not_applicable] if item.not_applicable else [])]
+        labels[code] = {int(o.code): dict(o.label) for o in options if o.code is not None}
+    table = answer_distributions(design, items, {c: {k: v.get("en", "") for k, v in ls.items()}
+                                                 for c, ls in labels.items()})
+    # an export that writes "not applicable" as an empty cell (the old format) holds no 9 at all:
+    # its share is then unknown, not zero
+    recorded = bool((table["code"] == NOT_APPLICABLE_CODE).any()) and any(
+        (design.item_column(c) == NOT_APPLICABLE_CODE).any() for c in items)
+    if not recorded:
+        table = table[table["code"] != NOT_APPLICABLE_CODE]
+    out: dict[str, list[ItemDistribution]] = {}
+    for scale in scales:
+        for code in scale.items:
+            rows = table[table["item"] == code]
+            shares = [AnswerShare(int(r.code), labels[code].get(int(r.code), {}), float(r.share),
+                                  float(r.se), float(r.ci_low), float(r.ci_high), int(r.n))
+                      for r in rows.itertuples(index=False)]
+            na = [s for s in shares if s.code not in range(1, 6)]
+            out.setdefault(scale.norm, []).append(ItemDistribution(
+                code, scale.kind, dict(definition.items[code].text),
+                tuple(s for s in shares if s.code in range(1, 6)), na[0] if na else None))
+    return {norm: tuple(d) for norm, d in out.items()}, recorded
+
+
+def questionnaire_items(definitions: dict, years) -> tuple[QuestionnaireItem, ...]:
+    """Every item the waves asked, once per code and wording version, in the questionnaire
+    order of the latest wave asking it, with the waves that asked that version."""
+    versions: dict[tuple[str, int | None], list[int]] = {}
+    latest: dict[tuple[str, int | None], object] = {}
+    order: dict[tuple[str, int | None], tuple[int, int]] = {}
+    for y in sorted(years):
+        for position, item in enumerate(definitions[y].items.values()):
+            key = (item.code, item.wording_version)
+            versions.setdefault(key, []).append(y)
+            latest[key] = item
+            order[key] = (position, -y)
+    out = []
+    for key in sorted(versions, key=lambda k: (order[k], k[1] or 0)):
+        item = latest[key]
+        answers = tuple((int(o.code), dict(o.label)) for o in item.options if o.code is not None)
+        na = dict(item.not_applicable.label) if item.not_applicable is not None else None
+        out.append(QuestionnaireItem(item.code, item.kind, item.norm or None,
+                                     item.wording_version, tuple(versions[key]), dict(item.text),
+                                     answers, na))
+    return tuple(out)
 
 
 def _alphas(frame, scales) -> pd.DataFrame:
@@ -336,13 +452,21 @@ def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
 
 def _targets_with_sources(path: Path, margins, sources: dict[str, str]
                           ) -> tuple[WeightTarget, ...]:
-    """Each margin category as a share of its variable's total, with the file's source note
-    (else the plan's ``margin_sources`` text for the variable)."""
+    """Each margin category as a share of its variable's total, with its source and caveat in
+    both languages from the file's ``source_zh``/``source_en``/``caveat_zh``/``caveat_en``
+    columns (else the old ``source_note`` column, else the plan's ``margin_sources``)."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    notes = {}
-    if "source_note" in raw.columns:
-        notes = {(r.variable.strip(), r.category.strip()): r.source_note
-                 for r in raw.itertuples(index=False)}
+    raw = raw[raw.get("variable", pd.Series(dtype=str)).astype(str).str.strip() != ""]
+
+    def column(name):
+        if name not in raw.columns:
+            return {}
+        return {(r["variable"].strip(), r["category"].strip()): r[name].strip()
+                for _i, r in raw.iterrows()}
+
+    notes = column("source_note")
+    text = {lang: column(f"source_{lang}") for lang in ("zh", "en")}
+    caveats = {lang: column(f"caveat_{lang}") for lang in ("zh", "en")}
     table = margins.table if hasattr(margins, "table") else raw
     table = table.copy()
     table["target"] = pd.to_numeric(table["target"])
@@ -350,33 +474,57 @@ def _targets_with_sources(path: Path, margins, sources: dict[str, str]
     for variable, rows in table.groupby("variable", sort=False):
         total = rows["target"].sum()
         for r in rows.itertuples(index=False):
-            out.append(WeightTarget(variable, str(r.category), float(r.target / total),
-                                    notes.get((variable, str(r.category)))
-                                    or sources.get(variable, "")))
+            key = (variable, str(r.category))
+            out.append(WeightTarget(
+                variable, str(r.category), float(r.target / total),
+                notes.get(key) or sources.get(variable, ""),
+                source_text={k: v[key] for k, v in text.items() if v.get(key)},
+                caveat={k: v[key] for k, v in caveats.items() if v.get(key)}))
     return tuple(out)
 
 
-def _subgroup_tests(design, definition, subgroups, which: str) -> list[SubgroupTest]:
-    """Rao–Scott F test of practice items' answers against each subgroup variable: the first
-    practice item of each norm (``which="first"``), every practice item (``"all"``) or none."""
-    from analysis.subgroups import rao_scott_chisq
+def _subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, method: str
+                    ) -> list[SubgroupTest]:
+    """For each norm's practice score (and the overall practice index) and each subgroup
+    variable: the Wald test of equal domain means of that score, on the groups with at least
+    ``min_n`` responses, and the pairwise differences adjusted (``method``) within the pairs of
+    the norm and variable. ``which="none"`` skips them."""
+    from dataclasses import replace
 
-    out = []
+    from analysis.domain_tests import equal_means_test, pairwise_differences, score_by_domain
+
+    out: list[SubgroupTest] = []
     if design is None or not subgroups or which == "none":
         return out
-    practice, seen = [], set()
-    for item in definition.items.values():
-        if (item.kind != "practice" or item.code not in design.data.columns
-                or not design.data[item.code].notna().any()):
-            continue
-        if which == "first" and item.norm in seen:
-            continue
-        seen.add(item.norm)
-        practice.append(item.code)
-    for item in practice:
-        for variable in subgroups:
-            t = rao_scott_chisq(design, variable, item, statistic="F")
-            out.append(SubgroupTest(variable, item, t.value, t.ndf, t.ddf, t.p_value))
+    practice = [s for s in scales if s.kind == "practice"]
+    targets = [(f"{s.norm}.practice", list(s.items), [25.0 / len(s.items)] * len(s.items))
+               for s in practice]
+    if practice:  # the overall index: the mean of the norms' practice scores
+        k = len(practice)
+        targets.append(("index.practice", [c for s in practice for c in s.items],
+                        [25.0 / len(s.items) / k for s in practice for _c in s.items]))
+    for variable in subgroups:
+        order = orders.get(variable, [])
+        for target, items, coefficients in targets:
+            everyone = score_by_domain(design, items, coefficients, variable, offset=-25.0)
+            ranked = sorted(everyone.groups, key=lambda g: (order.index(g) if g in order
+                                                            else len(order), g))
+            n = dict(zip(everyone.groups, everyone.n, strict=True))
+            kept = [g for g in ranked if n[g] >= min_n]
+            left_out = tuple(g for g in ranked if n[g] < min_n)
+            if len(kept) < 2:
+                continue
+            at = [everyone.groups.index(g) for g in kept]
+            scores = replace(everyone, groups=tuple(kept), estimates=everyone.estimates[at],
+                             vcov=everyone.vcov[np.ix_(at, at)],
+                             n=tuple(everyone.n[i] for i in at))
+            test = equal_means_test(scores)
+            pairs = tuple(PairwiseDifference(r.group_a, r.group_b, float(r.diff), float(r.se),
+                                             float(r.ci_low), float(r.ci_high),
+                                             float(r.p_value), float(r.p_adjusted))
+                          for r in pairwise_differences(scores, method).itertuples(index=False))
+            out.append(SubgroupTest(variable, target, test.f, test.ndf, test.ddf, test.p_value,
+                                    groups=tuple(kept), left_out=left_out, pairs=pairs))
     return out
 
 
@@ -420,7 +568,7 @@ def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alph
         trends={k: trends[f"{code}.{k}"] for k in ("awareness", "practice")
                 if f"{code}.{k}" in trends},
         subgroups=subgroups,
-        subgroup_tests=[t for t in tests if t.item.startswith(f"{code}_")],
+        subgroup_tests=[t for t in tests if t.target == f"{code}.practice"],
         alpha=alpha, n_items=n_items, comparable=len(comparisons) == len(INDICATOR_KINDS),
         wording_changed=code in changed)
 
@@ -474,14 +622,14 @@ def _segments(code, kind, signatures, years) -> tuple[tuple[int, ...], ...]:
 
 
 def _with_breaks(norm: NormFindings, signatures, years, base, current,
-                 common_items: bool) -> NormFindings:
+                 common_items: bool, distributions=()) -> NormFindings:
     """``norm`` with what differs between its waves: per kind the items that break the change
     (base vs current) and the trend (all waves), and the runs of comparable waves."""
     from dataclasses import replace
 
     change_breaks, trend_breaks, segments = {}, {}, {}
     for kind in INDICATOR_KINDS:
-        pair = item_changes(norm.code, kind, signatures, (base, current))
+        pair = () if base is None else item_changes(norm.code, kind, signatures, (base, current))
         if pair:
             change_breaks[kind] = pair
         every = item_changes(norm.code, kind, signatures, years)
@@ -489,7 +637,8 @@ def _with_breaks(norm: NormFindings, signatures, years, base, current,
             trend_breaks[kind] = every
             segments[kind] = _segments(norm.code, kind, signatures, years)
     return replace(norm, change_breaks=change_breaks, trend_breaks=trend_breaks,
-                   segments=segments, common_items=common_items)
+                   segments=segments, common_items=common_items,
+                   distributions=tuple(distributions))
 
 
 def _changed_norms(catalogue, versions: dict[int, str]) -> set[str]:
@@ -522,7 +671,9 @@ def _comparability_notes(comparison, trend_notes, versions, changed, years, drop
 
     # a target not compared between the base and the current wave, then a target without a
     # trend over all waves (each note names its waves, so one target may have both)
-    for r in comparison.not_comparable.itertuples(index=False):
+    not_compared = comparison.not_comparable if comparison is not None else pd.DataFrame(
+        columns=["item", "by", "group", "reason"])
+    for r in not_compared.itertuples(index=False):
         if r.by == "":
             notes.append(ComparabilityNote("not_comparable", item=r.item, detail=r.reason,
                                            changes=breaks(r.item, "change"),
