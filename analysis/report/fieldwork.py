@@ -81,51 +81,62 @@ def read_fieldwork(data_path: str | Path) -> dict[int, FieldworkSummary] | None:
     return None
 
 
+class _Row:
+    """One row of the summary, read field by field with errors naming file, column, row."""
+
+    def __init__(self, values: dict[str, str], number: int, where: str):
+        self.values, self.number, self.where = values, number, where
+
+    def error(self, column: str, why: str) -> AnalysisInputError:
+        return AnalysisInputError(f"{self.where}: column '{column}': value "
+                                  f"{self.values[column]!r} in row {self.number} {why}")
+
+    def count(self, column: str) -> int:
+        try:
+            value = int(self.values[column])
+        except ValueError:
+            raise self.error(column, "is not a whole number") from None
+        if value < 0:
+            raise self.error(column, "is negative")
+        return value
+
+    def day(self, column: str) -> date | None:
+        text = self.values[column].strip()
+        if not text:
+            return None
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise self.error(column, "is not an ISO date (YYYY-MM-DD)") from None
+
+    def rate(self, started: int, completed: int) -> float | None:
+        text = self.values["completion_rate"].strip()
+        if not text:
+            return completed / started if started else None
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.error("completion_rate", "is not a number") from None
+        if not 0 <= value <= 1:
+            raise self.error("completion_rate", "is not between 0 and 1")
+        return value
+
+
 def _rows(rows: list[dict[str, str]], where: str) -> dict[int, FieldworkSummary]:
     out: dict[int, FieldworkSummary] = {}
-    for i, r in enumerate(rows, start=1):
-        def bad(column, why, r=r, i=i):
-            return AnalysisInputError(f"{where}: column '{column}': value {r[column]!r} in row "
-                                      f"{i} {why}")
-
-        def count(column):
-            try:
-                value = int(r[column])
-            except ValueError:
-                raise bad(column, "is not a whole number") from None
-            if value < 0:
-                raise bad(column, "is negative")
-            return value
-
-        def day(column):
-            text = r[column].strip()
-            if not text:
-                return None
-            try:
-                return date.fromisoformat(text)
-            except ValueError:
-                raise bad(column, "is not an ISO date (YYYY-MM-DD)") from None
-
-        wave = count("wave")
-        started, completed, broken = count("started"), count("completed"), count("broken_off")
+    for i, values in enumerate(rows, start=1):
+        row = _Row(values, i, where)
+        wave = row.count("wave")
+        started, completed = row.count("started"), row.count("completed")
+        broken = row.count("broken_off")
         if completed > started:
-            raise bad("completed", f"is more than started ({started})")
+            raise row.error("completed", f"is more than started ({started})")
         if broken != started - completed:
-            raise bad("broken_off", f"is not started - completed ({started - completed})")
-        rate_text = r["completion_rate"].strip()
-        rate = None
-        if rate_text:
-            try:
-                rate = float(rate_text)
-            except ValueError:
-                raise bad("completion_rate", "is not a number") from None
-            if not 0 <= rate <= 1:
-                raise bad("completion_rate", "is not between 0 and 1")
-        elif started:
-            rate = completed / started
+            raise row.error("broken_off", f"is not started - completed ({started - completed})")
         if wave in out:
-            raise bad("wave", "appears twice")
-        out[wave] = FieldworkSummary(wave, day("opens"), day("closes"),
-                                     day("first_response_date"), day("last_response_date"),
-                                     started, completed, broken, rate)
+            raise row.error("wave", "appears twice")
+        out[wave] = FieldworkSummary(wave, row.day("opens"), row.day("closes"),
+                                     row.day("first_response_date"),
+                                     row.day("last_response_date"), started, completed, broken,
+                                     row.rate(started, completed))
     return out

@@ -18,10 +18,11 @@ from analysis.synthetic import make_responses
 
 ROOT = Path(__file__).resolve().parents[2]
 MARGINS = ROOT / "analysis" / "data" / "census2020_adult_margins.csv"
-PUBLICATION = {"publisher": {"zh": "生态环境部宣传教育中心", "en": "Centre for Environmental Education"},
-               "contact": "survey@example.org",
-               "citation": {"zh": "宣教中心（2026）：公民生态环境行为调查报告。",
-                            "en": "Centre for Environmental Education (2026). Citizen survey report."}}
+PUBLICATION = {
+    "publisher": {"zh": "生态环境部宣传教育中心", "en": "Centre for Environmental Education"},
+    "contact": "survey@example.org",
+    "citation": {"zh": "宣教中心（2026）：公民生态环境行为调查报告。",
+                 "en": "Centre for Environmental Education (2026). Citizen survey report."}}
 
 
 def _text(html: str) -> str:
@@ -35,7 +36,8 @@ def built(tmp_path_factory):
     data = tmp / "responses.csv"
     make_responses(1200, waves=(2025, 2026), seed=4).to_csv(data, index=False)
     pd.DataFrame([
-        [2025, "2025-01-01", "2025-12-31", "2025-01-02", "2025-12-20", 1400, 1200, 200, 1200 / 1400],
+        [2025, "2025-01-01", "2025-12-31", "2025-01-02", "2025-12-20", 1400, 1200, 200,
+         1200 / 1400],
         [2026, "2026-01-01", "2026-12-31", "2026-01-05", "2026-11-30", 1500, 1200, 300, 0.8]],
         columns=list(FIELDWORK_COLUMNS)).to_csv(tmp / "responses.fieldwork.csv", index=False)
     plan = plan_from_dict({"margins": str(MARGINS), "subgroup_tests": "none",

@@ -74,7 +74,8 @@ def test_bad_plans_name_the_key(raw, message):
 
 def test_one_wave_plan_and_publication_keys():
     plan = plan_from_dict({"waves": [2026], "publisher": {"zh": "某部", "en": "A ministry"},
-                           "contact": " survey@example.org ", "citation": {"zh": "引用", "en": "Cite"},
+                           "contact": " survey@example.org ",
+                           "citation": {"zh": "引用", "en": "Cite"},
                            "mode": "mixed", "sample_source": "online_panel"})
     assert plan.waves == (2026,) and plan.contact == "survey@example.org"
     assert plan.publisher["en"] == "A ministry" and plan.citation["zh"] == "引用"

@@ -23,7 +23,8 @@ def test_every_item_of_every_wave_once_per_wording_version():
     items = _items()
     for y in YEARS:
         for code, item in load_wave(y).items.items():
-            rows = [q for q in items if q.code == code and q.wording_version == item.wording_version]
+            rows = [q for q in items
+                    if q.code == code and q.wording_version == item.wording_version]
             assert len(rows) == 1 and y in rows[0].waves, (y, code)
             assert rows[0].text == dict(item.text)
     n02_p3 = sorted((q.wording_version, q.waves) for q in items if q.code == "N02_P3")
