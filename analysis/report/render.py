@@ -469,16 +469,18 @@ def answer_scale(item, _, lang: str) -> str:
 
 
 def target_caveats(findings: Findings, lang: str) -> list[tuple[str, str]]:
-    """``[(variable, caveat), ...]``: each weighting target's caveat in ``lang``, once per
-    variable and text, in target order."""
+    """``[(variables, caveat), ...]``: each distinct caveat of the weighting targets in
+    ``lang`` once, with the variables it applies to (labelled, in target order)."""
     if findings.weighting is None:
         return []
-    seen: dict[tuple[str, str], None] = {}
+    by_text: dict[str, list[str]] = {}
     for t in findings.weighting.targets:
         text = t.caveat.get(lang)
-        if text:
-            seen.setdefault((t.variable, text), None)
-    return list(seen)
+        if text and t.variable not in by_text.setdefault(text, []):
+            by_text[text].append(t.variable)
+    _ = translator(lang)
+    return [(_("list_sep").join(variable_label(v, lang) for v in variables), text)
+            for text, variables in by_text.items()]
 
 
 def split_columns(subgroups: dict) -> list[list]:
