@@ -491,7 +491,7 @@ def _subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, m
     the norm and variable. ``which="none"`` skips them."""
     from dataclasses import replace
 
-    from analysis.domain_tests import equal_means_test, pairwise_differences, score_by_domain
+    from analysis.domain_tests import equal_means_test, pairwise_differences, scores_by_domain
 
     out: list[SubgroupTest] = []
     if design is None or not subgroups or which == "none":
@@ -505,8 +505,11 @@ def _subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, m
                         [25.0 / len(s.items) / k for s in practice for _c in s.items]))
     for variable in subgroups:
         order = orders.get(variable, [])
-        for target, items, coefficients in targets:
-            everyone = score_by_domain(design, items, coefficients, variable, offset=-25.0)
+        every = scores_by_domain(design, {name: (items, coefficients)
+                                          for name, items, coefficients in targets},
+                                 variable, offset=-25.0)
+        for target, _items, _coefficients in targets:
+            everyone = every[target]
             ranked = sorted(everyone.groups, key=lambda g: (order.index(g) if g in order
                                                             else len(order), g))
             n = dict(zip(everyone.groups, everyone.n, strict=True))

@@ -83,3 +83,21 @@ def test_one_group_is_not_a_test(designs):
     design = SurveyDesign(df, weights="base_weight", strata="stratum", psu="psu")
     with pytest.raises(AnalysisInputError, match="'one': a test of equal means needs at least"):
         equal_means_test(score_by_domain(design, ["N04_P1"], [25.0], "one"))
+
+
+@pytest.mark.parametrize("method, name", [("holm", "holm"), ("bh", "fdr_bh")])
+def test_adjust_equals_statsmodels(method, name):
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.domain_tests import adjust
+
+    rng = np.random.default_rng(1)
+    for size in (1, 2, 5, 15, 40):
+        p = rng.uniform(0, 1, size) ** 3
+        p[rng.random(size) < 0.2] = p[0]  # ties
+        assert np.allclose(adjust(p, method), multipletests(p, method=name)[1], rtol=0,
+                           atol=1e-15)
+    with_nan = np.array([0.01, np.nan, 0.04, 0.03])
+    got = adjust(with_nan, method)
+    assert np.isnan(got[1])
+    assert np.allclose(got[[0, 2, 3]], multipletests(with_nan[[0, 2, 3]], method=name)[1])
