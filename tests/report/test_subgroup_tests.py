@@ -62,6 +62,10 @@ def test_each_norm_is_tested_on_its_practice_score_per_variable(built):
 def test_overall_practice_index_is_tested_too(built):
     _data, f = built
     assert [t.target for t in f.overall.subgroup_tests] == ["index.practice"] * 3
+    # shown under the "who lags" chart of the overview, with its F and unadjusted p
+    html = render.render_html(f, "en", sections=("overview",))
+    assert "Design-based Wald test that every group&#39;s practice score is equal" in html
+    assert render.fmt_p(f.overall.subgroup_tests[0].p_value).replace("<", "&lt;") in html
 
 
 def test_norm_page_shows_the_wald_test_and_significant_pairs():
