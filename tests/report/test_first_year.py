@@ -49,3 +49,45 @@ def test_one_wave_text_has_no_change_or_trend_wording(first_year, lang, stable_w
         body = rest[:stop.start() if stop else len(rest)]
         content = re.sub(r"<[^>]+>", "", body).strip() or ("<img" in body)
         assert content, f"empty section under {m.group(0)[:80]}"
+
+
+def test_one_wave_pdf_through_the_command(tmp_path):
+    import shutil
+    import subprocess
+
+    from analysis import cli
+    from analysis.report.fonts import NoCJKFontError, find_cjk_font
+
+    try:
+        find_cjk_font()
+    except NoCJKFontError as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"no CJK font: {exc}")
+    if not shutil.which("pdftotext"):  # pragma: no cover
+        pytest.skip("poppler-utils not installed")
+    data = tmp_path / "first.csv"
+    make_responses(800, waves=(2026,), seed=7).to_csv(data, index=False)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("subgroups: [sex, region]\n", encoding="utf-8")
+    pdf = tmp_path / "first.pdf"
+    assert cli.main(["report", str(data), "--plan", str(plan), "--out", str(pdf)]) == 0
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "年度报告" in text and "趋势报告" not in text and "稳定" not in text
+    assert "2026年践行总指数为" in text
+
+
+def test_a_malformed_fieldwork_summary_is_one_line_and_exit_2(tmp_path, capsys):
+    from analysis import cli
+
+    data = tmp_path / "first.csv"
+    make_responses(300, waves=(2026,), seed=7).to_csv(data, index=False)
+    (tmp_path / "first.fieldwork.csv").write_text(
+        "wave,opens,closes,first_response_date,last_response_date,started,completed,broken_off,"
+        "completion_rate\n2026,2026-01-01,2026-12-31,,,300,320,-20,\n", encoding="utf-8")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("subgroups: [sex]\n", encoding="utf-8")
+    assert cli.main(["report", str(data), "--plan", str(plan), "--out",
+                     str(tmp_path / "x.pdf")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "first.fieldwork.csv: column 'broken_off'" in err[0]
+    assert not (tmp_path / "x.pdf").exists()
