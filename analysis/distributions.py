@@ -14,7 +14,8 @@ fpc, calibration), the same numbers as :meth:`SurveyDesign.proportion` with one 
 whose 9s are missing (``tests/analysis/test_distributions.py`` checks this). Confidence intervals
 are logit intervals, ``expit(logit(p) +- z * se / (p (1 - p)))`` (R's ``svyciprop(method =
 "logit")`` with a normal quantile), which stay inside 0..1 for rare answers; a share of 0 or 1
-gets the interval [p, p].
+gets the interval [p, p]. Shares, SEs and intervals agree with R 4.2 / survey 4.1-1 to 1e-6 on a
+plain and a raked design (``tests/fixtures/r_distributions``).
 """
 
 from __future__ import annotations

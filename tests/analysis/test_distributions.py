@@ -78,3 +78,20 @@ def test_an_invalid_code_names_column_value_and_row(frame):
     with pytest.raises(AnalysisInputError, match=r"column 'N04_P1': value 7 in row 8 is not an "
                                                  r"answer code"):
         answer_distributions(_design(bad, False), ["N04_P1"])
+
+
+R_FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_distributions"
+
+
+@pytest.mark.parametrize("kind", ["stratclus", "calibrated"])
+def test_shares_ses_and_logit_intervals_equal_r(kind):
+    """R 4.2 / survey 4.1-1: svymean on the answer's indicator in subset(design, y in 1:5) (or
+    answered at all, for 9) and svyciprop(method = "logit", df = Inf); make_fixtures.R."""
+    expected = pd.read_csv(R_FIX / "shares.csv")
+    expected = expected[expected["design"] == kind]
+    table = answer_distributions(_design(pd.read_csv(R_FIX / "data.csv"), kind == "calibrated"),
+                                 ["N05_P1", "N01_P1"])
+    merged = table.merge(expected, on=["item", "code"], suffixes=("", "_r"))
+    assert len(merged) == len(expected) == len(table) == 11
+    for column in ("share", "se", "ci_low", "ci_high"):
+        assert np.allclose(merged[column], merged[f"{column}_r"], rtol=1e-6, atol=1e-9), column
