@@ -33,10 +33,11 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
+from analysis.report.current_wave import distributions_by_norm, subgroup_tests
 from analysis.report.i18n import STRINGS
+from analysis.report.methods import questionnaire_items, targets_with_sources
 from analysis.report.model import (
     INDICATOR_KINDS,
-    AnswerShare,
     ComparabilityNote,
     Comparison,
     Estimate,
@@ -45,10 +46,7 @@ from analysis.report.model import (
     ItemDistribution,
     MoeRow,
     NormFindings,
-    PairwiseDifference,
-    QuestionnaireItem,
     SubgroupEstimate,
-    SubgroupTest,
     Trend,
     TrendPoint,
     WaveInfo,
@@ -130,7 +128,7 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     weighting_targets: tuple[WeightTarget, ...] = ()
     if plan.margins is not None:
         margins = read_margins(plan.margins)
-        weighting_targets = _targets_with_sources(
+        weighting_targets = targets_with_sources(
             plan.margins, margins_for_wave(margins, current), plan.margin_sources)
     spec = DesignSpec(
         weight=plan.design.get("weight") if margins is None else None,
@@ -224,14 +222,15 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 alphas = _alphas(frame, scores.scales)
                 scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
                 current_scales = scores.scales
-                distributions, na_recorded = _distributions(design, definition, scores.scales)
+                distributions, na_recorded = distributions_by_norm(design, definition,
+                                                                   scores.scales)
                 practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
                 moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
             tick(f"wave {y}")
 
         # --- subgroup tests (current wave) in the worker threads too; the current design's
         # calibration is already built (the norm scores above used it), so they only read it
-        tests_future = pool.submit(_subgroup_tests, current_design, current_scales, subgroups,
+        tests_future = pool.submit(subgroup_tests, current_design, current_scales, subgroups,
                                    plan.subgroup_tests, plan.min_n,
                                    _category_orders(prepared.definitions[current], subgroups),
                                    plan.adjustment)
@@ -367,64 +366,6 @@ def _norm_scores(design, definition, by):
     return norm_scores(design, wave=definition, by=by)
 
 
-def _distributions(design, definition, scales
-                   ) -> tuple[dict[str, tuple[ItemDistribution, ...]], bool]:
-    """Answer distributions of every scored item, per norm, with the questionnaire's wording
-    and answer labels (:func:`analysis.distributions.answer_distributions`), and whether the
-    data record "not applicable" (code 9) at all."""
-    from analysis.distributions import NOT_APPLICABLE_CODE, answer_distributions
-
-    items = [c for s in scales for c in s.items]
-    labels = {}
-    for code in items:
-        item = definition.items[code]
-        options = [*item.options, *([item.not_applicable] if item.not_applicable else [])]
-        labels[code] = {int(o.code): dict(o.label) for o in options if o.code is not None}
-    table = answer_distributions(design, items, {c: {k: v.get("en", "") for k, v in ls.items()}
-                                                 for c, ls in labels.items()})
-    # an export that writes "not applicable" as an empty cell (the old format) holds no 9 at all:
-    # its share is then unknown, not zero
-    recorded = bool((table["code"] == NOT_APPLICABLE_CODE).any()) and any(
-        (design.item_column(c) == NOT_APPLICABLE_CODE).any() for c in items)
-    if not recorded:
-        table = table[table["code"] != NOT_APPLICABLE_CODE]
-    out: dict[str, list[ItemDistribution]] = {}
-    for scale in scales:
-        for code in scale.items:
-            rows = table[table["item"] == code]
-            shares = [AnswerShare(int(r.code), labels[code].get(int(r.code), {}), float(r.share),
-                                  float(r.se), float(r.ci_low), float(r.ci_high), int(r.n))
-                      for r in rows.itertuples(index=False)]
-            na = [s for s in shares if s.code not in range(1, 6)]
-            out.setdefault(scale.norm, []).append(ItemDistribution(
-                code, scale.kind, dict(definition.items[code].text),
-                tuple(s for s in shares if s.code in range(1, 6)), na[0] if na else None))
-    return {norm: tuple(d) for norm, d in out.items()}, recorded
-
-
-def questionnaire_items(definitions: dict, years) -> tuple[QuestionnaireItem, ...]:
-    """Every item the waves asked, once per code and wording version, in the questionnaire
-    order of the latest wave asking it, with the waves that asked that version."""
-    versions: dict[tuple[str, int | None], list[int]] = {}
-    latest: dict[tuple[str, int | None], object] = {}
-    order: dict[tuple[str, int | None], tuple[int, int]] = {}
-    for y in sorted(years):
-        for position, item in enumerate(definitions[y].items.values()):
-            key = (item.code, item.wording_version)
-            versions.setdefault(key, []).append(y)
-            latest[key] = item
-            order[key] = (position, -y)
-    out = []
-    for key in sorted(versions, key=lambda k: (order[k], k[1] or 0)):
-        item = latest[key]
-        answers = tuple((int(o.code), dict(o.label)) for o in item.options if o.code is not None)
-        na = dict(item.not_applicable.label) if item.not_applicable is not None else None
-        out.append(QuestionnaireItem(item.code, item.kind, item.norm or None,
-                                     item.wording_version, tuple(versions[key]), dict(item.text),
-                                     answers, na))
-    return tuple(out)
-
-
 def _alphas(frame, scales) -> pd.DataFrame:
     from analysis.indicators import scale_alphas
 
@@ -448,87 +389,6 @@ def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
             return None
         stamp = pick(stamps)
     return None if pd.isna(stamp) else stamp.date()
-
-
-def _targets_with_sources(path: Path, margins, sources: dict[str, str]
-                          ) -> tuple[WeightTarget, ...]:
-    """Each margin category as a share of its variable's total, with its source and caveat in
-    both languages from the file's ``source_zh``/``source_en``/``caveat_zh``/``caveat_en``
-    columns (else the old ``source_note`` column, else the plan's ``margin_sources``)."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    raw = raw[raw.get("variable", pd.Series(dtype=str)).astype(str).str.strip() != ""]
-
-    def column(name):
-        if name not in raw.columns:
-            return {}
-        return {(r["variable"].strip(), r["category"].strip()): r[name].strip()
-                for _i, r in raw.iterrows()}
-
-    notes = column("source_note")
-    text = {lang: column(f"source_{lang}") for lang in ("zh", "en")}
-    caveats = {lang: column(f"caveat_{lang}") for lang in ("zh", "en")}
-    table = margins.table if hasattr(margins, "table") else raw
-    table = table.copy()
-    table["target"] = pd.to_numeric(table["target"])
-    out = []
-    for variable, rows in table.groupby("variable", sort=False):
-        total = rows["target"].sum()
-        for r in rows.itertuples(index=False):
-            key = (variable, str(r.category))
-            out.append(WeightTarget(
-                variable, str(r.category), float(r.target / total),
-                notes.get(key) or sources.get(variable, ""),
-                source_text={k: v[key] for k, v in text.items() if v.get(key)},
-                caveat={k: v[key] for k, v in caveats.items() if v.get(key)}))
-    return tuple(out)
-
-
-def _subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, method: str
-                    ) -> list[SubgroupTest]:
-    """For each norm's practice score (and the overall practice index) and each subgroup
-    variable: the Wald test of equal domain means of that score, on the groups with at least
-    ``min_n`` responses, and the pairwise differences adjusted (``method``) within the pairs of
-    the norm and variable. ``which="none"`` skips them."""
-    from dataclasses import replace
-
-    from analysis.domain_tests import equal_means_test, pairwise_differences, scores_by_domain
-
-    out: list[SubgroupTest] = []
-    if design is None or not subgroups or which == "none":
-        return out
-    practice = [s for s in scales if s.kind == "practice"]
-    targets = [(f"{s.norm}.practice", list(s.items), [25.0 / len(s.items)] * len(s.items))
-               for s in practice]
-    if practice:  # the overall index: the mean of the norms' practice scores
-        k = len(practice)
-        targets.append(("index.practice", [c for s in practice for c in s.items],
-                        [25.0 / len(s.items) / k for s in practice for _c in s.items]))
-    for variable in subgroups:
-        order = orders.get(variable, [])
-        every = scores_by_domain(design, {name: (items, coefficients)
-                                          for name, items, coefficients in targets},
-                                 variable, offset=-25.0)
-        for target, _items, _coefficients in targets:
-            everyone = every[target]
-            ranked = sorted(everyone.groups, key=lambda g: (order.index(g) if g in order
-                                                            else len(order), g))
-            n = dict(zip(everyone.groups, everyone.n, strict=True))
-            kept = [g for g in ranked if n[g] >= min_n]
-            left_out = tuple(g for g in ranked if n[g] < min_n)
-            if len(kept) < 2:
-                continue
-            at = [everyone.groups.index(g) for g in kept]
-            scores = replace(everyone, groups=tuple(kept), estimates=everyone.estimates[at],
-                             vcov=everyone.vcov[np.ix_(at, at)],
-                             n=tuple(everyone.n[i] for i in at))
-            test = equal_means_test(scores)
-            pairs = tuple(PairwiseDifference(r.group_a, r.group_b, float(r.diff), float(r.se),
-                                             float(r.ci_low), float(r.ci_high),
-                                             float(r.p_value), float(r.p_adjusted))
-                          for r in pairwise_differences(scores, method).itertuples(index=False))
-            out.append(SubgroupTest(variable, target, test.f, test.ndf, test.ddf, test.p_value,
-                                    groups=tuple(kept), left_out=left_out, pairs=pairs))
-    return out
 
 
 def _category_orders(definition, subgroups) -> dict[str, list[str]]:
