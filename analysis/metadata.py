@@ -185,7 +185,9 @@ def fieldwork_table(rows: Sequence[Mapping], origin: str,
             rec[c] = _integer(row[c], origin, n, c)
         rec["completion_rate"] = _number(row["completion_rate"], origin, n, "completion_rate")
         out.append(rec)
-    return pd.DataFrame(out, columns=list(FIELDWORK_COLUMNS))
+    table = pd.DataFrame(out, columns=list(FIELDWORK_COLUMNS))
+    table.attrs["origin"] = origin  # where the rows came from, for later messages
+    return table
 
 
 def _where(origin: str, row: int, fieldname: str) -> str:

@@ -45,8 +45,8 @@ def main(argv=None) -> int:
     parser.add_argument("--waves", default="2024,2025,2026")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", metavar="DIR", help="keep data and reports in DIR")
-    parser.add_argument("--subgroup-tests", choices=("first", "all", "none"), default="first",
-                        help="the plan's subgroup_tests (default first, as the example plan)")
+    parser.add_argument("--subgroup-tests", choices=("score", "none"), default="score",
+                        help="the plan's subgroup_tests (default score, as the example plan)")
     args = parser.parse_args(argv)
 
     from analysis.io import read_responses

@@ -11,7 +11,8 @@ Every number comes from the analysis package, called the way its command line ca
 * changes since the base wave with Holm/BH-adjusted p-values: :func:`analysis.compare.compare_waves`
   (one call, one family: all norm scores, gaps and the index, as ``survey-analysis compare``);
 * linear trends and per-wave series: :func:`analysis.trend.linear_trend`;
-* Rao–Scott tests of practice answers by subgroup: :func:`analysis.subgroups.rao_scott_chisq`;
+* subgroup differences in the practice score the charts show: the Wald test of equal domain
+  means and Holm-adjusted pairwise differences, :mod:`analysis.domain_tests`;
 * norm titles (zh/en), wave dates and norms versions: :mod:`questionnaires`.
 
 The only arithmetic here is bookkeeping on those results: margin targets as shares of their
@@ -32,7 +33,10 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
+from analysis.report.current_wave import distributions_by_norm, subgroup_tests
+from analysis.report.fieldwork import fieldwork_table, summaries_from_table
 from analysis.report.i18n import STRINGS
+from analysis.report.methods import questionnaire_items, targets_with_sources
 from analysis.report.model import (
     INDICATOR_KINDS,
     ComparabilityNote,
@@ -40,10 +44,10 @@ from analysis.report.model import (
     Estimate,
     Findings,
     ItemChange,
+    ItemDistribution,
     MoeRow,
     NormFindings,
     SubgroupEstimate,
-    SubgroupTest,
     Trend,
     TrendPoint,
     WaveInfo,
@@ -63,54 +67,61 @@ def indicator_names(norm_codes) -> list[str]:
 
 
 def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
-                   progress: Progress | None = None, today: date | None = None) -> Findings:
+                   progress: Progress | None = None, today: date | None = None,
+                   fieldwork: dict | None = None) -> Findings:
     """Run the analysis ``plan`` asks for on ``data`` (a path to CSV/Parquet or a DataFrame).
 
+    With a single wave (or no wave before the current one) the findings hold levels only:
+    ``base_wave`` is None and no norm has comparisons or trends.
+
     Raises :class:`AnalysisInputError` for a wave missing from DATA, a base wave not before the
-    current wave, fewer than two waves, an unknown design or subgroup column.
+    current wave, an unknown design or subgroup column.
     """
-    from analysis.compare import DesignSpec, compare_waves, margins_for_wave, prepare_waves
-    from analysis.io import read_margins, read_responses
+    from analysis.compare import DesignSpec, compare_waves, margins_for_wave
+    from analysis.io import read_margins
+    from analysis.pipeline import load_survey
     from questionnaires import load_norms
 
     tick = progress or (lambda _step: None)
-    if isinstance(data, str | Path):
-        data = read_responses(data)
+    keep_flagged = not plan.exclude_flagged
+    # one pipeline for every number (as the commands): read, metadata that travels with the
+    # data (codebook, Parquet metadata, fieldwork summary), validation, "not applicable" out of
+    # the domains, quality exclusions
+    survey = load_survey(data, keep_flagged=keep_flagged,
+                         fieldwork=fieldwork_table(fieldwork) if fieldwork else None)
+    fieldwork = summaries_from_table(survey.fieldwork, survey.source)
     tick("read")
     data_source = data_source or ""  # never the file name: the report is published
-    if "wave" not in data.columns:
-        raise AnalysisInputError("column 'wave' is missing from the data")
+    columns = set().union(*(f.columns for f in survey.frames.values()))
 
-    present = sorted(int(w) for w in pd.to_numeric(data["wave"], errors="coerce").dropna().unique())
+    present = sorted(int(w) for w in survey.waves)
     years = list(plan.waves) if plan.waves else present
     missing = [y for y in years if y not in present]
     if missing:
         raise AnalysisInputError(f"wave {missing[0]} (plan {plan.source}) is not in the data "
                                  f"(column 'wave' has {', '.join(map(str, present))})")
-    if len(years) < 2:
-        raise AnalysisInputError(f"a trend report needs at least two waves; the data have "
-                                 f"{', '.join(map(str, years))}")
     current = plan.current_wave or years[-1]
     if current not in years:
         raise AnalysisInputError(f"current_wave {current} is not one of the waves "
                                  f"{', '.join(map(str, years))}")
     earlier = [y for y in years if y < current]
+    # no earlier wave (the survey's first year): a report of levels, without changes or trends
     base = plan.base_wave or (earlier[-1] if earlier else None)
-    if base is None or base not in years or base >= current:
+    if plan.base_wave is not None and (base not in years or base >= current):
         raise AnalysisInputError(f"base_wave {base} must be one of the waves before current_wave "
                                  f"{current} ({', '.join(map(str, years))})")
     for role, column in plan.design.items():
-        if column and column not in data.columns:
+        if column and column not in columns:
             raise AnalysisInputError(f"design.{role} (plan {plan.source}): unknown column "
                                      f"'{column}'")
     if plan.subgroups is None:
         from analysis.report.plan import DEFAULT_SUBGROUPS
 
-        subgroups = [v for v in DEFAULT_SUBGROUPS if v in data.columns]
+        subgroups = [v for v in DEFAULT_SUBGROUPS if v in columns]
         unknown = []
     else:
         subgroups = list(plan.subgroups)
-        unknown = [v for v in plan.subgroups if v not in data.columns]
+        unknown = [v for v in plan.subgroups if v not in columns]
     if unknown:
         raise AnalysisInputError(f"subgroups (plan {plan.source}): unknown column '{unknown[0]}'")
 
@@ -118,22 +129,14 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     weighting_targets: tuple[WeightTarget, ...] = ()
     if plan.margins is not None:
         margins = read_margins(plan.margins)
-        weighting_targets = _targets_with_sources(
+        weighting_targets = targets_with_sources(
             plan.margins, margins_for_wave(margins, current), plan.margin_sources)
     spec = DesignSpec(
         weight=plan.design.get("weight") if margins is None else None,
         base_weight=plan.design.get("weight") if margins is not None else None,
         strata=plan.design.get("strata"), psu=plan.design.get("psu"),
         fpc=plan.design.get("fpc"), margins=margins, rescale=plan.rescale_margins)
-    keep_flagged = not plan.exclude_flagged
-
-    if not keep_flagged:
-        # flag once here: compare_waves and linear_trend keep flag columns the data already have
-        from analysis.quality import FLAG_COLUMNS, add_quality_flags
-
-        if not all(c in data.columns for c in FLAG_COLUMNS):
-            data = add_quality_flags(data)
-    prepared = prepare_waves(data, years, keep_flagged=keep_flagged)
+    prepared = survey
     tick("quality")
     names = indicator_names(load_norms().codes)
 
@@ -148,7 +151,7 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             from analysis.trend import linear_trend
 
             trend_future = pool.submit(
-                linear_trend, data, [n for n in names if not n.endswith(".gap")], years,
+                linear_trend, survey, [n for n in names if not n.endswith(".gap")], years,
                 design=spec, keep_flagged=keep_flagged, common_items=plan.common_items)
         catalogue = load_norms()
         norm_codes = list(catalogue.codes)
@@ -162,11 +165,13 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         scale_sizes: dict[tuple[str, str], int] = {}
         moe_scale = None
         current_design = None
+        current_scales: tuple = ()
+        distributions: dict[str, tuple[ItemDistribution, ...]] = {}
+        na_recorded = False
         dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         # each wave's scales as scored ({scale: {item: wording version}}): which waves are
         # comparable, and why not, in terms the report can word in both languages
         signatures: dict[int, dict[str, dict[str, int | None]]] = {}
-        n_responses = data.groupby(pd.to_numeric(data["wave"], errors="coerce")).size()
         for y in years:
             frame, definition = prepared.frames[y], prepared.definitions[y]
             design = spec.build(frame, y)
@@ -194,36 +199,43 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             index_practice = whole[whole["indicator"] == "index.practice"]
             excl = prepared.exclusions.get(y)
             waves.append(WaveInfo(
-                wave=y, n_responses=int(n_responses.get(y, len(frame))), n_analysed=len(frame),
+                wave=y, n_responses=len(frame) + (excl.total if excl is not None else 0),
+                n_analysed=len(frame),
                 fieldwork_start=_fieldwork(frame, "started_at", min) or definition.opens,
                 fieldwork_end=_fieldwork(frame, "submitted_at", max) or definition.closes,
                 norm_version=definition.norms_version,
                 exclusions=dict(excl.by_reason) if excl is not None else {},
                 design_effect=float(np.nanmean(deff)) if len(deff) else None,
                 moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
-                                   .iloc[0]) if len(index_practice) else None)))
+                                   .iloc[0]) if len(index_practice) else None),
+                fieldwork=(fieldwork or {}).get(y), weights=design.weight_diagnostics))
             if y == current:
                 current_design = design
                 subgroup_rows = table[table["by"] != ""]
                 alphas = _alphas(frame, scores.scales)
                 scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
+                current_scales = scores.scales
+                distributions, na_recorded = distributions_by_norm(
+                    design, definition, scores.scales, survey.not_applicable.get(y))
                 practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
                 moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
             tick(f"wave {y}")
 
         # --- subgroup tests (current wave) in the worker threads too; the current design's
         # calibration is already built (the norm scores above used it), so they only read it
-        tests_future = pool.submit(_subgroup_tests, current_design, prepared.definitions[current],
-                                   subgroups, plan.subgroup_tests)
+        tests_future = pool.submit(subgroup_tests, current_design, current_scales, subgroups,
+                                   plan.subgroup_tests, plan.min_n,
+                                   _category_orders(prepared.definitions[current], subgroups),
+                                   plan.adjustment)
 
         # --- changes since the base wave: one compare call, one multiple-testing family ----------
-        comparison = compare_waves(data, names, base, current, design=spec,
-                                   method=plan.adjustment, alpha=plan.alpha,
-                                   keep_flagged=keep_flagged, common_items=plan.common_items)
-        changes = {r.item: Comparison(base, current, float(r.base), float(r.current), float(r.diff),
-                                      float(r.se), float(r.ci_low), float(r.ci_high),
-                                      float(r.p_value), float(r.p_adjusted), bool(r.significant))
-                   for r in comparison.table.itertuples(index=False) if r.by == ""}
+        comparison, changes = None, {}
+        if base is not None:
+            comparison = compare_waves(survey, names, base, current, design=spec,
+                                       method=plan.adjustment, alpha=plan.alpha,
+                                       keep_flagged=keep_flagged, common_items=plan.common_items)
+            changes = _changes_by_family(comparison.table, base, current, plan.adjustment,
+                                         plan.alpha)
         tick("compare")
 
         # --- linear trends over all waves (three or more), computed in the worker ----------------
@@ -241,16 +253,21 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 trend_failure = str(exc)
         if trend_future is not None and result is not None:
             series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
-            # the trends of one report are one family, corrected as the changes are
-            p_adjusted = adjust_p_values(result.table["p_value"].to_numpy(float),
-                                         plan.adjustment)
-            for r, p_adj in zip(result.table.itertuples(index=False), p_adjusted, strict=True):
-                points = tuple(TrendPoint(int(s.wave), Estimate(float(s.estimate), float(s.se),
-                                                                float(s.ci_low), float(s.ci_high),
-                                                                int(s.n)))
-                               for s in series[r.item].itertuples(index=False))
-                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value), points,
-                                       float(p_adj))
+            # the overall indices' trends and the norms' trends are two families, corrected
+            # separately, as the changes are
+            table = result.table.reset_index(drop=True)
+            family = np.where(table["item"].str.startswith("index."), "headline_trend",
+                              "norm_trend")
+            for name in ("headline_trend", "norm_trend"):
+                rows = table[family == name]
+                p_adjusted = adjust_p_values(rows["p_value"].to_numpy(float), plan.adjustment)
+                size = int(np.isfinite(rows["p_value"].to_numpy(float)).sum())
+                for r, p_adj in zip(rows.itertuples(index=False), p_adjusted, strict=True):
+                    points = tuple(TrendPoint(int(s.wave), Estimate(
+                        float(s.estimate), float(s.se), float(s.ci_low), float(s.ci_high),
+                        int(s.n))) for s in series[r.item].itertuples(index=False))
+                    trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value),
+                                           points, float(p_adj), family=name, family_size=size)
             trend_notes = result.notes
         tick("trend")
 
@@ -269,10 +286,11 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                 code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
                 subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
                 _category_orders(prepared.definitions[current], subgroups)),
-                signatures, years, base, current, plan.common_items))
+                signatures, years, base, current, plan.common_items,
+                distributions.get(code, ())))
         index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
         overall = _with_breaks(_norm_findings(
-            "index", index_title, estimates["index"], changes, trends, subgroup_rows, [],
+            "index", index_title, estimates["index"], changes, trends, subgroup_rows, tests,
             pd.DataFrame(), plan.min_n, set(), {},
             _category_orders(prepared.definitions[current], subgroups)),
             signatures, years, base, current, plan.common_items)
@@ -293,14 +311,47 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
             survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
             overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
             min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
+            publisher=plan.publisher, contact=plan.contact, citation=plan.citation,
+            mode=plan.mode, sample_source=plan.sample_source,
             design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
-            data_source=data_source, software=_versions())
+            data_source=data_source, software=_versions(),
+            not_applicable_recorded=na_recorded,
+            questionnaire=questionnaire_items(prepared.definitions, years))
     finally:
         # on an error here, do not leave the workers running for nothing
         pool.shutdown(wait=False, cancel_futures=True)
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+def change_family(item: str) -> str:
+    """The multiple-testing family of a change: ``headline`` for the overall indices
+    (``index.awareness``, ``index.practice``, ``index.gap``), ``norms`` for every norm score."""
+    return "headline" if item.startswith("index.") else "norms"
+
+
+def _changes_by_family(table: pd.DataFrame, base: int, current: int, method: str,
+                       alpha: float) -> dict[str, Comparison]:
+    """Whole-sample changes from ``compare_waves``' table, with the raw p-values corrected
+    within each family (:func:`change_family`) rather than over the whole call: the headline
+    indices are the report's few primary questions and must not pay for the 30 norm scores."""
+    from analysis.compare import adjust_p_values
+
+    whole = table[table["by"] == ""].reset_index(drop=True)
+    families = whole["item"].map(change_family)
+    out: dict[str, Comparison] = {}
+    for name in ("headline", "norms"):
+        rows = whole[families == name]
+        raw = rows["p_value"].to_numpy(float)
+        adjusted = adjust_p_values(raw, method)
+        size = int(np.isfinite(raw).sum())
+        for r, p_adj in zip(rows.itertuples(index=False), adjusted, strict=True):
+            out[r.item] = Comparison(
+                base, current, float(r.base), float(r.current), float(r.diff), float(r.se),
+                float(r.ci_low), float(r.ci_high), float(r.p_value), float(p_adj),
+                bool(np.isfinite(p_adj) and p_adj < alpha), family=name, family_size=size)
+    return out
+
 
 def _norm_scores(design, definition, by):
     from analysis.indicators import norm_scores
@@ -331,52 +382,6 @@ def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
             return None
         stamp = pick(stamps)
     return None if pd.isna(stamp) else stamp.date()
-
-
-def _targets_with_sources(path: Path, margins, sources: dict[str, str]
-                          ) -> tuple[WeightTarget, ...]:
-    """Each margin category as a share of its variable's total, with the file's source note
-    (else the plan's ``margin_sources`` text for the variable)."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    notes = {}
-    if "source_note" in raw.columns:
-        notes = {(r.variable.strip(), r.category.strip()): r.source_note
-                 for r in raw.itertuples(index=False)}
-    table = margins.table if hasattr(margins, "table") else raw
-    table = table.copy()
-    table["target"] = pd.to_numeric(table["target"])
-    out = []
-    for variable, rows in table.groupby("variable", sort=False):
-        total = rows["target"].sum()
-        for r in rows.itertuples(index=False):
-            out.append(WeightTarget(variable, str(r.category), float(r.target / total),
-                                    notes.get((variable, str(r.category)))
-                                    or sources.get(variable, "")))
-    return tuple(out)
-
-
-def _subgroup_tests(design, definition, subgroups, which: str) -> list[SubgroupTest]:
-    """Rao–Scott F test of practice items' answers against each subgroup variable: the first
-    practice item of each norm (``which="first"``), every practice item (``"all"``) or none."""
-    from analysis.subgroups import rao_scott_chisq
-
-    out = []
-    if design is None or not subgroups or which == "none":
-        return out
-    practice, seen = [], set()
-    for item in definition.items.values():
-        if (item.kind != "practice" or item.code not in design.data.columns
-                or not design.data[item.code].notna().any()):
-            continue
-        if which == "first" and item.norm in seen:
-            continue
-        seen.add(item.norm)
-        practice.append(item.code)
-    for item in practice:
-        for variable in subgroups:
-            t = rao_scott_chisq(design, variable, item, statistic="F")
-            out.append(SubgroupTest(variable, item, t.value, t.ndf, t.ddf, t.p_value))
-    return out
 
 
 def _category_orders(definition, subgroups) -> dict[str, list[str]]:
@@ -419,7 +424,7 @@ def _norm_findings(code, title, est, changes, trends, subgroup_rows, tests, alph
         trends={k: trends[f"{code}.{k}"] for k in ("awareness", "practice")
                 if f"{code}.{k}" in trends},
         subgroups=subgroups,
-        subgroup_tests=[t for t in tests if t.item.startswith(f"{code}_")],
+        subgroup_tests=[t for t in tests if t.target == f"{code}.practice"],
         alpha=alpha, n_items=n_items, comparable=len(comparisons) == len(INDICATOR_KINDS),
         wording_changed=code in changed)
 
@@ -473,14 +478,14 @@ def _segments(code, kind, signatures, years) -> tuple[tuple[int, ...], ...]:
 
 
 def _with_breaks(norm: NormFindings, signatures, years, base, current,
-                 common_items: bool) -> NormFindings:
+                 common_items: bool, distributions=()) -> NormFindings:
     """``norm`` with what differs between its waves: per kind the items that break the change
     (base vs current) and the trend (all waves), and the runs of comparable waves."""
     from dataclasses import replace
 
     change_breaks, trend_breaks, segments = {}, {}, {}
     for kind in INDICATOR_KINDS:
-        pair = item_changes(norm.code, kind, signatures, (base, current))
+        pair = () if base is None else item_changes(norm.code, kind, signatures, (base, current))
         if pair:
             change_breaks[kind] = pair
         every = item_changes(norm.code, kind, signatures, years)
@@ -488,7 +493,8 @@ def _with_breaks(norm: NormFindings, signatures, years, base, current,
             trend_breaks[kind] = every
             segments[kind] = _segments(norm.code, kind, signatures, years)
     return replace(norm, change_breaks=change_breaks, trend_breaks=trend_breaks,
-                   segments=segments, common_items=common_items)
+                   segments=segments, common_items=common_items,
+                   distributions=tuple(distributions))
 
 
 def _changed_norms(catalogue, versions: dict[int, str]) -> set[str]:
@@ -521,7 +527,9 @@ def _comparability_notes(comparison, trend_notes, versions, changed, years, drop
 
     # a target not compared between the base and the current wave, then a target without a
     # trend over all waves (each note names its waves, so one target may have both)
-    for r in comparison.not_comparable.itertuples(index=False):
+    not_compared = comparison.not_comparable if comparison is not None else pd.DataFrame(
+        columns=["item", "by", "group", "reason"])
+    for r in not_compared.itertuples(index=False):
         if r.by == "":
             notes.append(ComparabilityNote("not_comparable", item=r.item, detail=r.reason,
                                            changes=breaks(r.item, "change"),

@@ -16,6 +16,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # --- title page ---------------------------------------------------------------------------
     "survey_title": {"zh": "公民生态环境行为调查", "en": "Citizen Ecological-Behaviour Survey"},
     "report_kind": {"zh": "年度趋势报告", "en": "Trend report"},
+    "report_kind_levels": {"zh": "年度报告", "en": "Annual report"},
     "subtitle": {
         "zh": "《公民生态环境行为规范十条》认知与践行情况",
         "en": "How citizens know and practise the Ten Norms for Ecological and Environmental Behaviour",
@@ -64,20 +65,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "norm_version_group": {"zh": "{waves}年依据{version}年版", "en": "{waves} followed the {version} version"},
     # --- executive summary --------------------------------------------------------------------
     "sum_index_up": {
-        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年上升{diff}分（{p}）。",
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年上升{diff}分（{stats}）。",
         "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), "
-              "up {diff} points since {base} ({p}).",
+              "up {diff} points since {base} ({stats}).",
     },
     "sum_index_down": {
-        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年下降{diff}分（{p}）。",
+        "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），较{base}年下降{diff}分（{stats}）。",
         "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), "
-              "down {diff} points since {base} ({p}).",
+              "down {diff} points since {base} ({stats}).",
     },
     "sum_index_stable": {
         "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}），与{base}年相比保持稳定"
-              "（变化{diff}分，{p}，不显著）。",
+              "（变化{diff}分，{stats}；不显著）。",
         "en": "The overall {kind} index stands at {value} in {wave} (95% CI {lo}–{hi}), stable "
-              "since {base} (change {diff} points, {p}, not significant).",
+              "since {base} (change {diff} points, {stats}; not significant).",
     },
     "sum_index_only": {
         "zh": "{wave}年{kind}总指数为{value}分（95%置信区间{lo}–{hi}）。",
@@ -87,12 +88,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "kindidx_practice": {"zh": "践行", "en": "practice"},
     "kindidx_gap": {"zh": "知行差距", "en": "knowledge–action gap"},
     "sum_change_up": {
-        "zh": "{norm}：{kind}较{base}年上升{diff}分（{p}）。",
-        "en": "{norm}: {kind} rose {diff} points since {base} ({p}).",
+        "zh": "{norm}：{kind}较{base}年上升{diff}分（{stats}）。",
+        "en": "{norm}: {kind} rose {diff} points since {base} ({stats}).",
     },
     "sum_change_down": {
-        "zh": "{norm}：{kind}较{base}年下降{diff}分（{p}）。",
-        "en": "{norm}: {kind} fell {diff} points since {base} ({p}).",
+        "zh": "{norm}：{kind}较{base}年下降{diff}分（{stats}）。",
+        "en": "{norm}: {kind} fell {diff} points since {base} ({stats}).",
     },
     "sum_stable": {
         "zh": "{kind}与{base}年相比无显著变化（稳定）：{items}。",
@@ -146,13 +147,29 @@ STRINGS: dict[str, dict[str, str]] = {
     "sum_trend_item": {"zh": "{norm}（每年{slope}分）", "en": "{norm} ({slope} points a year)"},
     "sum_note": {
         "zh": "只有经{adj}多重比较校正后显著（α = {alpha}）的变化才称为上升或下降，其余称为“稳定”；"
-              "线性趋势同样按校正后的p值判断。得分范围为0–100分。",
+              "线性趋势同样按校正后的p值判断。校正分族进行：三项总指数的变化为一族，各规范得分（认知、践行、知行差距）的变化为另一族；"
+              "总指数的趋势与各规范的趋势也各为一族。每个p值都注明是否经过校正；未校正的p值仅供参考。得分范围为0–100分。",
         "en": "Only changes significant after {adj} correction for multiple comparisons "
               "(α = {alpha}) are called rises or falls; all others are reported as stable. "
-              "Linear trends are judged on corrected p-values too. Scores run from 0 to 100.",
+              "Linear trends are judged on corrected p-values too. The correction is made within "
+              "families: the changes of the three headline indices are one family, the changes of "
+              "the norms' scores (awareness, practice, gap) another; the trends of the headline "
+              "indices and those of the norms are two more. Every p-value says whether it is "
+              "adjusted; unadjusted p-values are for reference only. Scores run from 0 to 100.",
     },
     "adj_holm": {"zh": "Holm法", "en": "Holm"},
     "adj_bh": {"zh": "Benjamini–Hochberg法", "en": "Benjamini–Hochberg"},
+    "p_unadjusted": {"zh": "未校正{p}", "en": "unadjusted {p}"},
+    "p_adjusted": {"zh": "经{adj}对{family}校正后{p}", "en": "{adj}-adjusted {p} over {family}"},
+    "p_pair": {"zh": "{raw}；{adjusted}", "en": "{raw}; {adjusted}"},
+    "change_stats": {"zh": "95%置信区间{lo}至{hi}；{p}", "en": "95% CI {lo} to {hi}; {p}"},
+    "family_headline": {"zh": "{n}项总指数", "en": "the {n} headline indices"},
+    "family_norms": {
+        "zh": "{n}项规范得分（各规范的认知、践行得分和知行差距）",
+        "en": "the {n} norm scores (each norm's awareness, practice and gap)",
+    },
+    "family_headline_trend": {"zh": "{n}项总指数趋势", "en": "the {n} headline index trends"},
+    "family_norm_trend": {"zh": "{n}项规范得分趋势", "en": "the {n} norm score trends"},
     # --- charts -------------------------------------------------------------------------------
     "chart_overview_title": {
         "zh": "{wave}年十条规范的认知与践行得分",
@@ -209,7 +226,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_change": {"zh": "变化", "en": "Change"},
     "col_practice_change": {"zh": "践行得分变化", "en": "Change in practice"},
     "col_change_ci": {"zh": "变化的95%置信区间", "en": "95% CI of change"},
-    "col_p": {"zh": "p值（校正后）", "en": "p (adjusted)"},
+    "col_p_raw": {"zh": "p值（未校正）", "en": "p (unadjusted)"},
+    "col_p_adj": {"zh": "p值（{adj}校正后）", "en": "p ({adj}-adjusted)"},
+    "norm_p_note": {
+        "zh": "校正后p值：经{adj}对{family}校正；结论依据校正后p值（α = {alpha}）。",
+        "en": "Adjusted p: {adj} correction over {family}; the verdict rests on the adjusted p "
+              "(α = {alpha}).",
+    },
     "col_verdict": {"zh": "结论", "en": "Verdict"},
     "col_wave": {"zh": "轮次", "en": "Wave"},
     "col_n": {"zh": "样本量", "en": "n"},
@@ -221,9 +244,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "verdict_stable": {"zh": "稳定", "en": "stable"},
     "verdict_na": {"zh": "不可比", "en": "not comparable"},
     "trend_line": {
-        "zh": "{first}–{last}年线性趋势：{kind}每年{slope}分（标准误{se}，{p}；校正后{p_adj}）。",
-        "en": "Linear trend {first}–{last}, {kind}: {slope} points a year (SE {se}, {p}; "
-              "adjusted {p_adj}).",
+        "zh": "{first}–{last}年线性趋势：{kind}每年{slope}分（标准误{se}，{p}）。",
+        "en": "Linear trend {first}–{last}, {kind}: {slope} points a year (SE {se}, {p}).",
     },
     "trend_none": {
         "zh": "可比轮次少于三个，未估计线性趋势。",
@@ -234,11 +256,64 @@ STRINGS: dict[str, dict[str, str]] = {
     "table_region": {"zh": "{title}：{table}", "en": "{title}: {table}"},
     "table_region_part": {"zh": "{title}：群体表（{part}）", "en": "{title}: subgroup table ({part})"},
     "subgroup_tests_caption": {
-        "zh": "各践行题答案与群体变量关联的Rao–Scott校正F检验（p值）",
-        "en": "Rao–Scott corrected F tests of association between each practice item's answers "
-              "and each subgroup variable (p-values)",
+        "zh": "践行得分的群体差异检验：各群体践行得分相等的设计基础Wald检验",
+        "en": "Do the groups differ in the practice score? Design-based Wald test that every "
+              "group's practice score is equal",
+    },
+    "col_groups_tested": {"zh": "检验的群体数", "en": "Groups tested"},
+    "col_wald_f": {"zh": "F（自由度）", "en": "F (df)"},
+    "wald_f_value": {"zh": "{f}（{ndf}, {ddf}）", "en": "{f} ({ndf}, {ddf})"},
+    "groups_left_out": {"zh": "（未含样本量不足的{groups}）", "en": "(without {groups}: too few responses)"},
+    "pairs_caption": {
+        "zh": "两两比较：经{adj}校正后差异显著（α = {alpha}）的群体对（差值 = 前者减后者，单位：分）",
+        "en": "Pairs of groups that differ after {adj} correction (α = {alpha}); difference = "
+              "first minus second, in points",
+    },
+    "col_pair": {"zh": "群体对", "en": "Pair"},
+    "col_difference": {"zh": "差值", "en": "Difference"},
+    "col_p_adj_pairs": {"zh": "p值（{adj}校正后）", "en": "p ({adj}-adjusted)"},
+    "pair_label": {"zh": "{a} − {b}", "en": "{a} − {b}"},
+    "pairs_none": {
+        "zh": "两两比较：经{adj}校正后（α = {alpha}），没有任何两个群体的践行得分差异显著。",
+        "en": "Pairwise comparisons: after {adj} correction (α = {alpha}) no two groups differ "
+              "significantly in the practice score.",
+    },
+    "subgroup_tests_note": {
+        "zh": "检验对象为上图所示的践行得分。F = W/(G−1)，W为各群体得分差值的Wald统计量，协方差由设计的线性化（分层、初级抽样单元、加权校准）得到，"
+              "分母自由度为初级抽样单元数−层数−G+1。表中p值未校正；两两比较的p值在同一规范、同一变量的全部群体对内校正。"
+              "样本量少于{min_n}的群体不参加检验。",
+        "en": "The test is on the practice score the chart shows. F = W/(G−1), where W is the "
+              "Wald statistic of the groups' score differences with their covariance from the "
+              "design's linearisation (strata, PSUs, calibration), on PSUs − strata − G + 1 "
+              "denominator degrees of freedom. The test p-values are unadjusted; pairwise "
+              "p-values are adjusted over all pairs of the same norm and variable. Groups with "
+              "fewer than {min_n} responses are left out of the tests.",
     },
     "col_item": {"zh": "题目", "en": "Item"},
+    "dist_heading": {"zh": "{norm}：{wave}年各题答案分布", "en": "{norm}: answers to each question, {wave}"},
+    "dist_caption_awareness": {
+        "zh": "认知题：认为该行为重要程度的加权比例（95%置信区间）",
+        "en": "Awareness: weighted share giving each answer on importance (95% CI)",
+    },
+    "dist_caption_practice": {
+        "zh": "践行题：做到该行为频率的加权比例（95%置信区间）",
+        "en": "Practice: weighted share giving each answer on how often (95% CI)",
+    },
+    "dist_na_col": {"zh": "不适用", "en": "Not applicable"},
+    "dist_note": {
+        "zh": "各答案比例为回答1–5的受访者中的加权比例，合计为100%；“不适用”单列，为看到该题并作答（含“不适用”）的受访者中选择“不适用”的加权比例，"
+              "不计入其他答案的比例和得分。置信区间为基于设计、经对数几率变换的区间；n为回答1–5的人数。",
+        "en": "Answer shares are weighted shares among those who answered 1–5 and add up to "
+              "100%; “not applicable” is reported separately, as the weighted share of those "
+              "shown the question who chose it, and is left out of the other shares and the "
+              "scores. Intervals are design-based logit intervals; n is the number who answered "
+              "1–5.",
+    },
+    "dist_na_unknown": {
+        "zh": "本数据未单独记录“不适用”（旧格式导出将其记为空值），因此无法报告其比例。",
+        "en": "These data do not record “not applicable” separately (an older export wrote it as "
+              "an empty cell), so its share cannot be reported.",
+    },
     "small_note": {
         "zh": "“—”：该群体样本量少于{min_n}，估计值不予报告。",
         "en": "“—”: fewer than {min_n} responses in the group; estimate suppressed.",
@@ -275,6 +350,7 @@ STRINGS: dict[str, dict[str, str]] = {
               "(without {items}) because {reasons}; the chart shows each wave's full score, not "
               "joined across the change.",
     },
+    "norm_table_caption_levels": {"zh": "{wave}年估计值", "en": "Estimates for {wave}"},
     "norm_table_caption": {
         "zh": "{wave}年估计值及与{base}年的比较",
         "en": "Estimates for {wave} and change since {base}",
@@ -365,7 +441,110 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{wave}: converged in {it} iterations, largest relative margin error {err}; "
               "largest-to-smallest weight ratio {ratio}.",
     },
+    "m_about": {"zh": "关于本报告", "en": "About this report"},
+    "m_publisher": {"zh": "发布机构", "en": "Published by"},
+    "m_contact": {"zh": "联系方式", "en": "Contact"},
+    "m_citation": {"zh": "引用格式", "en": "How to cite"},
+    "m_about_missing": {
+        "zh": "报告计划未提供发布机构、联系方式或引用格式中的某些项，本报告不作补充。",
+        "en": "The report plan does not give all of the publisher, a contact and a citation; "
+              "the report does not supply them.",
+    },
+    "m_mode_text": {
+        "zh": "调查方式：{mode}。样本来源：{source}。",
+        "en": "Survey mode: {mode}. Sample source: {source}.",
+    },
+    "mode_online_self_completion": {"zh": "网络自填问卷", "en": "online self-completion questionnaire"},
+    "mode_face_to_face": {"zh": "面访", "en": "face-to-face interviews"},
+    "mode_telephone": {"zh": "电话访问", "en": "telephone interviews"},
+    "mode_mixed": {"zh": "多种方式混合", "en": "mixed modes"},
+    "source_opt_in": {
+        "zh": "自愿参与（看到调查链接的公众自行选择是否作答），非概率样本",
+        "en": "opt-in (members of the public who saw the survey link chose to answer); not a "
+              "probability sample",
+    },
+    "source_online_panel": {
+        "zh": "网络样本库（样本库成员受邀作答），非概率样本",
+        "en": "online panel (panel members invited to answer); not a probability sample",
+    },
+    "source_probability": {"zh": "概率抽样", "en": "probability sample"},
+    "m_fieldwork": {"zh": "调查进行情况", "en": "Fieldwork"},
+    "m_fieldwork_text": {
+        "zh": "开始作答：同意参加后开始答题的人数；完成：提交全部问卷的人数；中途退出 = 开始 − 完成（调查仍在进行时包括尚未完成者）；完成率 = 完成 ÷ 开始。数据来自调查系统导出的调查进行情况汇总。",
+        "en": "Started: responses that began after consent; completed: responses submitted in "
+              "full; broken off = started − completed (including those still in progress while "
+              "the wave is open); completion rate = completed ÷ started. From the fieldwork "
+              "summary exported with the data.",
+    },
+    "m_col_open": {"zh": "开放时间", "en": "Open"},
+    "m_col_responses_dates": {"zh": "首份至末份回答", "en": "First to last response"},
+    "m_col_started": {"zh": "开始作答", "en": "Started"},
+    "m_col_completed": {"zh": "完成", "en": "Completed"},
+    "m_col_broken_off": {"zh": "中途退出", "en": "Broken off"},
+    "m_col_completion_rate": {"zh": "完成率", "en": "Completion rate"},
+    "m_fieldwork_wave_missing": {"zh": "该轮次无调查进行情况汇总", "en": "no fieldwork summary for this wave"},
+    "m_fieldwork_missing": {
+        "zh": "数据未附调查进行情况汇总（开始作答、完成和中途退出人数），故无法报告完成率。",
+        "en": "The data came without a fieldwork summary (responses started, completed and "
+              "broken off), so the completion rate is not available.",
+    },
+    "m_caveats": {"zh": "目标值说明：", "en": "Notes on the targets:"},
+    "m_caveat_item": {"zh": "{variable}：{text}", "en": "{variable}: {text}"},
+    "m_weights_caption": {"zh": "各轮次最终权重的诊断", "en": "Diagnostics of each wave's final weights"},
+    "m_col_n_eff": {"zh": "有效样本量", "en": "Effective n"},
+    "m_col_kish": {"zh": "加权设计效应（Kish）", "en": "Design effect of weighting (Kish)"},
+    "m_col_wmin": {"zh": "最小权重", "en": "Smallest weight"},
+    "m_col_wmax": {"zh": "最大权重", "en": "Largest weight"},
+    "m_col_wratio": {"zh": "最大/最小", "en": "Largest / smallest"},
+    "m_col_trimmed": {"zh": "截尾权重数", "en": "Weights trimmed"},
+    "m_weights_text": {
+        "zh": "Kish加权设计效应 = n·Σw²/(Σw)²，有效样本量 = (Σw)²/Σw² = n ÷ 设计效应：即权重与答案无关时，与加权样本精度相当的等权样本量。"
+              "它只反映权重不等带来的精度损失；各估计值的标准误另外考虑了分层、整群和校准。",
+        "en": "Kish's design effect of weighting is n·Σw²/(Σw)² and the effective sample size "
+              "(Σw)²/Σw² = n ÷ that design effect: the number of equally weighted responses that "
+              "would give the same precision if the weights were unrelated to the answers. It "
+              "measures only the precision lost to unequal weights; the estimates' standard "
+              "errors also allow for strata, clusters and calibration.",
+    },
+    "m_no_trimming": {"zh": "权重未经截尾。", "en": " No weights were trimmed."},
+    "m_nonprob": {"zh": "样本性质与结果的解读", "en": "What kind of sample this is, and what that means"},
+    "m_nonprob_text": {
+        "zh": "本调查的样本来源为{source}。受访者不是按已知概率从总体中抽取的，而是自行选择参加，因此不能依据抽样理论推断总体。"
+              "加权只使样本在上述已知边际分布（如性别、年龄组、地区）上与人口一致；在其他方面，自愿参加者可能仍与总体不同"
+              "（例如更关心环境、更常上网），这种自选择偏差无法由加权消除，其大小也无法从数据中估计。"
+              "报告中的标准误和置信区间在所采用的模型下描述抽样变异，不包括覆盖不全或自选择带来的偏差，因此实际不确定性大于置信区间所示。"
+              "同一方法下各轮次之间的比较受这种偏差的影响较小，但只有在各轮次参加者的构成以相同方式偏离总体时才成立。",
+        "en": "The sample source is {source}. Respondents were not drawn from the population "
+              "with known probabilities; they chose to take part, so sampling theory does not "
+              "by itself support inference to the population. Weighting makes the sample match "
+              "the known margins above (such as sex, age group and region) and nothing more: "
+              "volunteers may still differ from the population in other ways (for example, "
+              "caring more about the environment or being online more), and weighting cannot "
+              "remove this self-selection bias, whose size the data cannot measure. Standard "
+              "errors and confidence intervals describe sampling variability under the model "
+              "used; they do not cover coverage or self-selection bias, so the real uncertainty "
+              "is larger than the intervals show. Comparisons between waves made the same way "
+              "are less affected, but only as far as each wave's volunteers depart from the "
+              "population in the same way.",
+    },
     "m_design": {"zh": "抽样设计与方差估计", "en": "Design and variance estimation"},
+    # --- questionnaire annex ------------------------------------------------------------------
+    "sec_questionnaire": {"zh": "附录：问卷题目", "en": "Annex: questionnaire"},
+    "q_intro": {
+        "zh": "下表列出报告所涵盖各轮次问卷的全部题目：题目措辞、答案选项、措辞版本及询问该版本的轮次。同一题目措辞有变更时，各版本分列。",
+        "en": "Every question of the waves in this report: its wording, its answers, its wording "
+              "version and the waves that asked that version. A question whose wording changed "
+              "has one row per version.",
+    },
+    "q_col_wording": {"zh": "题目措辞", "en": "Wording"},
+    "q_col_answers": {"zh": "答案选项", "en": "Answers"},
+    "q_col_version": {"zh": "措辞版本", "en": "Wording version"},
+    "q_col_waves": {"zh": "询问轮次", "en": "Asked in"},
+    "q_many_options": {"zh": "从{n}个选项中选择一项", "en": "one of {n} options"},
+    "q_answer": {"zh": "{code} {label}", "en": "{code} {label}"},
+    "q_answer_sep": {"zh": " · ", "en": " · "},
+    "q_na_sep": {"zh": "；", "en": "; "},
+    "q_waves": {"zh": "{waves}年", "en": "{waves}"},
     "m_design_text": {
         "zh": "每一轮次作为独立的抽样设计（分层：{strata}；初级抽样单元：{psu}；权重：{weight}）。"
               "标准误用泰勒线性化法计算（初级抽样单元有放回抽样近似），置信区间为95%正态区间。"

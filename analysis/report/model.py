@@ -22,6 +22,12 @@ from datetime import date
 INDICATOR_KINDS = ("awareness", "practice", "gap")
 """Per-norm indicators, in the order the report shows them."""
 
+P_FAMILIES = ("headline", "norms", "headline_trend", "norm_trend")
+"""Multiple-testing families of a report, each corrected on its own: the changes of the three
+overall indices; the changes of the norms' awareness, practice and gap scores; the linear trends
+of the overall indices; the linear trends of the norms' scores. Every adjusted p-value the report
+prints names its family (:mod:`analysis.report.i18n` ``family_*``)."""
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -60,6 +66,13 @@ class WaveInfo:
     """Mean design effect over the wave's norm scores."""
     moe_overall: float | None = None
     """Margin of error (95%) of the overall index in this wave, in score points."""
+    fieldwork: object | None = None
+    """The export's fieldwork summary for the wave
+    (:class:`analysis.report.fieldwork.FieldworkSummary`): started, completed, broken off,
+    completion rate; None when the data came without one."""
+    weights: object | None = None
+    """Diagnostics of the wave's final weights (:class:`analysis.diagnostics.WeightDiagnostics`):
+    Kish's design effect of weighting, effective sample size, range, ratio, trimming."""
 
     @property
     def n_excluded(self) -> int:
@@ -81,7 +94,12 @@ class Comparison:
     p_value: float
     p_adjusted: float
     significant: bool
-    """Decided on ``p_adjusted`` at the plan's alpha, as the comparison function reports it."""
+    """Decided on ``p_adjusted`` at the plan's alpha."""
+    family: str = ""
+    """The multiple-testing family ``p_adjusted`` was corrected over: ``headline`` (the overall
+    indices) or ``norms`` (every norm's awareness, practice and gap); see :data:`P_FAMILIES`."""
+    family_size: int = 0
+    """Number of tests in that family (the comparable ones)."""
 
     @property
     def direction(self) -> str:
@@ -107,8 +125,11 @@ class Trend:
     p_value: float
     series: tuple[TrendPoint, ...]
     p_adjusted: float | None = None
-    """``p_value`` corrected for multiple testing over all trends of the report (the plan's
+    """``p_value`` corrected for multiple testing over the trends of its family (the plan's
     correction); the summary calls a trend significant on this."""
+    family: str = ""
+    """``headline_trend`` (the overall indices) or ``norm_trend`` (the norms' scores)."""
+    family_size: int = 0
 
     @property
     def p_decision(self) -> float:
@@ -129,17 +150,86 @@ class SubgroupEstimate:
 
 
 @dataclass(frozen=True)
+class PairwiseDifference:
+    """Difference in points between two groups' scores (``group_a`` minus ``group_b``)."""
+
+    group_a: str
+    group_b: str
+    diff: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_adjusted: float
+    """Adjusted over the pairs of one norm and subgroup variable (the plan's correction)."""
+
+
+@dataclass(frozen=True)
 class SubgroupTest:
-    """Design-based test of association between one item's answers and one subgroup variable
-    (Rao–Scott corrected F, as R's ``svychisq``), current wave."""
+    """Do the groups of one subgroup variable differ on the score the chart shows? Design-based
+    Wald test of equal domain means of ``target`` (e.g. ``N04.practice``) across the groups
+    (:mod:`analysis.domain_tests`), current wave: ``F = W / ndf`` on ``(ndf, ddf)``."""
 
     variable: str
-    item: str
+    target: str
     statistic: float
     ndf: float
     ddf: float | None
     p_value: float
-    method: str = "rao-scott"
+    """Unadjusted."""
+    method: str = "wald"
+    groups: tuple[str, ...] = ()
+    """Groups tested (those with at least ``min_n`` responses)."""
+    left_out: tuple[str, ...] = ()
+    """Groups with fewer than ``min_n`` responses, left out of the test and the pairs."""
+    pairs: tuple[PairwiseDifference, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerShare:
+    """Weighted share of one answer to one item (current wave), with its SE and 95% CI."""
+
+    code: int
+    label: dict[str, str]
+    """Answer label per language, from the questionnaire."""
+    share: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n: int
+    """Unweighted size of the share's domain (answered 1-5; for "not applicable": shown and
+    answered, 1-5 or 9)."""
+
+
+@dataclass(frozen=True)
+class ItemDistribution:
+    """The answers to one awareness or practice item (current wave): shares of 1-5 among those
+    who answered 1-5; "not applicable" separately, among those shown the item who answered."""
+
+    item: str
+    kind: str
+    text: dict[str, str]
+    """Question wording per language."""
+    answers: tuple[AnswerShare, ...]
+    not_applicable: AnswerShare | None = None
+
+
+@dataclass(frozen=True)
+class QuestionnaireItem:
+    """One item of the questionnaire annex in one wording version: what was asked, on which
+    answer scale, in which waves (from the wave definitions)."""
+
+    code: str
+    kind: str
+    """``awareness``, ``practice``, ``attention`` or ``demographic``."""
+    norm: str | None
+    wording_version: int | None
+    waves: tuple[int, ...]
+    text: dict[str, str]
+    answers: tuple[tuple[int, dict[str, str]], ...]
+    """``(code, label per language)`` for each answer, in questionnaire order."""
+    not_applicable: dict[str, str] | None = None
+    """The "not applicable" label (code 9) when the item offers it."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +277,7 @@ class NormFindings:
     subgroups: dict[str, list[SubgroupEstimate]] = field(default_factory=dict)
     """Practice score by subgroup variable (current wave), in the variable's category order."""
     subgroup_tests: list[SubgroupTest] = field(default_factory=list)
-    """Practice items × subgroup variables (current wave)."""
+    """Practice score × subgroup variables (current wave), one test per variable."""
     alpha: dict[str, float] = field(default_factory=dict)
     """Cronbach's alpha per multi-item scale (``awareness``/``practice``), current wave."""
     n_items: dict[str, int] = field(default_factory=dict)
@@ -206,6 +296,8 @@ class NormFindings:
     chart joins points only within a run; a kind absent here is one run over all waves."""
     common_items: bool = False
     """Changes and trends were computed on the items the waves share (plan ``common_items``)."""
+    distributions: tuple[ItemDistribution, ...] = ()
+    """Answer distributions of the norm's awareness and practice items (current wave)."""
 
     def name(self, lang: str) -> str:
         return self.title.get(lang) or self.title.get("en") or self.code
@@ -230,7 +322,15 @@ class WeightTarget:
     share: float
     """Target as a share of the variable's total (0..1)."""
     source: str = ""
-    """Source note from the margins file (as written there, usually English with Chinese titles)."""
+    """Source note from the margins file's old ``source_note`` column or the plan's
+    ``margin_sources`` (as written there), when the file has no per-language sources."""
+    source_text: dict[str, str] = field(default_factory=dict)
+    """Source per language (``source_zh``, ``source_en`` columns of the margins file)."""
+    caveat: dict[str, str] = field(default_factory=dict)
+    """Caveat per language (``caveat_zh``, ``caveat_en``), e.g. how a band was estimated."""
+
+    def source_in(self, lang: str) -> str:
+        return self.source_text.get(lang) or self.source
 
 
 @dataclass(frozen=True)
@@ -285,7 +385,8 @@ class Findings:
     survey_title: dict[str, str]
     waves: list[WaveInfo]
     current_wave: int
-    base_wave: int
+    base_wave: int | None
+    """The comparison wave; None in a one-wave (first-year) report: levels only, no changes."""
     norms: list[NormFindings]
     overall: NormFindings
     """The overall index across the ten norms (``code == "index"``): mean of the norm scores per
@@ -308,6 +409,18 @@ class Findings:
     title); never a file name or path, the report is published."""
     software: dict[str, str] = field(default_factory=dict)
     """Versions of the packages that computed the report (for the annex)."""
+    publisher: dict[str, str] | None = None
+    contact: str | None = None
+    citation: dict[str, str] | None = None
+    mode: str = "online_self_completion"
+    """Survey mode (plan ``mode``; i18n ``mode_*``)."""
+    sample_source: str = "opt_in"
+    """Where respondents come from (plan ``sample_source``; i18n ``source_*``)."""
+    questionnaire: tuple[QuestionnaireItem, ...] = ()
+    """Every item of the report's waves, once per wording version (the questionnaire annex)."""
+    not_applicable_recorded: bool = True
+    """The data record "not applicable" as code 9 (an old export writes it as an empty cell:
+    its share is then unknown and the answer distributions say so)."""
 
     @property
     def wave_years(self) -> list[int]:

@@ -21,8 +21,14 @@ DEFAULT_MOE_SIZES = (10, 20, 30, 50, 100, 200, 500, 1000, 2000, 5000)
 ADJUSTMENTS = ("holm", "bh")
 _KNOWN_KEYS = {"title", "waves", "current_wave", "base_wave", "margins", "rescale_margins",
                "design", "language", "min_n", "subgroups", "sections", "exclude_flagged", "alpha",
-               "adjustment", "moe_sizes", "common_items", "subgroup_tests", "margin_sources"}
-SUBGROUP_TESTS = ("first", "all", "none")
+               "adjustment", "moe_sizes", "common_items", "subgroup_tests", "margin_sources",
+               "publisher", "contact", "citation", "mode", "sample_source"}
+SUBGROUP_TESTS = ("score", "none")
+MODES = ("online_self_completion", "face_to_face", "telephone", "mixed")
+"""Survey modes the methods section can describe (``i18n`` ``mode_*``)."""
+SAMPLE_SOURCES = ("opt_in", "online_panel", "probability")
+"""Where respondents come from (``i18n`` ``source_*``); anything but ``probability`` gets the
+statement that the sample is not a probability sample."""
 _DESIGN_KEYS = ("weight", "strata", "psu", "fpc")
 
 
@@ -32,7 +38,8 @@ class ReportPlan:
 
     source: str
     waves: tuple[int, ...] | None = None
-    """Waves to report (at least two; three or more for trends). ``None``: every wave in DATA."""
+    """Waves to report (one: levels only; two: changes; three or more: also trends). ``None``:
+    every wave in DATA."""
     current_wave: int | None = None
     """The wave the report is about; default the latest."""
     base_wave: int | None = None
@@ -54,16 +61,23 @@ class ReportPlan:
     adjustment: str = "holm"
     moe_sizes: tuple[int, ...] = DEFAULT_MOE_SIZES
     title: dict[str, str] | None = None
-    subgroup_tests: str = "first"
-    """Rao–Scott tests of practice answers by subgroup: the ``first`` practice item of each norm,
-    ``all`` practice items (slow on large waves: one design-based test per item and variable)
-    or ``none``."""
+    subgroup_tests: str = "score"
+    """``score``: on each norm's page, a Wald test of equal practice scores across each subgroup
+    variable's groups and the pairwise differences (Holm within norm and variable); ``none``."""
     margin_sources: dict[str, str] = field(default_factory=dict)
     """Source of each weighting variable's targets, for the annex, when the margins file has no
     ``source_note`` column (``{sex: "Census 2020 yearbook table 1-5", ...}``)."""
     common_items: bool = False
     """Score a norm on the items both compared waves share (instead of calling it not
     comparable when a wave added or reworded an item)."""
+    publisher: dict[str, str] | None = None
+    """Publishing organisation per language, for the methods section and the citation."""
+    contact: str | None = None
+    """Where readers send questions (an address, e-mail or telephone line), as written."""
+    citation: dict[str, str] | None = None
+    """How to cite the report, per language."""
+    mode: str = "online_self_completion"
+    sample_source: str = "opt_in"
 
     def with_language(self, language: str | None) -> ReportPlan:
         if language is None:
@@ -123,9 +137,6 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
                                      f"got {waves!r}")
         if len(set(waves)) != len(waves):
             raise AnalysisInputError(f"{where}: waves: a year is listed twice in {waves!r}")
-        if len(waves) < 2:
-            raise AnalysisInputError(f"{where}: waves: a trend report needs at least two waves, "
-                                     f"got {waves!r}")
         waves = tuple(sorted(waves))
     current, base = year("current_wave"), year("base_wave")
     for key, value in (("current_wave", current), ("base_wave", base)):
@@ -190,7 +201,7 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
     common = raw.get("common_items", False)
     if not isinstance(common, bool):
         raise AnalysisInputError(f"{where}: common_items: expected true or false, got {common!r}")
-    tests = raw.get("subgroup_tests", "first")
+    tests = raw.get("subgroup_tests", "score")
     if tests not in SUBGROUP_TESTS:
         raise AnalysisInputError(f"{where}: subgroup_tests: {tests!r} is not one of "
                                  + ", ".join(SUBGROUP_TESTS))
@@ -220,12 +231,20 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
         raise AnalysisInputError(f"{where}: moe_sizes: expected a list of positive whole numbers, "
                                  f"got {moe_sizes!r}")
 
-    title = raw.get("title")
-    if title is not None:
-        if (not isinstance(title, dict) or set(title) != set(LANGUAGES)
-                or not all(isinstance(v, str) and v.strip() for v in title.values())):
-            raise AnalysisInputError(f"{where}: title: expected both languages, e.g. "
-                                     f"{{zh: ..., en: ...}}, got {title!r}")
+    title = _bilingual(raw, "title", where)
+    publisher = _bilingual(raw, "publisher", where)
+    citation = _bilingual(raw, "citation", where)
+    contact = raw.get("contact")
+    if contact is not None and (not isinstance(contact, str) or not contact.strip()):
+        raise AnalysisInputError(f"{where}: contact: expected a line of text (an address, "
+                                 f"e-mail or telephone), got {contact!r}")
+    mode = raw.get("mode", "online_self_completion")
+    if mode not in MODES:
+        raise AnalysisInputError(f"{where}: mode: {mode!r} is not one of " + ", ".join(MODES))
+    sample_source = raw.get("sample_source", "opt_in")
+    if sample_source not in SAMPLE_SOURCES:
+        raise AnalysisInputError(f"{where}: sample_source: {sample_source!r} is not one of "
+                                 + ", ".join(SAMPLE_SOURCES))
 
     return ReportPlan(
         source=source, waves=waves, current_wave=current, base_wave=base, margins=margins,
@@ -234,5 +253,19 @@ def plan_from_dict(raw: dict, source: str = "<plan>", base_dir: Path | None = No
         subgroups=None if subgroups is None else tuple(subgroups), sections=sections,
         exclude_flagged=exclude, alpha=float(alpha), adjustment=adjustment,
         moe_sizes=tuple(sorted(set(moe_sizes) | {min_n})), title=title, common_items=common,
-        subgroup_tests=tests, margin_sources=dict(sources),
+        subgroup_tests=tests, margin_sources=dict(sources), publisher=publisher,
+        contact=contact.strip() if contact else None, citation=citation, mode=mode,
+        sample_source=sample_source,
     )
+
+
+def _bilingual(raw: dict, key: str, where: str) -> dict[str, str] | None:
+    """A text the plan gives in both languages (``{zh: ..., en: ...}``), or None."""
+    value = raw.get(key)
+    if value is None:
+        return None
+    if (not isinstance(value, dict) or set(value) != set(LANGUAGES)
+            or not all(isinstance(v, str) and v.strip() for v in value.values())):
+        raise AnalysisInputError(f"{where}: {key}: expected both languages, e.g. "
+                                 f"{{zh: ..., en: ...}}, got {value!r}")
+    return {k: v.strip() for k, v in value.items()}

@@ -81,6 +81,34 @@ def fmt_p(p: float | None) -> str:
     return f"p = {p:.3f}"
 
 
+def p_unadjusted_text(p: float | None, _) -> str:
+    """``unadjusted p = 0.094`` / ``未校正p = 0.094``: a raw p-value always says it is raw."""
+    return _("p_unadjusted", p=fmt_p(p))
+
+
+def p_adjusted_text(p: float | None, family: str, size: int, method: str, _) -> str:
+    """``Holm-adjusted p = 0.282 over the 3 headline indices`` / ``经Holm法对3项总指数校正后p =
+    0.282``: an adjusted p-value names its correction and its family."""
+    return _("p_adjusted", adj=_(f"adj_{method}"), p=fmt_p(p),
+             family=_(f"family_{family}", n=size))
+
+
+def p_pair_text(result, method: str, _) -> str:
+    """Raw and adjusted p of a :class:`Comparison` or :class:`Trend`, both labelled."""
+    raw = p_unadjusted_text(result.p_value, _)
+    if result.p_adjusted is None or not result.family:
+        return raw
+    return _("p_pair", raw=raw, adjusted=p_adjusted_text(
+        result.p_adjusted, result.family, result.family_size, method, _))
+
+
+def change_stats_text(c: Comparison, method: str, _) -> str:
+    """What every reported change carries: its 95% CI, the raw p and the adjusted p with its
+    family (``95% CI +2.1 to +7.5; unadjusted p < 0.001; Holm-adjusted p < 0.001 over …``)."""
+    return _("change_stats", lo=fmt_signed(c.ci_low), hi=fmt_signed(c.ci_high),
+             p=p_pair_text(c, method, _))
+
+
 def fmt_int(n: int | None) -> str:
     return "–" if n is None else f"{n:,}"
 
@@ -149,7 +177,7 @@ def not_comparable_sentences(norm: NormFindings, findings: Findings, _,
     base, wave = findings.base_wave, findings.current_wave
     years = findings.wave_years
     out: list[str] = []
-    changes_wanted = which in ("both", "change")
+    changes_wanted = which in ("both", "change") and base is not None
     missing = [(k, norm.change_breaks.get(k, ())) for k in INDICATOR_KINDS
                if changes_wanted and k not in norm.comparisons]
     for kinds, changes in _grouped(missing):
@@ -231,7 +259,8 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
     _ = translator(lang)
     base, wave = findings.base_wave, findings.current_wave
     out: list[str] = []
-    for kind in ("practice", "awareness"):
+    method = findings.adjustment
+    for kind in ("practice", "awareness", "gap"):
         idx = findings.overall.estimates.get(kind, {}).get(wave)
         if idx is None:
             continue
@@ -245,11 +274,11 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
         elif c is None:
             out.append(_("sum_index_only", **values))
         elif c.direction == "stable":
-            out.append(_("sum_index_stable", diff=fmt_signed(c.diff), p=fmt_p(c.p_adjusted),
-                         **values))
+            out.append(_("sum_index_stable", diff=fmt_signed(c.diff),
+                         stats=change_stats_text(c, method, _), **values))
         else:
             out.append(_(f"sum_index_{c.direction}", diff=fmt_score(abs(c.diff)),
-                         p=fmt_p(c.p_adjusted), **values))
+                         stats=change_stats_text(c, method, _), **values))
 
     changes: list[tuple[float, str]] = []
     stable: dict[str, list[str]] = {"practice": [], "awareness": []}
@@ -272,7 +301,7 @@ def summary_sentences(findings: Findings, lang: str) -> list[str]:
                                                 kind=_(f"kindlc_{kind}"),
                                                 diff=fmt_score(abs(c.diff)),
                                                 base=base,
-                                                p=fmt_p(c.p_adjusted))))
+                                                stats=change_stats_text(c, method, _))))
     changes.sort(key=lambda t: t[0])
     out.extend(text for _p, text in changes)
     if not changes and any(stable.values()):
@@ -353,6 +382,8 @@ def _environment() -> Environment:
     )
     env.filters.update(score=fmt_score, se=fmt_se, signed=fmt_signed, p=fmt_p, int=fmt_int,
                        share=fmt_share, sci=fmt_sci)
+    env.globals.update(p_unadjusted_text=p_unadjusted_text, p_adjusted_text=p_adjusted_text,
+                       p_pair_text=p_pair_text)
     return env
 
 
@@ -387,8 +418,9 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
     tick("charts")
     if "norms" in sections:
         for norm in findings.norms:
-            figures[f"trend_{norm.code}"] = _svg_data_uri(
-                charts.trend_chart(norm, findings, _, lang))
+            if len(findings.wave_years) > 1:  # one wave: levels only, no trend chart
+                figures[f"trend_{norm.code}"] = _svg_data_uri(
+                    charts.trend_chart(norm, findings, _, lang))
             figures[f"subgroups_{norm.code}"] = _svg_data_uri(
                 charts.subgroup_chart(norm, findings, _, lang))
             tick("charts")
@@ -404,8 +436,15 @@ def render_html(findings: Findings, lang: str = "zh", sections: tuple[str, ...] 
         nc_sentences=lambda norm, which="both": not_comparable_sentences(norm, findings, _, which),
         note_text=lambda note: comparability_text(note, findings, _, lang),
         norm_versions=lambda: norm_version_groups(findings, _),
-        split_columns=split_columns,
         software_versions=lambda software: software_text(software, _),
+        split_columns=split_columns, distribution_groups=distribution_groups,
+        target_caveats=lambda: target_caveats(findings, lang),
+        answer_scale=lambda item: answer_scale(item, _, lang),
+        years_list=lambda waves: _("q_waves", waves=years_text(waves, _)),
+        significant_pairs=lambda norm: [(t, pair) for t in norm.subgroup_tests
+                                        for pair in t.pairs if pair.p_adjusted < findings.alpha],
+        category_list=lambda v, groups: _("list_sep").join(category_label(v, g, lang)
+                                                           for g in groups),
         today=(findings.generated or date.today()).isoformat(),
         html_lang=HTML_LANG[lang],
     )
@@ -424,6 +463,48 @@ def software_text(software: dict[str, str], _) -> str:
     return _("list_sep").join(
         _("m_software_self", version=version) if name == PROJECT_DISTRIBUTION
         else f"{name} {version}" for name, version in software.items())
+
+
+def distribution_groups(norm: NormFindings) -> list[tuple[str, list]]:
+    """A norm's item distributions grouped for one table each: same kind, same answer labels,
+    awareness first."""
+    groups: dict[tuple, list] = {}
+    for d in norm.distributions:
+        key = (d.kind, tuple((a.code, tuple(sorted(a.label.items()))) for a in d.answers))
+        groups.setdefault(key, []).append(d)
+    return sorted(((key[0], items) for key, items in groups.items()),
+                  key=lambda g: g[0] != "awareness")
+
+
+MAX_LISTED_ANSWERS = 8
+"""Items with more answers (a province list) show their number of options, not each one."""
+
+
+def answer_scale(item, _, lang: str) -> str:
+    """``1 从不 · 2 很少 · … · 5 总是；9 不适用`` / ``one of 31 options``."""
+    if len(item.answers) > MAX_LISTED_ANSWERS:
+        text = _("q_many_options", n=len(item.answers))
+    else:
+        text = _("q_answer_sep").join(_("q_answer", code=code, label=label.get(lang, ""))
+                                      for code, label in item.answers)
+    if item.not_applicable:
+        text += _("q_na_sep") + _("q_answer", code=9, label=item.not_applicable.get(lang, ""))
+    return text
+
+
+def target_caveats(findings: Findings, lang: str) -> list[tuple[str, str]]:
+    """``[(variables, caveat), ...]``: each distinct caveat of the weighting targets in
+    ``lang`` once, with the variables it applies to (labelled, in target order)."""
+    if findings.weighting is None:
+        return []
+    by_text: dict[str, list[str]] = {}
+    for t in findings.weighting.targets:
+        text = t.caveat.get(lang)
+        if text and t.variable not in by_text.setdefault(text, []):
+            by_text[text].append(t.variable)
+    _ = translator(lang)
+    return [(_("list_sep").join(variable_label(v, lang) for v in variables), text)
+            for text, variables in by_text.items()]
 
 
 def split_columns(subgroups: dict) -> list[list]:

@@ -11,6 +11,7 @@ from analysis.report.model import (
     Findings,
     MoeRow,
     NormFindings,
+    PairwiseDifference,
     SubgroupEstimate,
     SubgroupTest,
     Trend,
@@ -51,10 +52,13 @@ def make_findings(min_n: int = 30) -> Findings:
             diff = c - b
             sig = abs(diff) > 2
             comparisons[kind] = Comparison(2024, 2025, b, c, diff, 1.0, diff - 1.96, diff + 1.96,
-                                           0.0001 if sig else 0.6, 0.003 if sig else 1.0, sig)
+                                           0.0001 if sig else 0.6, 0.003 if sig else 1.0, sig,
+                                           family="norms", family_size=30)
         trends = {k: Trend(slope=(estimates[k][2025].value - estimates[k][2023].value) / 2,
                            slope_se=0.4, p_value=0.0002 if code == "N04" else 0.4,
-                           series=tuple(TrendPoint(w, estimates[k][w]) for w in WAVES))
+                           series=tuple(TrendPoint(w, estimates[k][w]) for w in WAVES),
+                           p_adjusted=0.004 if code == "N04" else 1.0, family="norm_trend",
+                           family_size=20)
                   for k in ("awareness", "practice")}
         subgroups = {
             "sex": [SubgroupEstimate("sex", "male", est(60.1, 1.0, 980)),
@@ -65,8 +69,14 @@ def make_findings(min_n: int = 30) -> Findings:
         norms.append(NormFindings(
             code=code, title={"zh": zh, "en": en}, estimates=estimates, comparisons=comparisons,
             trends=trends, subgroups=subgroups,
-            subgroup_tests=[SubgroupTest(v, f"{code}_P{k}", 4.2, 3.1, 250.0, p)
-                            for k in (1, 2) for v, p in (("sex", 0.04), ("age_group", 1e-5))],
+            subgroup_tests=[
+                SubgroupTest("sex", f"{code}.practice", 4.2, 1, 250.0, 0.04, groups=("male", "female"),
+                             pairs=(PairwiseDifference("male", "female", -2.2, 1.1, -4.4, -0.04,
+                                                       0.04, 0.04),)),
+                SubgroupTest("age_group", f"{code}.practice", 9.1, 1, 250.0, 1e-5,
+                             groups=("25-34", "65+"), left_out=("18-24",),
+                             pairs=(PairwiseDifference("25-34", "65+", 5.0, 1.2, 2.6, 7.4,
+                                                       1e-5, 1e-5),))],
             alpha={"awareness": 0.81, "practice": 0.74}, n_items={"awareness": 1, "practice": 3},
             wording_changed=code in ("N01", "N09")))
     waves = [WaveInfo(w, 2100 + k, 2000 + k, date(w, 5, 1), date(w, 6, 30), "2023",
@@ -81,9 +91,9 @@ def make_findings(min_n: int = 30) -> Findings:
                        "practice": {w: est(60.0 + k, 0.4) for k, w in enumerate(WAVES)},
                        "gap": {w: est(24.0, 0.35) for w in WAVES}},
             comparisons={"practice": Comparison(2024, 2025, 61.0, 62.0, 1.0, 0.57, -0.1, 2.1,
-                                                0.08, 0.08, False),
+                                                0.04, 0.08, False, "headline", 3),
                          "awareness": Comparison(2024, 2025, 85.0, 86.0, 1.0, 0.2, 0.6, 1.4,
-                                                 1e-6, 1e-5, True)}),
+                                                 1e-6, 1e-5, True, "headline", 3)}),
         weighting=WeightingInfo("margins.csv", (WeightTarget("sex", "male", 0.512, "census S7"),
                                                 WeightTarget("sex", "female", 0.488, "census S7")),
                                 iterations={2025: 6}, max_error={2025: 1e-9},

@@ -11,7 +11,8 @@ CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 # Keys built at run time from a prefix and a code (kind, direction, ...): a key with one of these
 # prefixes counts as used.
 DYNAMIC_PREFIXES = ("kind_", "kindlc_", "kindcap_", "kindidx_", "kindind_", "verdict_",
-                    "sum_index_", "sum_change_", "adj_", "method_", "flag_", "cmp_", "var_", "cat_")
+                    "sum_index_", "sum_change_", "adj_", "method_", "flag_", "cmp_", "var_", "cat_",
+                    "family_", "dist_caption_", "mode_", "source_")
 
 
 def _fields(text):
@@ -33,7 +34,9 @@ def test_english_strings_have_no_chinese_and_chinese_strings_are_translated():
         assert not CJK.search(entry["en"]), f"{key}: Chinese characters in the English text"
         if not key.startswith(("cat_age_group_",)) and key not in {"adj_holm", "year"}:
             # a Chinese string equal to the English one is an untranslated string
-            assert entry["zh"] != entry["en"] or not re.search("[A-Za-z]{3}", entry["en"]), key
+            # (placeholders are names, not text)
+            words = re.sub(r"\{[^}]*\}", "", entry["en"])
+            assert entry["zh"] != entry["en"] or not re.search("[A-Za-z]{3}", words), key
 
 
 def _used_keys():
@@ -75,3 +78,14 @@ def test_translator_formats_and_rejects_unknown_language():
 def test_category_labels_fall_back_to_the_value():
     assert i18n.category_label("region", "east", "zh") == "东部"
     assert i18n.category_label("region", "atlantis", "en") == "atlantis"
+
+
+def test_every_plan_code_the_report_words_has_both_languages():
+    from analysis.report.model import INDICATOR_KINDS, P_FAMILIES
+    from analysis.report.plan import MODES, SAMPLE_SOURCES
+
+    keys = ([f"mode_{m}" for m in MODES] + [f"source_{s}" for s in SAMPLE_SOURCES]
+            + [f"family_{f}" for f in P_FAMILIES]
+            + [f"dist_caption_{k}" for k in INDICATOR_KINDS if k != "gap"])
+    for key in keys:
+        assert set(i18n.STRINGS[key]) == set(i18n.LANGUAGES), key

@@ -29,7 +29,7 @@ def test_example_plan_loads_with_the_project_margins():
 def test_defaults_and_language_override():
     plan = plan_from_dict({})
     assert plan.waves is None and plan.language == "zh" and plan.min_n == 30
-    assert plan.adjustment == "holm" and plan.exclude_flagged and plan.subgroup_tests == "first"
+    assert plan.adjustment == "holm" and plan.exclude_flagged and plan.subgroup_tests == "score"
     assert plan.subgroups is None  # the default variables DATA has
     assert plan.with_language("en").language == "en"
     with pytest.raises(AnalysisInputError, match="language 'fr'"):
@@ -42,7 +42,6 @@ def test_sections_can_be_switched_off():
 
 
 @pytest.mark.parametrize("raw, message", [
-    ({"waves": [2025]}, "waves: a trend report needs at least two waves"),
     ({"waves": [2024, 2024]}, "a year is listed twice"),
     ({"waves": "2024"}, "waves: expected a list of survey years"),
     ({"waves": [2024, 2025], "current_wave": 2026}, "current_wave: 2026 is not one of waves"),
@@ -59,6 +58,11 @@ def test_sections_can_be_switched_off():
     ({"subgroup_tests": "some"}, "subgroup_tests: 'some' is not one of"),
     ({"title": {"zh": "标题"}}, "title: expected both languages"),
     ({"colour": "red"}, "unknown key 'colour'"),
+    ({"publisher": "Ministry"}, "publisher: expected both languages"),
+    ({"citation": {"zh": "引用", "en": " "}}, "citation: expected both languages"),
+    ({"contact": ["a@b"]}, "contact: expected a line of text"),
+    ({"mode": "paper"}, "mode: 'paper' is not one of online_self_completion"),
+    ({"sample_source": "random"}, "sample_source: 'random' is not one of opt_in"),
     ({"margins": "no-such-file.csv"}, "margins: file not found"),
 ])
 def test_bad_plans_name_the_key(raw, message):
@@ -66,6 +70,19 @@ def test_bad_plans_name_the_key(raw, message):
         plan_from_dict(raw, source="<test>", base_dir=Path("/nonexistent"))
     assert message in str(exc.value)
     assert "\n" not in str(exc.value)
+
+
+def test_one_wave_plan_and_publication_keys():
+    plan = plan_from_dict({"waves": [2026], "publisher": {"zh": "某部", "en": "A ministry"},
+                           "contact": " survey@example.org ",
+                           "citation": {"zh": "引用", "en": "Cite"},
+                           "mode": "mixed", "sample_source": "online_panel"})
+    assert plan.waves == (2026,) and plan.contact == "survey@example.org"
+    assert plan.publisher["en"] == "A ministry" and plan.citation["zh"] == "引用"
+    assert (plan.mode, plan.sample_source) == ("mixed", "online_panel")
+    default = plan_from_dict({})
+    assert (default.mode, default.sample_source) == ("online_self_completion", "opt_in")
+    assert default.publisher is None and default.contact is None
 
 
 def test_bad_yaml_names_the_file(tmp_path):

@@ -24,8 +24,11 @@ def test_summary_calls_only_significant_changes_changes():
     zh = render.summary_sentences(f, "zh")
     en = render.summary_sentences(f, "en")
     # N04 practice rose 4.2 points with adjusted p 0.003: a change
-    assert "N04 Choose low-carbon travel: practice rose 4.2 points since 2024 (p < 0.01)." in en
-    assert "N04 选择低碳出行：践行得分较2024年上升4.2分（p < 0.01）。" in zh
+    assert ("N04 Choose low-carbon travel: practice rose 4.2 points since 2024 (95% CI +2.2 to "
+            "+6.2; unadjusted p < 0.001; Holm-adjusted p < 0.01 over the 30 norm scores (each "
+            "norm's awareness, practice and gap)).") in en
+    assert ("N04 选择低碳出行：践行得分较2024年上升4.2分（95%置信区间+2.2至+6.2；未校正p < 0.001；"
+            "经Holm法对30项规范得分（各规范的认知、践行得分和知行差距）校正后p < 0.01）。") in zh
     # the 0.2-point moves are not significant: stable, never "rose"
     assert not any("N01" in s and "rose" in s for s in en)
     stable = [s for s in en if s.startswith("Stable since 2024 in practice")]

@@ -98,18 +98,40 @@ def _nospace(text: str) -> str:
 
 
 def _norm_page(text: str, code: str, title: str) -> str:
-    """Text of a norm's first page (from its heading to the next page break). The heading text
+    """Text of a norm's chapter (from its heading to the next chapter). The heading text
     also appears in the overview chart, so look for the heading followed by the table caption."""
     m = re.search(re.escape(f"{code} {title}") + r"\n\s*Estimates for", text)
     assert m, f"page of {code} not found"
-    return text[m.start():text.index("\f", m.start())]
+    # a norm's chapter runs over several pages: up to the next chapter's heading
+    end = re.compile(r"\nN\d\d [^\n]*\n\s*Estimates for|\nTable of all indicators\n")
+    following = end.search(text, m.end())
+    return text[m.start():following.start() if following else len(text)]
+
+
+def _by_family(table: pd.DataFrame, column: str = "p_value") -> pd.DataFrame:
+    """``table`` (whole-sample rows) with ``p_adjusted`` and ``significant`` recomputed within
+    the report's families: the overall indices one, the norm scores another (Holm, 0.05)."""
+    from statsmodels.stats.multitest import multipletests
+
+    table = table[table["by"] == ""].copy() if "by" in table.columns else table.copy()
+    headline = table["item"].str.startswith("index.")
+    for rows in (headline, ~headline):
+        ok = rows & pd.to_numeric(table[column], errors="coerce").notna()
+        table.loc[ok, "p_adjusted"] = multipletests(table.loc[ok, column].astype(float),
+                                                    method="holm")[1]
+    table["significant"] = (table["p_adjusted"].astype(float) < 0.05).astype(str)
+    return table
+
+
+NORMS_FAMILY = "over the 30 norm scores (each norm's awareness, practice and gap)"
+NORMS_FAMILY_ZH = "经Holm法对30项规范得分（各规范的认知、践行得分和知行差距）校正后"
 
 
 def test_headline_changes_equal_compare_output(run):
     from questionnaires import load_norms
 
     catalogue = load_norms()
-    table = run["compare"]
+    table = _by_family(run["compare"])
     en, zh = _flat(run["en_text"]), _nospace(run["zh_text"])
     significant = table[(table["by"] == "") & (table["significant"].astype(str) == "True")]
     norm_rows = significant[significant["item"].str.match(r"N\d\d\.(awareness|practice)$")]
@@ -119,12 +141,16 @@ def test_headline_changes_equal_compare_output(run):
         title = catalogue.norm(code).title("2023")
         verb = "rose" if r.diff > 0 else "fell"
         sentence = (f"{code} {title['en']}: {kind} {verb} {fmt_score(abs(r.diff))} points since "
-                    f"2025 ({fmt_p(r.p_adjusted)}).")
+                    f"2025 (95% CI {fmt_signed(r.ci_low)} to {fmt_signed(r.ci_high)}; "
+                    f"unadjusted {fmt_p(r.p_value)}; Holm-adjusted {fmt_p(r.p_adjusted)} "
+                    f"{NORMS_FAMILY}).")
         assert sentence in en
         verb_zh = "上升" if r.diff > 0 else "下降"
         kind_zh = {"awareness": "认知得分", "practice": "践行得分"}[kind]
         assert _nospace(f"{code} {title['zh']}：{kind_zh}较2025年{verb_zh}"
-                        f"{fmt_score(abs(r.diff))}分（{fmt_p(r.p_adjusted)}）。") in zh
+                        f"{fmt_score(abs(r.diff))}分（95%置信区间{fmt_signed(r.ci_low)}至"
+                        f"{fmt_signed(r.ci_high)}；未校正{fmt_p(r.p_value)}；{NORMS_FAMILY_ZH}"
+                        f"{fmt_p(r.p_adjusted)}）。") in zh
     # a non-significant change is never called a change
     stable = table[(table["by"] == "") & (table["significant"].astype(str) == "False")
                    & table["item"].str.endswith(".practice") & (table["item"] != "index.practice")]
@@ -144,7 +170,7 @@ def test_norm_tables_equal_compare_output(run):
     from questionnaires import load_norms
 
     catalogue = load_norms()
-    table = run["compare"].set_index("item")
+    table = _by_family(run["compare"]).set_index("item")
     text = run["en_text"]
     for code in catalogue.codes:
         page = _flat(_norm_page(text, code, catalogue.norm(code).title("2023")["en"]))
@@ -152,9 +178,10 @@ def test_norm_tables_equal_compare_output(run):
                             ("gap", "Knowledge–action gap")):
             r = table.loc[f"{code}.{kind}"]
             row = re.search(re.escape(label) + r" (\S+) (\S+) (\S+) (\S+) (\S+) (\S+ – \S+) "
-                            r"p ([=<]) (\S+) (\w+)", page)
+                            r"(p [=<] \S+) p ([=<]) (\S+) (\w+)", page)
             assert row, f"{code} {kind} row not found"
-            current, _se, _ci, base, diff, diff_ci, op, p, verdict = row.groups()
+            current, _se, _ci, base, diff, diff_ci, raw, op, p, verdict = row.groups()
+            assert raw == fmt_p(r["p_value"])
             assert current == fmt_score(r["current"])
             assert base == fmt_score(r["base"])
             assert diff == fmt_signed(r["diff"])
@@ -167,14 +194,16 @@ def test_norm_tables_equal_compare_output(run):
 
 def test_trend_lines_equal_trend_output(run):
     """Slopes, SEs and p-values on each norm page as `survey-analysis trend` gives them; the
-    adjusted p-values are Holm over all trends of the report (checked with statsmodels)."""
+    adjusted p-values are Holm over the norms' trends (the overall indices' trends are their
+    own family; checked with statsmodels)."""
     from statsmodels.stats.multitest import multipletests
 
     from questionnaires import load_norms
 
     catalogue = load_norms()
     table = run["trend"]
-    holm = dict(zip(table["item"], multipletests(table["p_value"], method="holm")[1],
+    norm_rows = table[~table["item"].str.startswith("index.")]
+    holm = dict(zip(norm_rows["item"], multipletests(norm_rows["p_value"], method="holm")[1],
                     strict=True))
     notes = pd.read_csv(run["tmp"] / "trend.notes.csv")
     not_comparable = set(notes.loc[notes["kind"] == "not_comparable", "item"])
@@ -189,8 +218,9 @@ def test_trend_lines_equal_trend_output(run):
                 continue
             r = table.set_index("item").loc[f"{code}.{kind}"]
             line = (f"Linear trend 2024–2026, {kind}: {fmt_signed(r['slope'])} points a year "
-                    f"(SE {fmt_se(r['se'])}, {fmt_p(r['p_value'])}; adjusted "
-                    f"{fmt_p(holm[f'{code}.{kind}'])}).")
+                    f"(SE {fmt_se(r['se'])}, unadjusted {fmt_p(r['p_value'])}; Holm-adjusted "
+                    f"{fmt_p(holm[f'{code}.{kind}'])} over the {len(norm_rows)} norm score "
+                    "trends).")
             assert line in page, (code, kind)
 
 
