@@ -9,15 +9,31 @@ URLs (``YEAR`` is the wave):
 * ``/YEAR/resume``             type a resume code from another device
 * ``/YEAR/thanks``             after submitting
 
-A response is found through the ``survey_response`` cookie (a random token).  Answers are saved
-per page, so Back, closing the tab and continuing elsewhere lose nothing.  The last page's POST
-saves its answers and marks the response complete in one transaction; the status guard
-``UPDATE … WHERE status = 'in_progress'`` makes repeated submits harmless.
+A response is found through the ``survey_response`` cookie (a random token; the database keeps
+only its keyed hash).  Answers are saved per page, so Back, closing the tab and continuing
+elsewhere lose nothing.  The last page's POST saves its answers and marks the response complete
+in one transaction; the status guard ``UPDATE … WHERE status = 'in_progress'`` makes repeated
+submits harmless.
+
+Anonymity and session fixation (docs/web.md, "Who can see a response"):
+
+* A token counts only on the device the server issued it to: issuing one (consent, resume)
+  also writes its hash into the device's signed session (``BINDING``).  A cookie without that
+  binding — planted by someone else, or copied — is treated as no cookie at all, so answers are
+  never shown to a device that neither started the response nor typed its resume code.
+* Consent never keeps a token the client sent: continuing an in-progress response gives it a
+  new token (and so a new resume code, which is derived from the token).  Typing a resume code
+  does the same, so the code typed and every older device token stop working.
+* Completing a response removes every link to the device: the token and resume-code hashes
+  become NULL, the cookie is cleared and the binding leaves the session.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime, time, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -26,11 +42,12 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import IntegerConverter
@@ -49,7 +66,15 @@ from .forms import (
 )
 from .i18n import current_language
 from .limits import wait_seconds
-from .models import Response, new_token, normalise_resume_code, utc_now
+from .models import (
+    Response,
+    new_token,
+    normalise_resume_code,
+    resume_code_for,
+    resume_code_hash,
+    token_hash,
+    utc_now,
+)
 from .rendering import page_html, question_html
 
 bp = Blueprint("respondent", __name__)
@@ -71,6 +96,28 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", Yea
 
 # the consent form's field that people never see or reach (templates/survey/consent.html)
 HONEYPOT = "website"
+# session keys: the hash of the token this device was issued, and "this browser submitted wave
+# YEAR" (no link to the response; the session then ends with the browser)
+BINDING = "response"
+SUBMITTED = "submitted"
+
+
+class _Submitted:
+    """What the landing page needs to say "you have already taken part"."""
+
+    status = "complete"
+
+
+class ResponseView(NamedTuple):
+    """An in-progress response as a page shows it: the stored row and the resume code, which
+    is derived from the device's token (only its hash is stored)."""
+
+    id: int
+    status: str
+    page_index: int
+    language: str
+    started_at: datetime
+    resume_code: str
 
 
 class TooManyNewResponses(TooManyRequests):
@@ -119,18 +166,70 @@ def _cookie_token() -> str | None:
     return None
 
 
-def _load_response(state):
-    """The cookie's response in this wave: a row with id, status, page_index, resume_code,
-    language — or None."""
+def _hash(token: str) -> str:
+    return token_hash(current_app.config["SECRET_KEY"], token)
+
+
+def _device_token_hash() -> str | None:
+    """The hash of the cookie's token when this device was issued it (the session's binding
+    matches), else None: a planted or copied cookie finds nothing."""
     token = _cookie_token()
-    return store.response_by_token(token, state.id) if token else None
+    if token is None:
+        return None
+    bound = session.get(BINDING)
+    if not bound:
+        return None
+    hashed = _hash(token)
+    return hashed if hashed == bound else None
 
 
-def _set_response_cookie(http_response, token: str):
+def _view(row) -> ResponseView | None:
+    if row is None:
+        return None
+    token = _cookie_token()
+    return ResponseView(*row, resume_code_for(current_app.config["SECRET_KEY"], token))
+
+
+def _load_response(state) -> ResponseView | None:
+    """This device's in-progress response in this wave, or None."""
+    hashed = _device_token_hash()
+    return _view(store.response_by_token(hashed, state.id)) if hashed else None
+
+
+def cookie_max_age(state, now: datetime | None = None) -> int:
+    """Seconds the response cookie lives: until the end of the wave's last day (in
+    ``SURVEY_TIMEZONE``), at most ``RESPONSE_COOKIE_MAX_AGE`` (30 days).  The cookie is only
+    needed to finish the questionnaire; a shorter life means a lost or inspected device less
+    often still leads to an unfinished response, and after the wave closes it leads nowhere."""
+    limit = int(current_app.config["RESPONSE_COOKIE_MAX_AGE"])
+    if state.closes is None:
+        return limit
+    zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
+    end = datetime.combine(state.closes + timedelta(days=1), time(0), tzinfo=zone)
+    now = now or datetime.now(zone)
+    return max(60, min(limit, int((end - now).total_seconds())))
+
+
+def _issue_token(http_response, state, token: str):
+    """Give this device ``token``: the cookie, and the session's binding to it."""
+    session[BINDING] = _hash(token)
+    session.permanent = True  # the binding lasts as long as the cookie (sessions.py)
     http_response.set_cookie(
-        current_app.config["RESPONSE_COOKIE"], token,
-        max_age=current_app.config["RESPONSE_COOKIE_MAX_AGE"],
+        current_app.config["RESPONSE_COOKIE"], token, max_age=cookie_max_age(state),
         httponly=True, samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return http_response
+
+
+def _forget_device(http_response):
+    """After completion: no cookie, no binding (the stored hashes are already NULL).  The
+    session keeps only the CSRF secret and which wave this browser submitted, and lasts no
+    longer than the browser's session."""
+    session.pop(BINDING, None)
+    session.permanent = False
+    http_response.delete_cookie(
+        current_app.config["RESPONSE_COOKIE"], httponly=True, samesite="Lax",
         secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
     )
     return http_response
@@ -267,6 +366,8 @@ def index():
 def landing(year: int):
     state, wave = _open_wave(year)
     response = _load_response(state)
+    if response is None and session.get(SUBMITTED) == year:
+        response = _Submitted
     return render_template("survey/landing.html", wave=wave, response=response,
                            item_count=len(wave.items))
 
@@ -279,10 +380,13 @@ def consent(year: int):
         if not _consent_csrf_ok():
             return render_template("survey/consent.html", wave=wave, csrf_failed=True,
                                    response=response, csrf_token=generate_csrf()), 400
-        if response is not None and response.status == "in_progress":
-            # a double tap on "start", or consent again: continue the same response
-            return _see_other("respondent.page", year=year,
-                              key=wave.pages[response.page_index].key)
+        if response is not None:
+            # a double tap on "start", or consent again: continue the same response, under a
+            # new token (never one the client brought)
+            target = _see_other("respondent.page", year=year,
+                                key=wave.pages[response.page_index].key)
+            token = _rekey(response.id, token_hash=_device_token_hash())
+            return _issue_token(target, state, token) if token else target
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
         if request.form.get(HONEYPOT):
             # a bot that fills in every field: the usual answer, but nothing started or saved
@@ -290,14 +394,48 @@ def consent(year: int):
         wait = wait_seconds("new_response")
         if wait:
             raise TooManyNewResponses(retry_after=wait)
-        return _set_response_cookie(redirect_to, _start_response(state.id))
+        session.pop(SUBMITTED, None)
+        return _issue_token(redirect_to, state, _start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
 
 
-# the other columns take their defaults (random public id and resume code, status, times)
+# the other columns take their defaults (random public id, status, times)
 _START = insert(Response.__table__).values(
-    wave_id=bindparam("wave_id"), token=bindparam("token"), language=bindparam("language"))
+    wave_id=bindparam("wave_id"), token_hash=bindparam("token"),
+    resume_code_hash=bindparam("code"), language=bindparam("language"))
+_TABLE = Response.__table__
+
+
+def _hashes(token: str) -> dict[str, str]:
+    """The stored hashes of a new token and of the resume code derived from it."""
+    secret = current_app.config["SECRET_KEY"]
+    return {"token": token_hash(secret, token),
+            "code": resume_code_hash(secret, resume_code_for(secret, token))}
+
+
+def _rekey(response_id: int, *, token_hash: str | None = None,
+           code_hash: str | None = None) -> str | None:
+    """Give an in-progress response a new token (and so a new resume code), provided it still
+    has the old token hash (``token_hash``) or resume-code hash (``code_hash``).  Returns the
+    new token, or None when the response moved on meanwhile (completed, or re-keyed by a
+    concurrent request, which then set the cookie itself)."""
+    guard = _TABLE.c.token_hash if token_hash is not None else _TABLE.c.resume_code_hash
+    statement = update(_TABLE).where(
+        _TABLE.c.id == bindparam("rid"), _TABLE.c.status == "in_progress",
+        guard == bindparam("old"),
+    ).values(token_hash=bindparam("token"), resume_code_hash=bindparam("code"))
+    for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
+        token = new_token()
+        try:
+            result = connection().execute(statement, {
+                "rid": response_id, "old": token_hash or code_hash, **_hashes(token)})
+            commit()
+        except IntegrityError:
+            rollback()
+            continue
+        return token if result.rowcount == 1 else None
+    raise RuntimeError("could not allocate a unique resume code")
 
 
 def _consent_csrf_ok() -> bool:
@@ -319,8 +457,8 @@ def _start_response(wave_id: int) -> str:
     for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
         token = new_token()
         try:
-            connection().execute(_START, {"wave_id": wave_id, "token": token,
-                                          "language": current_language()})
+            connection().execute(_START, {"wave_id": wave_id, "language": current_language(),
+                                          **_hashes(token)})
             commit()
             return token
         except IntegrityError:
@@ -333,12 +471,17 @@ def page(year: int, key: str):
     state, wave = _open_wave(year)
     index = _page_index(wave, key)
     page = wave.pages[index]
-    token = _cookie_token()
-    response, stored = store.response_with_answers(token, state.id) if token else (None, {})
-    if response is None:
+    hashed = _device_token_hash()
+    row, stored = store.response_with_answers(hashed, state.id) if hashed else (None, {})
+    if row is None:
+        if hashed is not None:
+            # this device's response is gone from its token: completed (the other half of a
+            # double tap, a refresh) or moved to another device by its resume code
+            return _forget_device(_see_other("respondent.thanks", year=year))
+        if session.get(SUBMITTED) == year:  # submitted from this browser: nothing links it
+            return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
-    if response.status == "complete":
-        return _see_other("respondent.thanks", year=year)
+    response = _view(row)
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
@@ -427,17 +570,18 @@ def _save_page(state, wave, page, index, response, stored):
     saved = store.save_page(
         response.id, page_key=page.key, page_codes=page_codes, answers=answers,
         page_index=furthest, now=now, language=current_language(), complete=complete,
-        drop=drop,
+        drop=drop, started_at=response.started_at,
     )
     if not saved:  # completed meanwhile, e.g. by the other half of a double tap
         rollback()
-        return _see_other("respondent.thanks", year=state.year)
+        return _forget_device(_see_other("respondent.thanks", year=state.year))
     commit()
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
         return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
-    return _see_other("respondent.thanks", year=state.year)
+    session[SUBMITTED] = state.year  # the thank-you page says "submitted" once
+    return _forget_device(_see_other("respondent.thanks", year=state.year))
 
 
 @bp.get("/<year:year>/thanks")
@@ -447,46 +591,63 @@ def thanks(year: int):
         abort(404)
     wave = definition(state)
     response = _load_response(state)
-    if response is not None and response.status == "in_progress":
+    if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
-    return render_template("survey/thanks.html", wave=wave, response=response)
+    submitted = session.get(SUBMITTED) == year
+    return render_template("survey/thanks.html", wave=wave, submitted=submitted)
 
 
 @bp.route("/<year:year>/resume", methods=["GET", "POST"])
 def resume(year: int):
+    """Typing a resume code moves the response to this device: a new token and a new resume
+    code (shown here), and the typed code and every older device's token stop working."""
     state, wave = _open_wave(year)
     form = ResumeForm()
-    error = None
-    status = 200
-    retry_after = 0
+    error, status, retry_after, new_code = None, 200, 0, None
     if request.method == "POST":
-        retry_after = wait_seconds("resume")
-        if retry_after:
-            error, status = _("Too many attempts. Please wait a few minutes and try again."), 429
-        elif not form.validate():
+        if not form.validate():
             if "csrf_token" in form.errors:
                 error, status = _("The form had expired. Please enter the code again."), 400
             else:
                 error, status = form.errors["code"][0], 200
         else:
             code = normalise_resume_code(form.code.data)
-            found = connection().execute(
-                select(Response.token, Response.status, Response.page_index).where(
-                    Response.resume_code == code, Response.wave_id == state.id)
-            ).first() if 4 <= len(code) <= 16 else None
-            if found is None:
+            retry_after = wait_seconds("resume")
+            found = None
+            if retry_after:
+                error, status = _("Too many attempts. Please wait a few minutes and try "
+                                  "again."), 429
+            elif 4 <= len(code) <= 16:
+                found = _resume_target(state, code)
+            if found is not None:
+                response_id, page_index, hashed = found
+                token = _rekey(response_id, code_hash=hashed)
+                if token is not None:
+                    new_code = resume_code_for(current_app.config["SECRET_KEY"], token)
+                    page = render_template(
+                        "survey/resume.html", wave=wave, form=form, error=None,
+                        new_code=new_code, csrf_token=generate_csrf(),
+                        continue_url=_url("respondent.page", year=year,
+                                          key=wave.pages[page_index].key))
+                    return _issue_token(current_app.make_response(page), state, token)
+            if error is None:
                 error = _("No questionnaire was found with this code. Please check it and try "
                           "again.")
-            else:
-                token, response_status, page_index = found
-                target = (url_for("respondent.thanks", year=year)
-                          if response_status == "complete"
-                          else url_for("respondent.page", year=year,
-                                       key=wave.pages[page_index].key))
-                return _set_response_cookie(redirect(target, code=303), token)
     page = current_app.make_response((render_template(
-        "survey/resume.html", wave=wave, form=form, error=error, csrf_token=generate_csrf()),
-        status))
+        "survey/resume.html", wave=wave, form=form, error=error, new_code=None,
+        csrf_token=generate_csrf()), status))
     if retry_after:
         page.headers["Retry-After"] = str(retry_after)
     return page
+
+
+def _resume_target(state, code: str):
+    """(response id, furthest page, code hash) of the in-progress response with this resume
+    code in this wave, or None (a completed response has no code any more)."""
+    hashed = resume_code_hash(current_app.config["SECRET_KEY"], code)
+    row = connection().execute(
+        select(_TABLE.c.id, _TABLE.c.page_index).where(
+            _TABLE.c.resume_code_hash == hashed, _TABLE.c.wave_id == state.id,
+            _TABLE.c.status == "in_progress")
+    ).first()
+    return None if row is None else (row.id, row.page_index, hashed)
