@@ -15,25 +15,13 @@ elsewhere lose nothing.  The last page's POST saves its answers and marks the re
 in one transaction; the status guard ``UPDATE … WHERE status = 'in_progress'`` makes repeated
 submits harmless.
 
-Anonymity and session fixation (docs/web.md, "Who can see a response"):
-
-* A token counts only on the device the server issued it to: issuing one (consent, resume)
-  also writes its hash into the device's signed session (``BINDING``).  A cookie without that
-  binding — planted by someone else, or copied — is treated as no cookie at all, so answers are
-  never shown to a device that neither started the response nor typed its resume code.
-* Consent never keeps a token the client sent: continuing an in-progress response gives it a
-  new token (and so a new resume code, which is derived from the token).  Typing a resume code
-  does the same, so the code typed and every older device token stop working.
-* Completing a response removes every link to the device: the token and resume-code hashes
-  become NULL, the cookie is cleared and the binding leaves the session.
+Who may continue a response (the cookie bound to its device, new tokens at consent and resume,
+nothing left after completion) is ``survey.credentials``; docs/web.md, "Who can see a response".
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
-from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -47,14 +35,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
-from . import store
-from .db import commit, connection, rollback
+from . import credentials, limits, store
+from .db import commit, rollback
 from .definitions import current_wave_year, definition, survey_today, wave_state
 from .forms import (
     NOT_A_CODE,
@@ -67,12 +53,8 @@ from .forms import (
 from .i18n import current_language
 from .limits import wait_seconds
 from .models import (
-    Response,
-    new_token,
     normalise_resume_code,
     resume_code_for,
-    resume_code_hash,
-    token_hash,
     utc_now,
 )
 from .rendering import page_html, question_html
@@ -96,30 +78,6 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", Yea
 
 # the consent form's field that people never see or reach (templates/survey/consent.html)
 HONEYPOT = "website"
-# session keys: the hash of the token this device was issued, and "this browser submitted wave
-# YEAR" (no link to the response; the session then ends with the browser)
-BINDING = "response"
-SUBMITTED = "submitted"
-
-
-class _Submitted:
-    """What the landing page needs to say "you have already taken part"."""
-
-    status = "complete"
-
-
-class ResponseView(NamedTuple):
-    """An in-progress response as a page shows it: the stored row and the resume code, which
-    is derived from the device's token (only its hash is stored)."""
-
-    id: int
-    status: str
-    page_index: int
-    language: str
-    started_at: datetime
-    resume_code: str
-
-
 class TooManyNewResponses(TooManyRequests):
     """More new responses from this client than ``NEW_RESPONSE_RATE_LIMIT`` allows."""
 
@@ -155,84 +113,6 @@ def _open_wave(year: int):
                              availability=availability), status)
         ))
     return state, definition(state)
-
-
-def _cookie_token() -> str | None:
-    """The response cookie's token if it looks like one we issue (``new_token``: URL-safe
-    base64), so nothing else (NUL, other scripts, kilobytes) ever reaches a query."""
-    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
-    if token and len(token) <= 64 and _TOKEN.fullmatch(token):
-        return token
-    return None
-
-
-def _hash(token: str) -> str:
-    return token_hash(current_app.config["SECRET_KEY"], token)
-
-
-def _device_token_hash() -> str | None:
-    """The hash of the cookie's token when this device was issued it (the session's binding
-    matches), else None: a planted or copied cookie finds nothing."""
-    token = _cookie_token()
-    if token is None:
-        return None
-    bound = session.get(BINDING)
-    if not bound:
-        return None
-    hashed = _hash(token)
-    return hashed if hashed == bound else None
-
-
-def _view(row) -> ResponseView | None:
-    if row is None:
-        return None
-    token = _cookie_token()
-    return ResponseView(*row, resume_code_for(current_app.config["SECRET_KEY"], token))
-
-
-def _load_response(state) -> ResponseView | None:
-    """This device's in-progress response in this wave, or None."""
-    hashed = _device_token_hash()
-    return _view(store.response_by_token(hashed, state.id)) if hashed else None
-
-
-def cookie_max_age(state, now: datetime | None = None) -> int:
-    """Seconds the response cookie lives: until the end of the wave's last day (in
-    ``SURVEY_TIMEZONE``), at most ``RESPONSE_COOKIE_MAX_AGE`` (30 days).  The cookie is only
-    needed to finish the questionnaire; a shorter life means a lost or inspected device less
-    often still leads to an unfinished response, and after the wave closes it leads nowhere."""
-    limit = int(current_app.config["RESPONSE_COOKIE_MAX_AGE"])
-    if state.closes is None:
-        return limit
-    zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
-    end = datetime.combine(state.closes + timedelta(days=1), time(0), tzinfo=zone)
-    now = now or datetime.now(zone)
-    return max(60, min(limit, int((end - now).total_seconds())))
-
-
-def _issue_token(http_response, state, token: str):
-    """Give this device ``token``: the cookie, and the session's binding to it."""
-    session[BINDING] = _hash(token)
-    session.permanent = True  # the binding lasts as long as the cookie (sessions.py)
-    http_response.set_cookie(
-        current_app.config["RESPONSE_COOKIE"], token, max_age=cookie_max_age(state),
-        httponly=True, samesite="Lax",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-    )
-    return http_response
-
-
-def _forget_device(http_response):
-    """After completion: no cookie, no binding (the stored hashes are already NULL).  The
-    session keeps only the CSRF secret and which wave this browser submitted, and lasts no
-    longer than the browser's session."""
-    session.pop(BINDING, None)
-    session.permanent = False
-    http_response.delete_cookie(
-        current_app.config["RESPONSE_COOKIE"], httponly=True, samesite="Lax",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-    )
-    return http_response
 
 
 _URLS: dict[tuple, str] = {}
@@ -365,9 +245,9 @@ def index():
 @bp.get("/<year:year>/")
 def landing(year: int):
     state, wave = _open_wave(year)
-    response = _load_response(state)
-    if response is None and session.get(SUBMITTED) == year:
-        response = _Submitted
+    response = credentials.load_response(state)
+    if response is None and session.get(credentials.SUBMITTED) == year:
+        response = credentials.Submitted
     return render_template("survey/landing.html", wave=wave, response=response,
                            item_count=len(wave.items))
 
@@ -375,7 +255,7 @@ def landing(year: int):
 @bp.route("/<year:year>/consent", methods=["GET", "POST"])
 def consent(year: int):
     state, wave = _open_wave(year)
-    response = _load_response(state)
+    response = credentials.load_response(state)
     if request.method == "POST":
         if not _consent_csrf_ok():
             return render_template("survey/consent.html", wave=wave, csrf_failed=True,
@@ -385,8 +265,8 @@ def consent(year: int):
             # new token (never one the client brought)
             target = _see_other("respondent.page", year=year,
                                 key=wave.pages[response.page_index].key)
-            token = _rekey(response.id, token_hash=_device_token_hash())
-            return _issue_token(target, state, token) if token else target
+            token = credentials.rekey(response.id, token_hash=credentials.device_token_hash())
+            return credentials.issue_token(target, state, token) if token else target
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
         if request.form.get(HONEYPOT):
             # a bot that fills in every field: the usual answer, but nothing started or saved
@@ -394,48 +274,10 @@ def consent(year: int):
         wait = wait_seconds("new_response")
         if wait:
             raise TooManyNewResponses(retry_after=wait)
-        session.pop(SUBMITTED, None)
-        return _issue_token(redirect_to, state, _start_response(state.id))
+        session.pop(credentials.SUBMITTED, None)
+        return credentials.issue_token(redirect_to, state, credentials.start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
-
-
-# the other columns take their defaults (random public id, status, times)
-_START = insert(Response.__table__).values(
-    wave_id=bindparam("wave_id"), token_hash=bindparam("token"),
-    resume_code_hash=bindparam("code"), language=bindparam("language"))
-_TABLE = Response.__table__
-
-
-def _hashes(token: str) -> dict[str, str]:
-    """The stored hashes of a new token and of the resume code derived from it."""
-    secret = current_app.config["SECRET_KEY"]
-    return {"token": token_hash(secret, token),
-            "code": resume_code_hash(secret, resume_code_for(secret, token))}
-
-
-def _rekey(response_id: int, *, token_hash: str | None = None,
-           code_hash: str | None = None) -> str | None:
-    """Give an in-progress response a new token (and so a new resume code), provided it still
-    has the old token hash (``token_hash``) or resume-code hash (``code_hash``).  Returns the
-    new token, or None when the response moved on meanwhile (completed, or re-keyed by a
-    concurrent request, which then set the cookie itself)."""
-    guard = _TABLE.c.token_hash if token_hash is not None else _TABLE.c.resume_code_hash
-    statement = update(_TABLE).where(
-        _TABLE.c.id == bindparam("rid"), _TABLE.c.status == "in_progress",
-        guard == bindparam("old"),
-    ).values(token_hash=bindparam("token"), resume_code_hash=bindparam("code"))
-    for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
-        token = new_token()
-        try:
-            result = connection().execute(statement, {
-                "rid": response_id, "old": token_hash or code_hash, **_hashes(token)})
-            commit()
-        except IntegrityError:
-            rollback()
-            continue
-        return token if result.rowcount == 1 else None
-    raise RuntimeError("could not allocate a unique resume code")
 
 
 def _consent_csrf_ok() -> bool:
@@ -452,36 +294,22 @@ def _consent_csrf_ok() -> bool:
     return True
 
 
-def _start_response(wave_id: int) -> str:
-    """A new in-progress response; returns its cookie token."""
-    for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
-        token = new_token()
-        try:
-            connection().execute(_START, {"wave_id": wave_id, "language": current_language(),
-                                          **_hashes(token)})
-            commit()
-            return token
-        except IntegrityError:
-            rollback()
-    raise RuntimeError("could not allocate a unique resume code")
-
-
 @bp.route("/<year:year>/page/<key>", methods=["GET", "POST"])
 def page(year: int, key: str):
     state, wave = _open_wave(year)
     index = _page_index(wave, key)
     page = wave.pages[index]
-    hashed = _device_token_hash()
+    hashed = credentials.device_token_hash()
     row, stored = store.response_with_answers(hashed, state.id) if hashed else (None, {})
     if row is None:
         if hashed is not None:
             # this device's response is gone from its token: completed (the other half of a
             # double tap, a refresh) or moved to another device by its resume code
-            return _forget_device(_see_other("respondent.thanks", year=year))
-        if session.get(SUBMITTED) == year:  # submitted from this browser: nothing links it
+            return credentials.forget_device(_see_other("respondent.thanks", year=year))
+        if session.get(credentials.SUBMITTED) == year:  # submitted here; nothing links it
             return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
-    response = _view(row)
+    response = credentials.view(row)
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
@@ -574,14 +402,14 @@ def _save_page(state, wave, page, index, response, stored):
     )
     if not saved:  # completed meanwhile, e.g. by the other half of a double tap
         rollback()
-        return _forget_device(_see_other("respondent.thanks", year=state.year))
+        return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
     commit()
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
         return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
-    session[SUBMITTED] = state.year  # the thank-you page says "submitted" once
-    return _forget_device(_see_other("respondent.thanks", year=state.year))
+    session[credentials.SUBMITTED] = state.year  # the thank-you page says "submitted"
+    return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
 
 
 @bp.get("/<year:year>/thanks")
@@ -590,10 +418,10 @@ def thanks(year: int):
     if state is None or state.questionnaire_id is None:
         abort(404)
     wave = definition(state)
-    response = _load_response(state)
+    response = credentials.load_response(state)
     if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
-    submitted = session.get(SUBMITTED) == year
+    submitted = session.get(credentials.SUBMITTED) == year
     return render_template("survey/thanks.html", wave=wave, submitted=submitted)
 
 
@@ -603,34 +431,28 @@ def resume(year: int):
     code (shown here), and the typed code and every older device's token stop working."""
     state, wave = _open_wave(year)
     form = ResumeForm()
-    error, status, retry_after, new_code = None, 200, 0, None
+    error, status, retry_after = None, 200, 0
     if request.method == "POST":
-        if not form.validate():
+        if not form.validate():  # a failed CSRF check or an empty field: nothing is counted
             if "csrf_token" in form.errors:
                 error, status = _("The form had expired. Please enter the code again."), 400
             else:
                 error, status = form.errors["code"][0], 200
         else:
-            code = normalise_resume_code(form.code.data)
-            retry_after = wait_seconds("resume")
-            found = None
+            moved, retry_after = _try_resume_code(state, normalise_resume_code(form.code.data))
+            if moved is not None:
+                token, page_index = moved
+                page = render_template(
+                    "survey/resume.html", wave=wave, form=form, error=None,
+                    new_code=resume_code_for(current_app.config["SECRET_KEY"], token),
+                    csrf_token=generate_csrf(),
+                    continue_url=_url("respondent.page", year=year,
+                                      key=wave.pages[page_index].key))
+                return credentials.issue_token(current_app.make_response(page), state, token)
             if retry_after:
                 error, status = _("Too many attempts. Please wait a few minutes and try "
                                   "again."), 429
-            elif 4 <= len(code) <= 16:
-                found = _resume_target(state, code)
-            if found is not None:
-                response_id, page_index, hashed = found
-                token = _rekey(response_id, code_hash=hashed)
-                if token is not None:
-                    new_code = resume_code_for(current_app.config["SECRET_KEY"], token)
-                    page = render_template(
-                        "survey/resume.html", wave=wave, form=form, error=None,
-                        new_code=new_code, csrf_token=generate_csrf(),
-                        continue_url=_url("respondent.page", year=year,
-                                          key=wave.pages[page_index].key))
-                    return _issue_token(current_app.make_response(page), state, token)
-            if error is None:
+            else:
                 error = _("No questionnaire was found with this code. Please check it and try "
                           "again.")
     page = current_app.make_response((render_template(
@@ -641,13 +463,27 @@ def resume(year: int):
     return page
 
 
-def _resume_target(state, code: str):
-    """(response id, furthest page, code hash) of the in-progress response with this resume
-    code in this wave, or None (a completed response has no code any more)."""
-    hashed = resume_code_hash(current_app.config["SECRET_KEY"], code)
-    row = connection().execute(
-        select(_TABLE.c.id, _TABLE.c.page_index).where(
-            _TABLE.c.resume_code_hash == hashed, _TABLE.c.wave_id == state.id,
-            _TABLE.c.status == "in_progress")
-    ).first()
-    return None if row is None else (row.id, row.page_index, hashed)
+def _try_resume_code(state, code: str):
+    """``((new token, furthest page), 0)`` when ``code`` opens an unfinished response of this
+    wave (now re-keyed), else ``(None, seconds to wait)`` — 0 for a plain wrong code.
+
+    Over a limit every code is refused unchecked: letting a right one through would tell a
+    guesser which guess was right.  Wrong codes count against this browser and this address;
+    right ones only against their response (survey/limits.py)."""
+    address, browser = limits.address_key(), limits.browser_key()
+    wait = max(limits.blocked_for("resume", browser),
+               limits.blocked_for("resume_address", address))
+    if wait:
+        return None, wait
+    found = credentials.resume_target(state, code) if 4 <= len(code) <= 16 else None
+    if found is not None:
+        response_id, page_index, hashed = found
+        wait = limits.count("resume_code", limits.code_key(response_id))
+        if wait:
+            return None, wait
+        token = credentials.rekey(response_id, code_hash=hashed)
+        if token is not None:
+            return (token, page_index), 0
+    limits.count("resume", browser)
+    limits.count("resume_address", address)
+    return None, 0
