@@ -63,6 +63,8 @@ ENVIRONMENT = {
     "TRUSTED_HOSTS": ("TRUSTED_HOSTS", _names),
     "TRUSTED_PROXIES": ("TRUSTED_PROXIES", _count),
     "RESUME_RATE_LIMIT": ("RESUME_RATE_LIMIT", str),
+    "RESUME_ADDRESS_RATE_LIMIT": ("RESUME_ADDRESS_RATE_LIMIT", str),
+    "RESUME_CODE_RATE_LIMIT": ("RESUME_CODE_RATE_LIMIT", str),
     "NEW_RESPONSE_RATE_LIMIT": ("NEW_RESPONSE_RATE_LIMIT", str),
 }
 
@@ -100,9 +102,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
-        # respondent cookie: random token of an in-progress response
+        # respondent cookie: random token of an in-progress response; it lives until the wave's
+        # last day ends, at most this long (survey/respondent.py, cookie_max_age)
         RESPONSE_COOKIE="survey_response",
-        RESPONSE_COOKIE_MAX_AGE=60 * 60 * 24 * 180,
+        RESPONSE_COOKIE_MAX_AGE=60 * 60 * 24 * 30,
         LANGUAGE_COOKIE="lang",
         # waves open and close by dates in this time zone
         SURVEY_TIMEZONE="Asia/Shanghai",

@@ -10,6 +10,10 @@ same rule the analysis applies; the speeder rule needs the wave's median duratio
 first query gives.  Every file is written under a temporary name and renamed at the end (the
 codebook and fieldwork summary first, the table last), so a failed export never leaves a
 half-written file behind.
+
+Times: ``started_at`` and ``submitted_at`` carry the minute only (as stored, and as the consent
+text says); ``duration_s`` is the whole seconds stored at submission from the exact start
+(README.md, "Data protection").
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +40,7 @@ from questionnaires import Wave as WaveDefinition
 from .db import db
 from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import Answer, Questionnaire, Response, Wave
+from .models import Answer, Questionnaire, Response, Wave, to_minute
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -68,12 +71,6 @@ def fieldwork_path_for(out: Path) -> Path:
     return out.with_name(out.stem + ".fieldwork.csv")
 
 
-def _to_ms(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 class _Layout:
     """Which columns the wave's table has (its codebook rows, in order) and how an answer code
     becomes a cell."""
@@ -94,9 +91,10 @@ class _Layout:
         self.regions = province_regions()  # once: a lookup per row re-read the file's path
         self.median_duration: float | None = None
 
-    def row(self, public_id, started_at, submitted_at, answers: dict[str, int]) -> dict:
-        # the table carries milliseconds; the duration is computed from what it carries
-        started_at, submitted_at = _to_ms(started_at), _to_ms(submitted_at)
+    def row(self, public_id, started_at, submitted_at, duration_s, answers: dict[str, int]
+            ) -> dict:
+        # the minute only, even for a row stored before times were cut at completion
+        started_at, submitted_at = to_minute(started_at), to_minute(submitted_at)
         row = {"response_id": public_id, "wave": self.wave.year}
         for column in self.category_columns:
             row[column] = None
@@ -112,7 +110,7 @@ class _Layout:
             row[code] = answers.get(code)
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
-        row["duration_s"] = _duration_s(started_at, submitted_at)
+        row["duration_s"] = None if duration_s is None else float(duration_s)
         return row
 
     def add_flags(self, rows: list[dict]) -> None:
@@ -130,28 +128,22 @@ class _Layout:
                 row[column] = value
 
 
-def _duration_s(started_at: datetime | None, submitted_at: datetime | None) -> float | None:
-    if started_at is None or submitted_at is None:
-        return None
-    return round((submitted_at - started_at).total_seconds(), 3)
-
-
 def _median_duration(wave_id: int) -> float | None:
     """Median ``duration_s`` of the wave's completed responses, as the table will carry it."""
-    query = select(Response.started_at, Response.submitted_at).where(
-        Response.wave_id == wave_id, Response.status == "complete")
+    query = select(Response.duration_s).where(
+        Response.wave_id == wave_id, Response.status == "complete",
+        Response.duration_s.is_not(None))
     with db.engine.connect() as connection:
         result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
-        durations = [_duration_s(_to_ms(a), _to_ms(b)) for a, b in result]
-    values = np.array([d for d in durations if d is not None], dtype=float)
+        values = np.fromiter((d for (d,) in result), dtype=float)
     return float(np.median(values)) if len(values) else None
 
 
 def _rows(layout: _Layout, records) -> Iterator[list[dict]]:
     """The table's rows, flagged, in chunks of at most CHUNK_ROWS."""
     chunk: list[dict] = []
-    for public_id, started_at, submitted_at, answers in records:
-        chunk.append(layout.row(public_id, started_at, submitted_at, answers))
+    for public_id, started_at, submitted_at, duration_s, answers in records:
+        chunk.append(layout.row(public_id, started_at, submitted_at, duration_s, answers))
         if len(chunk) == CHUNK_ROWS:
             layout.add_flags(chunk)
             yield chunk
@@ -174,10 +166,11 @@ def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
 
 
 def _completed(wave_id: int) -> Iterator[tuple]:
-    """(public_id, started_at, submitted_at, answers) per completed response, in id order."""
+    """(public_id, started_at, submitted_at, duration_s, answers) per completed response, in
+    id order."""
     query = (
         select(Response.id, Response.public_id, Response.started_at, Response.submitted_at,
-               Answer.item, Answer.code)
+               Response.duration_s, Answer.item, Answer.code)
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.wave_id == wave_id, Response.status == "complete")
         .order_by(Response.id)
@@ -186,16 +179,16 @@ def _completed(wave_id: int) -> Iterator[tuple]:
         result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
         current = None
         answers: dict[str, int] = {}
-        for rid, public_id, started_at, submitted_at, item, code in result:
+        for rid, public_id, started_at, submitted_at, duration_s, item, code in result:
             if current is None or rid != current[0]:
                 if current is not None:
-                    yield current[1], current[2], current[3], answers
-                current = (rid, public_id, started_at, submitted_at)
+                    yield (*current[1:], answers)
+                current = (rid, public_id, started_at, submitted_at, duration_s)
                 answers = {}
             if item is not None:
                 answers[item] = code
         if current is not None:
-            yield current[1], current[2], current[3], answers
+            yield (*current[1:], answers)
 
 
 def _write_table(path: Path, spec: TableSpec, layout: _Layout, records) -> tuple[int, list]:

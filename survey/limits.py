@@ -1,22 +1,40 @@
-"""Rate limits per client: typing resume codes, and starting new responses.
+"""Rate limits: typing resume codes, and starting new responses (docs/web.md, "Rate limits").
 
-* ``resume`` (``RESUME_RATE_LIMIT``, default 10 a minute and 50 an hour): nobody can guess their
-  way into other people's answers.  A resume code is 8 characters from a 25-letter alphabet
-  (about 1.5e11 codes); against a wave with a million unfinished responses an unlimited guesser
-  would hit one every ~150,000 tries, with the limit that takes years.
+Resume codes (8 characters from a 25-letter alphabet, about 1.5e11 codes) must not be guessable,
+and the limit that stops guessing must not become a tool to lock other people out.  So:
+
+* only attempts that passed the CSRF check and named **no** unfinished response count (a bare
+  POST, or a page of ours posted from another site, costs nobody anything; typing your own
+  code right never uses budget);
+* ``resume`` (``RESUME_RATE_LIMIT``, default 10 a minute and 50 an hour) counts the wrong codes
+  of one browser at one address (the session's CSRF secret tells browsers apart): a person's
+  own typos, or a guesser's, lock out that browser only;
+* ``resume_address`` (``RESUME_ADDRESS_RATE_LIMIT``, default 100 an hour) counts the wrong codes
+  of every browser at one client address, so a guesser who throws away cookies is still
+  bounded: 2,400 guesses a day per address, against a wave with a million unfinished
+  responses one hit every ~60 days per address.  Many people behind one address (a carrier's
+  NAT, a school) share only this generous budget;
+* ``resume_code`` (``RESUME_CODE_RATE_LIMIT``, default 5 an hour) counts the attempts against
+  one existing code, i.e. one unfinished response (typing its code gives it a new one, and
+  the successive codes count together): a code that leaked cannot be used to pull the
+  response back and forth between devices more than a few times an hour, and those attempts
+  cost no address anything.
+
+An attempt over a limit is refused whatever the code (429 with ``Retry-After``): answering a
+right code while refusing wrong ones would tell a guesser which guess was right, with no bound
+at all.
+
 * ``new_response`` (``NEW_RESPONSE_RATE_LIMIT``, default 30 an hour): the consent POST that
-  starts a response, so one client cannot fill a wave with empty responses.  A family or a
-  classroom behind one address stays well under it; a site that surveys many people through one
-  connection (a school network, a survey kiosk) raises it in the instance config.
+  starts a response, per client address, so one client cannot fill a wave with empty responses.
 
-The limits use the ``limits`` library (the engine behind Flask-Limiter) directly and only on these
-two forms, so the questionnaire's hot path pays nothing. Clients are told apart by a keyed hash
-of their address: the address itself is never stored, not even in the limiter's memory, as the
-consent text promises (behind a reverse proxy set ``TRUSTED_PROXIES``, or every client has the
-proxy's address).  ``RATELIMIT_STORAGE_URI`` (environment or instance config) chooses where
-counts live: ``memory://`` (default; per worker process, so with 2 workers a client may get up
-to twice the limit) or ``redis://127.0.0.1:6379`` shared by every worker and web server (needs
-the ``redis`` package).
+The client address is the one ``survey.security`` resolves through ``TRUSTED_PROXIES``
+(Werkzeug's ``ProxyFix``): behind a reverse proxy every client has its own address, not the
+proxy's.  Counters are keyed by keyed hashes (of the address, the browser, the code), never the
+values themselves, as the consent text promises.  ``RATELIMIT_STORAGE_URI`` chooses where counts
+live: ``memory://`` (default; per worker process, so with 2 workers a client gets up to twice a
+limit) or ``redis://host:6379/N``, shared by every worker and web server (the ``redis`` client
+is a runtime dependency for this).  The limits use the ``limits`` library (the engine behind
+Flask-Limiter) directly and only on these forms, so the questionnaire's hot path pays nothing.
 """
 
 from __future__ import annotations
@@ -26,8 +44,10 @@ import hmac
 import math
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
+from flask_wtf.csrf import generate_csrf
 from limits import parse_many
+from limits.errors import ConfigurationError
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -37,6 +57,8 @@ PROXY_WARNED = "survey_rate_limits.proxy_warned"
 # name -> (config key, default); the name is also the counters' namespace in the storage
 LIMITS = {
     "resume": ("RESUME_RATE_LIMIT", "10 per minute; 50 per hour"),
+    "resume_address": ("RESUME_ADDRESS_RATE_LIMIT", "100 per hour"),
+    "resume_code": ("RESUME_CODE_RATE_LIMIT", "5 per hour"),
     "new_response": ("NEW_RESPONSE_RATE_LIMIT", "30 per hour"),
 }
 
@@ -45,7 +67,11 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     for key, default in LIMITS.values():
         app.config.setdefault(key, default)
-    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    try:
+        storage = storage_from_string(uri)
+    except ConfigurationError as exc:  # e.g. redis:// without the redis package
+        raise RuntimeError(f"RATELIMIT_STORAGE_URI={uri}: {exc}") from None
     app.extensions[EXTENSION] = (
         MovingWindowRateLimiter(storage),
         {name: parse_many(app.config[key]) for name, (key, _default) in LIMITS.items()},
@@ -65,22 +91,64 @@ def _warn_if_behind_an_unconfigured_proxy() -> None:
         "to the number of proxies (docs/web.md)")
 
 
-def _client_key() -> str:
-    _warn_if_behind_an_unconfigured_proxy()
+def client_address() -> str:
+    """The client's address as ``survey.security`` resolved it: with ``TRUSTED_PROXIES`` = N
+    the app runs inside Werkzeug's ``ProxyFix``, which has already replaced ``REMOTE_ADDR`` by
+    the address the N trusted proxies saw in ``X-Forwarded-For`` (HSTS uses the same)."""
+    return request.remote_addr or "unknown"
+
+
+def _keyed(*parts: str) -> str:
     secret = str(current_app.config["SECRET_KEY"]).encode()
-    address = (request.remote_addr or "unknown").encode()
-    return hmac.new(secret, address, hashlib.sha256).hexdigest()[:24]
+    return hmac.new(secret, "\x00".join(parts).encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def address_key() -> str:
+    """The client, as its address resolved through the trusted proxies (hashed)."""
+    _warn_if_behind_an_unconfigured_proxy()
+    return _keyed("address", client_address())
+
+
+def browser_key() -> str:
+    """One browser at one address: the address and the session's CSRF secret (hashed).  The
+    secret is created here if the session has none yet (as the form's CSRF field would), so a
+    browser keeps one key from its first attempt on."""
+    generate_csrf()
+    return _keyed("browser", client_address(), str(session["csrf_token"]))
+
+
+def code_key(response_id: int) -> str:
+    """The existing code of one response: its successive codes (each typed code is replaced)
+    count together (hashed, like every key)."""
+    return _keyed("response", str(response_id))
+
+
+def _state(name: str):
+    limiter, limits = current_app.extensions[EXTENSION]
+    return limiter, limits[name]
+
+
+def _retry_after(limiter, limits, name: str, key: str) -> int:
+    now = time.time()
+    resets = [limiter.get_window_stats(limit, name, key).reset_time for limit in limits]
+    return max(1, math.ceil(max(resets) - now))
+
+
+def blocked_for(name: str, key: str) -> int:
+    """Without counting: 0 if one more attempt fits every limit of ``name``, else the seconds
+    until it would (for ``Retry-After``)."""
+    limiter, limits = _state(name)
+    over = [limit for limit in limits if not limiter.test(limit, name, key)]
+    return _retry_after(limiter, over, name, key) if over else 0
+
+
+def count(name: str, key: str) -> int:
+    """Count one attempt; 0 when it was within every limit, else the seconds to wait."""
+    limiter, limits = _state(name)
+    over = [limit for limit in limits if not limiter.hit(limit, name, key)]
+    return _retry_after(limiter, over, name, key) if over else 0
 
 
 def wait_seconds(name: str) -> int:
-    """Count one attempt of this client at ``name``; 0 when it is within every limit, else the
-    seconds until an attempt can succeed again (for ``Retry-After``)."""
-    limiter, limits = current_app.extensions[EXTENSION]
-    key = _client_key()
-    over = [limit for limit in limits[name] if not limiter.hit(limit, name, key)]
-    if not over:
-        return 0
-    now = time.time()
-    resets = [limiter.get_window_stats(limit, name, key).reset_time for limit in over]
-    return max(1, math.ceil(max(resets) - now))
-
+    """Count one attempt of this client address at ``name`` (``new_response``)."""
+    return count(name, address_key())

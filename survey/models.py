@@ -2,11 +2,15 @@
 
 Timestamps are stored as naive UTC (``utc_now()``); SQLite has no time zone type and PostgreSQL's
 ``timestamp without time zone`` keeps the two back ends identical.  Nothing here identifies a
-person: a response carries random tokens, the language it was answered in and server timestamps.
+person: a response carries keyed hashes of its cookie token and resume code (only while it is in
+progress), the language it was answered in and server times to the minute (README.md, "Data
+protection").
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from datetime import UTC, date, datetime
 
@@ -38,19 +42,58 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def to_minute(moment: datetime | None) -> datetime | None:
+    """``moment`` without its seconds: the precision the consent text promises for stored
+    times."""
+    return None if moment is None else moment.replace(second=0, microsecond=0)
+
+
 def new_token() -> str:
-    """A random cookie token (256 bits); it authorises continuing a response."""
+    """A random cookie token (256 bits); it authorises continuing a response.  Only its keyed
+    hash (``token_hash``) is stored."""
     return secrets.token_urlsafe(32)
+
+
+def _derived_key(secret_key, purpose: str) -> bytes:
+    """A key of its own per purpose, derived from ``SECRET_KEY`` (HMAC-SHA256 as a KDF), so a
+    stored hash cannot be checked with the key that signs cookies, nor one purpose's hash with
+    another's."""
+    secret = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode()
+    return hmac.new(secret, f"ten-norms survey: {purpose}".encode(), hashlib.sha256).digest()
+
+
+def token_hash(secret_key, token: str) -> str:
+    """What the database keeps of a cookie token: HMAC-SHA256 under a key derived from
+    ``SECRET_KEY`` (64 hex digits).  Without the key a stolen table cannot be matched against
+    cookies, and the token itself cannot be recovered from it."""
+    key = _derived_key(secret_key, "response token")
+    return hmac.new(key, token.encode(), hashlib.sha256).hexdigest()
+
+
+def resume_code_hash(secret_key, code: str) -> str:
+    """What the database keeps of a resume code (normalised): HMAC-SHA256 as for tokens."""
+    key = _derived_key(secret_key, "resume code")
+    return hmac.new(key, normalise_resume_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def resume_code_for(secret_key, token: str) -> str:
+    """The resume code that goes with a cookie token: derived from it with a key of its own.
+
+    The database stores only hashes, so the code shown on every page is computed from the
+    token the device presents; a new token (consent, resume) therefore always brings a new
+    code, and the old code stops working with the old token."""
+    key = _derived_key(secret_key, "resume code from token")
+    number = int.from_bytes(hmac.new(key, token.encode(), hashlib.sha256).digest(), "big")
+    letters = []
+    for _ in range(RESUME_CODE_LENGTH):  # 256 bits mod 25**8: the bias is below 2**-200
+        number, index = divmod(number, len(RESUME_ALPHABET))
+        letters.append(RESUME_ALPHABET[index])
+    return "".join(letters)
 
 
 def new_public_id() -> str:
     """The random response id that appears in the export (128 bits, no personal meaning)."""
     return secrets.token_hex(16)
-
-
-def new_resume_code() -> str:
-    """Eight characters from an unambiguous alphabet (25**8 ≈ 1.5e11 codes)."""
-    return "".join(secrets.choice(RESUME_ALPHABET) for _ in range(RESUME_CODE_LENGTH))
 
 
 def normalise_resume_code(text: str) -> str:
@@ -99,17 +142,20 @@ class Questionnaire(db.Model):
 class Response(db.Model):
     """One respondent's answers to one wave, in progress or complete.
 
-    ``public_id`` is the id in the export; ``token`` (cookie) and ``resume_code`` (typed by the
-    person on another device) authorise continuing it and never leave the web tier."""
+    ``public_id`` is the id in the export.  ``token_hash`` and ``resume_code_hash`` are keyed
+    hashes of the cookie token and of the resume code (typed by the person on another device)
+    that authorise continuing it; both become NULL when the response completes, so nothing
+    links a device to its answers afterwards.  ``started_at`` is exact while the response is in
+    progress (for ``duration_s``); at completion it, ``submitted_at`` and ``updated_at`` keep the
+    minute only, and ``updated_at`` is stored to the minute on every page save."""
 
     __tablename__ = "responses"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, nullable=False,
                                            default=new_public_id)
-    token: Mapped[str] = mapped_column(String(64), unique=True, nullable=False, default=new_token)
-    resume_code: Mapped[str] = mapped_column(String(16), unique=True, nullable=False,
-                                             default=new_resume_code)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resume_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="in_progress")
     language: Mapped[str] = mapped_column(String(8), nullable=False, default="zh")
@@ -118,6 +164,9 @@ class Response(db.Model):
     started_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # submitted_at - started_at in whole seconds, from the exact start (the quality rules need
+    # it; the stored times keep the minute only)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("status IN ('in_progress', 'complete')", name="status"),
@@ -140,7 +189,7 @@ class Answer(db.Model):
 
 
 class PageSave(db.Model):
-    """When a response's page was last saved (server time), for speeder checks."""
+    """When a response's page was first and last saved (server time, to the minute)."""
 
     __tablename__ = "page_saves"
 

@@ -9,10 +9,14 @@ URLs (``YEAR`` is the wave):
 * ``/YEAR/resume``             type a resume code from another device
 * ``/YEAR/thanks``             after submitting
 
-A response is found through the ``survey_response`` cookie (a random token).  Answers are saved
-per page, so Back, closing the tab and continuing elsewhere lose nothing.  The last page's POST
-saves its answers and marks the response complete in one transaction; the status guard
-``UPDATE … WHERE status = 'in_progress'`` makes repeated submits harmless.
+A response is found through the ``survey_response`` cookie (a random token; the database keeps
+only its keyed hash).  Answers are saved per page, so Back, closing the tab and continuing
+elsewhere lose nothing.  The last page's POST saves its answers and marks the response complete
+in one transaction; the status guard ``UPDATE … WHERE status = 'in_progress'`` makes repeated
+submits harmless.
+
+Who may continue a response (the cookie bound to its device, new tokens at consent and resume,
+nothing left after completion) is ``survey.credentials``; docs/web.md, "Who can see a response".
 """
 
 from __future__ import annotations
@@ -26,18 +30,17 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf, validate_csrf
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import IntegerConverter
 from wtforms.validators import ValidationError
 
-from . import store
-from .db import commit, connection, rollback
+from . import credentials, limits, store
+from .db import commit, rollback
 from .definitions import current_wave_year, definition, survey_today, wave_state
 from .forms import (
     NOT_A_CODE,
@@ -49,7 +52,11 @@ from .forms import (
 )
 from .i18n import current_language
 from .limits import wait_seconds
-from .models import Response, new_token, normalise_resume_code, utc_now
+from .models import (
+    normalise_resume_code,
+    resume_code_for,
+    utc_now,
+)
 from .rendering import page_html, question_html
 
 bp = Blueprint("respondent", __name__)
@@ -71,8 +78,6 @@ bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", Yea
 
 # the consent form's field that people never see or reach (templates/survey/consent.html)
 HONEYPOT = "website"
-
-
 class TooManyNewResponses(TooManyRequests):
     """More new responses from this client than ``NEW_RESPONSE_RATE_LIMIT`` allows."""
 
@@ -108,32 +113,6 @@ def _open_wave(year: int):
                              availability=availability), status)
         ))
     return state, definition(state)
-
-
-def _cookie_token() -> str | None:
-    """The response cookie's token if it looks like one we issue (``new_token``: URL-safe
-    base64), so nothing else (NUL, other scripts, kilobytes) ever reaches a query."""
-    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
-    if token and len(token) <= 64 and _TOKEN.fullmatch(token):
-        return token
-    return None
-
-
-def _load_response(state):
-    """The cookie's response in this wave: a row with id, status, page_index, resume_code,
-    language — or None."""
-    token = _cookie_token()
-    return store.response_by_token(token, state.id) if token else None
-
-
-def _set_response_cookie(http_response, token: str):
-    http_response.set_cookie(
-        current_app.config["RESPONSE_COOKIE"], token,
-        max_age=current_app.config["RESPONSE_COOKIE_MAX_AGE"],
-        httponly=True, samesite="Lax",
-        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-    )
-    return http_response
 
 
 _URLS: dict[tuple, str] = {}
@@ -266,7 +245,9 @@ def index():
 @bp.get("/<year:year>/")
 def landing(year: int):
     state, wave = _open_wave(year)
-    response = _load_response(state)
+    response = credentials.load_response(state)
+    if response is None and session.get(credentials.SUBMITTED) == year:
+        response = credentials.Submitted
     return render_template("survey/landing.html", wave=wave, response=response,
                            item_count=len(wave.items))
 
@@ -274,15 +255,18 @@ def landing(year: int):
 @bp.route("/<year:year>/consent", methods=["GET", "POST"])
 def consent(year: int):
     state, wave = _open_wave(year)
-    response = _load_response(state)
+    response = credentials.load_response(state)
     if request.method == "POST":
         if not _consent_csrf_ok():
             return render_template("survey/consent.html", wave=wave, csrf_failed=True,
                                    response=response, csrf_token=generate_csrf()), 400
-        if response is not None and response.status == "in_progress":
-            # a double tap on "start", or consent again: continue the same response
-            return _see_other("respondent.page", year=year,
-                              key=wave.pages[response.page_index].key)
+        if response is not None:
+            # a double tap on "start", or consent again: continue the same response, under a
+            # new token (never one the client brought)
+            target = _see_other("respondent.page", year=year,
+                                key=wave.pages[response.page_index].key)
+            token = credentials.rekey(response.id, token_hash=credentials.device_token_hash())
+            return credentials.issue_token(target, state, token) if token else target
         redirect_to = _see_other("respondent.page", year=year, key=wave.pages[0].key)
         if request.form.get(HONEYPOT):
             # a bot that fills in every field: the usual answer, but nothing started or saved
@@ -290,14 +274,10 @@ def consent(year: int):
         wait = wait_seconds("new_response")
         if wait:
             raise TooManyNewResponses(retry_after=wait)
-        return _set_response_cookie(redirect_to, _start_response(state.id))
+        session.pop(credentials.SUBMITTED, None)
+        return credentials.issue_token(redirect_to, state, credentials.start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
-
-
-# the other columns take their defaults (random public id and resume code, status, times)
-_START = insert(Response.__table__).values(
-    wave_id=bindparam("wave_id"), token=bindparam("token"), language=bindparam("language"))
 
 
 def _consent_csrf_ok() -> bool:
@@ -314,31 +294,22 @@ def _consent_csrf_ok() -> bool:
     return True
 
 
-def _start_response(wave_id: int) -> str:
-    """A new in-progress response; returns its cookie token."""
-    for _attempt in range(5):  # a resume-code collision is astronomically rare; retry anyway
-        token = new_token()
-        try:
-            connection().execute(_START, {"wave_id": wave_id, "token": token,
-                                          "language": current_language()})
-            commit()
-            return token
-        except IntegrityError:
-            rollback()
-    raise RuntimeError("could not allocate a unique resume code")
-
-
 @bp.route("/<year:year>/page/<key>", methods=["GET", "POST"])
 def page(year: int, key: str):
     state, wave = _open_wave(year)
     index = _page_index(wave, key)
     page = wave.pages[index]
-    token = _cookie_token()
-    response, stored = store.response_with_answers(token, state.id) if token else (None, {})
-    if response is None:
+    hashed = credentials.device_token_hash()
+    row, stored = store.response_with_answers(hashed, state.id) if hashed else (None, {})
+    if row is None:
+        if hashed is not None:
+            # this device's response is gone from its token: completed (the other half of a
+            # double tap, a refresh) or moved to another device by its resume code
+            return credentials.forget_device(_see_other("respondent.thanks", year=year))
+        if session.get(credentials.SUBMITTED) == year:  # submitted here; nothing links it
+            return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
-    if response.status == "complete":
-        return _see_other("respondent.thanks", year=year)
+    response = credentials.view(row)
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
@@ -427,17 +398,18 @@ def _save_page(state, wave, page, index, response, stored):
     saved = store.save_page(
         response.id, page_key=page.key, page_codes=page_codes, answers=answers,
         page_index=furthest, now=now, language=current_language(), complete=complete,
-        drop=drop,
+        drop=drop, started_at=response.started_at,
     )
     if not saved:  # completed meanwhile, e.g. by the other half of a double tap
         rollback()
-        return _see_other("respondent.thanks", year=state.year)
+        return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
     commit()
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
         return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
-    return _see_other("respondent.thanks", year=state.year)
+    session[credentials.SUBMITTED] = state.year  # the thank-you page says "submitted"
+    return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
 
 
 @bp.get("/<year:year>/thanks")
@@ -446,47 +418,72 @@ def thanks(year: int):
     if state is None or state.questionnaire_id is None:
         abort(404)
     wave = definition(state)
-    response = _load_response(state)
-    if response is not None and response.status == "in_progress":
+    response = credentials.load_response(state)
+    if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
-    return render_template("survey/thanks.html", wave=wave, response=response)
+    submitted = session.get(credentials.SUBMITTED) == year
+    return render_template("survey/thanks.html", wave=wave, submitted=submitted)
 
 
 @bp.route("/<year:year>/resume", methods=["GET", "POST"])
 def resume(year: int):
+    """Typing a resume code moves the response to this device: a new token and a new resume
+    code (shown here), and the typed code and every older device's token stop working."""
     state, wave = _open_wave(year)
     form = ResumeForm()
-    error = None
-    status = 200
-    retry_after = 0
+    error, status, retry_after = None, 200, 0
     if request.method == "POST":
-        retry_after = wait_seconds("resume")
-        if retry_after:
-            error, status = _("Too many attempts. Please wait a few minutes and try again."), 429
-        elif not form.validate():
+        if not form.validate():  # a failed CSRF check or an empty field: nothing is counted
             if "csrf_token" in form.errors:
                 error, status = _("The form had expired. Please enter the code again."), 400
             else:
                 error, status = form.errors["code"][0], 200
         else:
-            code = normalise_resume_code(form.code.data)
-            found = connection().execute(
-                select(Response.token, Response.status, Response.page_index).where(
-                    Response.resume_code == code, Response.wave_id == state.id)
-            ).first() if 4 <= len(code) <= 16 else None
-            if found is None:
+            moved, retry_after = _try_resume_code(state, normalise_resume_code(form.code.data))
+            if moved is not None:
+                token, page_index = moved
+                page = render_template(
+                    "survey/resume.html", wave=wave, form=form, error=None,
+                    new_code=resume_code_for(current_app.config["SECRET_KEY"], token),
+                    csrf_token=generate_csrf(),
+                    continue_url=_url("respondent.page", year=year,
+                                      key=wave.pages[page_index].key))
+                return credentials.issue_token(current_app.make_response(page), state, token)
+            if retry_after:
+                error, status = _("Too many attempts. Please wait a few minutes and try "
+                                  "again."), 429
+            else:
                 error = _("No questionnaire was found with this code. Please check it and try "
                           "again.")
-            else:
-                token, response_status, page_index = found
-                target = (url_for("respondent.thanks", year=year)
-                          if response_status == "complete"
-                          else url_for("respondent.page", year=year,
-                                       key=wave.pages[page_index].key))
-                return _set_response_cookie(redirect(target, code=303), token)
     page = current_app.make_response((render_template(
-        "survey/resume.html", wave=wave, form=form, error=error, csrf_token=generate_csrf()),
-        status))
+        "survey/resume.html", wave=wave, form=form, error=error, new_code=None,
+        csrf_token=generate_csrf()), status))
     if retry_after:
         page.headers["Retry-After"] = str(retry_after)
     return page
+
+
+def _try_resume_code(state, code: str):
+    """``((new token, furthest page), 0)`` when ``code`` opens an unfinished response of this
+    wave (now re-keyed), else ``(None, seconds to wait)`` — 0 for a plain wrong code.
+
+    Over a limit every code is refused unchecked: letting a right one through would tell a
+    guesser which guess was right.  Wrong codes count against this browser and this address;
+    right ones only against their response (survey/limits.py)."""
+    address, browser = limits.address_key(), limits.browser_key()
+    wait = max(limits.blocked_for("resume", browser),
+               limits.blocked_for("resume_address", address))
+    if wait:
+        return None, wait
+    found = credentials.resume_target(state, code) if 4 <= len(code) <= 16 else None
+    if found is not None:
+        response_id, page_index, hashed = found
+        wait = limits.count("resume_code", limits.code_key(response_id))
+        if wait:
+            return None, wait
+        token = credentials.rekey(response_id, code_hash=hashed)
+        if token is not None:
+            return (token, page_index), 0
+    limits.count("resume", browser)
+    limits.count("resume_address", address)
+    return None, 0

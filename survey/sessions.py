@@ -7,7 +7,11 @@ once per key set and remembers, per process, the contents and signing time of co
 has already verified with the current keys.  A remembered value is exactly a value that verified
 before, so nothing is accepted that Flask would refuse — the age limit
 (``PERMANENT_SESSION_LIFETIME``) is checked on every request as itsdangerous does.  Writing
-the cookie is Flask's own code, unchanged.
+the cookie is Flask's own code, except that it is written only when the session changed: a
+respondent's session is permanent (it carries the binding of the response cookie to this device,
+survey/respondent.py, and must last as long as that cookie), and Flask would otherwise re-sign
+and re-send a permanent session on every request (``SESSION_REFRESH_EACH_REQUEST``), making
+every cookie value new and this cache useless.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ class VerifiedCookieSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
         self._serializers: dict[tuple, object] = {}
         self._verified: dict[tuple, tuple[int, dict]] = {}
+
+    def should_set_cookie(self, app, session) -> bool:
+        return session.modified
 
     def _keys(self, app) -> tuple:
         return (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))

@@ -21,6 +21,11 @@ one atomic unit on both back ends:
 Either way the write starts with the guard ``UPDATE responses … WHERE status = 'in_progress'``:
 a response that is already complete is never changed again, and a concurrent second submit of
 the same response waits for the first one's row lock and then finds nothing to do.
+
+Stored times keep the minute only (README.md, "Data protection"): a save writes ``updated_at``
+and the page's save times to the minute; completing a response stores ``duration_s`` from the
+exact ``started_at`` (kept only while in progress), cuts ``started_at`` and ``submitted_at`` to
+the minute and sets the token and resume-code hashes to NULL, in the same statement.
 """
 
 from __future__ import annotations
@@ -32,25 +37,27 @@ from typing import NamedTuple
 from sqlalchemy import DateTime
 
 from .db import connection
+from .models import to_minute
 
 
 class ResponseRow(NamedTuple):
     id: int
     status: str
     page_index: int
-    resume_code: str
     language: str
+    started_at: datetime
 
 
+# a completed response has no token hash, so these find in-progress responses only
 _BY_TOKEN = """
-SELECT id, status, page_index, resume_code, language
+SELECT id, status, page_index, language, started_at
   FROM responses
- WHERE token = :token AND wave_id = :wave_id
+ WHERE token_hash = :token AND wave_id = :wave_id
 """
 _WITH_ANSWERS = """
-SELECT r.id, r.status, r.page_index, r.resume_code, r.language, a.item, a.code
+SELECT r.id, r.status, r.page_index, r.language, r.started_at, a.item, a.code
   FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
- WHERE r.token = :token AND r.wave_id = :wave_id
+ WHERE r.token_hash = :token AND r.wave_id = :wave_id
 """
 
 # ------------------------------------------------------------------ SQLite (and any other)
@@ -62,7 +69,9 @@ UPDATE responses
  WHERE id = :rid AND status = 'in_progress'
 """
 _COMPLETE = """
-UPDATE responses SET status = 'complete', submitted_at = :now
+UPDATE responses
+   SET status = 'complete', submitted_at = :now, started_at = :started,
+       duration_s = :duration, token_hash = NULL, resume_code_hash = NULL
  WHERE id = :rid AND status = 'in_progress'
 """
 _DELETE_ANSWERS = "DELETE FROM answers WHERE response_id = :rid AND item IN ({placeholders})"
@@ -83,7 +92,11 @@ WITH claimed AS (
            updated_at = :now,
            language = :lang,
            status = CASE WHEN :complete THEN 'complete' ELSE status END,
-           submitted_at = CASE WHEN :complete THEN :now ELSE submitted_at END
+           submitted_at = CASE WHEN :complete THEN :now ELSE submitted_at END,
+           started_at = CASE WHEN :complete THEN :started ELSE started_at END,
+           duration_s = CASE WHEN :complete THEN CAST(:duration AS integer) ELSE duration_s END,
+           token_hash = CASE WHEN :complete THEN NULL ELSE token_hash END,
+           resume_code_hash = CASE WHEN :complete THEN NULL ELSE resume_code_hash END
      WHERE id = :rid AND status = 'in_progress'
     RETURNING id
 ), cleared AS (
@@ -106,6 +119,7 @@ SELECT count(*) FROM claimed
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 _TEXTS: dict[tuple[str, str], str] = {}
 _TIME_PROCESSORS: dict[str, object] = {}
+_TIME_READERS: dict[str, object] = {}
 
 
 def _sql(conn, text: str) -> str:
@@ -134,6 +148,21 @@ def _timestamp(conn, value: datetime):
     return process(value) if process is not None else value
 
 
+def _read_timestamp(conn, value) -> datetime:
+    """A timestamp as the driver returned it → ``datetime`` (SQLite returns the stored text)."""
+    name = conn.dialect.name
+    process = _TIME_READERS.get(name, False)
+    if process is False:
+        process = _TIME_READERS[name] = DateTime().dialect_impl(
+            conn.dialect).result_processor(conn.dialect, None)
+    return process(value) if process is not None else value
+
+
+def _row(conn, values) -> ResponseRow:
+    rid, status, page_index, language, started_at = values
+    return ResponseRow(rid, status, page_index, language, _read_timestamp(conn, started_at))
+
+
 def _run(conn, text: str, params, *, many: bool = False):
     """Execute on the DB-API connection; returns the driver's cursor."""
     sql = _sql(conn, text)
@@ -157,44 +186,55 @@ def _ensure_transaction(conn) -> None:
         conn.begin()
 
 
-def response_by_token(token: str, wave_id: int) -> ResponseRow | None:
-    """(id, status, page_index, resume_code, language) of the token's response, or None."""
+def response_by_token(token_hash: str, wave_id: int) -> ResponseRow | None:
+    """The in-progress response whose token has this hash (``models.token_hash``), or None."""
     conn = connection()
     _ensure_transaction(conn)
-    row = _run(conn, _BY_TOKEN, {"token": token, "wave_id": wave_id}).fetchone()
-    return ResponseRow(*row) if row is not None else None
+    row = _run(conn, _BY_TOKEN, {"token": token_hash, "wave_id": wave_id}).fetchone()
+    return _row(conn, row) if row is not None else None
 
 
-def response_with_answers(token: str, wave_id: int):
+def response_with_answers(token_hash: str, wave_id: int):
     """``(response row, {item: code})`` in one round trip, or ``(None, {})``."""
     conn = connection()
     _ensure_transaction(conn)
-    rows = _run(conn, _WITH_ANSWERS, {"token": token, "wave_id": wave_id}).fetchall()
+    rows = _run(conn, _WITH_ANSWERS, {"token": token_hash, "wave_id": wave_id}).fetchall()
     if not rows:
         return None, {}
     answers = {row[5]: row[6] for row in rows if row[5] is not None}
-    return ResponseRow(*rows[0][:5]), answers
+    return _row(conn, rows[0][:5]), answers
+
+
+def duration_seconds(started_at: datetime, submitted_at: datetime) -> int:
+    """Whole seconds from the exact start to the exact submission (never negative)."""
+    return max(0, round((submitted_at - started_at).total_seconds()))
 
 
 def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str, int],
               page_index: int, now: datetime, language: str, complete: bool = False,
-              drop=()) -> bool:
+              drop=(), started_at: datetime | None = None) -> bool:
     """Save one page of an in-progress response, atomically.
 
     The page's stored answers become ``answers`` (its other items are cleared), ``drop`` lists
     further items whose answers go (hidden by a changed answer), the furthest page reached
     becomes at least ``page_index``, the page's save time is recorded, and with ``complete``
     the response is submitted.  Returns False, changing nothing, when the response is no longer
-    in progress.  The caller commits (``survey.db.commit()``)."""
+    in progress.  ``now`` is the exact time; what is stored keeps its minute.  Completing needs
+    the response's exact ``started_at``.  The caller commits (``survey.db.commit()``)."""
     conn = connection()
     _ensure_transaction(conn)
     clear = [code for code in page_codes if code not in answers] + list(drop)
-    stamp = _timestamp(conn, now)
+    stamp = _timestamp(conn, to_minute(now))
+    if complete and started_at is None:
+        raise ValueError("completing a response needs its started_at")
+    duration = duration_seconds(started_at, now) if complete else None
+    started = _timestamp(conn, to_minute(started_at or now))
     if conn.dialect.name == "postgresql":
         claimed = _run(conn, _SAVE_PAGE_PG, {
             "rid": response_id, "page_index": page_index, "now": stamp, "lang": language,
             "complete": complete, "clear": clear, "items": list(answers),
-            "codes": list(answers.values()), "page_key": page_key,
+            "codes": list(answers.values()), "page_key": page_key, "started": started,
+            "duration": duration,
         }).fetchone()[0]
         return claimed == 1
     guard = _run(conn, _GUARD, {"rid": response_id, "page_index": page_index, "now": stamp,
@@ -212,5 +252,6 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
         ], many=True)
     _run(conn, _UPSERT_PAGE_SQLITE, {"rid": response_id, "page_key": page_key, "now": stamp})
     if complete:
-        _run(conn, _COMPLETE, {"rid": response_id, "now": stamp})
+        _run(conn, _COMPLETE, {"rid": response_id, "now": stamp, "started": started,
+                               "duration": duration})
     return True

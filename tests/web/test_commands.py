@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from questionnaires import load_wave, region_of_province
 from survey.db import db
-from survey.models import Questionnaire, Wave
+from survey.models import Questionnaire, Response, Wave
 
 from .codebook_check import assert_described
 from .conftest import FULL, _truncate_all, complete, install_wave
@@ -62,7 +62,7 @@ def test_init_db_runs_the_migrations_and_is_repeatable(empty_app):
         assert {"waves", "questionnaires", "responses", "answers", "page_saves",
                 "alembic_version"} <= tables
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0001"
+        assert version == "0002"
     again = invoke(runner, "init-db")
     assert again.exit_code == 0, again.output
 
@@ -215,8 +215,11 @@ def test_export_parquet_has_typed_columns(app, runner, open_wave, tmp_path):
     assert table.schema.field("started_at").type == pa.timestamp("ms", tz="UTC")
     row = table.to_pylist()[0]
     assert row["sex"] == "female" and row["N01_A1"] == 5 and row["N02_P1"] == 9
-    assert row["duration_s"] == pytest.approx(
-        (row["submitted_at"] - row["started_at"]).total_seconds(), abs=1e-3)
+    # the times keep the minute; the duration is the stored whole seconds
+    assert row["started_at"].second == row["submitted_at"].second == 0
+    assert row["started_at"].microsecond == row["submitted_at"].microsecond == 0
+    with app.app_context():
+        assert row["duration_s"] == db.session.scalar(select(Response.duration_s))
     assert (tmp_path / "responses.codebook.csv").exists()
 
 
@@ -331,8 +334,6 @@ def test_export_flags_quality_with_the_analysis_rule_across_chunks(app, runner, 
                                                                    tmp_path, monkeypatch):
     """The flag columns equal analysis.quality.flag_quality over the whole wave, even when the
     export writes one row per chunk (the speeder median is the wave's, not the chunk's)."""
-    import datetime as dt
-
     import pandas as pd
 
     from analysis.quality import flag_quality
@@ -345,10 +346,8 @@ def test_export_flags_quality_with_the_analysis_rule_across_chunks(app, runner, 
                                                               "N02_P1": "9"}})
     with app.app_context():  # three slow respondents, so the fourth is a speeder
         for i, r in enumerate(db.session.scalars(select(Response).order_by(Response.id))):
-            if i < 3:
-                r.started_at = r.submitted_at - dt.timedelta(minutes=10 + i)
-            else:
-                r.started_at = r.submitted_at - dt.timedelta(seconds=30)
+            # the duration is stored at submission (the times keep the minute only)
+            r.duration_s = (10 + i) * 60 if i < 3 else 30
         db.session.commit()
     monkeypatch.setattr(export, "CHUNK_ROWS", 1)
     out = tmp_path / "flags.csv"

@@ -141,13 +141,15 @@ def test_saved_rows_read_back_as_the_orm_writes_them(app, client, open_wave):
 
     from .conftest import complete
 
-    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # stored times keep the minute only (README.md, "Data protection")
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None, second=0, microsecond=0)
     complete(client)
     after = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with app.app_context():
         response = db.session.execute(select(Response)).scalar_one()
         assert response.status == "complete" and response.page_index == 3
         assert before <= response.started_at <= response.updated_at <= after
+        assert response.duration_s is not None and 0 <= response.duration_s <= 60
         assert response.submitted_at == response.updated_at
         saves = db.session.execute(select(PageSave)).scalars().all()
         assert {s.page_key for s in saves} == {"about", "n01", "walk", "last"}
