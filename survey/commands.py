@@ -14,14 +14,14 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from questionnaires import QuestionnaireError, load_wave
 
 from .db import db
 from .definitions import forget_wave_states, survey_today
-from .models import Questionnaire, Response, Wave, utc_now
+from .models import Questionnaire, Response, Wave, to_minute, utc_now
 
 
 def _database_errors_are_messages(command):
@@ -153,14 +153,31 @@ def open_wave_command(year: int, opens, closes):
 @with_appcontext
 @_database_errors_are_messages
 def close_wave_command(year: int):
-    """Close wave YEAR: respondents see a polite 'closed' page; answers stay in the database."""
+    """Close wave YEAR: respondents see a polite 'closed' page; answers stay in the database.
+
+    Unfinished responses can no longer be continued, so what still links them to a device goes:
+    their token and resume-code hashes, and the exact start time (kept to the minute from here,
+    as completed responses are)."""
     wave = _wave(year)
     wave.status = "closed"
+    _unlink_unfinished(wave.id)
     db.session.commit()
     forget_wave_states()
     counts = _response_counts(wave.id)
     click.echo(f"Wave {year} is closed: {counts.get('complete', 0)} completed and "
                f"{counts.get('in_progress', 0)} unfinished responses.")
+
+
+def _unlink_unfinished(wave_id: int) -> None:
+    unfinished = db.session.execute(
+        select(Response.id, Response.started_at)
+        .where(Response.wave_id == wave_id, Response.status == "in_progress")).all()
+    if not unfinished:
+        return
+    db.session.execute(
+        update(Response.__table__).where(Response.__table__.c.id == bindparam("rid"))
+        .values(token_hash=None, resume_code_hash=None, started_at=bindparam("start")),
+        [{"rid": rid, "start": to_minute(started)} for rid, started in unfinished])
 
 
 @click.command("export")

@@ -143,3 +143,22 @@ def test_answers_are_never_shown_without_the_code_being_typed_on_that_device(app
         assert page.status_code in (200, 303)
         assert checked(page.text, "sex") is None and CODE.search(page.text) is None
     assert owner.get("/2031/page/about").status_code == 200  # the owner is unaffected
+
+
+# --------------------------------------------------------------------------- closing a wave
+
+
+def test_closing_a_wave_unlinks_unfinished_responses(app, open_wave, runner):
+    attacker, _token, _code = attacker_with_a_response(app)
+    with app.app_context():
+        before = db.session.execute(select(Response)).scalar_one()
+        assert before.token_hash and before.resume_code_hash
+    result = runner.invoke(args=["close-wave", "2031"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        after = db.session.execute(select(Response)).scalar_one()
+        assert after.status == "in_progress"
+        assert after.token_hash is None and after.resume_code_hash is None
+        assert after.started_at.second == 0 and after.started_at.microsecond == 0
+    # the answers stay; nothing opens them any more
+    assert answers_by_response(app)[after.id]["sex"] == 2
