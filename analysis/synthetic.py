@@ -27,8 +27,9 @@ face-to-face wave would carry (``stratum``, ``psu``, ``base_weight``). The data 
   Practice trends upward for some norms (see :data:`PRACTICE_TREND_PER_YEAR`) and stays flat for
   others. A wording version can shift its item's answers (:data:`WORDING_SHIFT`: the stricter 2018
   air-conditioning wording of ``N02_P3`` is practised less often).
-* **Missing data.** About 2% item nonresponse on every item, plus "not applicable" (exported as
-  empty) at the rates in :data:`NOT_APPLICABLE_RATE`, only on items whose definition offers it.
+* **Missing data.** About 2% item nonresponse on every item, plus "not applicable" at the rates
+  in :data:`NOT_APPLICABLE_RATE`, only on items whose definition offers it: code 9 as the export
+  writes it with ``not_applicable_as_code=True`` (the command line's default), else empty.
   A conditional item is empty where its condition is not met (``Item.condition.is_met`` on the
   answer code, "not applicable" being code 9).
 * **Response quality.** About 3% speeders (very short duration, near-random answers), about 2%
@@ -232,6 +233,7 @@ def make_responses(
     *,
     include_truth: bool = False,
     items: str = "wave",
+    not_applicable_as_code: bool = False,
 ) -> pd.DataFrame:
     """Return synthetic Ten Norms responses in the export schema.
 
@@ -254,6 +256,10 @@ def make_responses(
     items:
         ``"wave"`` (default): each wave asks the scale and attention items of its definition
         (:func:`wave_items`); ``"core"``: the 30 core items and ``ATTN1`` in every wave.
+    not_applicable_as_code:
+        Write "not applicable" as code 9, as the export does (docs/architecture.md); the default
+        leaves it empty. Analyse such data through :func:`analysis.load_survey`, which takes 9
+        out of the domain of every estimate.
 
     Returns
     -------
@@ -262,8 +268,8 @@ def make_responses(
         ``sex, age_group, province, region, urban_rural, education`` (str category values of the
         architecture document), one column per scale item any wave asks (sorted by code, so
         ``N01_A1, N01_P1, ..., N10_P2``) then the attention item ``ATTN1`` (nullable Int64,
-        codes 1..5; missing = not answered, not asked in that wave, not shown or not
-        applicable), ``started_at, submitted_at`` (datetime64 UTC), ``duration_s`` (float
+        codes 1..5, and 9 with ``not_applicable_as_code``; missing = not answered, not asked in
+        that wave, not shown, or not applicable without ``not_applicable_as_code``), ``started_at, submitted_at`` (datetime64 UTC), ``duration_s`` (float
         seconds), then the design columns.
     """
     rows_per_wave = int(rows_per_wave)
@@ -453,6 +459,9 @@ def make_responses(
     missing = no_answer
     missing |= not_applicable
     missing |= ~shown
+    # "not applicable" as the export writes it (code 9), or as an empty cell (the default, which
+    # the tests and benchmarks built on these data expect)
+    na_cells = (not_applicable & shown) if not_applicable_as_code else None
     del not_applicable, shown
 
     # --- timestamps ----------------------------------------------------------------------------
@@ -478,7 +487,11 @@ def make_responses(
         "education": _strings(EDUCATION, edu),
     }
     for j, item in enumerate(scale_codes):
-        columns[item] = pd.arrays.IntegerArray(answers[j].astype(np.int64), missing[j])
+        values, absent = answers[j].astype(np.int64), missing[j]
+        if na_cells is not None:
+            values = np.where(na_cells[j], NOT_APPLICABLE_CODE, values)
+            absent = absent & ~na_cells[j]
+        columns[item] = pd.arrays.IntegerArray(values, absent)
     for code, (answer, absent) in attention.items():
         columns[code] = pd.arrays.IntegerArray(answer.astype(np.int64), absent)
     columns["started_at"] = started_at
@@ -559,6 +572,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--items", choices=ITEM_SETS, default="wave",
                         help="'wave' (default): the items each wave's definition asks; 'core': "
                              "the 30 core items N01_A1..N10_P2 and ATTN1 in every wave")
+    parser.add_argument("--not-applicable", choices=("code", "empty"), default="code",
+                        help="'code' (default): 'not applicable' as code 9, as the export writes "
+                             "it; 'empty': as an empty cell (exports before code 9)")
     parser.add_argument("--out", required=True, type=Path, help="FILE.csv or FILE.parquet")
     args = parser.parse_args(argv)
 
@@ -576,7 +592,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     frame = make_responses(args.rows_per_wave, waves=args.waves, seed=args.seed,
-                           design=not args.no_design, items=args.items)
+                           design=not args.no_design, items=args.items,
+                           not_applicable_as_code=args.not_applicable == "code")
     if suffix == ".parquet":
         frame.to_parquet(args.out, index=False)
     else:

@@ -288,3 +288,22 @@ def test_command_line_items_option(tmp_path):
     assert synthetic.main(["--waves", "2024,2025", "--rows-per-wave", "20", "--out",
                            str(out)]) == 0
     assert set(EXTRA_ITEMS) <= set(pd.read_csv(out).columns)
+
+
+def test_not_applicable_as_code_9_keeps_every_other_cell():
+    plain = make_responses(800, waves=(2026,), seed=4)
+    coded = make_responses(800, waves=(2026,), seed=4, not_applicable_as_code=True)
+    from questionnaires import load_wave
+
+    offers = [c for c, i in load_wave(2026).items.items() if i.not_applicable is not None]
+    nines = (coded[offers] == 9).sum().sum()
+    assert nines > 0
+    for code in coded.columns:
+        is_nine = coded[code] == 9 if code in offers else False
+        if code in offers:
+            # a 9 stands exactly where the default leaves "not applicable" empty
+            assert plain[code][is_nine.fillna(False)].isna().all()
+            kept = ~is_nine.fillna(False)
+            pd.testing.assert_series_equal(coded[code][kept], plain[code][kept])
+        else:
+            pd.testing.assert_series_equal(coded[code], plain[code])
