@@ -656,9 +656,11 @@ def make_data(rows: int, seed: int, directory: Path, csv_too: bool) -> tuple[Pat
     if csv_too:
         paths.append(directory / f"responses-{rows}.csv")
     for path in paths:
-        # the 30 core items in every wave (the waves' extra items are not benchmarked)
+        # the 30 core items in every wave (the waves' extra items are not benchmarked);
+        # "not applicable" empty, so that svy and R, which know no code 9, see the same answers
         cmd = [sys.executable, "-m", "analysis.synthetic", "--waves", str(WAVE), "--items", "core",
-               "--rows-per-wave", str(rows), "--seed", str(seed), "--out", str(path)]
+               "--rows-per-wave", str(rows), "--seed", str(seed), "--not-applicable", "empty",
+               "--out", str(path)]
         code, _, _, err = run_child(cmd)
         if code != 0:
             raise SystemExit(f"making the synthetic data failed: {err.strip()}")
