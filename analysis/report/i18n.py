@@ -571,15 +571,23 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "m_tests": {"zh": "比较与趋势", "en": "Comparisons and trends"},
     "m_tests_text": {
-        "zh": "各轮次为独立样本：差值的标准误为两轮标准误平方和的平方根，p值取自正态分布，并对同一报告中的全部比较作"
-              "{adj}多重比较校正。线性趋势为以调查年份为自变量的加权回归，按层内初级抽样单元计算聚类稳健标准误，"
-              "其p值对报告中的全部趋势同样作{adj}校正。",
+        "zh": "各轮次为独立样本：差值的标准误为两轮标准误平方和的平方根，p值取自正态分布。多重比较按族分别作"
+              "{adj}校正：3项总指数的变化为一族，各规范得分（认知、践行和知行差距）的变化为另一族；报告中"
+              "每个p值都注明是否经过校正及所属的族。线性趋势为以调查年份为自变量的加权回归，按层内初级抽样"
+              "单元计算聚类稳健标准误，总指数的趋势与各规范得分的趋势同样分为两族作{adj}校正。群体差异的"
+              "检验（各群体践行得分相等的Wald检验）报告未校正的p值，两两差异在同一规范和同一分组变量内"
+              "作{adj}校正。",
         "en": "Waves are independent samples: the standard error of a difference is the square "
-              "root of the sum of the two squared standard errors, p-values are normal, and all "
-              "comparisons in the report are corrected for multiple testing by {adj}. Linear "
-              "trends are weighted regressions on survey year with standard errors robust to "
-              "clustering by primary sampling unit within strata; their p-values are corrected "
-              "by {adj} over all trends in the report.",
+              "root of the sum of the two squared standard errors, and p-values are normal. "
+              "Multiple testing is corrected by {adj} within families: the changes of the 3 "
+              "headline indices are one family, the changes of the norm scores (each norm's "
+              "awareness, practice and gap) another; every p-value in the report says whether "
+              "it is adjusted and over which family. Linear trends are weighted regressions on "
+              "survey year with standard errors robust to clustering by primary sampling unit "
+              "within strata; the trends of the headline indices and of the norm scores are "
+              "again two families corrected by {adj}. The subgroup tests (a Wald test that the "
+              "groups' practice scores are equal) report unadjusted p-values; their pairwise "
+              "differences are corrected by {adj} within each norm and grouping variable.",
     },
     "m_trend_raking": {
         "zh": "加权经过校准时，趋势的标准误将校准后的权重视为固定值（未计入校准带来的方差缩减，略偏保守）；"
