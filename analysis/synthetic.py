@@ -269,8 +269,9 @@ def make_responses(
         architecture document), one column per scale item any wave asks (sorted by code, so
         ``N01_A1, N01_P1, ..., N10_P2``) then the attention item ``ATTN1`` (nullable Int64,
         codes 1..5, and 9 with ``not_applicable_as_code``; missing = not answered, not asked in
-        that wave, not shown, or not applicable without ``not_applicable_as_code``), ``started_at, submitted_at`` (datetime64 UTC), ``duration_s`` (float
-        seconds), then the design columns.
+        that wave, not shown, or not applicable without ``not_applicable_as_code``),
+        ``started_at, submitted_at`` (datetime64 UTC), ``duration_s`` (float seconds), then the
+        design columns.
     """
     rows_per_wave = int(rows_per_wave)
     if rows_per_wave < 1:

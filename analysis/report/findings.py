@@ -26,8 +26,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from importlib import metadata
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from scipy import stats

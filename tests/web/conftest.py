@@ -263,3 +263,42 @@ def complete(client, year: int = 2031, answers=FULL):
         last = answer(client, year, key, data)
         assert last.status_code == 303, last.text
     return last
+
+
+# settings a developer's environment may carry, cleared so that each test sets its own
+ENVIRONMENT_SETTINGS = ("TRUSTED_HOSTS", "TRUSTED_PROXIES", "SESSION_COOKIE_SECURE",
+                        "RATELIMIT_STORAGE_URI", "RESUME_RATE_LIMIT", "RESUME_ADDRESS_RATE_LIMIT",
+                        "RESUME_CODE_RATE_LIMIT", "NEW_RESPONSE_RATE_LIMIT")
+
+
+@pytest.fixture
+def make_app(tmp_path, monkeypatch):
+    """``make_app(database=None, install=True, **config)``: an app of its own (on a fresh SQLite
+    file unless ``database`` is given), with the test wave open unless ``install`` is false;
+    several apps of one test are several servers."""
+    from survey import create_app
+    from survey.db import db
+
+    for variable in ENVIRONMENT_SETTINGS:
+        monkeypatch.delenv(variable, raising=False)
+    made = []
+
+    def make(*, database=None, install=True, **config):
+        app = create_app({
+            "TESTING": True, "SECRET_KEY": config.pop("SECRET_KEY", "test secret"),
+            "WTF_CSRF_ENABLED": config.pop("WTF_CSRF_ENABLED", False),
+            "SQLALCHEMY_DATABASE_URI":
+                database or f"sqlite:///{tmp_path / f'db{len(made)}.sqlite'}",
+            "WAVE_CACHE_SECONDS": 0, **config,
+        })
+        if install:
+            with app.app_context():
+                db.create_all()
+            install_wave(app, make_wave())
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            db.engine.dispose()

@@ -12,45 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from survey.db import db
-
-from .conftest import csrf_from, install_wave, make_wave, start
+from .conftest import csrf_from, start
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CODE = re.compile(r'class="code" lang="en">([A-Z0-9]{4})-([A-Z0-9]{4})<')
 WRONG = "AAAA-AAAA"
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
-
-
-@pytest.fixture
-def make_app(tmp_path, monkeypatch):
-    """``make_app(**config)``: an app on a fresh SQLite file with the wave open."""
-    from survey import create_app
-
-    for variable in ("TRUSTED_PROXIES", "RATELIMIT_STORAGE_URI", "RESUME_RATE_LIMIT",
-                     "RESUME_ADDRESS_RATE_LIMIT", "RESUME_CODE_RATE_LIMIT"):
-        monkeypatch.delenv(variable, raising=False)
-    made = []
-
-    def make(*, database=None, install=True, **config):
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": config.pop("SECRET_KEY", "test secret"),
-            "WTF_CSRF_ENABLED": config.pop("WTF_CSRF_ENABLED", False),
-            "SQLALCHEMY_DATABASE_URI":
-                database or f"sqlite:///{tmp_path / f'db{len(made)}.sqlite'}",
-            "WAVE_CACHE_SECONDS": 0, **config,
-        })
-        if install:
-            with app.app_context():
-                db.create_all()
-            install_wave(app, make_wave())
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
 
 
 def browser(app, address="192.0.2.10", **environ):

@@ -10,35 +10,7 @@ import re
 
 import pytest
 
-from .conftest import FULL, answer, install_wave, make_wave, start
-
-
-@pytest.fixture
-def make_app(tmp_path, monkeypatch):
-    """``make_app(**config)``: an app on a fresh SQLite file with the wave open."""
-    from survey import create_app
-    from survey.db import db
-
-    for variable in ("TRUSTED_HOSTS", "TRUSTED_PROXIES", "SESSION_COOKIE_SECURE"):
-        monkeypatch.delenv(variable, raising=False)
-    made = []
-
-    def make(**config):
-        app = create_app({
-            "TESTING": True, "SECRET_KEY": "test secret", "WTF_CSRF_ENABLED": False,
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / f'survey{len(made)}.sqlite'}",
-            "WAVE_CACHE_SECONDS": 0, **config,
-        })
-        with app.app_context():
-            db.create_all()
-        install_wave(app, make_wave())
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+from .conftest import FULL, answer, start
 
 
 def every_kind_of_response(client):
