@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from importlib import metadata
+
 import numpy as np
 import pandas as pd
 from scipy import stats
