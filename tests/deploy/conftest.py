@@ -74,8 +74,9 @@ def prepare_database(url: str) -> int:
 
 
 def app_environment(database_url: str, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, DATABASE_URL=database_url, SECRET_KEY=secrets.token_hex(32),
-               NEW_RESPONSE_RATE_LIMIT="100000 per hour", **extra)
+    """The app servers' environment; every server started with it shares one SECRET_KEY."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secrets.token_hex(32),
+           "NEW_RESPONSE_RATE_LIMIT": "100000 per hour", **extra}
     env.pop("FLASK_DEBUG", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT), env.get("PYTHONPATH")]))
     return env
@@ -187,3 +188,80 @@ def sqlite_site(tmp_path_factory):
     yield {"app": app, "proxy": proxy, "year": year}
     proxy.stop()
     app.stop()
+
+
+# --------------------------------------------------------------------------- respondents
+
+
+def load_web_load():
+    """benchmarks/web_load.py as a module: its page scraper walks the real pages."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "web_load", PROJECT / "benchmarks" / "web_load.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("web_load", module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+class Browser:
+    """One person's browser, from one loopback address: cookies by name, redirects by hand."""
+
+    def __init__(self, port: int, source: str = "127.0.0.1"):
+        self.port, self.source = port, source
+        self.cookies: dict[str, str] = {}
+
+    def send(self, method: str, path: str, form: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, str]:
+        from urllib.parse import urlencode
+
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        status, msg, text = request(self.port, method, path, body=body, headers=headers,
+                                    source=self.source)
+        for cookie in msg.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";", 1)[0]
+            expired = "max-age=0" in cookie.lower() or "expires=thu, 01 jan 1970" in cookie.lower()
+            if expired or value in ("", '""'):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return status, msg, text
+
+    def get(self, path: str) -> tuple[str, str]:
+        """GET, following redirects: the final path and page."""
+        for _ in range(10):
+            status, msg, text = self.send("GET", path)
+            if status in (301, 302, 303):
+                path = msg["Location"]
+                continue
+            assert status == 200, f"GET {path}: {status}"
+            return path, text
+        raise AssertionError(f"redirect loop at {path}")
+
+    def complete_response(self, web_load, seed: int) -> None:
+        """Landing page to thank-you page, answering every page with valid random answers."""
+        import random
+        from urllib.parse import urljoin
+
+        rng = random.Random(seed)
+        path, page = self.get("/")
+        link = web_load.find_start_link(page)
+        assert link, "no start link on the landing page"
+        path, page = self.get(urljoin(path, link))
+        for _ in range(100):
+            form = web_load.parse_post_form(page)
+            if form is None:
+                return  # the thank-you page
+            target = urljoin(path, form.action) if form.action else path
+            status, msg, text = self.send("POST", target, web_load.fill(form, rng))
+            assert status == 303, f"POST {target}: {status} {text[:300]}"
+            path, page = self.get(msg["Location"])
+        raise AssertionError("the questionnaire did not end")
