@@ -22,7 +22,7 @@ import getpass
 import os
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -49,7 +49,6 @@ class Site:
     tls_certificate: str | None = None
     tls_certificate_key: str | None = None
     upstream_options: str = "max_fails=1 fail_timeout=10s"
-    extra_values: dict[str, str] = field(default_factory=dict)
 
     @property
     def tls(self) -> bool:
@@ -65,6 +64,14 @@ def _checked(name: str, value: str) -> str:
         raise ConfigError(f"{name} {value!r}: spaces, quotes, ';', '{{', '}}', '#' and "
                           "backslashes are not allowed")
     return value
+
+
+def _names(value: str) -> str:
+    """server_name takes several names, separated by spaces."""
+    names = value.split()
+    if not names:
+        raise ConfigError("server name: empty")
+    return " ".join(_checked("server name", name) for name in names)
 
 
 def _fields(site: Site) -> dict[str, str]:
@@ -89,18 +96,17 @@ def _fields(site: Site) -> dict[str, str]:
         host = "$host" if site.server_name == "_" else site.server_name.split()[0]
         redirect = (
             f"\nserver {{\n    listen {_checked('http listen', site.http_listen)};\n"
-            f"    server_name {_checked('server name', site.server_name)};\n"
+            f"    server_name {_names(site.server_name)};\n"
             f"    return 301 https://{host}$request_uri;\n}}\n"
         )
     return {
         "upstream_servers": servers,
         "listen": listen,
-        "server_name": _checked("server name", site.server_name),
+        "server_name": _names(site.server_name),
         "tls": tls,
         "http_redirect": redirect,
         "static_root": _checked("static folder", str(Path(site.static_root).resolve())),
         "error_pages": _checked("error pages folder", str(Path(site.error_pages).resolve())),
-        **site.extra_values,
     }
 
 

@@ -115,6 +115,7 @@ def test_tls_ends_at_nginx_and_the_app_then_sends_hsts(sqlite_site, certificate,
 @pytest.mark.parametrize("field, value", [
     ("upstreams", ["127.0.0.1:8000; return 200"]),
     ("server_name", "a.example }"),
+    ("server_name", "a.example;b"),
     ("listen", "80 # x"),
 ])
 def test_values_that_would_change_the_configuration_are_refused(field, value):
@@ -128,6 +129,11 @@ def test_the_command_says_what_is_missing_in_one_line(capsys):
     assert main([]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: at least one --upstream (host:port of a gunicorn instance) is needed"]
+
+
+def test_several_server_names():
+    text = render_site(Site(upstreams=["127.0.0.1:8000"], server_name="a.example  b.example"))
+    assert "server_name a.example b.example;" in text
 
 
 def test_the_template_leaves_no_field_unfilled():

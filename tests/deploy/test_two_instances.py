@@ -95,7 +95,7 @@ def test_responses_through_either_server_all_reach_the_one_database(deployment):
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(respondent, range(RESPONDENTS)))
 
-    served = [s.requests_served() - b for s, b in zip(deployment["servers"], before)]
+    served = [s.requests_served() - b for s, b in zip(deployment["servers"], before, strict=True)]
     assert all(n > 10 for n in served), f"requests per app server: {served}"
     assert count_responses(deployment["database"]) == {"complete": RESPONDENTS}
 
@@ -121,7 +121,7 @@ def test_the_limit_on_new_responses_is_shared_and_sees_the_real_client(deploymen
     before = [s.requests_served() for s in deployment["servers"]]
     first = Browser(port, source="127.0.2.1")
     statuses = start_attempts(first, year, 4)
-    served = [s.requests_served() - b for s, b in zip(deployment["servers"], before)]
+    served = [s.requests_served() - b for s, b in zip(deployment["servers"], before, strict=True)]
     # the four POSTs went to both servers, yet the client's limit was counted once
     assert all(n >= 2 for n in served), served
     assert sorted(statuses) == [303] * NEW_RESPONSES_PER_CLIENT + [429] * 2, statuses
