@@ -19,7 +19,10 @@ expressions instead of an HTML parser, one aiohttp session per respondent, or wi
 ``--client raw`` a minimal asyncio-streams client at about half the CPU per request.
 ``--profile`` (py-spy on one worker), ``--app-profile N`` (in-process CPU per route + cProfile)
 and ``--no-linger`` (experiment: gunicorn closes without waiting for the client) show where the
-time goes. Figures and findings: docs/e2e-and-load.md.
+time goes. ``--proxy nginx`` puts the production set-up of docs/deploy.md in front (nginx from
+deploy/nginx/survey.conf, ``TRUSTED_PROXIES=1``, the limits in Redis), ``--instances 2`` runs
+two gunicorn instances behind it; ``benchmarks/proxy_compare.py`` runs set-ups side by side.
+Figures and findings: docs/e2e-and-load.md.
 """
 
 from __future__ import annotations
@@ -502,10 +505,11 @@ gunicorn.util.close_graceful = _plain_close
 
 
 class Gunicorn:
-    def __init__(self, env: dict[str, str], workers: int, workdir: Path, no_linger: bool = False):
+    def __init__(self, env: dict[str, str], workers: int, workdir: Path, no_linger: bool = False,
+                 name: str = "gunicorn"):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(workdir / "gunicorn.log", "w+")
+        self.log = open(workdir / f"{name}.log", "w+")
         extra = []
         if no_linger:
             conf = workdir / "gunicorn_no_linger.py"
@@ -531,22 +535,7 @@ class Gunicorn:
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Until the app answers HTTP (workers import the app lazily, which takes seconds)."""
-        import urllib.error
-        import urllib.request
-
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"gunicorn exited ({self.proc.returncode}):\n{self.logtext()}")
-            try:
-                with urllib.request.urlopen(self.base + "/", timeout=30) as r:
-                    r.read()
-                return
-            except urllib.error.HTTPError as exc:
-                raise SystemExit(f"GET / answered {exc.code}:\n{self.logtext()}") from exc
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit(f"gunicorn did not answer within {timeout}s:\n{self.logtext()}")
+        wait_for(self.base, self.proc, self.logtext, timeout)
 
     def logtext(self) -> str:
         self.log.flush()
@@ -562,6 +551,120 @@ class Gunicorn:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+
+
+class Nginx:
+    """Debian's nginx with the project's configuration (deploy/nginx/survey.conf) in front of
+    the app servers: in the foreground, on a free loopback port, its files in ``workdir``."""
+
+    def __init__(self, upstreams: list[str], workdir: Path):
+        if str(PROJECT) not in sys.path:
+            sys.path.insert(0, str(PROJECT))
+        from deploy.nginx_conf import Site, render_standalone
+
+        exe = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(exe).exists():
+            raise SystemExit("--proxy nginx: nginx is not installed (scripts/"
+                             "install-system-packages.sh installs it)")
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.dir = workdir / "nginx"
+        self.dir.mkdir()
+        conf = self.dir / "nginx.conf"
+        site = Site(upstreams=upstreams, listen=f"127.0.0.1:{self.port}")
+        # no access log: writing it costs CPU the two cores do not have to spare
+        conf.write_text(render_standalone(site, self.dir, access_log=False))
+        self.error_log = self.dir / "error.log"
+        self.proc = subprocess.Popen(
+            [exe, "-p", str(self.dir), "-c", str(conf), "-e", str(self.error_log)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid, *worker_pids(self.proc.pid)]
+
+    def logtext(self) -> str:
+        try:
+            return self.error_log.read_text(errors="replace")[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Deployment:
+    """``--instances`` gunicorn instances and, with ``--proxy nginx``, nginx in front of them
+    (docs/deploy.md); ``base`` is where the virtual respondents go."""
+
+    def __init__(self, env: dict[str, str], args: argparse.Namespace, workdir: Path):
+        if args.instances > 1 and args.proxy == "none":
+            raise SystemExit("--instances 2 needs --proxy nginx to spread the requests")
+        self.apps: list[Gunicorn] = []
+        self.nginx: Nginx | None = None
+        try:
+            for i in range(args.instances):
+                self.apps.append(Gunicorn(env, args.workers, workdir, no_linger=args.no_linger,
+                                          name=f"gunicorn{i + 1}"))
+            for app in self.apps:
+                app.wait_ready()
+            if args.proxy == "nginx":
+                self.nginx = Nginx([f"127.0.0.1:{a.port}" for a in self.apps], workdir)
+                wait_for(self.nginx.base, self.nginx.proc, self.nginx.logtext)
+        except BaseException:
+            self.stop()
+            raise
+        self.base = self.nginx.base if self.nginx else self.apps[0].base
+
+    def worker_pids(self) -> list[int]:
+        return [pid for app in self.apps for pid in worker_pids(app.proc.pid)]
+
+    def nginx_pids(self) -> list[int]:
+        return self.nginx.pids() if self.nginx else []
+
+    def logtext(self) -> str:
+        logs = [app.logtext() for app in self.apps]
+        if self.nginx:
+            logs.append(self.nginx.logtext())
+        return "\n".join(log for log in logs if log.strip())
+
+    def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
+        for app in self.apps:
+            app.stop()
+
+
+def wait_for(base: str, proc: subprocess.Popen, logtext, timeout: float = 120) -> None:
+    """Until GET / at ``base`` answers 200 (or fail with the process's log)."""
+    import urllib.error
+    import urllib.request
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit(f"{proc.args[0]} exited ({proc.returncode}):\n{logtext()}")
+        try:
+            with urllib.request.urlopen(base + "/", timeout=30) as r:
+                r.read()
+            return
+        except urllib.error.HTTPError as exc:
+            raise SystemExit(f"GET {base}/ answered {exc.code}:\n{logtext()}") from exc
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{base} did not answer within {timeout}s:\n{logtext()}")
+
+
+def setup_label(args: argparse.Namespace) -> str:
+    label = f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}"
+    if args.proxy == "nginx":
+        label = f"nginx + {args.instances} x {label}"
+    return label
 
 
 def count_exported(env: dict[str, str], wave: int, workdir: Path) -> int:
@@ -786,6 +889,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             NEW_RESPONSE_RATE_LIMIT=os.environ.get("NEW_RESPONSE_RATE_LIMIT",
                                                    "100000000 per hour"),
         )
+        if args.proxy == "nginx":
+            # the production set-up behind a proxy (docs/deploy.md): believe nginx's
+            # X-Forwarded-For, count the limits once for all servers
+            env.update(TRUSTED_PROXIES="1", RATELIMIT_STORAGE_URI=args.ratelimit_storage
+                       or "redis://127.0.0.1:6379/0")
+        elif args.ratelimit_storage:
+            env["RATELIMIT_STORAGE_URI"] = args.ratelimit_storage
         env.pop("FLASK_DEBUG", None)
         questionnaire = args.questionnaire or str(
             PROJECT / "questionnaires" / "waves" / f"{args.wave}.yaml"
@@ -794,9 +904,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
         flask_cli(env, "load-questionnaire", questionnaire)
         flask_cli(env, "open-wave", str(args.wave))
 
-        server = Gunicorn(env, args.workers, workdir, no_linger=args.no_linger)
-        server.wait_ready()
-        workers = worker_pids(server.proc.pid)
+        server = Deployment(env, args, workdir)
+        workers = server.worker_pids()
+        nginx_pids = server.nginx_pids()
         # warm-up (not measured): every worker imports, compiles templates, fills its caches
         warm, _ = asyncio.run(drive(server.base, args.warmup, args))
         profiler = None
@@ -804,12 +914,13 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             profiler = start_profiler(workers[0], args.seconds, workdir / "profile.txt")
         pg_pids = postgres_pids() if backend == "postgres" else []
         cpu0, lg0, machine0 = cpu_seconds(workers), time.process_time(), machine_busy()
-        pg0 = cpu_seconds(pg_pids)
+        pg0, nginx0 = cpu_seconds(pg_pids), cpu_seconds(nginx_pids)
         stats, elapsed = asyncio.run(drive(server.base, args.seconds, args, seed=10_000))
         cpu_server, cpu_loadgen = cpu_seconds(workers) - cpu0, time.process_time() - lg0
         cpu_machine = machine_busy() - machine0
         # backends that ended during the run are lost from this sum: a lower bound
         cpu_pg = cpu_seconds(pg_pids) - pg0
+        cpu_nginx = cpu_seconds(nginx_pids) - nginx0
         server_log = server.logtext()
         server.stop()
         server = None
@@ -821,8 +932,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
         n_err = sum(stats.errors.values())
         print(
             f"\n== {backend}: {args.concurrency} respondents, {elapsed:.1f} s, "
-            f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}, "
-            f"{args.client} client"
+            f"{setup_label(args)}, {args.client} client"
         )
         print(
             f"  page views (GET)       {v_rate:8.1f} /s  ({views:6d})  target >= {TARGET_VIEWS:.0f}"
@@ -852,8 +962,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             "per request), "
             f"{1000 * cpu_server / max(1, views + submits):.2f} ms server CPU per request"
             + (f", PostgreSQL {cpu_pg / elapsed:4.2f} cores" if pg_pids else "")
+            + (f", nginx {cpu_nginx / elapsed:4.2f} cores" if nginx_pids else "")
         )
-        others = (cpu_machine - cpu_server - cpu_loadgen - cpu_pg) / elapsed
+        others = (cpu_machine - cpu_server - cpu_loadgen - cpu_pg - cpu_nginx) / elapsed
         print(
             f"  other processes on the machine used {others:4.2f} cores during the run"
             + (" (the figures above are not from a quiet machine)" if others > 0.2 else "")
@@ -880,7 +991,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
         )
         print(f"  target: {'MET' if target else 'MISSED'}")
         if n_err and server_log.strip():
-            print("  gunicorn log tail:\n" + server_log)
+            print("  server log tail:\n" + server_log)
         if args.app_profile:
             app_cpu_profile(url, args.app_profile)
         if profiler is not None:
@@ -898,6 +1009,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
                 print(f"  py-spy failed: {err[-500:]}")
         return {
             "backend": backend,
+            "setup": setup_label(args),
+            "server_cpu_ms": 1000 * cpu_server / max(1, views + submits),
+            "nginx_cores": cpu_nginx / elapsed,
             "views": v_rate,
             "submits": s_rate,
             "completed": c_rate,
@@ -919,7 +1033,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--seconds", type=float, default=20, help="measured duration per backend (default 20)"
@@ -956,6 +1070,25 @@ def main(argv: list[str] | None = None) -> int:
         help="experiment: gunicorn closes connections without waiting for the client "
         "(not the production entry point)",
     )
+    p.add_argument(
+        "--proxy",
+        choices=("none", "nginx"),
+        default="none",
+        help="none: the clients talk to gunicorn (default); nginx: the production set-up of "
+        "docs/deploy.md in front (TRUSTED_PROXIES=1, limits in Redis)",
+    )
+    p.add_argument(
+        "--instances",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="gunicorn instances, each with --workers workers (2 needs --proxy nginx)",
+    )
+    p.add_argument(
+        "--ratelimit-storage",
+        help="RATELIMIT_STORAGE_URI for the app (default memory://, with --proxy nginx "
+        "redis://127.0.0.1:6379/0)",
+    )
     p.add_argument("--warmup", type=float, default=3, help="unmeasured warm-up seconds (3)")
     p.add_argument(
         "--max-steps", type=int, default=60, help="give up on a respondent after this many pages"
@@ -970,6 +1103,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--project-dir", type=Path, default=PROJECT, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     set_project(args.project_dir)
+    if args.instances > 1 and args.proxy == "none":
+        p.error("--instances 2 needs --proxy nginx")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     print(
         f"web_load: {args.concurrency} concurrent respondents, {args.seconds:g} s per backend, "
         f"wave {args.wave}, {os.cpu_count()} CPUs, "
@@ -982,7 +1122,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     print(
         f"\nsummary: {args.concurrency} respondents, {args.seconds:g} s, {args.client} client, "
-        f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}"
+        f"{setup_label(args)}"
     )
     print(
         "  backend   views/s  submits/s  done/s  GET p50/p99 ms  POST p50/p99 ms  errors  "

@@ -15,7 +15,7 @@ import re
 import pytest
 
 REQUIRED_IN_CI = re.compile(
-    r"PostgreSQL|Redis|Chromium|chromium|playwright|Rscript|R's survey|\bR\b|CJK font|"
+    r"PostgreSQL|Redis|nginx|Chromium|chromium|playwright|Rscript|R's survey|\bR\b|CJK font|"
     r"fonts-noto-cjk|poppler|pdftotext|pdffonts|axe-core|npm",
 )
 

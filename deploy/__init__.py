@@ -1,0 +1,1 @@
+"""Production set-up: the nginx configuration in front of gunicorn (docs/deploy.md)."""
