@@ -18,7 +18,6 @@ $(STAMP)/install: pyproject.toml | $(BIN)/python
 	@mkdir -p $(STAMP) && touch $@
 
 install: $(STAMP)/install
-	@if [ -d survey/translations ]; then $(BIN)/pybabel compile -d survey/translations -f >/dev/null; fi
 
 system-packages:
 	bash scripts/install-system-packages.sh
