@@ -26,7 +26,6 @@ $(STAMP)/install-test: $(STAMP)/install
 	@touch $@
 
 install: $(STAMP)/install
-	@if [ -d survey/translations ]; then $(BIN)/pybabel compile -d survey/translations -f >/dev/null; fi
 	@echo "Installed into $(VENV). Use the commands with '. $(VENV)/bin/activate' (then"
 	@echo "'flask --app survey ...', 'survey-analysis ...', 'gunicorn ...'), or call them as"
 	@echo "'$(BIN)/flask --app survey ...', '$(BIN)/survey-analysis ...'."

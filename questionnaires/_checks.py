@@ -1,4 +1,10 @@
-"""Small type checks shared by the loaders; each failure names the file, the item and the field."""
+"""Small type checks shared by the loaders; each failure names the file, the item and the field.
+
+Every text an administrator writes into a wave file or the item bank has a length bound
+(:data:`TEXT_LIMITS`), so a pasted document or a runaway generator cannot put megabytes into the
+database, every respondent's page and every export: the loader refuses it with the file, the
+item, the field and the limit, and never echoes the text.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,26 @@ from typing import Any, NoReturn
 from .errors import QuestionnaireError
 from .model import LANGUAGES, Option, Text
 from .safe_yaml import shown
+
+# Longest text allowed, in characters per language, by what the text is: kind -> (characters,
+# what the limit is for, as a message names it). The shipped files stay well under each (the
+# consent ~1,700 characters in English, a question's wording ~240, a title ~60, a label ~40), so
+# a real questionnaire never meets them. Listed in docs/questionnaires.md.
+TEXT_LIMITS: dict[str, tuple[int, str]] = {
+    # a wave's or a page's title (also the norms catalogue's titles)
+    "title": (200, "a title"),
+    # the consent text: a few screens of plain language
+    "consent": (20_000, "the consent text"),
+    # each study detail: organiser, contact, purpose, retention, eligibility
+    "study": (2_000, "a study detail"),
+    # the wording of a question (an item version's text)
+    "item": (1_000, "a question's wording"),
+    "label": (200, "an option label"),
+    # a researcher's note on an item or an item version
+    "note": (2_000, "a note"),
+    # item codes, page keys, an option's exported value, version keys
+    "name": (100, "a code, key or value"),
+}
 
 
 def _describe(value: Any) -> str:
@@ -26,6 +52,15 @@ class Checker:
 
     def fail(self, item: str | None, field: str | None, problem: str) -> NoReturn:
         raise QuestionnaireError(self.file, item, field, problem)
+
+    def length(self, text: str, item: str | None, field: str | None, kind: str,
+               subject: str) -> None:
+        """Refuse ``text`` longer than the limit for ``kind`` (a key of TEXT_LIMITS); the
+        message gives its length and the limit, never the text."""
+        limit, what = TEXT_LIMITS[kind]
+        if len(text) > limit:
+            self.fail(item, field, f"{subject} is {len(text):,} characters long; {what} may have "
+                                   f"at most {limit:,}")
 
     # ---------------------------------------------------------------- shapes
     def mapping(self, value: Any, item: str | None, field: str | None) -> dict:
@@ -59,9 +94,12 @@ class Checker:
                 self.fail(item, f"{prefix}{key}", "missing")
 
     # ---------------------------------------------------------------- scalars
-    def string(self, value: Any, item: str | None, field: str | None) -> str:
+    def string(self, value: Any, item: str | None, field: str | None, *,
+               limit: str = "name") -> str:
+        """A non-empty string of at most ``TEXT_LIMITS[limit]`` characters."""
         if not isinstance(value, str) or not value.strip():
             self.fail(item, field, f"must be a non-empty text string, got {_describe(value)}")
+        self.length(value, item, field, limit, "the text")
         return value
 
     def integer(self, value: Any, item: str | None, field: str | None) -> int:
@@ -97,8 +135,10 @@ class Checker:
                 self.fail(item, field, f"bad date {value!r} (write YYYY-MM-DD)")
         self.fail(item, field, f"bad date {_describe(value)} (write YYYY-MM-DD)")
 
-    def text(self, value: Any, item: str | None, field: str | None, what: str = "") -> Text:
-        """A {zh, en} text; a missing or blank language is a missing translation.
+    def text(self, value: Any, item: str | None, field: str | None, what: str = "", *,
+             limit: str = "title") -> Text:
+        """A {zh, en} text; a missing or blank language is a missing translation; each language
+        at most ``TEXT_LIMITS[limit]`` characters.
 
         ``what`` names the text inside the field in messages ("version 2", "the label of option 3").
         """
@@ -117,6 +157,7 @@ class Checker:
                 self.fail(
                     item, field, f"the {lang} text{of} must be a string, got {_describe(text)}"
                 )
+            self.length(text, item, field, limit, f"the {lang} text{of}")
         return {lang: value[lang].strip() for lang in LANGUAGES}
 
     # ---------------------------------------------------------------- options
@@ -133,7 +174,8 @@ class Checker:
         code = d["code"]
         if not isinstance(code, int) or isinstance(code, bool):
             self.fail(item, field, f"option #{position}: code must be an integer, got {code!r}")
-        label = self.text(d.get("label"), item, field, what=f"the label of option {code}")
+        label = self.text(d.get("label"), item, field, what=f"the label of option {code}",
+                          limit="label")
         value_ = d.get("value")
         if value_ is None:
             if need_value:
@@ -142,6 +184,8 @@ class Checker:
                 )
         elif not isinstance(value_, str) or not value_.strip():
             self.fail(item, field, f"option {code}: value must be a non-empty string")
+        else:
+            self.length(value_, item, field, "name", f"the value of option {code}")
         return Option(code=code, label=label, value=value_)
 
     def options(

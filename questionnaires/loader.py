@@ -152,7 +152,7 @@ class _BankParser:
         required = check.boolean(d.get("required", True), code, "required")
         note = d.get("note")
         if note is not None:
-            note = check.string(note, code, "note")
+            note = check.string(note, code, "note", limit="note")
         return ItemDefinition(
             code=code,
             norm=norm,
@@ -267,10 +267,11 @@ class _BankParser:
                 if any(o.version == number for o in out):
                     check.fail(code, "versions.version", f"duplicate version {number}")
                 check.fail(code, "versions.version", "list versions oldest first (1, 2, ...)")
-            text = check.text(v["text"], code, "versions.text", what=f"version {number}")
+            text = check.text(v["text"], code, "versions.text", what=f"version {number}",
+                              limit="item")
             note = v.get("note")
             if note is not None:
-                note = check.string(note, code, "versions.note")
+                note = check.string(note, code, "versions.note", limit="note")
             out.append(ItemVersion(version=number, text=text, note=note))
         return tuple(out)
 
@@ -358,8 +359,9 @@ class _WaveParser:
         closes = check.date(data["closes"], None, "closes")
         if opens > closes:
             check.fail(None, "opens", f"opens {opens} is after closes {closes}")
-        title = check.text(data["title"], None, "title")
-        consent = check.text(data["consent"], None, "consent", what="the consent text")
+        title = check.text(data["title"], None, "title", limit="title")
+        consent = check.text(data["consent"], None, "consent", what="the consent text",
+                             limit="consent")
         raw_pages = check.list_(data["pages"], None, "pages")
         self.wave_codes = _referenced_codes(raw_pages)
         if not raw_pages:
@@ -390,7 +392,8 @@ class _WaveParser:
         d = check.mapping(raw, None, "study")
         check.fields(d, None, required=STUDY_FIELDS, prefix="study.")
         return StudyInformation(**{
-            name: check.text(d[name], None, f"study.{name}") for name in STUDY_FIELDS})
+            name: check.text(d[name], None, f"study.{name}", limit="study")
+            for name in STUDY_FIELDS})
 
     def _quality(self, raw: Any) -> QualityRules:
         if raw is None:
@@ -429,7 +432,7 @@ class _WaveParser:
                 check.fail(None, f"{where}.title", "give either title or norm, not both")
             title = dict(self.norms.norm(norm).title(norms_version))
         elif d.get("title") is not None:
-            title = check.text(d["title"], None, f"{where}.title")
+            title = check.text(d["title"], None, f"{where}.title", limit="title")
         else:
             check.fail(None, f"{where}.title", "missing (give a title or a norm code)")
         grid = check.boolean(d.get("grid", False), None, f"{where}.grid")

@@ -10,11 +10,13 @@ from pathlib import Path
 from ._checks import Checker
 from .errors import QuestionnaireError, read_yaml
 from .model import Norm, NormCatalogue, NormChange, NormsVersion, NormText, Province
+from .safe_yaml import MIB
 
 CATALOGUE_DIR = Path(__file__).resolve().parent / "catalogue"
 NORMS_FILE = CATALOGUE_DIR / "norms.yaml"
 PROVINCES_FILE = CATALOGUE_DIR / "provinces.csv"
 REGIONS = ("east", "central", "west", "northeast")
+MAX_PROVINCES_BYTES = MIB  # 31 rows are about 2 KB; a cap like the YAML files' (errors.py)
 
 _CHANGES_KEY = re.compile(r"^changes_(\d{4})_to_(\d{4})$")
 
@@ -143,6 +145,10 @@ def _load_provinces_cached(path: str, _mtime_ns: int) -> tuple[Province, ...]:
     p = Path(path)
     columns = ("province_code", "province_zh", "province_en", "region", "population_2020")
     try:
+        size = p.stat().st_size
+        if size > MAX_PROVINCES_BYTES:
+            raise QuestionnaireError(p, None, None, f"the file is {size} bytes, more than the "
+                                                    "limit of 1 MiB for this kind of file")
         with p.open(encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
             if tuple(reader.fieldnames or ()) != columns:

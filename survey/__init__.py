@@ -12,8 +12,6 @@ from pathlib import Path
 
 from flask import Flask
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
-
 
 def _persistent_secret_key(instance_path: str) -> str:
     """A random key kept in ``instance/secret_key`` so sessions survive a dev-server restart.
@@ -81,7 +79,9 @@ def _read_environment(config) -> None:
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(TEMPLATES_DIR))
+    # templates/ and static/ are package data beside this file (the flaskr layout), so an
+    # installed wheel finds them through Flask's defaults
+    app = Flask(__name__, instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

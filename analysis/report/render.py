@@ -1,9 +1,10 @@
 """Render a :class:`~analysis.report.model.Findings` as HTML or PDF from one set of templates.
 
-The HTML page and the PDF come from the same Jinja templates (``templates/report/``) and the same
-CSS; WeasyPrint lays the HTML out on A4 pages (print CSS with running page numbers) and embeds the
-fonts it uses. Charts are inline SVG (vector, text as paths). Nothing here computes a statistic: the
-executive summary is worded from the comparisons and trends in the model.
+The HTML page and the PDF come from the same Jinja templates (``analysis/report/templates/``,
+package data shipped in the wheel) and the same CSS; WeasyPrint lays the HTML out on A4 pages
+(print CSS with running page numbers) and embeds the fonts it uses. Charts are inline SVG (vector,
+text as paths). Nothing here computes a statistic: the executive summary is worded from the
+comparisons and trends in the model.
 
 Public API: :func:`render_html`, :func:`write_report`, :func:`summary_sentences`,
 :func:`reasons_text`, :func:`not_comparable_sentences`.
@@ -16,9 +17,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from analysis.report import charts
 from analysis.report.fonts import CJKFont, configure_matplotlib, find_cjk_font
@@ -32,8 +34,9 @@ from analysis.report.model import (
     NormFindings,
 )
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "report"
-"""``templates/report`` of the project (all Jinja templates live under ``templates/``)."""
+TEMPLATE_PACKAGE, TEMPLATE_FOLDER = "analysis.report", "templates"
+"""The report's templates and CSS are package data of :mod:`analysis.report`, loaded through the
+package (never by a path relative to the repository), so an installed wheel renders."""
 
 SECTIONS = ("summary", "overview", "norms", "table", "methodology")
 """Optional sections, in report order; a plan may switch any of them off."""
@@ -374,7 +377,7 @@ class RenderedReport:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=PackageLoader(TEMPLATE_PACKAGE, TEMPLATE_FOLDER),
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -385,6 +388,12 @@ def _environment() -> Environment:
     env.globals.update(p_unadjusted_text=p_unadjusted_text, p_adjusted_text=p_adjusted_text,
                        p_pair_text=p_pair_text)
     return env
+
+
+def _template_base_url() -> str:
+    """Where a relative URL in the report's HTML/CSS resolves: the installed templates folder
+    (charts and fonts are inline today; this keeps a future ``url(…)`` working)."""
+    return str(resources.files(TEMPLATE_PACKAGE).joinpath(TEMPLATE_FOLDER)) + "/"
 
 
 def _svg_data_uri(svg: str | None) -> str | None:
@@ -548,7 +557,7 @@ def write_report(findings: Findings, out: str | Path, lang: str = "zh", fmt: str
         else:
             from weasyprint import HTML
 
-            document = HTML(string=html, base_url=str(TEMPLATE_DIR)).render()
+            document = HTML(string=html, base_url=_template_base_url()).render()
             pages = len(document.pages)
             if progress:
                 progress("layout")

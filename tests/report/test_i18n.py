@@ -42,7 +42,7 @@ def test_english_strings_have_no_chinese_and_chinese_strings_are_translated():
 def _used_keys():
     used = set()
     pattern = re.compile(r"""(?:_\(\s*|STRINGS\[)["']([a-z0-9_+\-]+)["']""")
-    for path in list((ROOT / "templates" / "report").glob("*.html")) + \
+    for path in list((ROOT / "analysis" / "report" / "templates").glob("*.html")) + \
             list((ROOT / "analysis" / "report").glob("*.py")):
         if path.name == "i18n.py":
             continue

@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 
@@ -20,30 +19,6 @@ from questionnaires import Condition, Item, Option, Page, Wave
 
 PG_URL = os.environ.get("TEST_DATABASE_URL",
                         "postgresql+psycopg://127.0.0.1:5432/test")
-TRANSLATIONS = Path(__file__).resolve().parents[2] / "survey" / "translations"
-
-
-# --------------------------------------------------------------------------- translations
-
-
-def _compile_translations() -> None:
-    """What `make install` does (`pybabel compile`), so the tests see the Chinese interface."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with open(po_path, "rb") as fh:
-            catalog = read_po(fh)
-        tmp = mo_path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            write_mo(fh, catalog)
-        os.replace(tmp, mo_path)
-
-
-_compile_translations()
 
 
 # --------------------------------------------------------------------------- a small wave

@@ -1,5 +1,5 @@
 """Abuse: new responses are throttled per client, and a honeypot on the consent form catches
-simple bots (survey/limits.py, survey/respondent.py, templates/survey/consent.html)."""
+simple bots (survey/limits.py, survey/respondent.py, survey/templates/survey/consent.html)."""
 
 from __future__ import annotations
 
