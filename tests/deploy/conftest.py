@@ -132,8 +132,20 @@ class Gunicorn:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def requests_served(self) -> int:
-        return len(read_tail(self.access_log, 10**8).splitlines())
+    def requests_served(self, settle: float = 0.5) -> int:
+        """Lines in the access log once it has stopped growing for ``settle`` seconds: a worker
+        writes the line of an earlier request a little after answering it."""
+        import time
+
+        count = len(read_tail(self.access_log, 10**8).splitlines())
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            time.sleep(settle)
+            now = len(read_tail(self.access_log, 10**8).splitlines())
+            if now == count:
+                break
+            count = now
+        return count
 
     def stop(self) -> None:
         stop(self.proc)
