@@ -22,7 +22,7 @@ linearisation of that combination: the items' linearised values ``z`` (from
 covariance of their totals is taken (:meth:`SurveyDesign.vcov`). This accounts for the correlation
 between items answered by the same people, which a naive average of SEs ignores. It equals R's
 ``svycontrast()`` of the ratio estimators ``total(y*answered)/total(answered)`` (checked against R
-4.2.2 / survey 4.1-1, ``tests/fixtures/r_issue4``).
+4.2.2 / survey 4.1-1, ``tests/fixtures/r_indicators_trends``).
 
 Which items make a norm's scale comes from the wave definition (:func:`wave_scales`), never from a
 list in the code. Targets are named ``<item code>`` (a raw item, e.g. ``N04_P1``), ``<norm>.<kind>``

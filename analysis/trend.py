@@ -10,7 +10,7 @@ gets:
   (wave, stratum, PSU), so ids never merge across waves and the waves are independent samples.
   Without strata each wave is one stratum; without PSUs each respondent is a PSU. This is R's
   ``svyglm(item ~ wave, design)`` on the pooled design (survey 4.1-1): same slope, SE, t on
-  ``PSUs - strata - 1`` df and p-value (checked to 1e-6, ``tests/fixtures/r_issue4``).
+  ``PSUs - strata - 1`` df and p-value (checked to 1e-6, ``tests/fixtures/r_indicators_trends``).
   A missing answer leaves the respondent out of that item's regression (R's ``na.omit``).
 * For a **norm score** (mean of its items' means on 0-100) the slope is ``25 x`` the mean of its
   items' slopes and its influence values the same combination of theirs (a gap: awareness minus

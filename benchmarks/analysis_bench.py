@@ -7,7 +7,7 @@ Usage::
                                             [--check-rows 20000] [--no-check] [--no-svy] [--no-r]
                                             [--json OUT.json] [--seed 1]
 
-What it does (issue 3, "Proof"):
+What it does (the analysis targets):
 
 1. Makes ROWS synthetic Ten Norms responses of one wave with
    :func:`analysis.synthetic.make_responses`
@@ -564,11 +564,11 @@ def ratio_table(results: dict[str, dict]) -> dict[str, float]:
 
 
 def targets_verdict(rows: int, results: dict[str, dict], ratios: dict[str, float]) -> list[str]:
-    """Issue 3's targets, checked when the run is at 1,000,000 rows or more."""
+    """The analysis targets, checked when the run is at 1,000,000 rows or more."""
     if rows < 1_000_000 or "ours" not in results or "times" not in results["ours"]:
         return []
     o = summarise(results["ours"])
-    lines = ["targets (issue 3, at 1,000,000 rows):"]
+    lines = ["targets (at 1,000,000 rows):"]
 
     def line(ok: bool, text: str) -> None:
         lines.append(f"  [{'met' if ok else 'MISSED'}] {text}")

@@ -23,7 +23,7 @@ It also prints the CPU seconds used (all threads: the analysis runs the linear t
 subgroup tests in worker threads beside the per-wave work) and the load average before and after,
 because on a shared machine wall time depends on what else runs.
 
-Target (issue 5): ``total zh`` under 60 s at 200,000 rows per wave on the 2-core machine.
+Target: ``total zh`` under 60 s at 200,000 rows per wave on the 2-core machine.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ and checks they equal the completions the clients saw.
 
     .venv/bin/python benchmarks/web_load.py --seconds 20 --concurrency 50 --backend sqlite,postgres
 
-Target (issue 2), 2 cores, load generator included: >= 500 page views/s and >= 400 page
+Target, 2 cores, load generator included: >= 500 page views/s and >= 400 page
 submissions/s at 50 concurrent respondents, p99 < 250 ms.
 
 The load generator is kept cheap on purpose (it shares the CPU with the server): regular
@@ -752,7 +752,7 @@ def summarise_profile(raw: Path, top: int = 22) -> str:
         "gunicorn (accept, parse, write, close)",
         "  Inclusive share, project code:",
     ]
-    ours = ("survey/", "questionnaires/", "templates/")
+    ours = ("survey/", "questionnaires/")
     lines += [f"    {pct(n)}  {f}" for f, n in inclusive.most_common() if f.startswith(ours)][:top]
     lines.append("  Inclusive share, libraries (inside the app):")
     lines += [f"    {pct(n)}  {f}" for f, n in inclusive.most_common() if not f.startswith(ours)][

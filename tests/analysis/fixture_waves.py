@@ -1,4 +1,4 @@
-"""Wave definitions for the R fixture data of issue 4 (tests/fixtures/r_issue4/scales.csv).
+"""Wave definitions for the R fixture data  of the indicator and trend fixtures (tests/fixtures/r_indicators_trends/scales.csv).
 
 The fixture data use their own item set (some norms with two awareness or three practice items),
 so the tests build matching :class:`questionnaires.Wave` objects instead of loading the real
@@ -12,7 +12,7 @@ import pandas as pd
 
 from questionnaires import Item, Option, Page, Wave
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_issue4"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_indicators_trends"
 OPTIONS = tuple(Option(code=c, label={"zh": str(c), "en": str(c)}) for c in range(1, 6))
 
 

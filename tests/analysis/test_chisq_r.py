@@ -1,5 +1,5 @@
 """Rao-Scott chi-square (R's svychisq, "F" and "Chisq") and domain means (R's svyby svymean)
-agree with R 4.2.2 / survey 4.1-1 (fixtures: tests/fixtures/r_issue4/make_fixtures.R)."""
+agree with R 4.2.2 / survey 4.1-1 (fixtures: tests/fixtures/r_indicators_trends/make_fixtures.R)."""
 
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from analysis.design import SurveyDesign
 from analysis.errors import AnalysisInputError
 from analysis.subgroups import association_tests, rao_scott_chisq, subgroup_table
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_issue4"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_indicators_trends"
 MARGINS = Margins.from_dict({
     "sex": {"female": 490_000, "male": 510_000},
     "region": {"central": 260_000, "east": 400_000, "northeast": 70_000, "west": 270_000}})

@@ -1,6 +1,6 @@
 """Norm scores, gaps, the overall index and Cronbach's alpha agree with R's survey package.
 
-Fixtures: tests/fixtures/r_issue4 (make_fixtures.R, R 4.2.2, survey 4.1-1): svycontrast of the
+Fixtures: tests/fixtures/r_indicators_trends (make_fixtures.R, R 4.2.2, survey 4.1-1): svycontrast of the
 ratio estimators total(y * answered) / total(answered), i.e. every item mean on its own
 respondents, with the covariance between items.
 """
@@ -14,7 +14,7 @@ import pytest
 from analysis import Margins, indicators
 from analysis.design import SurveyDesign
 
-FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_issue4"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r_indicators_trends"
 MARGINS = Margins.from_dict({
     "sex": {"female": 490_000, "male": 510_000},
     "region": {"central": 260_000, "east": 400_000, "northeast": 70_000, "west": 270_000}})

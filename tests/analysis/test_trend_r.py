@@ -1,7 +1,7 @@
 """Linear trends agree with R's svyglm on the pooled design (strata = wave x stratum, PSUs =
 wave x stratum x psu): slopes, SEs, df and p-values, for items and for norm scores (25 x the
 mean of the items' slopes, variance from the combined influence functions through R's
-svyrecvar). Fixtures: tests/fixtures/r_issue4 (R 4.2.2, survey 4.1-1)."""
+svyrecvar). Fixtures: tests/fixtures/r_indicators_trends (R 4.2.2, survey 4.1-1)."""
 
 import numpy as np
 import pandas as pd

@@ -1,4 +1,4 @@
-"""The issue-4 fixtures (indicators, Rao-Scott, domain means, svyglm trends) are what their R
+"""The indicator and trend fixtures (indicators, Rao-Scott, domain means, svyglm trends) are what their R
 script produces: re-run it in a scratch copy when R is installed and compare."""
 
 import shutil
@@ -8,17 +8,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "r_issue4"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "r_indicators_trends"
 OUTPUTS = ("alpha.csv", "chisq.csv", "domain_means.csv", "indicators.csv", "trend.csv")
 
 
 @pytest.mark.slow
-def test_issue4_fixtures_are_what_the_r_script_produces(tmp_path):
+def test_indicator_and_trend_fixtures_are_what_the_r_script_produces(tmp_path):
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed (R 4.2.2 with survey 4.1-1 made the fixtures; "
                     "scripts/install-system-packages.sh installs r-cran-survey)")
-    # The script reads and writes tests/fixtures/r_issue4 relative to the working directory.
-    scratch = tmp_path / "tests" / "fixtures" / "r_issue4"
+    # The script reads and writes tests/fixtures/r_indicators_trends relative to the working directory.
+    scratch = tmp_path / "tests" / "fixtures" / "r_indicators_trends"
     scratch.mkdir(parents=True)
     for name in ("make_fixtures.R", "data.csv", "scales.csv"):
         shutil.copy(FIXTURES / name, scratch / name)
