@@ -265,9 +265,8 @@ def page(year: int, key: str):
                 target = _neighbour(wave, visible, index, -1) or 0
             return _see_other("respondent.page", year=year, key=wave.pages[target].key)
         errors = {}
-        if request.args.get("check"):
-            errors = {item.code: _("Please choose an answer.")
-                      for item in _missing(items, effective)}
+        if request.args.get("check"):  # after a submit that found this page incomplete
+            errors = entry.validator.check(items, effective)[1]
         return _render_page(entry, page, index, response, visible,
                             {i.code: stored.get(i.code) for i in items}, errors)
     return _save_page(state, entry, page, index, response, stored)

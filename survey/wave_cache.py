@@ -91,16 +91,15 @@ class ExpiringCache(BoundedCache):
     """A ``BoundedCache`` whose entries are trusted for a number of seconds."""
 
     def fresh(self, key: Hashable, seconds: float, load: Callable[[], object]):
-        """The value under ``key`` if stored less than ``seconds`` ago, else ``load()``
-        (stored when ``seconds`` > 0)."""
+        """The value under ``key`` if stored less than ``seconds`` ago, else ``load()``,
+        stored for ``seconds``; with ``seconds`` <= 0 always ``load()``."""
+        if seconds <= 0:
+            return load()
         now = time.monotonic()
         hit = self._data.get(key)
-        if hit is not None and hit[0] > now:
+        if hit is not None and now - hit[0] < seconds:
             return hit[1]
-        value = load()
-        if seconds > 0:
-            self.put(key, (now + seconds, value))
-        return value
+        return self.put(key, (now, load()))[1]
 
 
 class WaveEntry:
@@ -159,7 +158,7 @@ class WaveEntry:
 WAVES_LIMIT = 8
 
 waves = BoundedCache(WAVES_LIMIT)  # content hash → WaveEntry
-wave_states = ExpiringCache(1_024)  # (database, year or "current") → (expires, value)
+wave_states = ExpiringCache(1_024)  # (database, year or "current") → (read at, value)
 urls = BoundedCache(10_000)  # (script root, endpoint, *values) → URL
 dialects = BoundedCache(256)  # ("sql", paramstyle, text) / ("bind" | "read", dialect) → …
 
