@@ -95,9 +95,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         # the CSRF token lives as long as the browser session; an expired one re-renders the
         # page with what the person entered (see respondent.py), so no time limit is needed
         WTF_CSRF_TIME_LIMIT=None,
-        # our validators carry their own translated messages; WTForms' catalogue would be
-        # loaded from disk for every form
-        WTF_I18N_ENABLED=False,
         # a questionnaire page is a few hundred bytes of form data
         MAX_CONTENT_LENGTH=64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -20,8 +20,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from questionnaires import QuestionnaireError, load_wave
 
 from .db import db
-from .definitions import forget_wave_states, survey_today
+from .definitions import survey_today
 from .models import Questionnaire, Response, Wave, to_minute, utc_now
+from .wave_cache import forget_wave_states
 
 
 def _database_errors_are_messages(command):

@@ -1,15 +1,15 @@
-"""Per-process caches that keep the respondent's hot path to a couple of small queries.
+"""The waves as the respondent's hot path reads them, through the caches of survey/wave_cache.py.
 
 * ``wave_state(year)``: the wave row's status, dates and questionnaire hash, trusted for
   ``WAVE_CACHE_SECONDS`` (so close-wave takes effect within that many seconds in every worker).
-* ``definition(state)``: the parsed ``questionnaires.Wave``, keyed by the questionnaire's content
-  hash, parsed from the frozen JSON in the database once per process — never YAML per request.
+* ``wave_entry(state)``: the parsed ``questionnaires.Wave`` and what is derived from it, keyed
+  by the questionnaire's content hash, parsed from the frozen JSON in the database once per
+  process — never YAML per request.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -19,8 +19,10 @@ from sqlalchemy import select
 
 from questionnaires import Wave as WaveDefinition
 
+from . import wave_cache
 from .db import connection, db
 from .models import Questionnaire, Wave
+from .wave_cache import WaveEntry, wave_states
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,6 @@ class WaveState:
         return "open"
 
 
-_STATES: dict[tuple, tuple[float, object]] = {}
-_DEFINITIONS: dict[str, WaveDefinition] = {}
-
-
 def _state_query():
     return select(
         Wave.id, Wave.year, Wave.status, Wave.opens, Wave.closes,
@@ -58,7 +56,8 @@ def _state_query():
 
 
 def _database_key() -> str:
-    """The app's database URL: caches are per database (tests run several apps in a process)."""
+    """The app's database URL: wave states are per database (tests run several apps in a
+    process)."""
     key = current_app.extensions.get("survey.database_key")
     if key is None:
         key = current_app.extensions["survey.database_key"] = str(db.engine.url)
@@ -67,32 +66,20 @@ def _database_key() -> str:
 
 def wave_state(year: int) -> WaveState | None:
     """The wave's state, from this process's cache when fresh enough."""
-    ttl = current_app.config["WAVE_CACHE_SECONDS"]
-    key = (_database_key(), year)
-    now = time.monotonic()
-    hit = _STATES.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    return wave_states.fresh((_database_key(), year), current_app.config["WAVE_CACHE_SECONDS"],
+                             lambda: _read_wave_state(year))
+
+
+def _read_wave_state(year: int) -> WaveState | None:
     row = connection().execute(_state_query().where(Wave.year == year)).first()
-    state = WaveState(*row) if row is not None else None
-    if ttl > 0:
-        _STATES[key] = (now + ttl, state)
-    return state
+    return WaveState(*row) if row is not None else None
 
 
 def current_wave_year() -> int | None:
     """The wave the front page leads to: the latest open wave, else the latest wave with a
     questionnaire (whose page then says it is closed or not open yet)."""
-    ttl = current_app.config["WAVE_CACHE_SECONDS"]
-    key = (_database_key(), "current")
-    now = time.monotonic()
-    hit = _STATES.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    year = _current_wave_year()
-    if ttl > 0:
-        _STATES[key] = (now + ttl, year)
-    return year
+    return wave_states.fresh((_database_key(), "current"),
+                             current_app.config["WAVE_CACHE_SECONDS"], _current_wave_year)
 
 
 def _current_wave_year() -> int | None:
@@ -108,21 +95,23 @@ def _current_wave_year() -> int | None:
     return None
 
 
-def forget_wave_states() -> None:
-    """Drop cached wave states (commands call this after changing a wave)."""
-    _STATES.clear()
+def wave_entry(state: WaveState) -> WaveEntry:
+    """The wave's cached entry (its parsed definition and what is derived from it), keyed by
+    the questionnaire's content hash; the frozen JSON is read and parsed once per process."""
+    entry = wave_cache.wave_entry(state.content_hash, lambda: _read_definition(state))
+    if entry.content_hash != state.content_hash:
+        # the questionnaire was replaced since this state was read: read the state again next
+        wave_states.discard((_database_key(), state.year))
+    return entry
 
 
-def definition(state: WaveState) -> WaveDefinition:
-    """The parsed wave definition the wave's respondents answer."""
-    wave = _DEFINITIONS.get(state.content_hash)
-    if wave is None:
-        text = connection().execute(
-            select(Questionnaire.definition).where(Questionnaire.id == state.questionnaire_id)
-        ).scalar_one()
-        wave = WaveDefinition.from_dict(json.loads(text))
-        _DEFINITIONS[state.content_hash] = wave
-    return wave
+def _read_definition(state: WaveState) -> tuple[str, WaveDefinition]:
+    """``(content hash, definition)`` of the wave's questionnaire row, read together."""
+    text, content_hash = connection().execute(
+        select(Questionnaire.definition, Questionnaire.content_hash)
+        .where(Questionnaire.id == state.questionnaire_id)
+    ).one()
+    return content_hash, WaveDefinition.from_dict(json.loads(text))
 
 
 def survey_today() -> date:

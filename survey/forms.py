@@ -1,18 +1,18 @@
-"""Flask-WTF forms built from a wave definition.
+"""Reading a posted respondent form: the CSRF check and the one answer validator.
 
-A questionnaire page becomes a ``FlaskForm`` subclass with one ``AnswerField`` per *visible* item,
-named by the item code (the export column's name), plus the hidden ``csrf_token``.  The classes are
-built once per (questionnaire hash, page, visible items) and cached; templates render the inputs
-themselves (``templates/survey/_question.html``) because WTForms' widget rendering is the slow part.
+Every respondent form (consent, questionnaire page, resume) carries Flask-WTF's CSRF token in
+its hidden ``csrf_token`` field and is checked by ``csrf_ok``; a questionnaire page's answers
+are read by ``AnswerValidator`` (one per wave, kept in its ``survey.wave_cache.WaveEntry``).
+Templates render the inputs themselves (``templates/survey/_question.html``); no form objects.
 """
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask import current_app, request
+from flask_babel import gettext
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import BadRequest
-from wtforms import Field
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import ValidationError
 
 NOT_APPLICABLE = 9
 
@@ -44,57 +44,17 @@ def parse_answer(raw: str | None):
     return NOT_A_CODE
 
 
-class AnswerField(Field):
-    """One question's answer: an integer option code, or ``None`` when nothing was chosen.
-
-    ``raw`` keeps what the browser sent so a rejected value can be shown again unchanged."""
-
-    def __init__(self, label=None, validators=None, *, codes=(), **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.codes = frozenset(codes)
-        self.raw = None
-
-    def process_formdata(self, valuelist):
-        self.raw = valuelist[0] if valuelist else None
-        parsed = parse_answer(self.raw)
-        if parsed is NOT_A_CODE:
-            self.data = None
-            self.raw = NOT_A_CODE  # an answer was sent but is not a code: the validator says so
-        else:
-            self.data = parsed
-
-    def _value(self):
-        return "" if self.data is None else str(self.data)
-
-
-class ValidAnswer:
-    """Required items need an answer; any answer must be one of the item's option codes."""
-
-    def __init__(self, required: bool):
-        self.required = required
-
-    def __call__(self, form, field):
-        if field.data is None and field.raw != NOT_A_CODE:
-            if self.required:
-                raise StopValidation(_l("Please choose an answer."))
-            raise StopValidation()
-        if field.data not in field.codes:
-            raise ValidationError(_l("Please choose one of the answers shown."))
-
-
-class ConsentForm(FlaskForm):
-    """Agreeing to take part: just the button and the CSRF token."""
-
-
-class ResumeForm(FlaskForm):
-    """A resume code typed on another device; checked against the database in the view."""
-
-    code = Field()
-
-    def validate_code(self, field):  # WTForms calls validate_<name> for inline checks
-        value = (field.data or "").strip()
-        if not value:
-            raise ValidationError(_l("Please enter your resume code."))
+def csrf_ok() -> bool:
+    """Whether the posted form carries this session's CSRF token (Flask-WTF's check; always
+    true when ``WTF_CSRF_ENABLED`` is off, as in most tests).  The token is read from the
+    form body only, urlencoded or multipart, as our forms send it."""
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return True
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except ValidationError:
+        return False
+    return True
 
 
 def item_codes(item) -> tuple[int, ...]:
@@ -105,62 +65,41 @@ def item_codes(item) -> tuple[int, ...]:
     return codes
 
 
-_FORM_CLASSES: dict[tuple, type[FlaskForm]] = {}
+class AnswerValidator:
+    """A questionnaire page's posted answers → parsed values and per-question messages.
 
+    ``read`` parses what was posted for each of the page's items (refusing what no form of
+    ours sends); ``check`` then applies the rules to the items shown: a required item needs an
+    answer, and any answer must be one of the item's codes."""
 
-def page_form_class(wave, page, visible_codes) -> type[FlaskForm]:
-    """The form class for ``page`` showing exactly ``visible_codes`` (cached per wave hash)."""
-    visible = tuple(item.code for item in page.items if item.code in visible_codes)
-    key = (wave.content_hash, page.key, visible)
-    cls = _FORM_CLASSES.get(key)
-    if cls is None:
-        fields = {
-            item.code: AnswerField(
-                codes=item_codes(item), validators=[ValidAnswer(bool(item.required))]
-            )
-            for item in page.items
-            if item.code in visible
-        }
-        cls = type(f"PageForm_{page.key}", (FlaskForm,), fields)
-        if len(_FORM_CLASSES) > 4096:  # bounded: visible sets per page are few in practice
-            _FORM_CLASSES.clear()
-        _FORM_CLASSES[key] = cls
-    return cls
+    def __init__(self, wave) -> None:
+        self.codes = {code: frozenset(item_codes(item)) for code, item in wave.items.items()}
 
+    @staticmethod
+    def read(items, formdata) -> dict:
+        """``{code: None | int | NOT_A_CODE}`` for ``items``: the first value posted for each.
 
-# --------------------------------------------------------------------------- the fast path
-# A page POST is validated without building a form object: the rules below are exactly those of
-# ``AnswerField.process_formdata`` + ``ValidAnswer`` (tests/web/test_forms.py checks the two
-# agree on every kind of input), with the item codes looked up once per wave and item.
+        Raises ``MalformedAnswer`` (400) for a value no form of ours sends."""
+        posted = {}
+        for item in items:
+            values = formdata.getlist(item.code)
+            posted[item.code] = parse_answer(values[0] if values else None)
+        return posted
 
-_ITEM_CODES: dict[tuple, frozenset] = {}
-
-
-def _codes_of(wave, item) -> frozenset:
-    key = (wave.content_hash, item.code)
-    codes = _ITEM_CODES.get(key)
-    if codes is None:
-        codes = _ITEM_CODES[key] = frozenset(item_codes(item))
-    return codes
-
-
-def validate_answers(wave, items, formdata, gettext):
-    """Validate the posted answers to ``items`` as the page form would.
-
-    Returns ``(values, errors)``: ``values[code]`` is the parsed answer (``None`` when nothing or
-    something unusable was sent) for every item, ``errors[code]`` the first message of each item
-    that fails, translated with ``gettext``."""
-    values: dict[str, int | None] = {}
-    errors: dict[str, str] = {}
-    for item in items:
-        code = item.code
-        valuelist = formdata.getlist(code)
-        parsed = parse_answer(valuelist[0] if valuelist else None)
-        data = None if parsed is NOT_A_CODE else parsed
-        values[code] = data
-        if parsed is None:
-            if item.required:
-                errors[code] = gettext("Please choose an answer.")
-        elif data not in _codes_of(wave, item):
-            errors[code] = gettext("Please choose one of the answers shown.")
-    return values, errors
+    def check(self, items, posted: dict) -> tuple[dict, dict]:
+        """``(values, errors)`` for the shown ``items``: ``values[code]`` is the answer (``None``
+        when nothing or something unusable was sent), ``errors[code]`` the message shown next
+        to a question that fails, in the request's language."""
+        values: dict[str, int | None] = {}
+        errors: dict[str, str] = {}
+        for item in items:
+            code = item.code
+            parsed = posted.get(code)
+            data = None if parsed is NOT_A_CODE else parsed
+            values[code] = data
+            if parsed is None:
+                if item.required:
+                    errors[code] = gettext("Please choose an answer.")
+            elif data not in self.codes[code]:
+                errors[code] = gettext("Please choose one of the answers shown.")
+        return values, errors

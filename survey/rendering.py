@@ -2,24 +2,21 @@
 
 A question's markup depends only on the wave, the language, the item and the chosen answer, so
 it is rendered by the ``question`` macro (``templates/survey/_question.html``) once per such
-combination and kept per process; only a question showing an error is rendered every time.
+combination and kept in the wave's cache entry (survey/wave_cache.py); only a question showing
+an error is rendered every time.
 
 A questionnaire page without errors is ``survey/page.html`` around three things that change per
 request: the CSRF token, the questions and the resume code.  The template is rendered once per
 wave, language, page, URL and button set with placeholders in those three places and split
-there (a *frame*); a page view then joins the frame's pieces with the escaped values.  Pages
-with errors or notices are rendered by Jinja each time.  A test compares both ways byte by byte.
+there (a *frame*, kept in the wave's cache entry); a page view then joins the frame's pieces
+with the escaped values.  Pages with errors or notices are rendered by Jinja each time.  A test
+compares both ways byte by byte.
 """
 
 from __future__ import annotations
 
 from flask import current_app, render_template
 from markupsafe import Markup, escape
-
-_CACHE: dict[tuple, Markup] = {}
-_CACHE_LIMIT = 50_000
-_FRAMES: dict[tuple, tuple | None] = {}
-_FRAMES_LIMIT = 4_096
 
 # placeholders: characters a template never writes itself; the resume code one has a resume
 # code's length so the ``resume_code`` filter formats it like a real one
@@ -32,21 +29,19 @@ def _macro():
     return current_app.jinja_env.get_template("survey/_question.html").module.question
 
 
-def question_html(wave, item, value, error=None, lang: str | None = None) -> Markup:
-    """The fieldset for ``item`` with ``value`` chosen and ``error`` (a message) shown."""
+def question_html(entry, item, value, error=None, lang: str | None = None) -> Markup:
+    """The fieldset for ``item`` of the wave of ``entry`` (a ``WaveEntry``) with ``value``
+    chosen and ``error`` (a message) shown."""
     if error:
         return Markup(_macro()(item, value, error))
     if lang is None:
         from .i18n import current_language
 
         lang = current_language()
-    key = (wave.content_hash, lang, item.code, value)
-    html = _CACHE.get(key)
+    key = (lang, item.code, value)
+    html = entry.questions.get(key)
     if html is None:
-        html = Markup(_macro()(item, value, None))
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[key] = html
+        html = entry.questions.get_or_make(key, lambda: Markup(_macro()(item, value, None)))
     return html
 
 
@@ -75,16 +70,14 @@ def _build_frame(context: dict) -> tuple | None:
     return tuple(parts)
 
 
-def page_html(key: tuple, context: dict, *, csrf_token: str, questions, resume_code: str,
-              render_code) -> str | None:
-    """``survey/page.html`` for ``context`` (no errors, no notice) from the frame cached under
-    ``key``; None when the page cannot be framed (render it with Jinja then)."""
-    frame = _FRAMES.get(key, False)
+def page_html(entry, key: tuple, context: dict, *, csrf_token: str, questions,
+              resume_code: str, render_code) -> str | None:
+    """``survey/page.html`` for ``context`` (no errors, no notice) from the frame kept under
+    ``key`` in ``entry.frames``; None when the page cannot be framed (render it with Jinja
+    then)."""
+    frame = entry.frames.get(key, False)
     if frame is False:
-        frame = _build_frame(context)
-        if len(_FRAMES) >= _FRAMES_LIMIT:
-            _FRAMES.clear()
-        _FRAMES[key] = frame
+        frame = entry.frames.get_or_make(key, lambda: _build_frame(context))
     if frame is None:
         return None
     values = {

@@ -34,22 +34,14 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import IntegerConverter
-from wtforms.validators import ValidationError
 
 from . import credentials, limits, store
 from .db import commit, rollback
-from .definitions import current_wave_year, definition, survey_today, wave_state
-from .forms import (
-    NOT_A_CODE,
-    ConsentForm,
-    ResumeForm,
-    page_form_class,
-    parse_answer,
-    validate_answers,
-)
+from .definitions import current_wave_year, survey_today, wave_entry, wave_state
+from .forms import NOT_A_CODE, csrf_ok
 from .i18n import current_language
 from .limits import wait_seconds
 from .models import (
@@ -58,6 +50,7 @@ from .models import (
     utc_now,
 )
 from .rendering import page_html, question_html
+from .wave_cache import urls
 
 bp = Blueprint("respondent", __name__)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]+")
@@ -100,34 +93,29 @@ def _refuse_uploads():
 
 
 def _open_wave(year: int):
-    """(state, definition) for an open wave; otherwise abort with the polite 'closed' page."""
+    """(state, wave cache entry) for an open wave; otherwise abort with the polite 'closed'
+    page."""
     state = wave_state(year)
     if state is None:
         abort(404)
     availability = state.availability(survey_today())
     if availability != "open":
-        wave = definition(state) if state.questionnaire_id is not None else None
+        wave = wave_entry(state).wave if state.questionnaire_id is not None else None
         status = 410 if availability == "closed" else 200
         abort(current_app.make_response(
             (render_template("survey/unavailable.html", state=state, wave=wave,
                              availability=availability), status)
         ))
-    return state, definition(state)
-
-
-_URLS: dict[tuple, str] = {}
+    return state, wave_entry(state)
 
 
 def _url(endpoint: str, **values) -> str:
     """``url_for`` for the respondent's few URLs, remembered per process (a URL depends only on
     the endpoint, its values and where the app is mounted)."""
     key = (request.script_root, endpoint, *sorted(values.items()))
-    url = _URLS.get(key)
+    url = urls.get(key)
     if url is None:
-        url = url_for(endpoint, **values)
-        if len(_URLS) >= 10_000:
-            _URLS.clear()
-        _URLS[key] = url
+        url = urls.get_or_make(key, lambda: url_for(endpoint, **values))
     return url
 
 
@@ -135,57 +123,21 @@ def _see_other(endpoint: str, **values):
     return redirect(_url(endpoint, **values), code=303)
 
 
-def _page_index(wave, key: str) -> int:
-    for index, page in enumerate(wave.pages):
-        if page.key == key:
-            return index
-    abort(404)
+def _page_index(entry, key: str) -> int:
+    index = entry.page_index.get(key)
+    if index is None:
+        abort(404)
+    return index
 
 
-_CONDITION_CODES: dict[str, tuple[str, ...]] = {}
-_VISIBILITY: dict[tuple, tuple[dict[str, tuple], tuple[str, ...]]] = {}
-
-
-def _visibility(wave, answers: dict[str, int]):
-    """``(visible, shown)``: each page's visible items and all visible item codes in order.
-
-    Visibility depends only on the answers to the items that conditions refer to, so it is
-    computed once per wave and combination of those answers and kept per process."""
-    codes = _CONDITION_CODES.get(wave.content_hash)
-    if codes is None:
-        codes = _CONDITION_CODES[wave.content_hash] = tuple(sorted({
-            item.condition.item for page in wave.pages for item in page.items
-            if item.condition is not None}))
-    key = (wave.content_hash, *(answers.get(code) for code in codes))
-    hit = _VISIBILITY.get(key)
-    if hit is None:
-        effective: dict[str, int] = {}
-        visible: dict[str, tuple] = {}
-        for page in wave.pages:
-            seen = dict(effective)
-            for item in page.items:
-                if item.code in answers:
-                    seen[item.code] = answers[item.code]
-            shown = wave.visible_items(page, seen)
-            visible[page.key] = shown
-            for item in shown:
-                if item.code in answers:
-                    effective[item.code] = answers[item.code]
-        order = tuple(item.code for page in wave.pages for item in visible[page.key])
-        hit = (visible, order)
-        if len(_VISIBILITY) >= 10_000:
-            _VISIBILITY.clear()
-        _VISIBILITY[key] = hit
-    return hit
-
-
-def effective_answers(wave, answers: dict[str, int]) -> tuple[dict[str, int], dict[str, tuple]]:
+def effective_answers(entry, answers: dict[str, int]) -> tuple[dict[str, int], dict[str, tuple]]:
     """Answers that count, page by page: an item hidden by its condition does not count, even if
     an old answer to it is stored, so conditions chained on it stay hidden too.
 
     Returns ``(effective, visible)`` where ``visible[page.key]`` is the page's visible items
-    (shared: do not modify)."""
-    visible, order = _visibility(wave, answers)
+    (shared: do not modify); ``entry`` is the wave's ``WaveEntry``, which keeps the visibility
+    per combination of the answers that conditions refer to."""
+    visible, order = entry.visibility(answers)
     return {code: answers[code] for code in order if code in answers}, visible
 
 
@@ -203,11 +155,12 @@ def _neighbour(wave, visible, index: int, step: int) -> int | None:
     return None
 
 
-def _render_page(wave, page, index, response, visible, values, errors, *, notice=None,
+def _render_page(entry, page, index, response, visible, values, errors, *, notice=None,
                  status=200):
+    wave = entry.wave
     items = visible[page.key]
     lang = current_language()
-    questions = [question_html(wave, item, values.get(item.code), errors.get(item.code), lang)
+    questions = [question_html(entry, item, values.get(item.code), errors.get(item.code), lang)
                  for item in items]
     context = dict(
         wave=wave, page=page, page_number=index + 1, page_count=len(wave.pages),
@@ -219,10 +172,10 @@ def _render_page(wave, page, index, response, visible, values, errors, *, notice
     csrf_token = generate_csrf()
     if not errors and notice is None:
         # the frame depends on the URL too (the language switch link leads back here)
-        key = (wave.content_hash, lang, page.key, context["is_first"], context["is_last"],
+        key = (lang, page.key, context["is_first"], context["is_last"],
                tuple(item.code for item in items), request.method, request.script_root,
                request.path, request.query_string)
-        html = page_html(key, context, csrf_token=csrf_token, questions=questions,
+        html = page_html(entry, key, context, csrf_token=csrf_token, questions=questions,
                          resume_code=response.resume_code,
                          render_code=current_app.jinja_env.filters["resume_code"])
         if html is not None:
@@ -244,7 +197,8 @@ def index():
 
 @bp.get("/<year:year>/")
 def landing(year: int):
-    state, wave = _open_wave(year)
+    state, entry = _open_wave(year)
+    wave = entry.wave
     response = credentials.load_response(state)
     if response is None and session.get(credentials.SUBMITTED) == year:
         response = credentials.Submitted
@@ -254,10 +208,11 @@ def landing(year: int):
 
 @bp.route("/<year:year>/consent", methods=["GET", "POST"])
 def consent(year: int):
-    state, wave = _open_wave(year)
+    state, entry = _open_wave(year)
+    wave = entry.wave
     response = credentials.load_response(state)
     if request.method == "POST":
-        if not _consent_csrf_ok():
+        if not csrf_ok():
             return render_template("survey/consent.html", wave=wave, csrf_failed=True,
                                    response=response, csrf_token=generate_csrf()), 400
         if response is not None:
@@ -280,24 +235,11 @@ def consent(year: int):
                            response=response, csrf_token=generate_csrf())
 
 
-def _consent_csrf_ok() -> bool:
-    """The consent form's check (its only field is the CSRF token), without a form object for
-    the usual urlencoded POST."""
-    if request.mimetype != "application/x-www-form-urlencoded" or request.files:
-        return ConsentForm().validate()
-    if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return True
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except ValidationError:
-        return False
-    return True
-
-
 @bp.route("/<year:year>/page/<key>", methods=["GET", "POST"])
 def page(year: int, key: str):
-    state, wave = _open_wave(year)
-    index = _page_index(wave, key)
+    state, entry = _open_wave(year)
+    wave = entry.wave
+    index = _page_index(entry, key)
     page = wave.pages[index]
     hashed = credentials.device_token_hash()
     row, stored = store.response_with_answers(hashed, state.id) if hashed else (None, {})
@@ -314,7 +256,7 @@ def page(year: int, key: str):
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
     if request.method == "GET":
-        effective, visible = effective_answers(wave, stored)
+        effective, visible = effective_answers(entry, stored)
         items = visible[page.key]
         if not items:  # every question here is hidden by an earlier answer
             step = _neighbour(wave, visible, index, 1)
@@ -323,47 +265,31 @@ def page(year: int, key: str):
                 target = _neighbour(wave, visible, index, -1) or 0
             return _see_other("respondent.page", year=year, key=wave.pages[target].key)
         errors = {}
-        if request.args.get("check"):
-            errors = {item.code: _("Please choose an answer.")
-                      for item in _missing(items, effective)}
-        return _render_page(wave, page, index, response, visible,
+        if request.args.get("check"):  # after a submit that found this page incomplete
+            errors = entry.validator.check(items, effective)[1]
+        return _render_page(entry, page, index, response, visible,
                             {i.code: stored.get(i.code) for i in items}, errors)
-    return _save_page(state, wave, page, index, response, stored)
+    return _save_page(state, entry, page, index, response, stored)
 
 
-def _save_page(state, wave, page, index, response, stored):
+def _save_page(state, entry, page, index, response, stored):
+    wave = entry.wave
     page_codes = [item.code for item in page.items]
+    # every posted answer of the page, parsed once; ², ① and 5,000 digits are refused (400)
+    posted = entry.validator.read(page.items, request.form)
     # what the page would look like with the posted answers (conditions on the same page)
-    posted = {}
-    for code in page_codes:
-        value = parse_answer(request.form.get(code))  # refuses ², ① and 5,000 digits (400)
-        if value is not None and value is not NOT_A_CODE:
-            posted[code] = value
+    answered = {code: value for code, value in posted.items()
+                if value is not None and value is not NOT_A_CODE}
     others = {c: v for c, v in stored.items() if c not in set(page_codes)}
-    merged = {**others, **posted}
-    effective, visible = effective_answers(wave, merged)
+    merged = {**others, **answered}
+    effective, visible = effective_answers(entry, merged)
     items = visible[page.key]
     going_back = request.form.get("nav") == "back"
-    if request.mimetype == "application/x-www-form-urlencoded" and not request.files:
-        # the fast path: CSRF and answers checked without building a form object
-        csrf_failed = False
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            try:
-                validate_csrf(request.form.get("csrf_token"))
-            except ValidationError:
-                csrf_failed = True
-        values, errors = validate_answers(wave, items, request.form, _)
-    else:  # anything else a browser would not send: the page form itself
-        form = page_form_class(wave, page, {item.code for item in items})()
-        form.validate()
-        csrf_failed = "csrf_token" in form.errors
-        values = {item.code: form[item.code].data for item in items}
-        errors = {code: messages[0] for code, messages in form.errors.items()
-                  if code != "csrf_token"}
-    if csrf_failed:
+    values, errors = entry.validator.check(items, posted)
+    if not csrf_ok():
         rollback()
         return _render_page(
-            wave, page, index, response, visible, values, {},
+            entry, page, index, response, visible, values, {},
             notice=_("This page was open too long or came from an old tab, so it could not be "
                      "saved. Your earlier pages are safe. Please check your answers here and "
                      "press the button again."),
@@ -371,7 +297,7 @@ def _save_page(state, wave, page, index, response, stored):
         )
     if errors and not going_back:
         rollback()
-        return _render_page(wave, page, index, response, visible, values, errors)
+        return _render_page(entry, page, index, response, visible, values, errors)
 
     # answers to save: every valid answer to a visible item (Back saves partial pages too)
     answers = {
@@ -389,7 +315,7 @@ def _save_page(state, wave, page, index, response, stored):
     complete, drop, missing_page = False, [], None
     if submitting:  # the last page: complete only if every required question is answered
         everything = {**others, **answers}
-        final, final_visible = effective_answers(wave, everything)
+        final, final_visible = effective_answers(entry, everything)
         missing_page = next(
             (p for p in wave.pages if _missing(final_visible[p.key], final)), None)
         complete = missing_page is None
@@ -417,7 +343,7 @@ def thanks(year: int):
     state = wave_state(year)
     if state is None or state.questionnaire_id is None:
         abort(404)
-    wave = definition(state)
+    wave = wave_entry(state).wave
     response = credentials.load_response(state)
     if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
@@ -429,21 +355,22 @@ def thanks(year: int):
 def resume(year: int):
     """Typing a resume code moves the response to this device: a new token and a new resume
     code (shown here), and the typed code and every older device's token stop working."""
-    state, wave = _open_wave(year)
-    form = ResumeForm()
+    state, entry = _open_wave(year)
+    wave = entry.wave
+    typed = request.form.get("code", "") if request.method == "POST" else ""
     error, status, retry_after = None, 200, 0
     if request.method == "POST":
-        if not form.validate():  # a failed CSRF check or an empty field: nothing is counted
-            if "csrf_token" in form.errors:
-                error, status = _("The form had expired. Please enter the code again."), 400
-            else:
-                error, status = form.errors["code"][0], 200
+        # a failed CSRF check or an empty field: nothing is counted
+        if not csrf_ok():
+            error, status = _("The form had expired. Please enter the code again."), 400
+        elif not typed.strip():
+            error = _("Please enter your resume code.")
         else:
-            moved, retry_after = _try_resume_code(state, normalise_resume_code(form.code.data))
+            moved, retry_after = _try_resume_code(state, normalise_resume_code(typed))
             if moved is not None:
                 token, page_index = moved
                 page = render_template(
-                    "survey/resume.html", wave=wave, form=form, error=None,
+                    "survey/resume.html", wave=wave, typed_code=typed, error=None,
                     new_code=resume_code_for(current_app.config["SECRET_KEY"], token),
                     csrf_token=generate_csrf(),
                     continue_url=_url("respondent.page", year=year,
@@ -456,7 +383,7 @@ def resume(year: int):
                 error = _("No questionnaire was found with this code. Please check it and try "
                           "again.")
     page = current_app.make_response((render_template(
-        "survey/resume.html", wave=wave, form=form, error=error, new_code=None,
+        "survey/resume.html", wave=wave, typed_code=typed, error=error, new_code=None,
         csrf_token=generate_csrf()), status))
     if retry_after:
         page.headers["Retry-After"] = str(retry_after)

@@ -38,6 +38,7 @@ from sqlalchemy import DateTime
 
 from .db import connection
 from .models import to_minute
+from .wave_cache import dialects
 
 
 class ResponseRow(NamedTuple):
@@ -117,44 +118,43 @@ SELECT count(*) FROM claimed
 """
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
-_TEXTS: dict[tuple[str, str], str] = {}
-_TIME_PROCESSORS: dict[str, object] = {}
-_TIME_READERS: dict[str, object] = {}
 
 
 def _sql(conn, text: str) -> str:
     """``text`` in the driver's parameter style (written with ``:name`` placeholders, which
     sqlite3 takes as they are; psycopg wants ``%(name)s``)."""
-    key = (conn.dialect.paramstyle, text)
-    sql = _TEXTS.get(key)
+    key = ("sql", conn.dialect.driver, conn.dialect.paramstyle, text)
+    sql = dialects.get(key)
     if sql is None:
-        if conn.dialect.driver == "pysqlite" or conn.dialect.paramstyle == "named":
-            sql = text
-        elif conn.dialect.paramstyle in ("pyformat", "format"):
-            sql = _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
-        else:
-            raise NotImplementedError(f"driver {conn.dialect.driver}: use sqlite or psycopg")
-        _TEXTS[key] = sql
+        sql = dialects.get_or_make(key, lambda: _in_paramstyle(conn.dialect, text))
     return sql
+
+
+def _in_paramstyle(dialect, text: str) -> str:
+    if dialect.driver == "pysqlite" or dialect.paramstyle == "named":
+        return text
+    if dialect.paramstyle in ("pyformat", "format"):
+        return _NAMED.sub(r"%(\1)s", text.replace("%", "%%"))
+    raise NotImplementedError(f"driver {dialect.driver}: use sqlite or psycopg")
 
 
 def _timestamp(conn, value: datetime):
     """``value`` as SQLAlchemy's ``DateTime`` binds it on this dialect (a string on SQLite)."""
-    name = conn.dialect.name
-    process = _TIME_PROCESSORS.get(name, False)
+    key = ("bind timestamp", conn.dialect.name)
+    process = dialects.get(key, False)
     if process is False:
-        process = _TIME_PROCESSORS[name] = DateTime().dialect_impl(conn.dialect).bind_processor(
-            conn.dialect)
+        process = dialects.get_or_make(
+            key, lambda: DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect))
     return process(value) if process is not None else value
 
 
 def _read_timestamp(conn, value) -> datetime:
     """A timestamp as the driver returned it → ``datetime`` (SQLite returns the stored text)."""
-    name = conn.dialect.name
-    process = _TIME_READERS.get(name, False)
+    key = ("read timestamp", conn.dialect.name)
+    process = dialects.get(key, False)
     if process is False:
-        process = _TIME_READERS[name] = DateTime().dialect_impl(
-            conn.dialect).result_processor(conn.dialect, None)
+        process = dialects.get_or_make(
+            key, lambda: DateTime().dialect_impl(conn.dialect).result_processor(conn.dialect, None))
     return process(value) if process is not None else value
 
 
