@@ -1,8 +1,9 @@
 """`survey-analysis estimate`: design-based means, totals or proportions per wave, and Ten Norms
 indicators.
 
-    survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL] [--psu COL]
-        [--fpc COL] [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
+    survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL]
+        [--psu COL[,COL...]] [--fpc COL[,COL...]]
+        [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
         [--by COL[,COL...]]
         [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}]
         [--keep-flagged] [--recode-invalid] [--digits N] --out E.csv
@@ -14,7 +15,9 @@ group of each by-variable. ``--items`` takes item columns and indicators (``N04.
 ``N04.gap``, ``index.gap``, ...), the latter estimated exactly as `compare` estimates them
 (:func:`analysis.indicators.estimate_targets`; their ``deff`` is empty). ``--margins`` rakes each
 wave inside (to its own rows of the margins when they have a ``wave`` column) and the SEs account
-for the raking. The data go through the one pipeline (:func:`analysis.pipeline.load_survey`):
+for the raking. Several ``--psu`` columns make a multistage design (one per stage), with one
+``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
+(:func:`analysis.pipeline.load_survey`):
 answer codes are checked against the codebook (``--recode-invalid`` sets out-of-range codes to
 missing instead of refusing), "not applicable" (9) is left out of every estimate, and responses
 flagged by the quality checks are excluded (``--keep-flagged`` keeps them); stderr says so. With
@@ -102,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
         from dataclasses import replace
 
         spec = replace(spec, margins=margins)
-    start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
-    design_cols = [c for c in (start, spec.strata, spec.psu, spec.fpc) if c]
+    design_cols = spec.columns
     raw = [t.item for t in targets if not t.is_indicator]
     wanted = list(dict.fromkeys(raw + by + design_cols
                                 + (margins.variables if margins is not None else [])))
