@@ -5,7 +5,8 @@ indicators.
         [--psu COL[,COL...]] [--fpc COL[,COL...]]
         [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
         [--by COL[,COL...]]
-        [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}]
+        [--proportion LEVELS [--ci wald|logit|wilson] | --total] [--lonely-psu RULE]
+        [--deff {wor,wr}]
         [--keep-flagged] [--recode-invalid] [--digits N] --out E.csv
 
 Writes E.csv with exactly the columns ``wave,item,by,group,estimate,se,ci_low,ci_high,n,deff``:
@@ -68,6 +69,11 @@ def register(subparsers) -> None:
     stat.add_argument("--proportion", metavar="LEVELS",
                       help="share of answers in these levels, e.g. 4,5 (default: means)")
     stat.add_argument("--total", action="store_true", help="weighted totals instead of means")
+    p.add_argument("--ci", default="wald", choices=("wald", "logit", "wilson"),
+                   help="95%% interval of a --proportion: 'wald' (default) p -/+ 1.96 se; "
+                        "'logit' as R's svyciprop(method='logit') (t quantile, df = PSUs - "
+                        "strata); 'wilson' Wilson's score interval on the effective sample size "
+                        "p(1-p)/se^2")
     p.add_argument("--deff", default="auto", choices=("auto", "wor", "wr"),
                    help="SRS variance behind the design effect: 'wor' = R's deff=TRUE (SRS "
                         "without replacement from a population of sum(weights)), 'wr' = R's "
@@ -99,6 +105,9 @@ def run(args: argparse.Namespace) -> int:
         raise AnalysisInputError(f"{'--proportion' if levels is not None else '--total'} "
                                  f"applies to raw items, not to indicators such as "
                                  f"'{indicators[0].name}' (norm scores are means on 0-100)")
+    if args.ci != "wald" and levels is None:
+        raise AnalysisInputError(f"--ci {args.ci} applies to proportions: give --proportion "
+                                 "LEVELS")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args, rake_variance=args.rake_variance)
     if margins is not None:
@@ -148,6 +157,10 @@ def estimate_wave(survey, wave, design, targets, by, levels, args, notes) -> pd.
         deff = design_effect_kind(args.deff, design)
         if levels is not None:
             est = design.proportion(raw, levels=levels, by=by or None, deff=deff)
+            if args.ci != "wald":
+                from analysis.ciprop import proportion_intervals
+
+                est.table = proportion_intervals(design, est.table, args.ci)
         elif args.total:
             est = design.total(raw, by=by or None, deff=deff)
         else:
