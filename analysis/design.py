@@ -39,10 +39,17 @@ class SurveyDesign:
         data: one row per respondent.
         weights: column of sampling weights (``None``: every row weighs 1).
         strata: column of strata (``None``: one stratum).
-        psu: column of primary sampling units, nested in strata (``None``: each row is a PSU).
+        psu: column of primary sampling units, nested in strata (``None``: each row is a PSU),
+            or a list of columns, one per sampling stage, for a multistage design (R's
+            ``ids=~A+B``): each stage's units are nested in the previous stage's.
         fpc: column of the finite population correction, constant within a stratum: a value
             above 1 is the population number of PSUs in the stratum, a value at most 1 the
-            sampling fraction of PSUs (``None``: sampling with replacement).
+            sampling fraction of PSUs (``None``: sampling with replacement). For a multistage
+            design, a list with one column per stage (R's ``fpc=~F1+F2``); the fpc of stage
+            ``s`` is constant within each unit of stage ``s - 1`` and counts (or is the
+            fraction of) that unit's stage-``s`` units. With it every stage adds its variance
+            as R's ``svyrecvar``; without it only the first stage counts, as in R
+            (:mod:`analysis.multistage`).
         lonely_psu: what to do with a stratum that has a single PSU, as R's
             ``options(survey.lonely.psu=)``: ``"fail"`` (default; the error names the
             stratum), ``"remove"`` and ``"certainty"`` (no variance contribution),
@@ -51,12 +58,13 @@ class SurveyDesign:
 
     Raises:
         AnalysisInputError: unknown column, missing or non-numeric weight/fpc, negative weight,
-            fpc that varies within a stratum or is smaller than the sample, lonely PSU under
-            ``"fail"``.
+            fpc that varies within a stratum (or unit of the stage above) or is smaller than
+            the sample, not one fpc column per stage, lonely PSU under ``"fail"``.
     """
 
     def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
-                 psu: str | None = None, fpc: str | None = None, lonely_psu: str = "fail"):
+                 psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
+                 lonely_psu: str = "fail"):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         if lonely_psu not in LONELY_PSU_RULES:
@@ -64,14 +72,24 @@ class SurveyDesign:
                 f"lonely_psu '{lonely_psu}' is not one of {', '.join(LONELY_PSU_RULES)}")
         if len(data) == 0:
             raise AnalysisInputError("the data have no rows")
-        for role, col in (("weights", weights), ("strata", strata), ("psu", psu), ("fpc", fpc)):
-            if col is not None:
-                _require_column(data, col, role)
+        psu_columns, fpc_columns = _stage_columns(psu, "psu"), _stage_columns(fpc, "fpc")
+        if fpc_columns and len(fpc_columns) != max(len(psu_columns), 1):
+            raise AnalysisInputError(
+                f"fpc: {len(fpc_columns)} column(s) ({', '.join(fpc_columns)}) for "
+                f"{max(len(psu_columns), 1)} sampling stage(s) (psu: "
+                f"{', '.join(psu_columns) or 'each row'}); give one fpc column per stage")
+        for role, cols in (("weights", (weights,)), ("strata", (strata,)),
+                           ("psu", psu_columns), ("fpc", fpc_columns)):
+            for col in cols:
+                if col is not None:
+                    _require_column(data, col, role)
         self.data = data
         self.weight_column = weights
         self.strata_column = strata
-        self.psu_column = psu
-        self.fpc_column = fpc
+        self.psu_columns = psu_columns  # one per stage; () when each row is a PSU
+        self.fpc_columns = fpc_columns
+        self.psu_column = psu_columns[0] if psu_columns else None
+        self.fpc_column = fpc_columns[0] if fpc_columns else None
         self.lonely_psu = lonely_psu
         base = (np.ones(len(data)) if weights is None
                 else numeric_column(data, weights, allow_missing=False, role="weight"))
@@ -81,8 +99,12 @@ class SurveyDesign:
                 f"column '{weights}': weight {_fmt(base[i])} in {row_name(data, i)} is negative")
         self.base_weights = base
         self.weights = base
-        self.structure = _psu_structure(data, strata, psu, fpc, lonely_psu)
+        self.structure = _psu_structure(data, strata, self.psu_column, self.fpc_column,
+                                        lonely_psu)
         self.structure.check_lonely(strata)
+        if len(psu_columns) > 1:
+            self.structure = _later_stages(data, self.structure, psu_columns, fpc_columns,
+                                           lonely_psu)
         self.calibration_steps: tuple[CalibrationStep, ...] = ()
         # validated float copies of item columns, shared with designs derived by rake() etc.
         # (the design treats its data as read-only, like R's svydesign copy)
@@ -104,8 +126,10 @@ class SurveyDesign:
     def __repr__(self) -> str:
         s = self.structure
         parts = [f"{self.n} rows", f"{s.n_strata} strata", f"{s.n_psus} PSUs"]
-        if self.fpc_column:
-            parts.append(f"fpc '{self.fpc_column}'")
+        if len(self.psu_columns) > 1:
+            parts.append(f"stages {' > '.join(self.psu_columns)}")
+        if self.fpc_columns:
+            parts.append(f"fpc {'+'.join(repr(c) for c in self.fpc_columns)}")
         if self.calibrated:
             parts.append("calibrated: " + ", ".join(
                 f"{c.kind}({'+'.join(c.variables)})" for c in self.calibration_steps))
@@ -135,8 +159,8 @@ class SurveyDesign:
     @property
     def calibration(self) -> Calibration | None:
         if self.calibration_steps and self._calibration is None:
-            self._calibration = Calibration(list(self.calibration_steps), self.structure.psu,
-                                            self.structure.n_psus)
+            self._calibration = Calibration(list(self.calibration_steps), self.structure.unit,
+                                            self.structure.n_units)
         return self._calibration
 
     # ------------------------------------------------------------------ weighting
@@ -307,7 +331,7 @@ class SurveyDesign:
         if z.ndim == 1:
             z = z[:, None]
         s = self.structure
-        psu_tot = np.column_stack([np.bincount(s.psu, z[:, j], minlength=s.n_psus)
+        psu_tot = np.column_stack([np.bincount(s.unit, z[:, j], minlength=s.n_units)
                                    for j in range(z.shape[1])])
         cal = self.calibration
         if cal is not None:
@@ -373,6 +397,36 @@ def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str)
     return values
 
 
+def _stage_columns(columns, role: str) -> tuple[str, ...]:
+    """``None`` -> ``()``, ``"a"`` -> ``("a",)``, ``["a", "b"]`` -> ``("a", "b")``."""
+    if columns is None:
+        return ()
+    if isinstance(columns, str):
+        return (columns,)
+    columns = tuple(columns)
+    if not columns or not all(isinstance(c, str) for c in columns):
+        raise AnalysisInputError(f"{role}: give a column name or a list of column names, one "
+                                 "per sampling stage")
+    return columns
+
+
+def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_psu):
+    """The structure of a multistage design: with an fpc per stage, every stage's variance
+    (:mod:`analysis.multistage`); without, the first stage's, as R (the later PSU columns
+    must still name a unit in every row)."""
+    if fpc_columns:
+        from analysis.multistage import multistage_structure
+
+        return multistage_structure(data, first, psu_columns, fpc_columns, lonely_psu)
+    for col in psu_columns[1:]:
+        missing = data[col].isna().to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise AnalysisInputError(f"column '{col}': missing sampling unit in "
+                                     f"{row_name(data, i)}")
+    return first
+
+
 def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
     n = len(data)
     if strata is None:
@@ -410,9 +464,13 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
         varies = ~np.isclose(lo, hi, rtol=1e-12, atol=0)
         if varies.any():
             k = int(np.flatnonzero(varies)[0])
+            rows = np.flatnonzero(h == k)
+            i = int(rows[values[rows] == lo[k]][0])
+            j = int(rows[values[rows] == hi[k]][0])
             raise AnalysisInputError(
                 f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
-                f"({_fmt(lo[k])} and {_fmt(hi[k])})")
+                f"({_fmt(lo[k])} in {row_name(data, i)}, {_fmt(hi[k])} in "
+                f"{row_name(data, j)})")
         if (lo <= 0).any():
             k = int(np.flatnonzero(lo <= 0)[0])
             raise AnalysisInputError(

@@ -166,7 +166,7 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     s = design.structure
     a = design.weights
     n_groups = int(np.sum(sizes))
-    per_item = n_groups * (s.n_psus + (design.calibration.n_cells if design.calibrated else 0))
+    per_item = n_groups * (s.n_units + (design.calibration.n_cells if design.calibrated else 0))
     if k > 1 and k * per_item > MAX_AGGREGATE_CELLS:
         # many PSUs (e.g. one per row) x many groups: a few items at a time bounds the memory
         step = max(1, MAX_AGGREGATE_CELLS // per_item)
@@ -175,7 +175,7 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         return {key: np.hstack([p[key] for p in parts]) for key in parts[0]}
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     cal = design.calibration
-    P = s.n_psus
+    P = s.n_units  # PSUs (final-stage units of a multistage design)
     C = cal.n_cells if cal is not None else 0
     cell_values = [a * r for r in cal.ratios] if cal is not None else []
     cell_scale = cal.cell_ratios if cal is not None else []
@@ -211,7 +211,7 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         g, off, codes = sizes[q], offsets[q], partitions[q]
         sl = slice(off, off + g)
         dump_p, dump_c = g * P, g * C
-        pk = np.where(codes >= 0, codes * P + s.psu, dump_p)
+        pk = np.where(codes >= 0, codes * P + s.unit, dump_p)
         ck = np.where(codes >= 0, codes * C + cal.cell, dump_c) if cal is not None else None
         gk = np.where(codes >= 0, codes, g)
         pw_all = sums(pk, a, dump_p).reshape(g, P)
@@ -294,7 +294,7 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         zpsu = cal.residual_psu_totals_t(zpsu, cell_sums)
     present = None
     if need_present:
-        present = np.add.reduceat(pn.reshape(m, P), s._starts, axis=1) > 0  # (m, H)
+        present = np.add.reduceat(pn.reshape(m, P), s.unit_stratum_starts, axis=1) > 0  # (m, H)
     var = s.variance_t(zpsu, present).reshape(k, n_groups)
 
     est, var, counts, wsum, y2, ysum = (x.T for x in (est, var, counts, wsum, y2, ysum))

@@ -46,8 +46,8 @@ class DesignSpec:
 
     weight: str | None = None
     strata: str | None = None
-    psu: str | None = None
-    fpc: str | None = None
+    psu: str | tuple[str, ...] | None = None  # several: one per stage (multistage design)
+    fpc: str | tuple[str, ...] | None = None  # several: one per stage
     margins: object | None = None
     base_weight: str | None = None
     lonely_psu: str = "fail"
@@ -58,12 +58,28 @@ class DesignSpec:
     def weighted(self) -> bool:
         return bool(self.weight or self.base_weight or self.margins is not None)
 
-    def build(self, df: pd.DataFrame, year: int | None = None):
+    @property
+    def columns(self) -> list[str]:
+        """The data columns the design reads (weight, strata, every stage's PSU and fpc)."""
+        start = (self.base_weight or self.weight) if self.margins is not None else self.weight
+        cols = [start, self.strata]
+        for stages in (self.psu, self.fpc):
+            cols += [stages] if isinstance(stages, str) else list(stages or ())
+        return [c for c in cols if c]
+
+    def build(self, df: pd.DataFrame, year: int | None = None, source: str | None = None):
+        """The design of ``df`` (one wave); ``source``, the file read, starts the message of
+        an error in the design columns (they name the column, value and row)."""
         from analysis.design import SurveyDesign
 
         start = (self.base_weight or self.weight) if self.margins is not None else self.weight
-        design = SurveyDesign(df, weights=start, strata=self.strata, psu=self.psu, fpc=self.fpc,
-                              lonely_psu=self.lonely_psu)
+        try:
+            design = SurveyDesign(df, weights=start, strata=self.strata, psu=self.psu,
+                                  fpc=self.fpc, lonely_psu=self.lonely_psu)
+        except AnalysisInputError as exc:
+            if source is None:
+                raise
+            raise AnalysisInputError(f"{source}: {exc}") from None
         if self.margins is not None:
             kwargs = {"variance": self.rake_variance} if self.rake_variance != "calibrate" else {}
             design = design.rake(margins_for_wave(self.margins, year), rescale=self.rescale,
@@ -145,7 +161,8 @@ class Survey:
         if year not in self.frames:
             raise AnalysisInputError(f"wave {year} is not among the waves loaded "
                                      f"({', '.join(map(str, self.waves))})")
-        return (spec or DesignSpec()).build(self.frames[year], year)
+        source = self.source if self.source != "the data" else None
+        return (spec or DesignSpec()).build(self.frames[year], year, source=source)
 
     def not_applicable_share(self, year) -> pd.Series:
         """Per item offering "not applicable": the share of wave ``year``'s answers (code 9

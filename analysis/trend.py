@@ -104,7 +104,8 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
         stratum = (df[spec.strata].astype(str) if spec.strata else pd.Series("", index=df.index))
         part["_stratum"] = f"{year}:" + stratum
         if spec.psu:
-            part["_psu"] = part["_stratum"] + ":" + df[spec.psu].astype(str)
+            first = spec.psu if isinstance(spec.psu, str) else spec.psu[0]
+            part["_psu"] = part["_stratum"] + ":" + df[first].astype(str)
         if spec.margins is None:
             part["_weight"] = spec.build(df, year).weights
         else:
@@ -121,9 +122,11 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
                 crossed += [(f"_rk_{var}", f"{year}|{cat}", t) for cat, t in targets.items()]
         parts.append(part)
     data = pd.concat(parts, ignore_index=True)
+    # later stages (a multistage spec) are nested in the pooled PSU by the design itself
+    later = () if spec.psu is None or isinstance(spec.psu, str) else tuple(spec.psu[1:])
     design = SurveyDesign(data, weights="_weight", strata="_stratum",
-                          psu="_psu" if spec.psu else None, fpc=spec.fpc,
-                          lonely_psu=spec.lonely_psu)
+                          psu=("_psu", *later) if later else "_psu" if spec.psu else None,
+                          fpc=spec.fpc, lonely_psu=spec.lonely_psu)
     if crossed:
         from analysis.margins import Margins
 

@@ -1,7 +1,8 @@
 """Taylor-linearisation variance: PSU totals, strata, fpc, lonely PSUs and calibration.
 
 This module holds the arithmetic of R's ``svyrecvar`` (survey 4.1-1) for one-stage designs
-(with-replacement first stage, or without replacement when an fpc is given), written on
+(with-replacement first stage, or without replacement when an fpc is given; the later stages of
+a multistage design are built from the same pieces in :mod:`analysis.multistage`), written on
 aggregated totals so that nothing loops over rows or PSUs:
 
 * :class:`PSUStructure` knows which PSU each row is in, which stratum each PSU is in, the number
@@ -99,6 +100,13 @@ class PSUStructure:
         fpc_factor: ``(H,)`` ``1 - n_h/N_h`` (1 without an fpc).
         stratum_labels: ``(H,)`` the strata as given in the data, for messages.
         lonely_psu: one of :data:`LONELY_PSU_RULES`.
+        stratum_weight: ``(H,)`` factor on each stratum's variance (``None``: 1). A later stage
+            of a multistage design is a PSUStructure whose strata are the previous stage's
+            units, weighted by the sampling fractions above them (:mod:`analysis.multistage`).
+
+    A one-stage design's units of aggregation are its PSUs: :attr:`unit`, :attr:`n_units` and
+    :attr:`unit_stratum_starts` are the PSUs' (a multistage structure aggregates to its
+    final-stage units instead, with the same interface).
     """
 
     psu: np.ndarray
@@ -107,6 +115,7 @@ class PSUStructure:
     fpc_factor: np.ndarray
     stratum_labels: np.ndarray
     lonely_psu: str = "fail"
+    stratum_weight: np.ndarray | None = None
     _starts: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -120,6 +129,20 @@ class PSUStructure:
     @property
     def n_psus(self) -> int:
         return len(self.psu_stratum)
+
+    @property
+    def unit(self) -> np.ndarray:
+        """``(n,)`` code of each row's unit of aggregation: its PSU."""
+        return self.psu
+
+    @property
+    def n_units(self) -> int:
+        return self.n_psus
+
+    @property
+    def unit_stratum_starts(self) -> np.ndarray:
+        """``(H,)`` the first unit of each stratum (units are contiguous by stratum)."""
+        return self._starts
 
     @property
     def lonely(self) -> np.ndarray:
@@ -143,6 +166,8 @@ class PSUStructure:
         many = n > 1
         scale[many] *= n[many] / (n[many] - 1)
         scale[self.fpc_factor < CERTAINTY_TOLERANCE] = 0.0
+        if self.stratum_weight is not None:
+            scale *= self.stratum_weight
         return scale
 
     def _deviations(self, totals: np.ndarray) -> np.ndarray:

@@ -1,10 +1,12 @@
 """`survey-analysis estimate`: design-based means, totals or proportions per wave, and Ten Norms
 indicators.
 
-    survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL] [--psu COL]
-        [--fpc COL] [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
+    survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL]
+        [--psu COL[,COL...]] [--fpc COL[,COL...]]
+        [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
         [--by COL[,COL...]]
-        [--proportion LEVELS | --total] [--lonely-psu RULE] [--deff {wor,wr}]
+        [--proportion LEVELS [--ci wald|logit|wilson] | --total] [--lonely-psu RULE]
+        [--deff {wor,wr}]
         [--keep-flagged] [--recode-invalid] [--digits N] --out E.csv
 
 Writes E.csv with exactly the columns ``wave,item,by,group,estimate,se,ci_low,ci_high,n,deff``:
@@ -14,7 +16,9 @@ group of each by-variable. ``--items`` takes item columns and indicators (``N04.
 ``N04.gap``, ``index.gap``, ...), the latter estimated exactly as `compare` estimates them
 (:func:`analysis.indicators.estimate_targets`; their ``deff`` is empty). ``--margins`` rakes each
 wave inside (to its own rows of the margins when they have a ``wave`` column) and the SEs account
-for the raking. The data go through the one pipeline (:func:`analysis.pipeline.load_survey`):
+for the raking. Several ``--psu`` columns make a multistage design (one per stage), with one
+``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
+(:func:`analysis.pipeline.load_survey`):
 answer codes are checked against the codebook (``--recode-invalid`` sets out-of-range codes to
 missing instead of refusing), "not applicable" (9) is left out of every estimate, and responses
 flagged by the quality checks are excluded (``--keep-flagged`` keeps them); stderr says so. With
@@ -65,6 +69,11 @@ def register(subparsers) -> None:
     stat.add_argument("--proportion", metavar="LEVELS",
                       help="share of answers in these levels, e.g. 4,5 (default: means)")
     stat.add_argument("--total", action="store_true", help="weighted totals instead of means")
+    p.add_argument("--ci", default="wald", choices=("wald", "logit", "wilson"),
+                   help="95%% interval of a --proportion: 'wald' (default) p -/+ 1.96 se; "
+                        "'logit' as R's svyciprop(method='logit') (t quantile, df = PSUs - "
+                        "strata); 'wilson' Wilson's score interval on the effective sample size "
+                        "p(1-p)/se^2")
     p.add_argument("--deff", default="auto", choices=("auto", "wor", "wr"),
                    help="SRS variance behind the design effect: 'wor' = R's deff=TRUE (SRS "
                         "without replacement from a population of sum(weights)), 'wr' = R's "
@@ -96,14 +105,16 @@ def run(args: argparse.Namespace) -> int:
         raise AnalysisInputError(f"{'--proportion' if levels is not None else '--total'} "
                                  f"applies to raw items, not to indicators such as "
                                  f"'{indicators[0].name}' (norm scores are means on 0-100)")
+    if args.ci != "wald" and levels is None:
+        raise AnalysisInputError(f"--ci {args.ci} applies to proportions: give --proportion "
+                                 "LEVELS")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args, rake_variance=args.rake_variance)
     if margins is not None:
         from dataclasses import replace
 
         spec = replace(spec, margins=margins)
-    start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
-    design_cols = [c for c in (start, spec.strata, spec.psu, spec.fpc) if c]
+    design_cols = spec.columns
     raw = [t.item for t in targets if not t.is_indicator]
     wanted = list(dict.fromkeys(raw + by + design_cols
                                 + (margins.variables if margins is not None else [])))
@@ -146,6 +157,10 @@ def estimate_wave(survey, wave, design, targets, by, levels, args, notes) -> pd.
         deff = design_effect_kind(args.deff, design)
         if levels is not None:
             est = design.proportion(raw, levels=levels, by=by or None, deff=deff)
+            if args.ci != "wald":
+                from analysis.ciprop import proportion_intervals
+
+                est.table = proportion_intervals(design, est.table, args.ci)
         elif args.total:
             est = design.total(raw, by=by or None, deff=deff)
         else:

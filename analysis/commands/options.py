@@ -33,9 +33,13 @@ def design_parent() -> argparse.ArgumentParser:
     g = p.add_argument_group("design (applied to each wave separately)")
     g.add_argument("--weight", metavar="COL", help="final weight column (default: all 1)")
     g.add_argument("--strata", metavar="COL", help="stratum column")
-    g.add_argument("--psu", metavar="COL", help="PSU column (nested in strata)")
-    g.add_argument("--fpc", metavar="COL",
-                   help="finite population correction: >1 population PSUs, <=1 fraction")
+    g.add_argument("--psu", metavar="COL[,COL...]",
+                   help="PSU column (nested in strata); several columns, one per sampling "
+                        "stage, for a multistage design (each nested in the one before)")
+    g.add_argument("--fpc", metavar="COL[,COL...]",
+                   help="finite population correction: >1 population units, <=1 fraction; "
+                        "one column per --psu stage (without it only the first stage "
+                        "counts)")
     g.add_argument("--margins", metavar="M.csv",
                    help="rake each wave to these margins (variable,category,target[,wave])")
     g.add_argument("--base-weight", metavar="COL",
@@ -78,9 +82,27 @@ def design_spec(args, **extra):
     if args.base_weight and not args.margins:
         raise AnalysisInputError("--base-weight needs --margins (it is the starting weight of "
                                  "the raking)")
-    return DesignSpec(weight=args.weight, strata=args.strata, psu=args.psu, fpc=args.fpc,
+    psu = stage_columns(args.psu, "--psu")
+    fpc = stage_columns(args.fpc, "--fpc")
+    if fpc is not None:
+        given = [fpc] if isinstance(fpc, str) else list(fpc)
+        stages = 1 if psu is None or isinstance(psu, str) else len(psu)
+        if len(given) != stages:
+            raise AnalysisInputError(
+                f"--fpc: {len(given)} column(s) ({', '.join(given)}) for {stages} sampling "
+                f"stage(s) (--psu {args.psu or 'not given: each row'}); give one fpc column "
+                "per stage")
+    return DesignSpec(weight=args.weight, strata=args.strata, psu=psu, fpc=fpc,
                       margins=args.margins, base_weight=args.base_weight,
                       lonely_psu=args.lonely_psu, rescale=args.rescale, **extra)
+
+
+def stage_columns(text: str | None, what: str) -> str | tuple[str, ...] | None:
+    """``--psu``/``--fpc``: ``'a'`` -> ``'a'`` (one stage), ``'a,b'`` -> ``('a', 'b')``."""
+    if text is None:
+        return None
+    columns = split_list(text, what, "column name")
+    return columns[0] if len(columns) == 1 else tuple(columns)
 
 
 def split_list(text: str, what: str, noun: str = "name") -> list[str]:
