@@ -105,6 +105,10 @@ class SurveyDesign:
         if len(psu_columns) > 1:
             self.structure = _later_stages(data, self.structure, psu_columns, fpc_columns,
                                            lonely_psu)
+        if weights is None and fpc_columns:
+            # as R's svydesign: with an fpc and no weights, each row's weight is the inverse of
+            # its probability of selection, the product of the sampling fractions of its stages
+            self.base_weights = self.weights = _fpc_weights(self.structure)
         self.calibration_steps: tuple[CalibrationStep, ...] = ()
         # validated float copies of item columns, shared with designs derived by rake() etc.
         # (the design treats its data as read-only, like R's svydesign copy)
@@ -363,6 +367,16 @@ def row_name(data: pd.DataFrame, i: int) -> str:
     if isinstance(label, int | np.integer):
         return f"row {int(label) + 1}"
     return f"row {label!r}"
+
+
+def _fpc_weights(structure) -> np.ndarray:
+    """``1 / prod(n/N)`` over the stages of a design given by its fpc (R's weights without
+    ``weights=``): at each stage, the sampled fraction of the stratum or unit above each row."""
+    stages = [structure.first, *structure.later] if hasattr(structure, "later") else [structure]
+    probability = np.ones(len(stages[0].psu))
+    for stage in stages:
+        probability *= 1.0 - stage.fpc_factor[stage.psu_stratum[stage.psu]]
+    return 1.0 / probability
 
 
 def _require_column(data: pd.DataFrame, col: str, role: str) -> None:

@@ -283,3 +283,23 @@ def test_every_design_command_takes_stages(tmp_path, waves_two_stage, capsys):
         assert relative(row["se"], mean["se"]).max() < 1e-9
         row = estimates[(estimates.wave == year) & (estimates.item == "N04_P1")]
         assert relative(row["se"], mean["se"]).max() < 1e-12
+
+
+@pytest.mark.parametrize("fpc", [["fpc1", "fpc2"], ["f1", "f2"]])
+def test_weights_come_from_the_fpc_when_none_are_given_as_in_r(api, fpc):
+    """R's svydesign(id=~dnum+snum, fpc=~fpc1+fpc2) with no weights: 1 / (f1 f2) per row."""
+    derived = SurveyDesign(api, psu=["dnum", "snum"], fpc=fpc)
+    np.testing.assert_allclose(derived.weights, api["pw"], rtol=1e-12)
+    given = dclus2(api).total(["enroll"]).table
+    np.testing.assert_allclose(derived.total(["enroll"]).table[["estimate", "se"]],
+                               given[["estimate", "se"]], rtol=1e-12)
+
+
+def test_weights_come_from_a_stratified_fpc_when_none_are_given():
+    """One stage, stratified, no PSU column (R's apistrat): the weight is N_h / n_h."""
+    strat = pd.read_csv(FIXTURES.parent / "r_ciprop" / "apistrat.csv")
+    derived = SurveyDesign(strat, strata="stype", fpc="fpc")
+    # apistrat's pw is stored in single precision (44.2099990844727 for 4421/100)
+    np.testing.assert_allclose(derived.weights, strat["pw"], rtol=1e-7)
+    np.testing.assert_allclose(derived.weights, strat["fpc"] / strat.groupby("stype")[
+        "stype"].transform("size"), rtol=1e-14)
