@@ -39,6 +39,7 @@ evaluated by patsy: take it from a trusted user, never from a web form.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ from scipy import stats
 from analysis.design import row_name
 from analysis.errors import AnalysisInputError, bounded
 
-__all__ = ["FAMILIES", "RegressionResult", "WaldTest", "fit_glm"]
+__all__ = ["FAMILIES", "RegressionResult", "WaldTest", "fit_glm", "formula_variables"]
 
 # Columns of RegressionResult.to_frame() and WaldTest.as_dict()
 COEFFICIENT_COLUMNS = ("term", "estimate", "se", "t", "df", "p_unadjusted", "ci_low", "ci_high")
@@ -136,21 +137,24 @@ class WaldTest:
                 f"{self.ddf:g} df, unadjusted p = {self.p_value:.3g}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RegressionResult:
     """A fitted design-based GLM (:func:`fit_glm`).
 
-    ``coef`` (Series by coefficient name, NaN for an aliased column), ``vcov`` (DataFrame,
-    design-based), ``se``, ``t``, ``p_value`` (two-sided, t on ``df``, not adjusted for
-    multiple testing), ``df`` (R's residual df: ``degf + 1 - rank``), ``n`` (rows used),
-    ``terms`` (formula term -> its coefficient names), ``outcome`` and, for a two-category
-    binomial outcome, ``event`` (the category modelled).
+    The attribute names and shapes are those of the package's other results: ``coef``
+    (``(p,)`` array, NaN for an aliased column), ``vcov`` (``(p, p)``, design-based), ``se``,
+    ``confint()`` (``(p, 2)``), ``to_frame()``; ``names`` labels the coefficients (patsy's
+    column names: ``Intercept``, ``C(sex)[T.male]``, ``ell``). Also: ``t``, ``p_value``
+    (two-sided, t on ``df``, not adjusted for multiple testing), ``df`` (R's residual df:
+    ``degf + 1 - rank``), ``n`` (rows used), ``terms`` (formula term -> its coefficient names),
+    ``outcome`` and, for a two-category binomial outcome, ``event`` (the category modelled).
     """
 
     formula: str
     family: str
-    coef: pd.Series
-    vcov: pd.DataFrame
+    coef: np.ndarray
+    vcov: np.ndarray
+    names: tuple[str, ...]
     df: int
     n: int
     terms: dict[str, tuple[str, ...]]
@@ -159,39 +163,41 @@ class RegressionResult:
     iterations: int = 0
     aliased: tuple[str, ...] = field(default=())
 
-    @property
-    def se(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.clip(np.diag(self.vcov.to_numpy()), 0, None)),
-                         index=self.coef.index, name="se")
+    def __len__(self) -> int:
+        return len(self.coef)
 
     @property
-    def t(self) -> pd.Series:
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
+
+    @property
+    def t(self) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (self.coef / self.se).rename("t")
+            return self.coef / self.se
 
     @property
-    def p_value(self) -> pd.Series:
+    def p_value(self) -> np.ndarray:
         if self.df <= 0:
-            return pd.Series(np.nan, index=self.coef.index, name="p_value")
-        return pd.Series(2 * stats.t.sf(np.abs(self.t), self.df), index=self.coef.index,
-                         name="p_value")
+            return np.full(len(self), np.nan)
+        return 2 * stats.t.sf(np.abs(self.t), self.df)
 
-    def confint(self, level: float = 0.95) -> pd.DataFrame:
-        """Wald intervals with t quantiles on ``df`` (R's ``confint.svyglm``)."""
+    def confint(self, level: float = 0.95, df: float | None = None) -> np.ndarray:
+        """``(p, 2)`` Wald intervals with t quantiles on ``df`` (default the model's residual
+        df, as R's ``confint.svyglm``; ``inf`` for normal quantiles)."""
         if not 0 < level < 1:
             raise AnalysisInputError(f"confidence level {level:g} must be between 0 and 1")
-        q = stats.t.ppf(0.5 + level / 2, self.df) if self.df > 0 else np.nan
-        return pd.DataFrame({"ci_low": self.coef - q * self.se,
-                             "ci_high": self.coef + q * self.se})
+        df = self.df if df is None else df
+        q = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
+        se = self.se
+        return np.column_stack([self.coef - q * se, self.coef + q * se])
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """One row per coefficient: :data:`COEFFICIENT_COLUMNS`."""
         ci = self.confint(level)
         return pd.DataFrame({
-            "term": self.coef.index, "estimate": self.coef.to_numpy(),
-            "se": self.se.to_numpy(), "t": self.t.to_numpy(), "df": self.df,
-            "p_unadjusted": self.p_value.to_numpy(), "ci_low": ci["ci_low"].to_numpy(),
-            "ci_high": ci["ci_high"].to_numpy()}, columns=list(COEFFICIENT_COLUMNS))
+            "term": list(self.names), "estimate": self.coef, "se": self.se, "t": self.t,
+            "df": self.df, "p_unadjusted": self.p_value, "ci_low": ci[:, 0],
+            "ci_high": ci[:, 1]}, columns=list(COEFFICIENT_COLUMNS))
 
     def wald_test(self, terms: str | Sequence[str], df: float | None = None) -> WaldTest:
         """Joint Wald test that every coefficient of ``terms`` is 0 (R's ``regTermTest``).
@@ -212,11 +218,11 @@ class RegressionResult:
                    if c not in self.aliased]
         if not columns:
             raise AnalysisInputError(f"test of {' + '.join(names)}: no estimable coefficient")
-        b = self.coef[columns].to_numpy()
-        v = self.vcov.loc[columns, columns].to_numpy()
-        chisq = float(b @ np.linalg.solve(v, b))
-        ddf = float(self.df if df is None else df)
-        k = len(columns)
+        idx = [self.names.index(c) for c in columns]
+        b = self.coef[idx]
+        chisq = float(b @ np.linalg.solve(self.vcov[np.ix_(idx, idx)], b))
+        ddf = self.df if df is None else float(df)
+        k = len(idx)
         if np.isinf(ddf):
             p = float(stats.chi2.sf(chisq, k))
         else:
@@ -224,6 +230,9 @@ class RegressionResult:
         return WaldTest(terms=tuple(names), chisq=chisq, ndf=k, ddf=ddf, p_value=p)
 
     def __repr__(self) -> str:
+        return f"<RegressionResult {self.family}: {self.formula}>"
+
+    def __str__(self) -> str:
         head = (f"Design-based {self.family} regression: {self.formula} ({self.n} rows, "
                 f"{self.df} residual df; t tests, unadjusted p)")
         if self.event is not None:
@@ -290,14 +299,12 @@ def fit_glm(design, formula: str, family: str = "gaussian", domain=None) -> Regr
     coef[kept] = fit.params
     cov = np.full((p, p), np.nan)
     cov[np.ix_(kept, kept)] = cov_kept
-    names = model.columns
-    rank = int(kept.size)
+    names = tuple(model.columns)
     return RegressionResult(
-        formula=formula, family=fam.name, coef=pd.Series(coef, index=names, name="estimate"),
-        vcov=pd.DataFrame(cov, index=names, columns=names),
-        df=degf(design, model.rows) + 1 - rank, n=len(model.rows), terms=model.terms,
+        formula=formula, family=fam.name, coef=coef, vcov=cov, names=names,
+        df=degf(design, model.rows) + 1 - kept.size, n=len(model.rows), terms=model.terms,
         outcome=model.outcome, event=model.event, iterations=int(fit.fit_history["iteration"]),
-        aliased=tuple(n for i, n in enumerate(names) if i not in set(kept.tolist())))
+        aliased=tuple(np.delete(np.asarray(names, dtype=object), kept)))
 
 
 def _influence(family, X, y, w, beta) -> np.ndarray:
@@ -367,20 +374,24 @@ def _model_frame(design, formula: str, fam: Family, domain) -> ModelFrame:
                                  f"the formula answered ({', '.join(columns)})")
     env = patsy.EvalEnvironment([FORMULA_NAMESPACE])
     try:
-        y_frame, x_frame = patsy.dmatrices(desc, frame[usable], eval_env=env, NA_action="drop",
-                                           return_type="dataframe")
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # log(0) and the like are reported below as a non-finite value in a named row
+            warnings.simplefilter("ignore", RuntimeWarning)
+            y_frame, x_frame = patsy.dmatrices(desc, frame[usable], eval_env=env,
+                                               NA_action="drop", return_type="dataframe")
     except Exception as exc:  # patsy wraps the user's Python errors; report them in one line
         raise AnalysisInputError(f"formula '{bounded(formula)}': {_first_line(exc)}") from None
     rows = x_frame.index.to_numpy()
     outcome = desc.lhs_termlist[0].name()
     y, event = _outcome(y_frame, fam, outcome)
     X = x_frame.to_numpy(dtype=float)
-    for values, what in ((y, f"outcome '{outcome}'"), (X, "the model matrix")):
+    for values, names in ((y[:, None], [outcome]), (X, list(x_frame.columns))):
         bad = ~np.isfinite(values)
         if bad.any():
-            i = int(np.flatnonzero(bad.reshape(len(rows), -1).any(axis=1))[0])
-            raise AnalysisInputError(f"formula '{bounded(formula)}': {what} is not a finite "
-                                     f"number in {row_name(data, rows[i])}")
+            i, j = (int(k[0]) for k in np.nonzero(bad))
+            raise AnalysisInputError(
+                f"formula '{bounded(formula)}': '{bounded(names[j])}' is {values[i, j]} in "
+                f"{row_name(data, rows[i])}; every value in a model must be a finite number")
     fam.check_outcome(y, data, rows, outcome)
     info = x_frame.design_info
     terms = {name: tuple(info.column_names[sl]) for name, sl in info.term_name_slices.items()
@@ -404,21 +415,31 @@ def _first_line(exc: Exception) -> str:
     return bounded(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, 160)
 
 
-def _formula_columns(desc: patsy.ModelDesc, formula: str, available) -> list[str]:
-    """The data columns the formula's factors name, in order; a name that is neither a column
-    nor a known function or module is an unknown column."""
-    available = set(map(str, available))
+def formula_variables(formula: str) -> list[str]:
+    """The variables (data columns) ``formula`` names, in order of appearance: every name
+    that is not called as a function, is not a module of :data:`FORMULA_NAMESPACE` or a patsy
+    builtin, and the quoted names of ``Q("...")``. Raises for a formula patsy cannot read."""
+    return _variables(_parse(formula))
+
+
+def _variables(desc: patsy.ModelDesc) -> list[str]:
     known = set(FORMULA_NAMESPACE) | set(patsy.builtins.__all__)
     found: dict[str, None] = {}
     for term in desc.lhs_termlist + desc.rhs_termlist:
         for factor in term.factors:
-            for name in _names(factor.code):
-                if name in available:
-                    found[name] = None
-                elif name not in known:
-                    raise AnalysisInputError(f"formula '{bounded(formula)}': unknown column "
-                                             f"'{bounded(name)}'; the data have no such column")
+            found.update((n, None) for n in _names(factor.code) if n not in known)
     return list(found)
+
+
+def _formula_columns(desc: patsy.ModelDesc, formula: str, available) -> list[str]:
+    """:func:`formula_variables`, each of which must be a column of the data."""
+    available = set(map(str, available))
+    names = _variables(desc)
+    for name in names:
+        if name not in available:
+            raise AnalysisInputError(f"formula '{bounded(formula)}': unknown column "
+                                     f"'{bounded(name)}'; the data have no such column")
+    return names
 
 
 def _names(code: str) -> list[str]:
