@@ -278,8 +278,11 @@ def fit_glm(design, formula: str, family: str = "gaussian", domain=None) -> Regr
     w = design.weights[model.rows]
     glm = sm.GLM(model.y, X, family=fam.make(), var_weights=w / w.mean())
     try:
-        fit = glm.fit(maxiter=MAX_ITERATIONS, tol_criterion="params", atol=0.0,
-                      rtol=PARAMS_RTOL)
+        with warnings.catch_warnings():
+            # separation and non-convergence are judged below, in one line for the user
+            warnings.simplefilter("ignore")
+            fit = glm.fit(maxiter=MAX_ITERATIONS, tol_criterion="params", atol=0.0,
+                          rtol=PARAMS_RTOL)
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise AnalysisInputError(f"model '{bounded(formula)}' could not be fitted: "
                                  f"{bounded(exc)}") from None
