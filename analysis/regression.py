@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 import patsy
 import statsmodels.api as sm
+from patsy import builtins as patsy_builtins
+from patsy.categorical import C as patsy_categorical
 from scipy import stats
 
 from analysis.design import row_name
@@ -65,8 +67,24 @@ ALIAS_TOLERANCE = 1e-11
 # convergence is quadratic, so the coefficients are then exact to rounding
 PARAMS_RTOL = 1e-10
 MAX_ITERATIONS = 100
-# names a formula may use besides data columns (patsy adds its own builtins: C, I, Q, ...)
-FORMULA_NAMESPACE = {"np": np}
+
+
+def _categorical(data, contrast=None, levels=None):
+    """patsy's ``C()``, taking the fast way for the common ``C(column)``: patsy turns a
+    ``C()``-wrapped column into integer codes in a Python loop over the rows (about 0.4 s per
+    100,000 rows per term), but reads a pandas Categorical's codes directly; without a contrast
+    or levels, ``C(x)`` means exactly "x as a categorical with sorted levels"."""
+    if contrast is not None or levels is not None:
+        return patsy_categorical(data, contrast, levels)
+    if isinstance(data, pd.Series):
+        if isinstance(data.dtype, pd.CategoricalDtype):
+            return data
+        return pd.Series(pd.Categorical(data), index=data.index)
+    return patsy_categorical(data)
+
+
+# names a formula may use besides data columns (patsy adds its own builtins: I, Q, ...)
+FORMULA_NAMESPACE = {"np": np, "C": _categorical}
 
 
 # --------------------------------------------------------------------------- families
@@ -380,8 +398,9 @@ def _model_frame(design, formula: str, fam: Family, domain) -> ModelFrame:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             # log(0) and the like are reported below as a non-finite value in a named row
             warnings.simplefilter("ignore", RuntimeWarning)
-            y_frame, x_frame = patsy.dmatrices(desc, frame[usable], eval_env=env,
-                                               NA_action="drop", return_type="dataframe")
+            y_frame, x_frame = patsy.dmatrices(desc, _used_categories(frame[usable]),
+                                               eval_env=env, NA_action="drop",
+                                               return_type="dataframe")
     except Exception as exc:  # patsy wraps the user's Python errors; report them in one line
         raise AnalysisInputError(f"formula '{bounded(formula)}': {_first_line(exc)}") from None
     rows = x_frame.index.to_numpy()
@@ -426,7 +445,7 @@ def formula_variables(formula: str) -> list[str]:
 
 
 def _variables(desc: patsy.ModelDesc) -> list[str]:
-    known = set(FORMULA_NAMESPACE) | set(patsy.builtins.__all__)
+    known = set(FORMULA_NAMESPACE) | set(patsy_builtins.__all__)
     found: dict[str, None] = {}
     for term in desc.lhs_termlist + desc.rhs_termlist:
         for factor in term.factors:
@@ -462,8 +481,10 @@ def _names(code: str) -> list[str]:
 
 
 def _plain_columns(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The columns as patsy reads them, indexed by row position: numbers as float64 with NaN,
-    everything else as Python objects with None (patsy cannot test pandas' NA)."""
+    """The columns as patsy reads them, indexed by row position: numbers as float64 with NaN
+    (patsy cannot test pandas' NA), everything else as a pandas Categorical with its categories
+    sorted (R's factor levels; patsy then reads the integer codes instead of looping over the
+    values in Python)."""
     out = {}
     for col in columns:
         s = data[col]
@@ -472,10 +493,18 @@ def _plain_columns(data: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             out[col] = s.to_numpy(dtype=float, na_value=np.nan)
         else:
-            values = np.array(s.astype(object).to_numpy(), dtype=object)
-            values[s.isna().to_numpy()] = None
-            out[col] = values
+            codes, uniques = pd.factorize(s, sort=True)
+            out[col] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques,
+                                                                            dtype=object))
     return pd.DataFrame(out, index=pd.RangeIndex(len(data)))
+
+
+def _used_categories(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categories without a row in ``frame`` removed (no all-zero dummy columns)."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return frame
+    return frame.assign(**{c: frame[c].cat.remove_unused_categories() for c in cats})
 
 
 def _outcome(y_frame: pd.DataFrame, fam: Family, outcome: str) -> tuple[np.ndarray, str | None]:

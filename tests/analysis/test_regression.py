@@ -166,3 +166,16 @@ def test_separation_is_refused_in_one_line():
     with pytest.raises(AnalysisInputError) as err:
         fit_glm(SurveyDesign(df), "y ~ x", "binomial")
     assert "\n" not in str(err.value)
+
+
+def test_c_of_a_column_is_the_column_as_categories(strat):
+    """``C(x)`` takes a fast path; it must mean what patsy's ``C`` means."""
+    wrapped = fit_glm(strat, "api00 ~ C(comp_imp) + C(mobility > 15)")
+    plain = fit_glm(strat, "api00 ~ comp_imp + I(mobility > 15)")
+    np.testing.assert_allclose(wrapped.coef, plain.coef, rtol=1e-12)
+    np.testing.assert_allclose(wrapped.se, plain.se, rtol=1e-12)
+    assert wrapped.names[1] == "C(comp_imp)[T.Yes]"
+    summed = fit_glm(strat, "api00 ~ C(comp_imp, Sum)")
+    assert summed.names == ("Intercept", "C(comp_imp, Sum)[S.No]")
+    reordered = fit_glm(strat, 'api00 ~ C(comp_imp, levels=["Yes", "No"])')
+    assert reordered.coef[1] == pytest.approx(-fit_glm(strat, "api00 ~ comp_imp").coef[1])
