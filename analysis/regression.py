@@ -524,6 +524,7 @@ def _outcome(y_frame: pd.DataFrame, fam: Family, outcome: str) -> tuple[np.ndarr
             f"the {fam.name} family needs numbers")
     if len(levels) != 2:
         raise AnalysisInputError(
-            f"outcome '{outcome}' has {len(levels)} categories "
+            f"outcome '{outcome}' has {len(levels)} "
+            f"{'category' if len(levels) == 1 else 'categories'} "
             f"({bounded(', '.join(levels))}); the binomial family needs two, or 0/1 values")
     return y_frame.iloc[:, 1].to_numpy(dtype=float), levels[1]
