@@ -14,7 +14,7 @@ import sys
 from analysis.errors import AnalysisInputError
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ("weight", "estimate", "compare", "trend", "report")
+COMMANDS = ("weight", "estimate", "compare", "trend", "model", "report")
 
 EXIT_BAD_INPUT = 2
 
