@@ -12,7 +12,8 @@ from .helpers import WAVE
 
 LOCAL = [
     {"code": "GZ_station", "scale": "frequency", "not_applicable": True,
-     "text": {"zh": "您多久去一次社区回收站？", "en": "How often do you go to the recycling station?"}},
+     "text": {"zh": "您多久去一次社区回收站？",
+              "en": "How often do you go to the recycling station?"}},
     {"code": "GZ_bins", "options": [{"code": 1, "label": {"zh": "有", "en": "Yes"}},
                                     {"code": 2, "label": {"zh": "没有", "en": "No"}}],
      "text": {"zh": "您的小区有分类垃圾桶吗？", "en": "Does your estate have sorting bins?"}},
