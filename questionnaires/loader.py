@@ -347,7 +347,10 @@ def _referenced_codes(raw_pages: list) -> set[str]:
 
 
 class _WaveParser:
-    def __init__(self, path: Path, bank: ItemBank, norms: NormCatalogue) -> None:
+    def __init__(self, path: Path, bank: ItemBank, norms: NormCatalogue, *,
+                 year_in_name: bool = True) -> None:
+        # year_in_name: a file named YEAR.yaml must define that year (not so a form's .xlsx)
+        self.year_in_name = year_in_name
         self.path = path
         self.bank = bank
         self.norms = norms
@@ -365,7 +368,8 @@ class _WaveParser:
         check.fields(data, None, required=_WAVE_FIELDS,
                      optional=("schema", "quality", "local_items"))
         year = check.integer(data["year"], None, "year")
-        if re.fullmatch(r"\d{4}", self.path.stem) and int(self.path.stem) != year:
+        if (self.year_in_name and re.fullmatch(r"\d{4}", self.path.stem)
+                and int(self.path.stem) != year):
             check.fail(None, "year", f"year {year} does not match the file name {self.path.name}")
         norms_version = str(data["norms_version"])
         if norms_version not in self.norms.versions:

@@ -136,7 +136,8 @@ class _FormReader:
         self._survey_rows()
         data = self._wave_data()
         try:
-            wave = _WaveParser(self.path, self.bank, self.norms).parse_data(data)
+            wave = _WaveParser(self.path, self.bank, self.norms,
+                               year_in_name=False).parse_data(data)
         except XLSFormError:
             raise
         except QuestionnaireError as error:

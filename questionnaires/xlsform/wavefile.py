@@ -34,8 +34,8 @@ _WaveDumper.add_representer(dt.date, yaml.SafeDumper.represent_date)
 def wave_yaml(data: dict, source: str = "") -> str:
     """The text of a wave file holding ``data`` (an imported wave's data)."""
     ordered = {key: data[key] for key in WAVE_KEYS if key in data}
-    header = (f"# Wave definition for the {data['year']} survey, imported from {source}\n"
-              "# (flask --app survey import-xlsform). Format: docs/questionnaires.md.\n")
+    header = (f"# Wave definition for the {data['year']} survey, imported from the XLSForm "
+              f"{source or '(unnamed)'}.\n# Format: docs/questionnaires.md.\n")
     body = yaml.dump(ordered, Dumper=_WaveDumper, allow_unicode=True, sort_keys=False,
                      width=100, default_flow_style=False)
     return header + body
