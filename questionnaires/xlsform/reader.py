@@ -222,38 +222,44 @@ class _FormReader:
         in_consent = False
         for number, cells in sheet.rows:
             kind, argument = self._type(number, cells)
+            self._check_placement(kind, number, current is not None, in_consent)
             self._check_row_columns(kind, number, cells)
             if kind == "end_group":
-                if current is None and not in_consent:
-                    raise sheet.error("end_group without a begin_group", number, "type")
                 current, in_consent = None, False
                 continue
             name = self._name(number, cells, kind)
             if kind == "begin_group":
-                if current is not None or in_consent:
-                    raise sheet.error("groups inside groups are not supported (each page is one "
-                                      "group)", number, "type")
                 if name == CONSENT_GROUP:
                     in_consent = True
                     self._consent_group(number, cells)
                 else:
                     current = self._page(number, cells, name)
             elif kind == "note":
-                if not in_consent:
-                    raise sheet.error(f"notes are supported only in the {CONSENT_GROUP!r} group "
-                                      "(the consent text and the study details)", number, "type")
                 self._consent_note(number, cells, name)
             else:  # select_one
-                if current is None:
-                    raise sheet.error(
-                        "a question outside any page; put it in a begin_group with appearance "
-                        "field-list" if not in_consent else
-                        f"questions belong on pages, not in the {CONSENT_GROUP!r} group",
-                        number, "type")
                 self._question(number, cells, name, argument, current)
         if current is not None or in_consent:
             row = current.row if current is not None else self.consent_row
             raise sheet.error("this group has no end_group", row, "type")
+
+    def _check_placement(self, kind: str, number: int, in_page: bool, in_consent: bool) -> None:
+        """Pages are groups side by side; notes only in the consent group; questions only on
+        pages."""
+        problem = None
+        if kind == "end_group" and not (in_page or in_consent):
+            problem = "end_group without a begin_group"
+        elif kind == "begin_group" and (in_page or in_consent):
+            problem = "groups inside groups are not supported (each page is one group)"
+        elif kind == "note" and not in_consent:
+            problem = (f"notes are supported only in the {CONSENT_GROUP!r} group (the consent "
+                       "text and the study details)")
+        elif kind == "select_one" and in_consent:
+            problem = f"questions belong on pages, not in the {CONSENT_GROUP!r} group"
+        elif kind == "select_one" and not in_page:
+            problem = ("a question outside any page; put it in a begin_group with appearance "
+                       "field-list")
+        if problem:
+            raise self.survey.error(problem, number, "type")
 
     def _type(self, number: int, cells: list[str]) -> tuple[str, str]:
         sheet = self.survey
