@@ -22,7 +22,7 @@ from .reader import (
 )
 from .wavefile import wave_yaml, write_wave_yaml
 from .workbook import XLSFormError
-from .writer import export_xlsform, workbook
+from .writer import build_workbook, export_xlsform
 
 __all__ = [
     "SETTINGS_COLUMNS",
@@ -34,6 +34,6 @@ __all__ = [
     "export_xlsform",
     "import_xlsform",
     "wave_yaml",
-    "workbook",
+    "build_workbook",
     "write_wave_yaml",
 ]

@@ -31,11 +31,11 @@ WIDGET_APPEARANCE = {"radio": "", "select": "minimal"}
 def export_xlsform(wave: Wave, out: str | Path, bank: ItemBank | None = None) -> Path:
     """Write ``wave`` as an XLSForm workbook to ``out``; returns the path."""
     out = Path(out)
-    workbook(wave, bank).save(out)
+    build_workbook(wave, bank).save(out)
     return out
 
 
-def workbook(wave: Wave, bank: ItemBank | None = None):
+def build_workbook(wave: Wave, bank: ItemBank | None = None):
     """The openpyxl workbook of ``wave`` (the bank's scales name the shared choice lists)."""
     import openpyxl
 

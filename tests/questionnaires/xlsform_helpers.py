@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from questionnaires import load_wave
-from questionnaires.xlsform import XLSFormError, import_xlsform, workbook
+from questionnaires.xlsform import XLSFormError, build_workbook, import_xlsform
 
 EN = "label::English (en)"
 ZH = "label::中文 (zh)"
@@ -18,7 +18,7 @@ class Form:
     """An exported wave's workbook, with helpers to find and change cells by heading."""
 
     def __init__(self, year: int = 2025) -> None:
-        self.book = workbook(load_wave(year))
+        self.book = build_workbook(load_wave(year))
 
     def sheet(self, name: str):
         return self.book[name]
