@@ -349,3 +349,18 @@ def test_text_starting_with_equals_is_exported_as_text(tmp_path):
     changed = dataclasses.replace(wave, pages=pages)
     imported = import_xlsform(export_xlsform(changed, tmp_path / "f.xlsx"), 2025).wave
     assert imported.page("N04_car").title["zh"] == '=HYPERLINK("x")'
+
+
+def test_the_documented_table_lists_every_supported_type_and_column():
+    from pathlib import Path
+
+    from questionnaires.xlsform import SETTINGS_COLUMNS, SUPPORTED_TYPES, SURVEY_COLUMNS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "questionnaires.md").read_text(
+        encoding="utf-8")
+    section = docs[docs.index("### The supported subset"):docs.index("### National and local")]
+    for name in (*SUPPORTED_TYPES, *SURVEY_COLUMNS):
+        assert f"`{name}" in section, name
+    layout = docs[docs.index("### Layout"):docs.index("### The supported subset")]
+    for name in SETTINGS_COLUMNS:
+        assert f"`{name}`" in layout, name
