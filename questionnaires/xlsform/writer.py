@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..model import LANGUAGES, STUDY_FIELDS, Item, ItemBank, Option, Wave
 from .conditions import relevant_expression
-from .workbook import LANGUAGE_NAMES
+from .workbook import LANGUAGE_NAMES, XLSFormError
 
 CONSENT_GROUP = "consent"
 CONSENT_NOTE = "consent_text"
@@ -42,6 +42,7 @@ def build_workbook(wave: Wave, bank: ItemBank | None = None):
     from ..loader import load_item_bank
 
     bank = bank if bank is not None else load_item_bank()
+    _check_unique_names(wave)
     lists = ChoiceLists(bank)
     book = openpyxl.Workbook()
     survey = book.active
@@ -66,6 +67,21 @@ def build_workbook(wave: Wave, bank: ItemBank | None = None):
                           (choices, (16, 10, 30, 30, 18)), (settings, (18,) * 8)):
         _layout(sheet, widths)
     return book
+
+
+def _check_unique_names(wave: Wave) -> None:
+    """XLSForm names are unique in the sheet; a wave's page keys and item codes need only be
+    unique among themselves."""
+    names = {CONSENT_GROUP: "the consent group", CONSENT_NOTE: "the consent note",
+             **{note: "a study note" for note in STUDY_NOTES}}
+    for page in wave.pages:
+        for kind, name in (("page key", page.key),
+                           *(("item code", item.code) for item in page.items)):
+            if name in names:
+                raise XLSFormError(wave.source or f"wave {wave.year}",
+                                   f"cannot be written as XLSForm: the {kind} {name!r} is also "
+                                   f"the name of {names[name]}")
+            names[name] = f"the {kind.split()[0]} {name!r}"
 
 
 def _survey_rows(wave: Wave, lists: ChoiceLists) -> list[dict[str, str]]:

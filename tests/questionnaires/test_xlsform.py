@@ -364,3 +364,47 @@ def test_the_documented_table_lists_every_supported_type_and_column():
     layout = docs[docs.index("### Layout"):docs.index("### The supported subset")]
     for name in SETTINGS_COLUMNS:
         assert f"`{name}`" in layout, name
+
+
+WRONG_CELLS = [None, 2.5, "x", True, "${"]
+
+
+@pytest.mark.slow
+def test_any_wrong_cell_gives_an_xlsform_error_or_a_wave(tmp_path):
+    """A wrong value in any cell of some typical rows is an XLSFormError, never a crash."""
+    import datetime as dt
+
+    from questionnaires.xlsform import XLSFormError
+
+    form = Form()
+    places = [("survey", form.row_of(name)) for name in ("consent", "N04_car", "N04_P4")]
+    places += [("choices", 2), ("settings", 2)]
+    cases = 0
+    for sheet, row in places:
+        ws = form.sheet(sheet)
+        for column in range(1, ws.max_column + 1):
+            cell = ws.cell(row=row, column=column)
+            original = cell.value
+            for value in [*WRONG_CELLS, dt.datetime(2025, 1, 1, 12)]:
+                cell.value = value
+                path = form.save(tmp_path / "form.xlsx")
+                cell.value = original
+                cases += 1
+                try:
+                    import_xlsform(path, 2025)
+                except XLSFormError:
+                    pass
+                except Exception as error:  # pragma: no cover - the failure report
+                    pytest.fail(f"{sheet} row {row} column {column} = {value!r}: "
+                                f"{type(error).__name__}: {error}")
+    assert cases > 200
+
+
+def test_a_wave_whose_names_clash_in_xlsform_is_not_exported(tmp_path):
+    from questionnaires.xlsform import XLSFormError
+
+    wave = load_wave(2025)
+    pages = tuple(dataclasses.replace(p, key="consent") if p.key == "N04_car" else p
+                  for p in wave.pages)
+    with pytest.raises(XLSFormError, match="page key 'consent' is also the name of"):
+        export_xlsform(dataclasses.replace(wave, pages=pages), tmp_path / "f.xlsx")
