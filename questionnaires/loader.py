@@ -15,7 +15,7 @@ from typing import Any
 from ._checks import Checker
 from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
-    KINDS,
+    BANK_KINDS,
     NOT_APPLICABLE_CODE,
     STUDY_FIELDS,
     WIDGETS,
@@ -40,6 +40,21 @@ _NORM_ITEM_CODE = re.compile(r"^(N\d\d)_([AP])(\d+)$")
 _CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KIND_LETTER = {"awareness": "A", "practice": "P"}
 _PAGE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+# a local item's code: the organisation's code (a capital letter, then 1-9 capitals or digits),
+# an underscore, a name; e.g. GZ_recycling_station
+ORG_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+_LOCAL_CODE = re.compile(r"^([A-Z][A-Z0-9]{1,9})_[A-Za-z0-9_]+$")
+_RESERVED_ORG = re.compile(r"^N\d\d$")  # would make local codes look like national ones
+
+
+def org_code_problem(org: str) -> str | None:
+    """Why ``org`` cannot prefix local item codes, or None when it can."""
+    if not ORG_CODE.match(org):
+        return ("an organisation code is 2-10 capital letters and digits starting with a "
+                "letter (e.g. GZ, SZEEB)")
+    if _RESERVED_ORG.match(org):
+        return f"{org} looks like a norm code (N01..N10); choose another organisation code"
+    return None
 
 
 # =========================================================================== item bank
@@ -141,8 +156,8 @@ class _BankParser:
             ),
         )
         kind = d["kind"]
-        if kind not in KINDS:
-            check.fail(code, "kind", f"unknown kind {kind!r} (expected {', '.join(KINDS)})")
+        if kind not in BANK_KINDS:
+            check.fail(code, "kind", f"unknown kind {kind!r} (expected {', '.join(BANK_KINDS)})")
         norm = self._norm(code, kind, d.get("norm"))
         options, na = self._answers(code, kind, d)
         widget = d.get("widget", "radio")
@@ -332,7 +347,10 @@ def _referenced_codes(raw_pages: list) -> set[str]:
 
 
 class _WaveParser:
-    def __init__(self, path: Path, bank: ItemBank, norms: NormCatalogue) -> None:
+    def __init__(self, path: Path, bank: ItemBank, norms: NormCatalogue, *,
+                 year_in_name: bool = True) -> None:
+        # year_in_name: a file named YEAR.yaml must define that year (not so a form's .xlsx)
+        self.year_in_name = year_in_name
         self.path = path
         self.bank = bank
         self.norms = norms
@@ -347,9 +365,11 @@ class _WaveParser:
         check = self.check
         if not isinstance(data, dict):
             check.fail(None, None, f"a wave file must be a mapping with {', '.join(_WAVE_FIELDS)}")
-        check.fields(data, None, required=_WAVE_FIELDS, optional=("schema", "quality"))
+        check.fields(data, None, required=_WAVE_FIELDS,
+                     optional=("schema", "quality", "local_items"))
         year = check.integer(data["year"], None, "year")
-        if re.fullmatch(r"\d{4}", self.path.stem) and int(self.path.stem) != year:
+        if (self.year_in_name and re.fullmatch(r"\d{4}", self.path.stem)
+                and int(self.path.stem) != year):
             check.fail(None, "year", f"year {year} does not match the file name {self.path.name}")
         norms_version = str(data["norms_version"])
         if norms_version not in self.norms.versions:
@@ -362,6 +382,8 @@ class _WaveParser:
         title = check.text(data["title"], None, "title", limit="title")
         consent = check.text(data["consent"], None, "consent", what="the consent text",
                              limit="consent")
+        if data.get("local_items") is not None:
+            self.bank = self._with_local_items(data["local_items"])
         raw_pages = check.list_(data["pages"], None, "pages")
         self.wave_codes = _referenced_codes(raw_pages)
         if not raw_pages:
@@ -386,6 +408,53 @@ class _WaveParser:
             quality=self._quality(data.get("quality")),
             study=self._study(data["study"]),
         )
+
+    def _with_local_items(self, raw: Any) -> ItemBank:
+        """The national bank plus this wave's own questions (``local_items``)."""
+        check = self.check
+        parser = _BankParser(self.path, self.norms)
+        parser.check, parser.scales = check, dict(self.bank.scales)
+        local: dict[str, ItemDefinition] = {}
+        for n, entry in enumerate(check.list_(raw, None, "local_items"), start=1):
+            d = check.mapping(entry, f"#{n}", "local_items")
+            if "code" not in d:
+                check.fail(f"#{n}", "local_items.code", "missing")
+            code = check.string(d["code"], f"#{n}", "local_items.code")
+            check.fields(d, code, required=("code", "text"),
+                         optional=("scale", "options", "not_applicable", "widget", "note"),
+                         prefix="local_items.")
+            self._check_local_code(code, local)
+            options, na = parser._answers(code, "local", d)
+            widget = d.get("widget", "radio")
+            if widget not in WIDGETS:
+                check.fail(code, "local_items.widget",
+                           f"unknown widget {widget!r} (expected radio or select)")
+            text = check.text(d["text"], code, "local_items.text", limit="item")
+            note = d.get("note")
+            if note is not None:
+                note = check.string(note, code, "local_items.note", limit="note")
+            local[code] = ItemDefinition(
+                code=code, norm=None, kind="local", scale=d.get("scale"), options=options,
+                not_applicable=na, versions=(ItemVersion(version=1, text=text),),
+                widget=widget, note=note)
+        return ItemBank(definitions={**self.bank.definitions, **local},
+                        scales=dict(self.bank.scales), source=self.bank.source)
+
+    def _check_local_code(self, code: str, local: dict) -> None:
+        check = self.check
+        if code in self.bank:
+            check.fail(code, "local_items.code",
+                       "an item of the national bank; list it under pages, not local_items")
+        if code in local:
+            check.fail(code, "local_items.code", "duplicate local item code")
+        m = _LOCAL_CODE.match(code)
+        if not m:
+            check.fail(code, "local_items.code",
+                       "local item codes are the organisation's code, _ and a name of letters, "
+                       "digits and _ (e.g. GZ_recycling_station)")
+        problem = org_code_problem(m.group(1))
+        if problem:
+            check.fail(code, "local_items.code", problem)
 
     def _study(self, raw: Any) -> StudyInformation:
         check = self.check

@@ -19,7 +19,11 @@ from functools import cached_property
 
 NOT_APPLICABLE_CODE = 9
 LANGUAGES = ("zh", "en")
-KINDS = ("awareness", "practice", "demographic", "attention")
+# kinds of the national item bank
+BANK_KINDS = ("awareness", "practice", "demographic", "attention")
+# a wave may add its own organisation's questions (``local_items``, code ``ORG_name``): they
+# belong to no norm, so no norm score, index or national comparison ever includes them
+KINDS = (*BANK_KINDS, "local")
 WIDGETS = ("radio", "select")
 
 Text = dict[str, str]  # {"zh": ..., "en": ...}

@@ -1,4 +1,5 @@
-"""Researcher commands: ``flask --app survey load-questionnaire|open-wave|close-wave|export``.
+"""Researcher commands: ``flask --app survey load-questionnaire|open-wave|close-wave|export``,
+``import-xlsform`` and ``export-xlsform``.
 
 Every failure a researcher can cause ends as one ``Error: …`` line and exit status 1, never a
 traceback (click turns ``ClickException`` into exactly that).
@@ -75,6 +76,12 @@ def load_questionnaire_command(source: str):
     except OSError as error:
         raise click.ClickException(f"{source}: {error.strerror or error}") from None
 
+    _freeze_questionnaire(definition, source)
+
+
+def _freeze_questionnaire(definition, source: str) -> None:
+    """Freeze a validated wave definition into the database as its wave's questionnaire
+    (refused once the wave has responses); shared by load-questionnaire and import-xlsform."""
     frozen = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
     wave = db.session.execute(
         select(Wave).where(Wave.year == definition.year)
@@ -210,7 +217,86 @@ def export_command(year: int, out: Path, language: str, bom: bool):
         click.echo(f"Note: {note}")
 
 
+@click.command("import-xlsform")
+@click.argument("form", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=int, required=True, help="The wave the form defines.")
+@click.option("--org", help="Organisation code: local items (not in the national item bank) "
+                            "are coded ORG_name.")
+@click.option("--yaml", "yaml_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the wave file (e.g. questionnaires/waves/YEAR.yaml).")
+@click.option("--force", is_flag=True, help="Overwrite the --yaml file if it exists.")
+@click.option("--check", is_flag=True, help="Validate only: do not touch the database.")
+@with_appcontext
+@_database_errors_are_messages
+def import_xlsform_command(form: Path, year: int, org: str | None, yaml_out: Path | None,
+                           force: bool, check: bool):
+    """Import the XLSForm FORM (.xlsx) as wave YEAR and freeze it into the database as
+    load-questionnaire does (supported subset: docs/questionnaires.md, "XLSForm")."""
+    from questionnaires.xlsform import import_xlsform, write_wave_yaml
+
+    if yaml_out is not None and yaml_out.exists() and not force:
+        raise click.ClickException(f"{yaml_out} exists; give --force to overwrite it")
+    try:
+        imported = import_xlsform(form, year, org)
+    except QuestionnaireError as error:
+        raise click.ClickException(str(error)) from None
+    wave = imported.wave
+    local = sum(1 for item in wave.items.values() if item.kind == "local")
+    click.echo(f"{form}: wave {year}, {len(wave.pages)} pages, {len(wave.items)} items "
+               f"({local} local), hash {wave.content_hash[:12]}.")
+    if yaml_out is not None:
+        try:
+            write_wave_yaml(imported.data, yaml_out, source=form.name)
+            reread = load_wave(yaml_out)
+        except QuestionnaireError as error:
+            raise click.ClickException(str(error)) from None
+        except OSError as error:
+            raise click.ClickException(f"{yaml_out}: {error.strerror or error}") from None
+        if reread.content_hash != wave.content_hash:  # pragma: no cover - a writer bug
+            raise click.ClickException(f"{yaml_out} does not read back as the imported wave")
+        click.echo(f"Wrote the wave file {yaml_out}.")
+    if not check:
+        _freeze_questionnaire(wave, str(form))
+
+
+@click.command("export-xlsform")
+@click.argument("source")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The XLSForm workbook to write (.xlsx).")
+@click.option("--frozen", is_flag=True,
+              help="Export the questionnaire frozen in the database for wave SOURCE (a year) "
+                   "instead of the wave file.")
+@with_appcontext
+@_database_errors_are_messages
+def export_xlsform_command(source: str, out: Path, frozen: bool):
+    """Write wave SOURCE (a YEAR under questionnaires/waves/, or a wave FILE) as an XLSForm
+    workbook for KoboToolbox or ODK."""
+    from questionnaires import Wave as WaveDefinition
+    from questionnaires.xlsform import export_xlsform
+
+    if out.suffix.lower() != ".xlsx":
+        raise click.ClickException(f"{out}: an XLSForm is an .xlsx workbook")
+    try:
+        if frozen:
+            if not source.isdigit():
+                raise click.ClickException("--frozen takes a year")
+            questionnaire = _wave(int(source)).questionnaire
+            if questionnaire is None:
+                raise click.ClickException(f"wave {source} has no questionnaire")
+            definition = WaveDefinition.from_dict(json.loads(questionnaire.definition))
+        else:
+            target = int(source) if source.isdigit() and not Path(source).exists() else source
+            definition = load_wave(target)
+        export_xlsform(definition, out)
+    except QuestionnaireError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(f"{out}: {error.strerror or error}") from None
+    click.echo(f"Wrote wave {definition.year} ({len(definition.pages)} pages, "
+               f"{len(definition.items)} items) as an XLSForm to {out}.")
+
+
 def init_app(app: Flask) -> None:
     for command in (load_questionnaire_command, open_wave_command, close_wave_command,
-                    export_command):
+                    export_command, import_xlsform_command, export_xlsform_command):
         app.cli.add_command(command)

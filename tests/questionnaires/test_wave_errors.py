@@ -10,7 +10,7 @@ from questionnaires.loader import WAVES_DIR
 from .helpers import Replace, assert_error, page_entry, write_yaml
 
 WAVE_FIELDS = (
-    "closes, consent, norms_version, opens, pages, quality, schema, study, title, year"
+    "closes, consent, local_items, norms_version, opens, pages, quality, schema, study, title, year"
 )
 
 

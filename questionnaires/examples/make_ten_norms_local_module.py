@@ -1,0 +1,79 @@
+"""Writes ten_norms_local_module.xlsx beside this script: the worked XLSForm example of
+docs/questionnaires.md ("XLSForm").
+
+A local organisation (code DEMO) asks part of the national core (demographics, four norms, the
+attention check, the car follow-up with its condition) plus two questions of its own, coded with
+its prefix: DEMO_recycling_station (the frequency scale with "not applicable") and
+DEMO_sorting_source (its own answer list, shown only to people who sort their waste). The form
+is built as a wave and written by the exporter, so it is exactly what export-xlsform produces.
+
+    python questionnaires/examples/make_ten_norms_local_module.py
+    flask --app survey import-xlsform questionnaires/examples/ten_norms_local_module.xlsx \\
+        --year 2027 --org DEMO --check
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+from questionnaires import load_item_bank, load_norms
+from questionnaires.errors import read_yaml
+from questionnaires.loader import _WaveParser, wave_path
+from questionnaires.xlsform import export_xlsform
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "ten_norms_local_module.xlsx"
+YEAR = 2027
+NATIONAL_PAGES = ("about_you", "N02", "N04", "N04_car", "N05", "N06")
+
+LOCAL_ITEMS = [
+    {"code": "DEMO_recycling_station", "scale": "frequency", "not_applicable": True,
+     "text": {"zh": "您多久把可回收物送到社区回收站一次？（附近没有回收站请选“不适用”）",
+              "en": "How often do you take recyclables to a community recycling station? "
+                    "(Choose 'not applicable' if there is none near you.)"}},
+    {"code": "DEMO_sorting_source",
+     "options": [
+         {"code": 1, "label": {"zh": "居委会或村委会", "en": "Residents' or village committee"}},
+         {"code": 2, "label": {"zh": "垃圾桶旁的指引", "en": "Signs at the bins"}},
+         {"code": 3, "label": {"zh": "网络或手机应用", "en": "The internet or an app"}},
+         {"code": 4, "label": {"zh": "家人、朋友或同事", "en": "Family, friends or colleagues"}},
+         {"code": 5, "label": {"zh": "其他途径", "en": "Somewhere else"}}],
+     "text": {"zh": "您主要是从哪里了解垃圾分类方法的？",
+              "en": "Where did you mainly learn how to sort your waste?"}},
+]
+LOCAL_PAGE = {
+    "key": "local",
+    "title": {"zh": "本地问题", "en": "Questions from your city"},
+    "items": ["DEMO_recycling_station",
+              {"item": "DEMO_sorting_source", "show_if": {"item": "N05_P1",
+                                                          "values": [1, 2, 3, 4, 5]}}],
+}
+
+
+def example_wave_data() -> dict:
+    """The example as wave-file data: the 2026 wave's texts for 2027, fewer pages, the local
+    page last."""
+    data = copy.deepcopy(read_yaml(wave_path(2026)))
+    data = {key: value for key, value in data.items() if key != "schema"}
+    data.update(year=YEAR, opens="2027-03-01", closes="2027-06-30")
+    data["title"] = {"zh": "2027年公民生态环境行为调查（地方模块示例）",
+                     "en": "Citizens' Ecological and Environmental Behaviour Survey 2027 "
+                           "(local module example)"}
+    data["consent"] = {lang: text.replace("2026", "2027") for lang, text in
+                       data["consent"].items()}
+    data["study"] = {field: {lang: text.replace("2026", "2027") for lang, text in value.items()}
+                     for field, value in data["study"].items()}
+    data["pages"] = [p for p in data["pages"] if p["key"] in NATIONAL_PAGES] + [LOCAL_PAGE]
+    data["local_items"] = LOCAL_ITEMS
+    return data
+
+
+def main() -> Path:
+    wave = _WaveParser(OUT, load_item_bank(), load_norms(),
+                       year_in_name=False).parse_data(example_wave_data())
+    return export_xlsform(wave, OUT)
+
+
+if __name__ == "__main__":
+    print(f"Wrote {main()}")
