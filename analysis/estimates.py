@@ -486,36 +486,55 @@ def _accumulate_windows(design, columns: list, partitions: list[np.ndarray], siz
                         total: bool, acc: _CovarianceAccumulator, mean0: np.ndarray,
                         inv: np.ndarray, coefs: list[np.ndarray]) -> None:
     """Feed ``acc`` the PSU totals of the linearised values, a window of PSUs at a time (the
-    means, their weight sums and the calibration coefficients come from the first pass)."""
+    means, their weight sums and the calibration coefficients come from the first pass).
+
+    Rows are visited in PSU order, so each window reads only its own rows: all windows
+    together cost about one more pass over the data."""
     s = design.structure
     a = design.weights
     k, n_groups, P = len(columns), int(np.sum(sizes)), s.n_psus
-    width = max(1, MAX_AGGREGATE_CELLS // (k * n_groups))
+    # py, pw and the calibration fit of a window together hold about one bound of cells
+    width = max(1, MAX_AGGREGATE_CELLS // (3 * k * n_groups))
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    ay = np.empty(len(a))
-    for p0 in range(0, P, width):
+    order = np.argsort(s.psu, kind="stable")
+    bounds = np.searchsorted(s.psu[order], np.arange(0, P + width, width)[: -(-P // width) + 1])
+    values, answered = [], []
+    for col in columns:
+        vals, idx = col if isinstance(col, tuple) else _zero_filled(col)
+        ok = np.ones(len(a), dtype=bool)
+        ok[idx] = False
+        values.append(vals)
+        answered.append(ok)
+    for w, p0 in enumerate(range(0, P, width)):
         p1 = min(P, p0 + width)
         pw_ = p1 - p0
-        inside = (s.psu >= p0) & (s.psu < p1)
+        rows = order[bounds[w]:bounds[w + 1]]
+        a_w = a[rows]
+        local = s.psu[rows] - p0
         py = np.zeros((k, n_groups, pw_))
-        pw = np.zeros((k, n_groups, pw_))
+        pw = np.zeros((k, n_groups, pw_)) if not total else None
         for codes, g, off in zip(partitions, sizes, offsets, strict=True):
             dump = g * pw_
-            key = np.where((codes >= 0) & inside, codes * pw_ + (s.psu - p0), dump)
-            w_all = np.bincount(key, a, minlength=dump + 1)[:dump].reshape(g, pw_)
-            for j, col in enumerate(columns):
-                vals, idx = col if isinstance(col, tuple) else _zero_filled(col)
-                np.multiply(a, vals, out=ay)
-                ay[idx] = 0.0
-                py[j, off:off + g] = np.bincount(key, ay, minlength=dump + 1)[:dump].reshape(g, pw_)
-                missing = np.bincount(key[idx], a[idx], minlength=dump + 1)[:dump]
-                pw[j, off:off + g] = w_all - missing.reshape(g, pw_)
-        z = py if total else (py - mean0.T[:, :, None] * pw) * inv.T[:, :, None]
+            c = codes[rows]
+            key = np.where(c >= 0, c * pw_ + local, dump)
+            for j in range(k):
+                ok = answered[j][rows]
+                a_j = np.where(ok, a_w, 0.0)
+                ay = np.where(ok, a_w * values[j][rows], 0.0)  # values are junk where missing
+                py[j, off:off + g] = np.bincount(key, ay, minlength=dump + 1)[:dump].reshape(
+                    g, pw_)
+                if not total:
+                    pw[j, off:off + g] = np.bincount(key, a_j, minlength=dump + 1)[:dump].reshape(
+                        g, pw_)
+        if not total:  # (sum w y - mean * sum w) / sum w, in place
+            pw *= mean0.T[:, :, None]
+            py -= pw
+            py *= inv.T[:, :, None]
         del pw
         if coefs:
-            z -= design.calibration.fitted_psu_totals_t(coefs, slice(p0, p1)).reshape(
+            py -= design.calibration.fitted_psu_totals_t(coefs, slice(p0, p1)).reshape(
                 k, n_groups, pw_)
-        acc.add(z, p0)
+        acc.add(py, p0)
 
 
 def _zero_filled(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,13 +16,14 @@ calibration all count):
   norm scores over the norms that have items of that kind (all ten in the Ten Norms waves);
   ``index.gap = index.awareness - index.practice``.
 
-Every indicator is a linear function of the item means, ``L @ m + c``. Its SE comes from
-linearisation of that combination: the items' linearised values ``z`` (from
-:meth:`SurveyDesign.linearize_mean`) are combined with the same weights ``L`` and the design
-covariance of their totals is taken (:meth:`SurveyDesign.vcov`). This accounts for the correlation
-between items answered by the same people, which a naive average of SEs ignores. It equals R's
-``svycontrast()`` of the ratio estimators ``total(y*answered)/total(answered)`` (checked against R
-4.2.2 / survey 4.1-1, ``tests/fixtures/r_issue4``).
+Every indicator is a linear function of the item means, ``L @ m + c``: a contrast of the item
+means. The estimator gives the item means of every domain group with their design covariance
+(``SurveyDesign.mean(..., covariance="group")``, an :class:`analysis.results.Estimate`) and the
+indicators are ``Estimate.contrast_within_groups(L, offset=c)``, covariance ``L V L'``. This
+accounts for the correlation between items answered by the same people, which a naive average of
+SEs ignores. It equals R's ``svycontrast()`` of the ratio estimators
+``total(y*answered)/total(answered)`` (checked against R 4.2.2 / survey 4.1-1,
+``tests/fixtures/r_issue4``).
 
 Which items make a norm's scale comes from the wave definition (:func:`wave_scales`), never from a
 list in the code. Targets are named ``<item code>`` (a raw item, e.g. ``N04_P1``), ``<norm>.<kind>``
