@@ -209,26 +209,37 @@ class SurveyDesign:
         return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
 
     # ------------------------------------------------------------------ estimators
-    def mean(self, items, by=None, na_rm: bool = True, deff=True):
-        """Weighted means of ``items`` overall and by domain -> :class:`Estimates`."""
+    def mean(self, items, by=None, na_rm: bool = True, deff=True, covariance=None):
+        """Weighted means of ``items`` overall and by domain -> :class:`Estimate`.
+
+        ``covariance`` says which covariances to compute besides the variances: ``None``
+        (the fastest), ``"group"`` (between the items of each domain group, as R's
+        ``svymean(~a+b)`` on the domain), ``"by"`` (also across the groups of each domain
+        variable, R's ``svyby(..., covmat=TRUE)``) or ``"all"``. Contrasts
+        (:meth:`Estimate.contrast`) need the covariances of the estimates they combine.
+        """
         from analysis.estimates import estimate
 
-        return estimate(self, items, "mean", by=by, na_rm=na_rm, deff=deff)
+        return estimate(self, items, "mean", by=by, na_rm=na_rm, deff=deff,
+                        covariance=covariance)
 
-    def total(self, items, by=None, na_rm: bool = True, deff=True):
-        """Weighted totals of ``items`` overall and by domain -> :class:`Estimates`."""
+    def total(self, items, by=None, na_rm: bool = True, deff=True, covariance=None):
+        """Weighted totals of ``items`` overall and by domain -> :class:`Estimate`
+        (``covariance`` as for :meth:`mean`)."""
         from analysis.estimates import estimate
 
-        return estimate(self, items, "total", by=by, na_rm=na_rm, deff=deff)
+        return estimate(self, items, "total", by=by, na_rm=na_rm, deff=deff,
+                        covariance=covariance)
 
     def proportion(self, items, levels: Sequence[float], by=None, na_rm: bool = True,
-                   deff=True):
+                   deff=True, covariance=None):
         """Share of answers in ``levels`` (e.g. ``[4, 5]``, a top-2 box) among the answers to
-        each item, overall and by domain -> :class:`Estimates`."""
+        each item, overall and by domain -> :class:`Estimate` (``covariance`` as for
+        :meth:`mean`)."""
         from analysis.estimates import estimate
 
         return estimate(self, items, "proportion", by=by, na_rm=na_rm, deff=deff,
-                        levels=levels)
+                        levels=levels, covariance=covariance)
 
     # ------------------------------------------------------------------ low level
     def item_column(self, col: str) -> np.ndarray:

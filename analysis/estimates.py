@@ -15,58 +15,38 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.results import COLUMNS, Z_95, Estimate
 from analysis.variance import blas_single_thread
 
-Z_95 = 1.959963984540054  # qnorm(0.975): R's confint() for svymean / svytotal
+__all__ = ["COLUMNS", "Z_95", "Estimate", "Estimates", "domain_estimates", "estimate"]
 
-COLUMNS = ["item", "by", "group", "estimate", "se", "ci_low", "ci_high", "n", "deff"]
 STATISTICS = ("mean", "total", "proportion")
+# which covariances an estimator computes besides the variances: none; between the items of each
+# domain group (R's svymean(~a+b) on the domain); also across the groups of each domain variable
+# (R's svyby(..., covmat=TRUE)); between every pair of estimates
+COVARIANCE_LEVELS = (None, "group", "by", "all")
 # bound on the (items x groups x PSUs) aggregates held at once (8 bytes each, a few arrays)
 MAX_AGGREGATE_CELLS = 40_000_000
 
 
-class Estimates:
-    """Result of an estimator: one row per item (and per domain group).
-
-    Attributes:
-        table: DataFrame with columns ``item, by, group, estimate, se, ci_low, ci_high, n,
-            deff``. Overall rows have ``by`` and ``group`` empty. ``se`` is the Taylor
-            standard error, ``ci_low``/``ci_high`` the 95% normal interval, ``n`` the unweighted
-            number of answers used, ``deff`` the design effect (R's ``deff=TRUE``).
-        statistic: ``"mean"``, ``"total"`` or ``"proportion"``.
-        levels: the answer levels counted by a proportion.
-    """
-
-    def __init__(self, table: pd.DataFrame, statistic: str, levels=None):
-        self.table = table
-        self.statistic = statistic
-        self.levels = None if levels is None else list(levels)
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def __repr__(self) -> str:
-        return f"<Estimates {self.statistic}: {len(self.table)} rows>"
-
-    def __str__(self) -> str:
-        what = self.statistic
-        if self.levels is not None:
-            what += " of answers in " + ", ".join(_fmt_level(v) for v in self.levels)
-        t = self.table.copy()
-        t["ci95"] = [f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(t.ci_low, t.ci_high, strict=True)]
-        t = t[["item", "by", "group", "estimate", "se", "ci95", "n", "deff"]]
-        body = t.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        return f"Design-based {what} (Taylor-linearised SE, 95% normal CI)\n{body}"
+# The former result class: SurveyDesign.mean/total/proportion now return an Estimate, which has
+# the same .table, .statistic, .levels, len() and str().
+Estimates = Estimate
 
 
 def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=True,
-             levels: Sequence[float] | None = None) -> Estimates:
+             levels: Sequence[float] | None = None, covariance: str | None = None
+             ) -> Estimate:
     """Estimate ``statistic`` for ``items`` on ``design`` (see :class:`SurveyDesign`).
 
     ``by`` is a column or a list of columns; each is a separate domain variable (groups of one
     variable at a time, not crossed). ``deff`` is ``True`` (R's default: SRS without
     replacement of ``n`` from a population of ``sum(weights)``), ``"replace"`` (SRS with
-    replacement) or ``False``.
+    replacement) or ``False``. ``covariance`` (:data:`COVARIANCE_LEVELS`) says which
+    covariances to compute besides the variances (the others are NaN in ``vcov``).
+
+    The estimates are ordered whole sample first, then domain variable by domain variable,
+    group by group, and within each group item by item (the rows of ``.table``).
     """
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}")
@@ -81,35 +61,69 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
         y = [_indicator(design.item_values(col), levels) for col in items]
     else:
         y = [design.item_values(col) for col in items]
+    partitions = domain_partitions(design, by_list)
+    sizes = [len(p[2]) for p in partitions]
+    with blas_single_thread():
+        res = domain_estimates(design, y, [p[1] for p in partitions], sizes,
+                               total=(statistic == "total"), na_rm=na_rm, deff=deff,
+                               covariance=covariance)
+    k = len(items)
+    by_labels = [name for name, _, labels in partitions for _ in labels for _ in items]
+    group_labels = [label for _, _, labels in partitions for label in labels for _ in items]
+    return Estimate(
+        coef=res["estimate"].ravel(),
+        vcov=assemble_vcov(res, k),
+        item=items * int(np.sum(sizes)),
+        by=by_labels,
+        group=group_labels,
+        n=res["n"].ravel(),
+        deff=res["deff"].ravel() if deff else None,
+        df=design_df(design),
+        statistic=statistic,
+        levels=levels if statistic == "proportion" else None,
+        blocks=vcov_blocks(covariance, sizes, k),
+        covariance=covariance,
+    )
+
+
+def domain_partitions(design, by_list: Sequence[str]) -> list[tuple[str, np.ndarray, list[str]]]:
+    """``[(by, codes, labels)]``: the whole sample, then each domain variable."""
     partitions = [("", np.zeros(design.n, dtype=np.int64), [""])]
     for col in by_list:
         partitions.append((col, *_cached_domain_codes(design, col)))
-    with blas_single_thread():
-        res = domain_estimates(design, y, [p[1] for p in partitions],
-                               [len(p[2]) for p in partitions],
-                               total=(statistic == "total"), na_rm=na_rm, deff=deff)
-    rows = []
-    offset = 0
-    for name, _, labels in partitions:
-        for g, label in enumerate(labels):
-            for j, item in enumerate(items):
-                rows.append((item, name, label, offset + g, j))
-        offset += len(labels)
-    gi = np.array([r[3] for r in rows], dtype=np.int64)
-    ji = np.array([r[4] for r in rows], dtype=np.int64)
-    est, se = res["estimate"][gi, ji], res["se"][gi, ji]
-    table = pd.DataFrame({
-        "item": [r[0] for r in rows],
-        "by": [r[1] for r in rows],
-        "group": [r[2] for r in rows],
-        "estimate": est,
-        "se": se,
-        "ci_low": est - Z_95 * se,
-        "ci_high": est + Z_95 * se,
-        "n": res["n"][gi, ji].astype(np.int64),
-        "deff": res["deff"][gi, ji] if deff else np.nan,
-    })
-    return Estimates(table, statistic, levels if statistic == "proportion" else None)
+    return partitions
+
+
+def design_df(design) -> float:
+    """Design degrees of freedom, R's ``degf``: PSUs minus strata."""
+    s = design.structure
+    return float(s.n_psus - s.n_strata)
+
+
+def assemble_vcov(res: dict, k: int) -> np.ndarray:
+    """The ``(G k, G k)`` covariance matrix, estimates ordered group by group and item by
+    item, from the variances and covariance blocks of :func:`domain_estimates` (NaN where not
+    computed)."""
+    var = res["var"].ravel()
+    vcov = np.full((len(var), len(var)), np.nan)
+    np.fill_diagonal(vcov, var)
+    for g0, g1, c in res.get("cov", []):
+        nb = g1 - g0
+        sl = slice(g0 * k, g1 * k)
+        vcov[sl, sl] = c.transpose(1, 0, 3, 2).reshape(nb * k, nb * k)
+    return vcov
+
+
+def vcov_blocks(covariance: str | None, sizes: list[int], k: int) -> np.ndarray | None:
+    """Which estimates share a computed covariance block (see :class:`Estimate`)."""
+    n_groups = int(np.sum(sizes))
+    if covariance == "all":
+        return None
+    if covariance is None:
+        return np.arange(n_groups * k)
+    if covariance == "group":
+        return np.repeat(np.arange(n_groups), k)
+    return np.repeat(np.arange(len(sizes)), np.asarray(sizes) * k)
 
 
 def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
@@ -140,8 +154,70 @@ def _cached_domain_codes(design, col: str) -> tuple[np.ndarray, list[str]]:
 
 
 def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
-                     total: bool = False, na_rm: bool = True, deff=True) -> dict:
+                     total: bool = False, na_rm: bool = True, deff=True,
+                     covariance: str | None = None) -> dict:
     """Means (or totals) of the columns of ``y`` in every group of every partition.
+
+    With ``covariance`` (see :data:`COVARIANCE_LEVELS`) the result also has ``cov``: a list of
+    ``(g0, g1, C)``, one per block of groups ``g0..g1-1`` (each group alone for ``"group"``,
+    each partition for ``"by"``, everything for ``"all"``), ``C[j, a, l, b]`` the covariance of
+    item ``j`` in group ``g0+a`` and item ``l`` in group ``g0+b``; its diagonal is ``var``.
+    The PSU totals are those the variances use (after the calibration residuals); when they
+    do not fit in memory at once the covariance is accumulated over windows of PSUs.
+    See :func:`_domain_aggregates` for the rest.
+    """
+    columns = [y[:, j] for j in range(y.shape[1])] if isinstance(y, np.ndarray) else list(y)
+    k = len(columns)
+    ranges = covariance_ranges(covariance, sizes)
+    s = design.structure
+    n_groups = int(np.sum(sizes))
+    per_item = n_groups * (s.n_units + (design.calibration.n_cells if design.calibrated else 0))
+    if k > 1 and k * per_item > MAX_AGGREGATE_CELLS:
+        # many PSUs (e.g. one per row) x many groups: a few items at a time bounds the memory
+        step = max(1, MAX_AGGREGATE_CELLS // per_item)
+        parts = [_domain_aggregates(design, columns[i:i + step], partitions, sizes, total=total,
+                                    na_rm=na_rm, deff=deff, keep=ranges is not None)
+                 for i in range(0, k, step)]
+        result = {key: np.hstack([p[key] for p in parts]) for key in parts[0]
+                  if not key.startswith("_")}
+        if ranges is not None:
+            if hasattr(s, "later"):
+                raise AnalysisInputError(
+                    f"covariances of {k} estimates in {n_groups} groups over {s.n_units} "
+                    "final-stage units of a multistage design do not fit in memory; ask for "
+                    "fewer items or groups at a time")
+            acc = _CovarianceAccumulator(s, k, n_groups, ranges)
+            coefs = [np.hstack([p["_coefs"][i] for p in parts])
+                     for i in range(len(parts[0]["_coefs"]))]
+            _accumulate_windows(design, columns, partitions, sizes, total, acc,
+                                np.hstack([p["_mean0"] for p in parts]),
+                                np.hstack([p["_inv"] for p in parts]), coefs)
+            result["cov"] = acc.blocks(np.hstack([p["_factor"] for p in parts]), result["var"])
+    else:
+        result = _domain_aggregates(design, columns, partitions, sizes, total=total,
+                                    na_rm=na_rm, deff=deff, ranges=ranges)
+    return {key: v for key, v in result.items() if not key.startswith("_")}
+
+
+def covariance_ranges(covariance: str | None, sizes: list[int]) -> list[tuple[int, int]] | None:
+    """The blocks of groups whose covariances :func:`domain_estimates` computes."""
+    if covariance not in COVARIANCE_LEVELS:
+        raise ValueError(f"covariance must be one of {COVARIANCE_LEVELS}")
+    if covariance is None:
+        return None
+    n_groups = int(np.sum(sizes))
+    if covariance == "group":
+        return [(g, g + 1) for g in range(n_groups)]
+    if covariance == "by":
+        ends = np.cumsum(sizes)
+        return [(int(e - z), int(e)) for z, e in zip(sizes, ends, strict=True) if z]
+    return [(0, n_groups)]
+
+
+def _domain_aggregates(design, columns: list, partitions: list[np.ndarray], sizes: list[int],
+                       total: bool = False, na_rm: bool = True, deff=True,
+                       ranges: list[tuple[int, int]] | None = None, keep: bool = False) -> dict:
+    """Means (or totals) of ``columns`` in every group of every partition, in one pass.
 
     Args:
         design: the :class:`SurveyDesign`.
@@ -154,25 +230,19 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
 
     Returns:
         dict of ``(G, k)`` arrays ``estimate, se, var, n, deff, weight`` where ``G`` is the sum
-        of ``sizes`` (partitions stacked in order).
+        of ``sizes`` (partitions stacked in order); ``cov`` for the blocks of groups
+        ``ranges`` (see :func:`domain_estimates`); with ``keep``, what a later pass over
+        windows of PSUs needs: ``_mean0``, ``_inv``, ``_factor`` ``(G, k)`` and ``_coefs``.
 
     Work is column by column with ``np.bincount`` on integer keys (group x PSU, group x cell):
     the columns come from a DataFrame, so no ``(n, k)`` copy is made. Sums over the answered
     rows are the sums over all rows minus those over the (few) missing rows. Aggregates are
     kept as ``(k, G, PSU)`` so that every later step runs on contiguous memory.
     """
-    columns = [y[:, j] for j in range(y.shape[1])] if isinstance(y, np.ndarray) else list(y)
     k = len(columns)
     s = design.structure
     a = design.weights
     n_groups = int(np.sum(sizes))
-    per_item = n_groups * (s.n_units + (design.calibration.n_cells if design.calibrated else 0))
-    if k > 1 and k * per_item > MAX_AGGREGATE_CELLS:
-        # many PSUs (e.g. one per row) x many groups: a few items at a time bounds the memory
-        step = max(1, MAX_AGGREGATE_CELLS // per_item)
-        parts = [domain_estimates(design, columns[i:i + step], partitions, sizes, total=total,
-                                  na_rm=na_rm, deff=deff) for i in range(0, k, step)]
-        return {key: np.hstack([p[key] for p in parts]) for key in parts[0]}
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     cal = design.calibration
     P = s.n_units  # PSUs (final-stage units of a multistage design)
@@ -291,11 +361,25 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         for i in range(len(cell_values)):
             r = cy[i] if total else (cy[i] - est0[:, :, None] * cw[i]) * inv[:, :, None]
             cell_sums.append(r.reshape(m, C).T)
+        if keep:
+            coefs = cal.coefficients(cell_sums)
         zpsu = cal.residual_psu_totals_t(zpsu, cell_sums)
     present = None
     if need_present:
         present = np.add.reduceat(pn.reshape(m, P), s.unit_stratum_starts, axis=1) > 0  # (m, H)
     var = s.variance_t(zpsu, present).reshape(k, n_groups)
+    private = {}
+    if ranges is not None or keep:
+        private["_factor"] = _average_factor(s, present, m).reshape(k, n_groups).T
+    if ranges is not None:
+        covariance_of = _MultistageCovariance if hasattr(s, "later") else _CovarianceAccumulator
+        acc = covariance_of(s, k, n_groups, ranges)
+        acc.add(zpsu.reshape(k, n_groups, P), 0)  # zpsu is not used after this
+        private["cov"] = acc.blocks(private["_factor"], var.T)
+    if keep:
+        private["_mean0"] = (ysum if total else est0).T
+        private["_inv"] = inv.T
+        private["_coefs"] = coefs if cal is not None else []
 
     est, var, counts, wsum, y2, ysum = (x.T for x in (est, var, counts, wsum, y2, ysum))
     if not total:
@@ -323,7 +407,169 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         for key in ("estimate", "var", "se", "deff"):
             if key in result:
                 result[key] = np.where(incomplete, np.nan, result[key])
+    if "cov" in private:
+        private["cov"] = _undefined_to_nan(private["cov"], result["var"])
+    result.update(private)
     return result
+
+
+def _average_factor(s, present: np.ndarray | None, m: int) -> np.ndarray:
+    """``(m,)`` what ``lonely_psu='average'`` multiplies a variance by (number of strata over
+    non-lonely strata, among those present); 1 under the other rules."""
+    if not (s.lonely_psu == "average" and s.lonely.any()):
+        return np.ones(m)
+    ok = ~s.lonely
+    if present is None:
+        return np.full(m, s.n_strata / ok.sum())
+    n_strat = present.sum(axis=1).astype(float)
+    n_ok = present[:, ok].sum(axis=1).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n_strat > 0, n_strat / n_ok, 1.0)
+
+
+def _undefined_to_nan(blocks: list, var: np.ndarray) -> list:
+    """Covariances of estimates without a variance (no answers, or NA under ``na_rm=False``)
+    are undefined too."""
+    out = []
+    for g0, g1, c in blocks:
+        bad = np.isnan(var[g0:g1].T)  # (k, nb)
+        if bad.any():
+            c = c.copy()
+            c[bad] = np.nan
+            c[:, :, bad] = np.nan
+        out.append((g0, g1, c))
+    return out
+
+
+class _CovarianceAccumulator:
+    """Covariances of the column sums of PSU totals ``(k, G, P)``, within blocks of groups,
+    accumulated over windows of PSUs: ``sum_p w_p t_p t_p'`` and the stratum sums, centred at
+    the end (:meth:`PSUStructure.gram_weights`)."""
+
+    def __init__(self, s, k: int, n_groups: int, ranges: list[tuple[int, int]]):
+        self.s = s
+        self.ranges = ranges
+        self.psu_weight, self.stratum_weight = s.gram_weights()
+        self.root = np.sqrt(self.psu_weight)
+        self.raw = [np.zeros((k, g1 - g0, k, g1 - g0)) for g0, g1 in ranges]
+        self.strata = np.zeros((k, n_groups, s.n_strata))
+
+    def add(self, z: np.ndarray, p0: int) -> None:
+        """Add the PSU totals ``z`` ``(k, G, Pw)`` of PSUs ``p0..p0+Pw-1`` (scaled in place)."""
+        h = self.s.psu_stratum[p0:p0 + z.shape[2]]
+        starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+        self.strata[:, :, h[starts]] += np.add.reduceat(z, starts, axis=2)
+        z *= self.root[p0:p0 + z.shape[2]]
+        for (g0, g1), raw in zip(self.ranges, self.raw, strict=True):
+            if g1 - g0 == 1:
+                block = z[:, g0, :]  # (k, Pw), rows strided: BLAS takes it as it is
+                raw[:, 0, :, 0] += block @ block.T
+                continue
+            for j in range(z.shape[0]):
+                for i in range(j, z.shape[0]):
+                    c = z[j, g0:g1] @ z[i, g0:g1].T
+                    raw[j, :, i, :] += c
+                    if i != j:
+                        raw[i, :, j, :] += c.T
+
+    def blocks(self, factor: np.ndarray, var: np.ndarray) -> list:
+        """``[(g0, g1, C)]`` with the diagonal set to ``var`` ``(G, k)`` (the variances as the
+        estimator computes them, so SEs are the same whether or not covariances are asked)."""
+        out = []
+        for (g0, g1), raw in zip(self.ranges, self.raw, strict=True):
+            t = self.strata[:, g0:g1]
+            c = raw - np.einsum("jah,h,kbh->jakb", t, self.stratum_weight, t)
+            root = np.sqrt(factor[g0:g1].T)  # (k, nb)
+            c *= root[:, :, None, None] * root[None, None, :, :]
+            k, nb = root.shape
+            jj, aa = np.meshgrid(np.arange(k), np.arange(nb), indexing="ij")
+            c[jj, aa, jj, aa] = var[g0:g1].T
+            out.append((g0, g1, c))
+        return out
+
+
+class _MultistageCovariance(_CovarianceAccumulator):
+    """The covariance blocks of a multistage design, from all its final-stage unit totals at
+    once: each stage's share comes from :meth:`MultistageStructure.covariance`, as its
+    variances do (no windows: the stages nest units of several sizes)."""
+
+    def __init__(self, s, k: int, n_groups: int, ranges: list[tuple[int, int]]):
+        self.s = s
+        self.ranges = ranges
+        self.raw = []
+
+    def add(self, z: np.ndarray, p0: int) -> None:
+        k = z.shape[0]
+        for g0, g1 in self.ranges:
+            nb = g1 - g0
+            rows = z[:, g0:g1, :].reshape(k * nb, z.shape[2])
+            self.raw.append(self.s.covariance(rows.T).reshape(k, nb, k, nb))
+
+    def blocks(self, factor: np.ndarray, var: np.ndarray) -> list:
+        out = []
+        for (g0, g1), c in zip(self.ranges, self.raw, strict=True):
+            root = np.sqrt(factor[g0:g1].T)  # (k, nb)
+            c = c * root[:, :, None, None] * root[None, None, :, :]
+            k, nb = root.shape
+            jj, aa = np.meshgrid(np.arange(k), np.arange(nb), indexing="ij")
+            c[jj, aa, jj, aa] = var[g0:g1].T
+            out.append((g0, g1, c))
+        return out
+
+
+def _accumulate_windows(design, columns: list, partitions: list[np.ndarray], sizes: list[int],
+                        total: bool, acc: _CovarianceAccumulator, mean0: np.ndarray,
+                        inv: np.ndarray, coefs: list[np.ndarray]) -> None:
+    """Feed ``acc`` the PSU totals of the linearised values, a window of PSUs at a time (the
+    means, their weight sums and the calibration coefficients come from the first pass).
+
+    Rows are visited in PSU order, so each window reads only its own rows: all windows
+    together cost about one more pass over the data."""
+    s = design.structure
+    a = design.weights
+    k, n_groups, P = len(columns), int(np.sum(sizes)), s.n_psus
+    # py, pw and the calibration fit of a window together hold about one bound of cells
+    width = max(1, MAX_AGGREGATE_CELLS // (3 * k * n_groups))
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    order = np.argsort(s.psu, kind="stable")
+    bounds = np.searchsorted(s.psu[order], np.arange(0, P + width, width)[: -(-P // width) + 1])
+    values, answered = [], []
+    for col in columns:
+        vals, idx = col if isinstance(col, tuple) else _zero_filled(col)
+        ok = np.ones(len(a), dtype=bool)
+        ok[idx] = False
+        values.append(vals)
+        answered.append(ok)
+    for w, p0 in enumerate(range(0, P, width)):
+        p1 = min(P, p0 + width)
+        pw_ = p1 - p0
+        rows = order[bounds[w]:bounds[w + 1]]
+        a_w = a[rows]
+        local = s.psu[rows] - p0
+        py = np.zeros((k, n_groups, pw_))
+        pw = np.zeros((k, n_groups, pw_)) if not total else None
+        for codes, g, off in zip(partitions, sizes, offsets, strict=True):
+            dump = g * pw_
+            c = codes[rows]
+            key = np.where(c >= 0, c * pw_ + local, dump)
+            for j in range(k):
+                ok = answered[j][rows]
+                a_j = np.where(ok, a_w, 0.0)
+                ay = np.where(ok, a_w * values[j][rows], 0.0)  # values are junk where missing
+                py[j, off:off + g] = np.bincount(key, ay, minlength=dump + 1)[:dump].reshape(
+                    g, pw_)
+                if not total:
+                    pw[j, off:off + g] = np.bincount(key, a_j, minlength=dump + 1)[:dump].reshape(
+                        g, pw_)
+        if not total:  # (sum w y - mean * sum w) / sum w, in place
+            pw *= mean0.T[:, :, None]
+            py -= pw
+            py *= inv.T[:, :, None]
+        del pw
+        if coefs:
+            py -= design.calibration.fitted_psu_totals_t(coefs, slice(p0, p1)).reshape(
+                k, n_groups, pw_)
+        acc.add(py, p0)
 
 
 def _zero_filled(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -361,7 +607,3 @@ def _label(value) -> str:
     if isinstance(value, float | np.floating) and float(value).is_integer():
         return str(int(value))
     return str(value)
-
-
-def _fmt_level(v) -> str:
-    return _label(float(v))

@@ -16,13 +16,14 @@ calibration all count):
   norm scores over the norms that have items of that kind (all ten in the Ten Norms waves);
   ``index.gap = index.awareness - index.practice``.
 
-Every indicator is a linear function of the item means, ``L @ m + c``. Its SE comes from
-linearisation of that combination: the items' linearised values ``z`` (from
-:meth:`SurveyDesign.linearize_mean`) are combined with the same weights ``L`` and the design
-covariance of their totals is taken (:meth:`SurveyDesign.vcov`). This accounts for the correlation
-between items answered by the same people, which a naive average of SEs ignores. It equals R's
-``svycontrast()`` of the ratio estimators ``total(y*answered)/total(answered)`` (checked against R
-4.2.2 / survey 4.1-1, ``tests/fixtures/r_indicators_trends``).
+Every indicator is a linear function of the item means, ``L @ m + c``: a contrast of the item
+means. The estimator gives the item means of every domain group with their design covariance
+(``SurveyDesign.mean(..., covariance="group")``, an :class:`analysis.results.Estimate`) and the
+indicators are ``Estimate.contrast_within_groups(L, offset=c)``, covariance ``L V L'``. This
+accounts for the correlation between items answered by the same people, which a naive average of
+SEs ignores. It equals R's ``svycontrast()`` of the ratio estimators
+``total(y*answered)/total(answered)`` (checked against R 4.2.2 / survey 4.1-1,
+``tests/fixtures/r_indicators_trends``).
 
 Which items make a norm's scale comes from the wave definition (:func:`wave_scales`), never from a
 list in the code. Targets are named ``<item code>`` (a raw item, e.g. ``N04_P1``), ``<norm>.<kind>``
@@ -235,72 +236,47 @@ def _combination(targets: Sequence[Target], scales: Sequence[Scale]) -> _Combina
     return _Combination([t.name for t in targets], items, L, offset, meta)
 
 
-def _domains(design, by) -> list[tuple[str, str, np.ndarray | None]]:
-    """``[(by, group, mask)]``: the whole sample first, then each group of each by-variable."""
-    out: list[tuple[str, str, np.ndarray | None]] = [("", "", None)]
-    if by is None:
-        return out
-    for var in [by] if isinstance(by, str) else list(by):
-        if var not in design.data.columns:
-            raise AnalysisInputError(f"unknown column '{var}' (by); the data have no such column")
-        values = design.data[var]
-        for g in sorted(values.dropna().unique(), key=_sort_key):
-            out.append((var, _label(g), (values == g).to_numpy(dtype=bool, na_value=False)))
-    return out
-
-
-def _sort_key(v):
-    return (0, float(v), "") if isinstance(v, int | float | np.number) else (1, 0.0, str(v))
-
-
-def _label(v) -> str:
-    if isinstance(v, float | np.floating) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
 def _estimate_combination(design, comb: _Combination, by=None, level: float = 0.95,
                           levels: Sequence[float] | None = None) -> pd.DataFrame:
     """Estimates of each target of ``comb`` overall and by domain (one row per target and
-    domain): ``name, by, group, estimate, se, ci_low, ci_high, n``."""
-    y = design.item_matrix(comb.items)
-    if levels is not None:
-        y = np.where(np.isnan(y), np.nan, np.isin(y, np.asarray(levels, dtype=float)))
-    answered = ~np.isnan(y)
-    a = answered.astype(float)
-    ay = np.where(answered, y, 0.0)
-    del y
-    uses = comb.L != 0  # (m, k)
-    uses_f = uses.T.astype(float)
-    answered_any = a @ uses_f > 0  # (n, m): answered at least one of the target's items
-    from scipy import stats  # here: importing scipy.stats takes seconds, parsing needs none
+    domain): ``name, by, group, estimate, se, ci_low, ci_high, n``.
 
-    quantile = stats.norm.ppf(0.5 + level / 2)
-    w = design.weights
-    frames = []
-    for var, group, mask in _domains(design, by):
-        # the core's linearisation, z_ij = w_i a_ij (y_ij - m_j) / W_j on the domain's rows,
-        # combined with L without forming z: zc = w * (ay @ (L/W)' - a @ (L m/W)'), computed on
-        # the domain's rows only (zero elsewhere)
-        rows = slice(None) if mask is None else np.flatnonzero(mask)
-        ay_d, a_d, w_d = ay[rows], a[rows], w[rows]
-        weight_sum = w_d @ a_d  # W_j
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = (w_d @ ay_d) / weight_sum
-            scaled = np.where(weight_sum > 0, comb.L / weight_sum, 0.0)  # (m, k)
-        est = comb.L @ np.nan_to_num(means) + comb.offset
-        bad = (np.isnan(means)[None, :] & uses).any(axis=1)  # an item with no answers
-        est[bad] = np.nan
-        zc = np.zeros((design.n, len(comb.names)))
-        zc[rows] = w_d[:, None] * (ay_d @ scaled.T - a_d @ (scaled * np.nan_to_num(means)).T)
-        se = np.sqrt(np.clip(np.diag(design.vcov(zc, domain=mask)), 0.0, None))
-        se[bad] = np.nan
-        n = answered_any[rows].sum(axis=0)
-        frames.append(pd.DataFrame({
-            "name": comb.names, "by": var, "group": group, "estimate": est, "se": se,
-            "ci_low": est - quantile * se, "ci_high": est + quantile * se, "n": n,
-        }))
-    return pd.concat(frames, ignore_index=True)
+    The item means (or shares of ``levels``) by domain come from the estimator with their
+    covariances within each domain group; the targets are the contrast ``L @ means + offset``
+    in every group (R's ``svyby`` then ``svycontrast``)."""
+    from analysis.estimates import domain_partitions, estimate
+
+    statistic = "mean" if levels is None else "proportion"
+    means = estimate(design, comb.items, statistic, by=by, deff=False, levels=levels,
+                     covariance="group")
+    by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    n = _respondents(design, comb, domain_partitions(design, by_list))
+    targets = means.contrast_within_groups(comb.L, names=comb.names, offset=comb.offset, n=n)
+    table = targets.to_frame(level).rename(columns={"item": "name"})
+    return table.drop(columns="deff")
+
+
+def _respondents(design, comb: _Combination, partitions) -> np.ndarray:
+    """Per domain group and target (group by group), the respondents in the group with at
+    least one answered item of the target (whatever their weight)."""
+    uses = comb.L != 0
+    missing = [design.item_values(col)[1] for col in comb.items]
+    answered_any: dict[tuple[int, ...], np.ndarray] = {}
+    for row in uses:
+        key = tuple(np.flatnonzero(row))
+        if key not in answered_any:
+            n_missing = np.zeros(design.n, dtype=np.int32)
+            for j in key:
+                n_missing[missing[j]] += 1
+            answered_any[key] = n_missing < len(key)
+    blocks = []
+    for _, codes, labels in partitions:
+        g = len(labels)
+        counts = np.column_stack([
+            np.bincount(codes[answered_any[tuple(np.flatnonzero(row))] & (codes >= 0)],
+                        minlength=g)[:g] for row in uses])
+        blocks.append(counts)
+    return np.vstack(blocks).ravel()
 
 
 # --------------------------------------------------------------------------- public estimators

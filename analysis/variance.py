@@ -246,6 +246,23 @@ class PSUStructure:
             row_scale *= self.n_strata / (~self.lonely).sum()
         return dev.T @ (dev * row_scale[:, None])
 
+    def gram_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(psu_weight (P,), stratum_weight (H,))`` that write the covariance of the column
+        sums of PSU totals ``t`` without centring them first:
+        ``sum_p psu_weight[p] t_p t_p' - sum_h stratum_weight[h] T_h T_h'`` (``T_h`` the
+        stratum sums), so that it can be accumulated over windows of PSUs. A single-PSU
+        stratum gets no weight (no variance), except a lonely one under ``adjust`` (centred
+        at 0, so no stratum term); under ``average`` the caller multiplies by the number of
+        strata over the number of non-lonely ones, as :meth:`variance` does."""
+        scale = self._scale()
+        single = self.n_psu == 1
+        if self.lonely_psu != "adjust":
+            scale[single] = 0.0
+        stratum_weight = scale / self.n_psu
+        if self.lonely_psu == "adjust":
+            stratum_weight[single] = 0.0
+        return np.repeat(scale, self.n_psu), stratum_weight
+
 
 @dataclass(frozen=True)
 class CalibrationStep:
@@ -391,6 +408,16 @@ class Calibration:
         for i, c in enumerate(self.coefficients(cell_sums)):
             out -= self._psu_fit(i, c, transposed=True)
         return out
+
+    def fitted_psu_totals_t(self, coefs: list[np.ndarray], psus: slice = slice(None)
+                            ) -> np.ndarray:
+        """``(m, P)`` PSU totals of the part of ``x`` the calibration explains, for the
+        :meth:`coefficients` of ``x``, over the PSUs ``psus`` (a window of PSUs)."""
+        out = None
+        for i, c in enumerate(coefs):
+            fit = (self.psu_model[i][psus] @ c).T
+            out = fit if out is None else out + fit
+        return np.asarray(out)
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
         """Row-level residuals ``(n, m)`` (for callers that need them, e.g. influence values)."""

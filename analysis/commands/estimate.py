@@ -156,16 +156,16 @@ def estimate_wave(survey, wave, design, targets, by, levels, args, notes) -> pd.
     if raw:
         deff = design_effect_kind(args.deff, design)
         if levels is not None:
-            est = design.proportion(raw, levels=levels, by=by or None, deff=deff)
+            table = design.proportion(raw, levels=levels, by=by or None, deff=deff).table
             if args.ci != "wald":
                 from analysis.ciprop import proportion_intervals
 
-                est.table = proportion_intervals(design, est.table, args.ci)
+                table = proportion_intervals(design, table, args.ci)
         elif args.total:
-            est = design.total(raw, by=by or None, deff=deff)
+            table = design.total(raw, by=by or None, deff=deff).table
         else:
-            est = design.mean(raw, by=by or None, deff=deff)
-        parts.append(est.table)
+            table = design.mean(raw, by=by or None, deff=deff).table
+        parts.append(table)
     if indicators:
         scales, dropped = survey.indicator_scales(wave, indicators)
         notes += dropped

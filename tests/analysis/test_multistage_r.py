@@ -118,6 +118,21 @@ def test_vcov_agrees_with_r(name, api, three):
     assert relative(design.vcov(z), want).max() < RTOL
 
 
+@pytest.mark.parametrize("name", ["dclus2", "calibrated"])
+@pytest.mark.parametrize("level", ["group", "by", "all"])
+def test_the_estimators_covariance_agrees_with_r(name, level, api, three):
+    """The engine's covariance of item means (the Estimate's vcov) on a multistage design."""
+    want = pd.read_csv(FIXTURES / "covariances.csv")
+    want = want[want.design == name].pivot(index="row", columns="col", values="value")
+    want = want.loc[["api00", "api99"], ["api00", "api99"]].to_numpy()
+    est = build(name, api, three).mean(["api00", "api99"], covariance=level)
+    assert relative(est.vcov, want).max() < RTOL
+    by = build(name, api, three).mean(["api00", "api99"], by="stype", covariance=level)
+    assert np.allclose(np.diag(by.vcov), by.se ** 2, rtol=1e-12)
+    ratio = est.ratio(0, 1)
+    assert np.isfinite(ratio.se).all()
+
+
 def test_degrees_of_freedom_are_the_first_stage(api, three):
     s = dclus2(api).structure
     assert (s.n_psus, s.n_strata) == (40, 1)
