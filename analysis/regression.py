@@ -247,6 +247,23 @@ class RegressionResult:
             p = float(stats.f.sf(chisq / k, k, ddf)) if ddf > 0 else float("nan")
         return WaldTest(terms=tuple(names), chisq=chisq, ndf=k, ddf=ddf, p_value=p)
 
+    @property
+    def estimate(self):
+        """The coefficients as the package's one result type (:class:`analysis.results.Estimate`,
+        with ``df`` the model's residual df), so they compose with ``contrast``,
+        ``contrast_fn`` and ``ratio`` like any other estimate (R's ``svycontrast`` on a
+        ``svyglm``)."""
+        from analysis.results import Estimate
+
+        m = len(self.coef)
+        return Estimate(coef=self.coef, vcov=self.vcov, item=self.names, by=("",) * m,
+                        group=("",) * m, n=np.full(m, float(self.n)), df=float(self.df),
+                        statistic="glm coefficient")
+
+    def contrast(self, L, names=None, offset=None):
+        """A linear combination of the coefficients (:meth:`Estimate.contrast`)."""
+        return self.estimate.contrast(L, names=names, offset=offset)
+
     def __repr__(self) -> str:
         return f"<RegressionResult {self.family}: {self.formula}>"
 

@@ -40,6 +40,20 @@ def test_result_has_the_shared_result_attributes(strat):
     assert "api00 ~ ell + meals" in str(fit)
 
 
+def test_coefficients_compose_with_contrasts_as_every_estimate(strat):
+    """svycontrast on a svyglm: the coefficients are an Estimate like any other."""
+    fit = fit_glm(strat, "api00 ~ ell + meals")
+    est = fit.estimate
+    assert tuple(est.names) == fit.names
+    assert np.array_equal(est.coef, fit.coef) and est.df == fit.df
+    diff = fit.contrast({"ell - meals": {"ell": 1, "meals": -1}})
+    L = np.array([0.0, 1.0, -1.0])
+    assert diff.coef[0] == pytest.approx(L @ fit.coef, rel=1e-14)
+    assert diff.se[0] == pytest.approx(np.sqrt(L @ fit.vcov @ L), rel=1e-12)
+    ratio = est.ratio("ell", "meals")
+    assert ratio.coef[0] == pytest.approx(fit.coef[1] / fit.coef[2], rel=1e-14)
+
+
 def test_a_single_coefficient_wald_test_is_the_squared_t(strat):
     fit = fit_glm(strat, "api00 ~ ell + meals")
     test = fit.wald_test("ell")
