@@ -89,6 +89,9 @@ def _quantile_block(design, item: str, probs: list[float], by: str, codes: np.nd
                     labels: list[str]) -> pd.DataFrame:
     """The rows of one item for the groups of one domain variable, indexed by group."""
     x = design.item_column(item)
+    # R keeps a design's selection probabilities and takes weights as 1 / prob: where a
+    # cumulative share is exactly p only in exact arithmetic, the last bit of a weight decides
+    # between two neighbouring values, so the weights are rounded the way R's are
     w = 1 / (1 / design.weights)
     answered = ~np.isnan(x) & (codes >= 0)
     n_groups, p = len(labels), np.asarray(probs)
@@ -108,9 +111,9 @@ def _quantile_block(design, item: str, probs: list[float], by: str, codes: np.nd
         p_high = res["estimate"] + res["se"] * t_high
         p_low[~(p_low >= 0)] = np.nan                   # R: NaN below 0 ...
         p_high[~(p_high <= 1)] = np.nan                 # ... and above 1
-        low = np.array([_math_quantile(x[rows], w[rows], pl) for rows, pl in zip(groups, p_low)])
-        high = np.array([_math_quantile(x[rows], w[rows], ph)
-                         for rows, ph in zip(groups, p_high)])
+        low, high = (np.array([_math_quantile(x[rows], w[rows], p_g)
+                               for rows, p_g in zip(groups, probs_g, strict=True)])
+                     for probs_g in (p_low, p_high))
         se = (high - low) / (2 * t_high)
     return pd.DataFrame({
         "item": [quantile_name(item, v) for _ in labels for v in probs],

@@ -14,9 +14,10 @@ one block per wave in DATA (each wave its own design: PSU and stratum ids never 
 waves), always the overall rows (``by`` and ``group`` empty) and, with ``--by``, one row per
 group of each by-variable. The statistic is a name in :data:`STATISTICS` (means by default;
 ``--total``, ``--proportion``, ``--ratio`` as R's ``svyratio``, ``--quantile`` as R's
-``svyquantile``); each maps to the function that estimates it. ``--items`` takes item columns and indicators (``N04.practice``,
-``N04.gap``, ``index.gap``, ...), the latter estimated exactly as `compare` estimates them
-(:func:`analysis.indicators.estimate_targets`; their ``deff`` is empty). ``--margins`` rakes each
+``svyquantile``); each maps to the function that estimates it. ``--items`` takes item columns
+and indicators (``N04.practice``, ``N04.gap``, ``index.gap``, ...), the latter estimated exactly
+as `compare` estimates them (:func:`analysis.indicators.estimate_targets`; their ``deff`` is
+empty). ``--margins`` rakes each
 wave inside (to its own rows of the margins when they have a ``wave`` column) and the SEs account
 for the raking. Several ``--psu`` columns make a multistage design (one per stage), with one
 ``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
