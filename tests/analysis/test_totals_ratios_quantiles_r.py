@@ -270,3 +270,34 @@ def test_bad_ratio_or_quantile_is_one_line(tmp_path, data, options, message, cap
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 1, err
     assert message in lines[0]
+
+
+def test_each_wave_is_its_own_design_for_ratios_and_quantiles(tmp_path, capsys):
+    from analysis.commands.estimate import design_effect_kind
+    from analysis.pipeline import DesignSpec, load_survey
+    from analysis.synthetic import make_responses
+
+    path = tmp_path / "r.parquet"
+    make_responses(1200, waves=(2024, 2025), seed=3).to_parquet(path)
+    design_options = ["--weight", "base_weight", "--strata", "stratum", "--psu", "psu",
+                      "--by", "region"]
+    survey = load_survey(str(path))
+    spec = DesignSpec(weight="base_weight", strata="stratum", psu="psu")
+    for option, api in [
+        (["--ratio", "N01_A1/N01_P1"],
+         lambda d: ratio_estimates(d, ["N01_A1/N01_P1"], by=["region"],
+                                   deff=design_effect_kind("auto", d))),
+        (["--items", "N01_P1", "--quantile", "0.25,0.5"],
+         lambda d: quantile_estimates(d, ["N01_P1"], [0.25, 0.5], by=["region"])),
+    ]:
+        out = tmp_path / "e.csv"
+        code, err = run_cli(["estimate", path, *design_options, *option, "--out", out], capsys)
+        assert code == 0, err
+        got = read_output(out)
+        for wave in (2024, 2025):
+            want = api(survey.design(wave, spec)).table
+            mine = got[got.wave == str(wave)].reset_index(drop=True)
+            assert mine["item"].tolist() == want["item"].tolist()
+            assert mine["group"].tolist() == want["group"].tolist()
+            for col in ("estimate", "se", "ci_low", "ci_high", "deff"):
+                assert np.allclose(mine[col], want[col], rtol=1e-12, equal_nan=True), col
