@@ -77,19 +77,29 @@ def design_df(design, by: str | None = None) -> dict[str, int]:
     """R's ``degf()`` of the design (``by=None``: key ``""``) or of the subset design of each
     group of ``by`` (as ``svyby`` passes it): first-stage PSUs with a row of positive sampling
     weight in the group, minus the strata of those PSUs."""
-    s = design.structure
-    sampled = design.base_weights != 0
     if by is None:
         codes, labels = np.zeros(design.n, dtype=np.int64), [""]
     else:
         codes, labels = domain_codes(design.data, by)
-    keep = sampled & (codes >= 0)
+    return dict(zip(labels, domain_df(design, codes, len(labels)).tolist(), strict=True))
+
+
+def domain_df(design, codes: np.ndarray, n_groups: int, rows: np.ndarray | None = None
+              ) -> np.ndarray:
+    """``(n_groups,)`` R's ``degf()`` of the subset design of each group (``codes``: group of
+    each row, -1 for none), restricted to ``rows`` (a mask, e.g. the answered rows, as R's
+    ``na.rm=TRUE`` subsets): first-stage PSUs with a row of positive sampling weight in the
+    group, minus the strata of those PSUs."""
+    s = design.structure
+    keep = (design.base_weights != 0) & (codes >= 0)
+    if rows is not None:
+        keep &= rows
     g, psu = codes[keep], s.psu[keep]
     psus = np.unique(g * s.n_psus + psu)
     strata = np.unique((psus // s.n_psus) * s.n_strata + s.psu_stratum[psus % s.n_psus])
-    n_psus = np.bincount(psus // s.n_psus, minlength=len(labels))
-    n_strata = np.bincount(strata // s.n_strata, minlength=len(labels))
-    return {label: int(a - b) for label, a, b in zip(labels, n_psus, n_strata, strict=True)}
+    n_psus = np.bincount(psus // s.n_psus, minlength=n_groups)
+    n_strata = np.bincount(strata // s.n_strata, minlength=n_groups)
+    return (n_psus - n_strata).astype(np.int64)
 
 
 def proportion_intervals(design, table: pd.DataFrame, method: str) -> pd.DataFrame:

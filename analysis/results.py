@@ -79,6 +79,29 @@ class Estimate:
     levels: list[float] | None = None
     blocks: np.ndarray | None = None
     covariance: str | None = "all"
+    intervals: np.ndarray | None = None
+    interval_note: str = "Taylor-linearised SE, 95% normal CI"
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, statistic: str, *, intervals: bool = False,
+                   interval_note: str | None = None, df: float = np.inf) -> Estimate:
+        """An estimate from an estimator's table (``item, by, group, estimate, se, n,
+        deff``) whose covariances between rows were not computed: each row is its own block.
+        ``intervals``: keep the table's ``ci_low``/``ci_high`` as the 95% intervals (for an
+        estimator whose interval is not ``estimate -/+ q se``, as R's ``svyquantile``)."""
+        m = len(table)
+        se = table["se"].to_numpy(dtype=float)
+        vcov = np.full((m, m), np.nan)
+        vcov[np.arange(m), np.arange(m)] = se * se
+        deff = table["deff"].to_numpy(dtype=float)
+        return cls(
+            coef=table["estimate"].to_numpy(dtype=float), vcov=vcov, item=table["item"],
+            by=table["by"], group=table["group"], n=table["n"].to_numpy(dtype=float),
+            deff=None if np.isnan(deff).all() else deff, df=df, statistic=statistic,
+            blocks=np.arange(m), covariance=None,
+            intervals=(table[["ci_low", "ci_high"]].to_numpy(dtype=float) if intervals
+                       else None),
+            interval_note=interval_note or cls.interval_note)
 
     def __post_init__(self):
         coef = np.array(self.coef, dtype=float).reshape(-1)
@@ -100,6 +123,10 @@ class Estimate:
             object.__setattr__(self, name, value)
         if self.levels is not None:
             object.__setattr__(self, "levels", [float(v) for v in self.levels])
+        if self.intervals is not None:
+            intervals = np.array(self.intervals, dtype=float).reshape(m, 2)
+            intervals.flags.writeable = False
+            object.__setattr__(self, "intervals", intervals)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -125,7 +152,13 @@ class Estimate:
     def confint(self, level: float = 0.95, df: float | None = None) -> np.ndarray:
         """``(m, 2)`` confidence intervals: normal (R's ``confint(est)``) unless ``df`` is
         given, then Student's t with ``df`` degrees of freedom (``df=est.df`` for the design's,
-        as R's ``confint(est, df=degf(design))``)."""
+        as R's ``confint(est, df=degf(design))``). An estimator that computes its own
+        intervals (:attr:`intervals`, e.g. quantiles) gives those, at 95% only."""
+        if self.intervals is not None:
+            if level != 0.95 or df is not None:
+                raise ValueError(f"these {self.statistic} intervals are the estimator's own "
+                                 "(" + self.interval_note + "); only the 95% ones exist")
+            return self.intervals.copy()
         if df is None or np.isinf(df):
             q = normal_quantile(level)
         else:
@@ -171,7 +204,7 @@ class Estimate:
         t["ci95"] = [f"[{lo:.4g}, {hi:.4g}]" for lo, hi in zip(t.ci_low, t.ci_high, strict=True)]
         t = t[["item", "by", "group", "estimate", "se", "ci95", "n", "deff"]]
         body = t.to_string(index=False, float_format=lambda v: f"{v:.4g}")
-        return f"Design-based {what} (Taylor-linearised SE, 95% normal CI)\n{body}"
+        return f"Design-based {what} ({self.interval_note})\n{body}"
 
     # ------------------------------------------------------------------ selection
     def select(self, which) -> Estimate:
@@ -186,7 +219,9 @@ class Estimate:
             deff=None if self.deff is None else self.deff[idx], df=self.df,
             statistic=self.statistic, levels=self.levels,
             blocks=None if self.blocks is None else self.blocks[idx],
-            covariance=self.covariance)
+            covariance=self.covariance,
+            intervals=None if self.intervals is None else self.intervals[idx],
+            interval_note=self.interval_note)
 
     # ------------------------------------------------------------------ contrasts
     def contrast(self, L, names: Sequence[str] | None = None, offset=None,

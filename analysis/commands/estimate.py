@@ -1,20 +1,23 @@
-"""`survey-analysis estimate`: design-based means, totals or proportions per wave, and Ten Norms
-indicators.
+"""`survey-analysis estimate`: design-based means, totals, proportions, ratios or quantiles per
+wave, and Ten Norms indicators.
 
-    survey-analysis estimate DATA --items A,B,... [--weight COL] [--strata COL]
-        [--psu COL[,COL...]] [--fpc COL[,COL...]]
+    survey-analysis estimate DATA (--items A,B,... | --ratio NUM/DEN[,...]) [--weight COL]
+        [--strata COL] [--psu COL[,COL...]] [--fpc COL[,COL...]]
         [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
         [--by COL[,COL...]]
-        [--proportion LEVELS [--ci wald|logit|wilson] | --total] [--lonely-psu RULE]
-        [--deff {wor,wr}]
+        [--proportion LEVELS [--ci wald|logit|wilson] | --total | --quantile P[,P...]]
+        [--lonely-psu RULE] [--deff {wor,wr}]
         [--keep-flagged] [--recode-invalid] [--digits N] --out E.csv
 
 Writes E.csv with exactly the columns ``wave,item,by,group,estimate,se,ci_low,ci_high,n,deff``:
 one block per wave in DATA (each wave its own design: PSU and stratum ids never merge across
 waves), always the overall rows (``by`` and ``group`` empty) and, with ``--by``, one row per
-group of each by-variable. ``--items`` takes item columns and indicators (``N04.practice``,
-``N04.gap``, ``index.gap``, ...), the latter estimated exactly as `compare` estimates them
-(:func:`analysis.indicators.estimate_targets`; their ``deff`` is empty). ``--margins`` rakes each
+group of each by-variable. The statistic is a name in :data:`STATISTICS` (means by default;
+``--total``, ``--proportion``, ``--ratio`` as R's ``svyratio``, ``--quantile`` as R's
+``svyquantile``); each maps to the function that estimates it. ``--items`` takes item columns
+and indicators (``N04.practice``, ``N04.gap``, ``index.gap``, ...), the latter estimated exactly
+as `compare` estimates them (:func:`analysis.indicators.estimate_targets`; their ``deff`` is
+empty). ``--margins`` rakes each
 wave inside (to its own rows of the margins when they have a ``wave`` column) and the SEs account
 for the raking. Several ``--psu`` columns make a multistage design (one per stage), with one
 ``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
@@ -29,6 +32,8 @@ on stderr too).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -59,8 +64,9 @@ def register(subparsers) -> None:
         help="weighted means/proportions and Ten Norms indicators with design-based SEs",
         description="Design-based estimates (Taylor-linearised SEs, 95% CIs, design effects) "
                     "of survey items and Ten Norms indicators, one design per wave.")
-    p.add_argument("--items", required=True, metavar="A,B,...",
-                   help="item columns and indicators (N04.practice, N04.gap, index.gap, ...)")
+    p.add_argument("--items", metavar="A,B,...",
+                   help="item columns and indicators (N04.practice, N04.gap, index.gap, ...); "
+                        "required except with --ratio")
     p.add_argument("--rake-variance", default="calibrate", choices=("calibrate", "rake"),
                    help="how SEs account for --margins: as R's calibrate(calfun='raking') "
                         "(default) or as a design raked by R's rake()")
@@ -69,6 +75,14 @@ def register(subparsers) -> None:
     stat.add_argument("--proportion", metavar="LEVELS",
                       help="share of answers in these levels, e.g. 4,5 (default: means)")
     stat.add_argument("--total", action="store_true", help="weighted totals instead of means")
+    stat.add_argument("--ratio", action="append", metavar="NUM/DEN[,NUM/DEN...]",
+                      help="ratio of the weighted totals of two columns, as R's "
+                           "svyratio(~NUM, ~DEN) (rows missing either are left out); "
+                           "repeatable; takes the place of --items")
+    stat.add_argument("--quantile", metavar="P[,P...]",
+                      help="quantiles of the --items, e.g. 0.25,0.5,0.75, with R's "
+                           "svyquantile defaults (qrule='math', Woodruff interval "
+                           "interval.type='mean' with a t quantile, df = PSUs - strata)")
     p.add_argument("--ci", default="wald", choices=("wald", "logit", "wilson"),
                    help="95%% interval of a --proportion: 'wald' (default) p -/+ 1.96 se; "
                         "'logit' as R's svyciprop(method='logit') (t quantile, df = PSUs - "
@@ -96,18 +110,14 @@ def run(args: argparse.Namespace) -> int:
     from analysis.indicators import parse_targets
     from analysis.io import progress, read_margins
 
-    items = split_list(args.items, "--items", "column name")
-    by = split_list(args.by, "--by", "column name") if args.by else []
-    levels = parse_levels(args.proportion) if args.proportion else None
-    targets = parse_targets(items)
+    request = statistic_request(args)
+    by = request.by
+    targets = parse_targets(request.items)
     indicators = [t for t in targets if t.is_indicator]
-    if indicators and (levels is not None or args.total):
-        raise AnalysisInputError(f"{'--proportion' if levels is not None else '--total'} "
-                                 f"applies to raw items, not to indicators such as "
-                                 f"'{indicators[0].name}' (norm scores are means on 0-100)")
-    if args.ci != "wald" and levels is None:
-        raise AnalysisInputError(f"--ci {args.ci} applies to proportions: give --proportion "
-                                 "LEVELS")
+    if indicators and request.statistic != "mean":
+        raise AnalysisInputError(f"--{request.statistic} applies to raw items, not to "
+                                 f"indicators such as '{indicators[0].name}' (norm scores are "
+                                 "means on 0-100)")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args, rake_variance=args.rake_variance)
     if margins is not None:
@@ -116,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         spec = replace(spec, margins=margins)
     design_cols = spec.columns
     raw = [t.item for t in targets if not t.is_indicator]
+    raw += [col for pair in request.ratios for col in pair]
     wanted = list(dict.fromkeys(raw + by + design_cols
                                 + (margins.variables if margins is not None else [])))
     # indicators need their norms' items, which only the metadata name: read every column then
@@ -130,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     tables, designs, notes = [], {}, []
     for wave in progress(list(survey.waves), "estimating", unit="wave"):
         designs[wave] = design = survey.design(wave, spec)
-        table = estimate_wave(survey, wave, design, targets, by, levels, args, notes)
+        table = estimate_wave(survey, wave, design, targets, request, notes)
         table.insert(0, "wave", "" if wave is None else wave)
         tables.append(table)
     out = pd.concat(tables, ignore_index=True)[OUTPUT_COLUMNS]
@@ -144,28 +155,111 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def estimate_wave(survey, wave, design, targets, by, levels, args, notes) -> pd.DataFrame:
-    """One wave's rows: raw items through the design's estimators, indicators through
+@dataclass(frozen=True)
+class StatisticRequest:
+    """What the options ask to estimate: the statistic's name and its arguments."""
+
+    statistic: str
+    items: list[str]
+    by: list[str]
+    deff: str = "auto"
+    levels: list[float] | None = None
+    ci: str = "wald"
+    ratios: tuple[tuple[str, str], ...] = ()
+    quantiles: tuple[float, ...] = ()
+
+
+def statistic_request(args: argparse.Namespace) -> StatisticRequest:
+    """The options parsed and checked (one line naming the option when they are wrong)."""
+    from analysis.quantiles import check_probabilities
+    from analysis.ratios import parse_ratio
+
+    statistic = next((name for name in STATISTICS if getattr(args, name, None)), "mean")
+    if statistic == "ratio" and args.items:
+        raise AnalysisInputError("--ratio names its own columns (NUM/DEN): drop --items")
+    if statistic != "ratio" and not args.items:
+        raise AnalysisInputError("--items: give the items to estimate, e.g. N01_A1,N01_P1 "
+                                 "(only --ratio goes without)")
+    if args.ci != "wald" and statistic != "proportion":
+        raise AnalysisInputError(f"--ci {args.ci} applies to proportions: give --proportion "
+                                 "LEVELS")
+    ratio_texts = [t for option in args.ratio or [] for t in split_list(option, "--ratio",
+                                                                       "NUM/DEN pair")]
+    quantile_texts = split_list(args.quantile, "--quantile", "level") if args.quantile else []
+    try:
+        ratios = tuple(dict.fromkeys(parse_ratio(t) for t in ratio_texts))
+        quantiles = tuple(check_probabilities(quantile_texts)) if quantile_texts else ()
+    except AnalysisInputError as exc:
+        raise AnalysisInputError(f"--{statistic}: {exc}") from None
+    return StatisticRequest(
+        statistic=statistic,
+        items=split_list(args.items, "--items", "column name") if args.items else [],
+        by=split_list(args.by, "--by", "column name") if args.by else [],
+        deff=args.deff, levels=parse_levels(args.proportion) if args.proportion else None,
+        ci=args.ci, ratios=ratios, quantiles=quantiles)
+
+
+def estimate_means(design, items, request) -> pd.DataFrame:
+    deff = design_effect_kind(request.deff, design)
+    return design.mean(items, by=request.by or None, deff=deff).table
+
+
+def estimate_totals(design, items, request) -> pd.DataFrame:
+    deff = design_effect_kind(request.deff, design)
+    return design.total(items, by=request.by or None, deff=deff).table
+
+
+def estimate_proportions(design, items, request) -> pd.DataFrame:
+    deff = design_effect_kind(request.deff, design)
+    table = design.proportion(items, levels=request.levels, by=request.by or None,
+                              deff=deff).table
+    if request.ci == "wald":
+        return table
+    from analysis.ciprop import proportion_intervals
+
+    return proportion_intervals(design, table, request.ci)
+
+
+def estimate_ratios(design, items, request) -> pd.DataFrame:
+    from analysis.ratios import ratio_estimates
+
+    deff = design_effect_kind(request.deff, design)
+    return ratio_estimates(design, request.ratios, by=request.by or None, deff=deff).table
+
+
+def estimate_quantiles(design, items, request) -> pd.DataFrame:
+    from analysis.quantiles import quantile_estimates
+
+    return quantile_estimates(design, items, request.quantiles, by=request.by or None).table
+
+
+# statistic (= the option that asks for it, "mean" when none does) -> its rows of one wave's
+# design, from the raw items and the request
+STATISTICS: dict[str, Callable[..., pd.DataFrame]] = {
+    "mean": estimate_means,
+    "total": estimate_totals,
+    "proportion": estimate_proportions,
+    "ratio": estimate_ratios,
+    "quantile": estimate_quantiles,
+}
+
+
+def estimate_wave(survey, wave, design, targets, request, notes) -> pd.DataFrame:
+    """One wave's rows: raw items through the requested statistic, indicators through
     :func:`analysis.indicators.estimate_targets` (as `compare`), whole sample first, then each
     group, targets in the order asked. Items a score is computed without go to ``notes``."""
     from analysis.indicators import estimate_targets
 
     raw = [t.item for t in targets if not t.is_indicator]
     indicators = [t for t in targets if t.is_indicator]
+    by = request.by
     parts = []
-    if raw:
-        deff = design_effect_kind(args.deff, design)
-        if levels is not None:
-            table = design.proportion(raw, levels=levels, by=by or None, deff=deff).table
-            if args.ci != "wald":
-                from analysis.ciprop import proportion_intervals
-
-                table = proportion_intervals(design, table, args.ci)
-        elif args.total:
-            table = design.total(raw, by=by or None, deff=deff).table
-        else:
-            table = design.mean(raw, by=by or None, deff=deff).table
-        parts.append(table)
+    if raw or request.ratios:
+        try:
+            parts.append(STATISTICS[request.statistic](design, raw, request))
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"wave {wave}: {exc}" if wave is not None else str(exc)
+                                     ) from None
     if indicators:
         scales, dropped = survey.indicator_scales(wave, indicators)
         notes += dropped
