@@ -79,6 +79,8 @@ class WeightingReport:
             s += f"; {self.n_trimmed} weight(s) at a bound"
         if self.rescaled is not None:
             s += f"; input weights rescaled by {self.rescaled:.6g} first (as R)"
+        if self.weight_min < 0:
+            s += "; some weights are negative: bound the g-weights from below (e.g. 0.1,10)"
         return s
 
 
@@ -154,11 +156,11 @@ RAKING_MAX_ITER = 1000
 RESCALE_THRESHOLD = 20  # grake's SOMETHRESHOLD
 
 
-def check_bounds(bounds, calfun: str) -> tuple[float, float] | None:
+def check_bounds(bounds, calfun: str, option: str = "bounds") -> tuple[float, float] | None:
     """``bounds`` on the g-weights as ``(L, U)``, or ``None`` for none; raises for a calfun
     that is not one of :data:`CALIBRATION_FUNCTIONS`, bounds that are not two numbers with
     ``L < 1 < U`` (Newton's method starts from g = 1, the input weights), and a logit
-    calibration without finite bounds."""
+    calibration without finite bounds. ``option`` names the bounds in messages."""
     if calfun not in CALIBRATION_FUNCTIONS:
         raise AnalysisInputError(f"calibration function '{bounded(calfun)}' is not one of "
                                  f"{', '.join(CALIBRATION_FUNCTIONS)}")
@@ -166,23 +168,23 @@ def check_bounds(bounds, calfun: str) -> tuple[float, float] | None:
         try:
             lo, hi = (float(b) for b in bounds)
         except (TypeError, ValueError):
-            raise AnalysisInputError(f"bounds {bounded(bounds)}: give two numbers, the lower "
+            raise AnalysisInputError(f"{option} {bounded(bounds)}: give two numbers, the lower "
                                      "and upper bound of the g-weights") from None
         if np.isnan(lo) or np.isnan(hi):
-            raise AnalysisInputError(f"bounds {lo:g},{hi:g}: not numbers")
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: not numbers")
         if lo >= hi:
-            raise AnalysisInputError(f"bounds {lo:g},{hi:g}: the lower bound {lo:g} is not "
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: the lower bound {lo:g} is not "
                                      f"below the upper bound {hi:g}")
         if not lo < 1 < hi:
-            raise AnalysisInputError(f"bounds {lo:g},{hi:g}: the g-weights (calibrated / input "
-                                     "weight) start at 1, which must lie strictly between the "
-                                     "bounds")
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: the g-weights (calibrated / "
+                                     "input weight) start at 1, which must lie strictly "
+                                     "between the bounds")
         bounds = None if (lo, hi) == (-np.inf, np.inf) else (lo, hi)
     if CALIBRATION_FUNCTIONS[calfun].needs_bounds and (
             bounds is None or not np.isfinite(bounds).all()):
-        raise AnalysisInputError(f"{calfun} calibration needs finite bounds on the g-weights, "
-                                 "e.g. 0.5,2 (as R: 'Logit calibration requires finite "
-                                 "bounds')")
+        raise AnalysisInputError(f"{calfun} calibration needs finite bounds on the g-weights "
+                                 f"({option}), e.g. 0.5,2 (as R: 'Logit calibration requires "
+                                 "finite bounds')")
     return bounds
 
 
@@ -376,10 +378,11 @@ def _calibrated_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
                 "consistent or allow more iterations")
         inside = (f" with g-weights in [{spec.bounds[0]:g}, {spec.bounds[1]:g}]"
                   if spec.bounds else "")
+        off = (f"'{var}'='{cat}' is still {rel[k]:.3g} (relative) off its target"
+               if np.isfinite(rel[k]) else "the g-weights overflowed on the way")
         raise ConvergenceError(
             f"{spec.calfun} calibration{inside} failed to converge in {max_iter} iterations: "
-            f"'{var}'='{cat}' is still {rel[k]:.3g} (relative) off its target; widen the "
-            "bounds, or check that the margins are consistent")
+            f"{off}; widen the bounds, or check that the margins are consistent")
     weights = base * g[spec.cell]
     ab, rel = margin_errors(cell_base * g, spec.cell_cats, spec.targets)
     report = _report(method, iters, ab, rel, True, epsilon, weights)
