@@ -18,9 +18,9 @@ group of each by-variable. ``--items`` takes item columns and indicators (``N04.
 (:func:`analysis.indicators.estimate_targets`; their ``deff`` is empty). ``--margins`` rakes each
 wave inside (to its own rows of the margins when they have a ``wave`` column), or calibrates it
 with ``--calfun linear|logit`` and ``--bounds L,U`` on the g-weights (R's ``calibrate()``), and
-the SEs account for the calibration. Several ``--psu`` columns make a multistage design (one per stage), with one
-``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
-(:func:`analysis.pipeline.load_survey`):
+the SEs account for the calibration. Several ``--psu`` columns make a multistage design (one
+per stage), with one ``--fpc`` column per stage (:mod:`analysis.multistage`). The data go
+through the one pipeline (:func:`analysis.pipeline.load_survey`):
 answer codes are checked against the codebook (``--recode-invalid`` sets out-of-range codes to
 missing instead of refusing), "not applicable" (9) is left out of every estimate, and responses
 flagged by the quality checks are excluded (``--keep-flagged`` keeps them); stderr says so. With
