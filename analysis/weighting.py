@@ -275,7 +275,7 @@ def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
     if variance not in RAKE_VARIANCES:
         raise AnalysisInputError(
             f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
-    spec = margins_spec(design, margins, max_iter, rescale)
+    spec = margins_spec(design, margins, rescale)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "rake")
     step = _margins_step(spec, design.weights, weights, variance, kind="rake")
     new = design._with_weights(weights, step, report)
@@ -296,7 +296,7 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
                                  f"raking without bounds, not for {calfun} calibration"
                                  + (" with bounds" if calfun == "raking" else ""))
     max_iter = NEWTON_MAX_ITER if max_iter is None else max_iter
-    spec = margins_spec(design, margins, max_iter, rescale, calfun, bounds)
+    spec = margins_spec(design, margins, rescale, calfun, bounds)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "calibrate")
     step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
     new = design._with_weights(weights, step, report)
@@ -304,15 +304,13 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
     return new
 
 
-def margins_spec(design, margins: Margins, max_iter: int, rescale: bool,
-                 calfun: str = "raking", bounds=None) -> _RakeSpec:
+def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",
+                 bounds=None) -> _RakeSpec:
     """The cells of ``design``'s rows for ``margins`` and their targets; raises for a data
     category the margins lack, a margin category without respondents (with a positive
     weight), a missing value in a weighting variable."""
     if not isinstance(margins, Margins):
         margins = Margins(pd.DataFrame(margins))
-    if max_iter < 1:
-        raise AnalysisInputError("max_iter must be at least 1")
     base = design.weights
     variables = tuple(margins.variables)
     # a data category the margins lack is the mistake to report first: it usually explains
@@ -361,6 +359,8 @@ def margins_target(margins: Margins, var: str, cat: str) -> str:
 def _calibrated_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
     """The weights that meet ``spec``'s margins from ``base``, and the report; raises
     :class:`ConvergenceError` naming the margin furthest off when they are not found."""
+    if max_iter < 1:
+        raise AnalysisInputError("max_iter must be at least 1")
     cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
     if spec.proportional_fitting:
         g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter,
