@@ -142,12 +142,12 @@ def _logit_derivative(u, lo, hi):
 
 
 CALIBRATION_FUNCTIONS = {
-    "linear": CalibrationFunction(
-        "linear", lambda u, lo, hi: np.minimum(np.maximum(u + 1, lo), hi) - 1,
-        lambda u, lo, hi: _inside(u, lo, hi).astype(float)),
     "raking": CalibrationFunction(
         "raking", lambda u, lo, hi: np.minimum(np.maximum(np.exp(u), lo), hi) - 1,
         lambda u, lo, hi: np.where(_inside(u, lo, hi), np.exp(u), 0.0)),
+    "linear": CalibrationFunction(
+        "linear", lambda u, lo, hi: np.minimum(np.maximum(u + 1, lo), hi) - 1,
+        lambda u, lo, hi: _inside(u, lo, hi).astype(float)),
     "logit": CalibrationFunction("logit", _logit_g_minus_1, _logit_derivative,
                                  needs_bounds=True),
 }

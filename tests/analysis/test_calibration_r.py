@@ -164,7 +164,7 @@ def test_bad_bounds_and_calfun(data):
     assert "give two numbers" in err(d.calibrate, m, bounds=("a", 2))
     assert "logit calibration needs finite bounds" in err(d.calibrate, m, calfun="logit")
     assert "needs finite bounds" in err(d.calibrate, m, calfun="logit", bounds=(0.5, np.inf))
-    assert "is not one of linear, raking, logit" in err(d.calibrate, m, calfun="sinh")
+    assert "is not one of raking, linear, logit" in err(d.calibrate, m, calfun="sinh")
     assert "not for linear calibration" in err(d.calibrate, m, variance="rake")
 
 
