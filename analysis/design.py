@@ -193,6 +193,35 @@ class SurveyDesign:
         return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale,
                            variance=variance)
 
+    def calibrate(self, margins, calfun: str = "linear", bounds=None,
+                  max_iter: int | None = None, epsilon: float = 1e-10, rescale: bool = False,
+                  variance: str = "calibrate") -> SurveyDesign:
+        """Calibrate the weights to marginal totals, as R's ``calibrate(design, ~a+b+...,
+        population, calfun=, bounds=)``.
+
+        Args:
+            margins: as for :meth:`rake` (main effects of the margins' variables).
+            calfun: ``"linear"`` (GREG), ``"raking"`` or ``"logit"``; the calibrated weight is
+                the input weight times a g-weight ``F(x' eta)``.
+            bounds: ``(L, U)`` bounds on the g-weights (calibrated / input weight), with
+                ``L < 1 < U``; required (finite) for ``"logit"``; ``None``: none.
+            max_iter: Newton steps (default 50, as R); for ``"raking"`` without bounds,
+                which runs :meth:`rake`, sweeps (default 1000).
+            epsilon: convergence when every margin is within ``epsilon`` of its target,
+                relative to the target.
+            rescale, variance: as for :meth:`rake` (``variance="rake"`` only for raking
+                without bounds).
+
+        Returns:
+            A new design with the calibrated weights; variances account for the calibration
+            (R's ``greg_calibration`` residuals). Raises :class:`ConvergenceError` (one line)
+            when bounded calibration fails to converge.
+        """
+        from analysis.weighting import calibrate_design
+
+        return calibrate_design(self, margins, calfun=calfun, bounds=bounds, max_iter=max_iter,
+                                epsilon=epsilon, rescale=rescale, variance=variance)
+
     def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
         """Post-stratify to a joint table: columns = weighting variables + ``target``
         (counts, or shares summing to 1)."""

@@ -38,10 +38,12 @@ class DesignSpec:
     """How to build each wave's design from the responses table (column names).
 
     ``weight`` is the final weight column; with ``margins`` (a :class:`analysis.Margins` or a path)
-    each wave is raked to the margins (rows for that wave when the margins have a ``wave`` column),
-    starting from ``base_weight`` (or ``weight``, or 1), and SEs account for the raking
-    (``rake_variance`` as :meth:`SurveyDesign.rake`); ``rescale`` turns count targets on
-    different bases into shares of one total.
+    each wave is calibrated to the margins (rows for that wave when the margins have a ``wave``
+    column) with ``calfun`` and ``bounds`` (:meth:`SurveyDesign.calibrate`; the default,
+    raking without bounds, is :meth:`SurveyDesign.rake`), starting from ``base_weight`` (or
+    ``weight``, or 1), and SEs account for the calibration (``rake_variance`` as
+    :meth:`SurveyDesign.rake`); ``rescale`` turns count targets on different bases into
+    shares of one total.
     """
 
     weight: str | None = None
@@ -53,6 +55,8 @@ class DesignSpec:
     lonely_psu: str = "fail"
     rescale: bool = False
     rake_variance: str = "calibrate"
+    calfun: str = "raking"
+    bounds: tuple[float, float] | None = None
 
     @property
     def weighted(self) -> bool:
@@ -82,8 +86,9 @@ class DesignSpec:
             raise AnalysisInputError(f"{source}: {exc}") from None
         if self.margins is not None:
             kwargs = {"variance": self.rake_variance} if self.rake_variance != "calibrate" else {}
-            design = design.rake(margins_for_wave(self.margins, year), rescale=self.rescale,
-                                 **kwargs)
+            design = design.calibrate(margins_for_wave(self.margins, year),
+                                      calfun=self.calfun, bounds=self.bounds,
+                                      rescale=self.rescale, **kwargs)
         return design
 
 

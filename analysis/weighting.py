@@ -1,14 +1,17 @@
-"""Raking, post-stratification and trimming of survey weights, run on cells.
+"""Raking, calibration, post-stratification and trimming of survey weights, run on cells.
 
-Raking multiplies every weight by a factor that depends only on the row's cell of the crossed
-weighting variables, so iterative proportional fitting runs on the cells' weight totals (a few
-hundred numbers) however many rows there are. The resulting design keeps a
-:class:`analysis.variance.CalibrationStep` so that standard errors account for the raking as
-R's ``calibrate(..., calfun="raking")`` does.
+Calibrating to categorical margins multiplies every weight by a g-weight ``F(x' eta)`` whose
+``x`` (the dummies of the row's categories) depends only on the row's cell of the crossed
+weighting variables, so iterative proportional fitting (raking) and the Newton iterations of R's
+``calibrate()`` (``grake``, for the linear, raking and logit calibration functions, with bounds)
+run on the cells' weight totals (a few hundred numbers) however many rows there are. The
+resulting design keeps a :class:`analysis.variance.CalibrationStep` so that standard errors
+account for the calibration as R's ``calibrate()`` does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,9 +31,9 @@ class WeightingReport:
     """How a weighting went.
 
     Attributes:
-        method: ``"rake"``, ``"poststratify"`` or ``"trim"``.
-        iterations: sweeps of iterative proportional fitting (1 for post-stratification;
-            trim/re-rake rounds for trimming).
+        method: ``"rake"``, ``"calibrate"``, ``"poststratify"`` or ``"trim"``.
+        iterations: sweeps of iterative proportional fitting, Newton steps of a calibration
+            (1 for post-stratification; trim/re-calibrate rounds for trimming).
         max_margin_error: largest ``|achieved - target|`` over all margin categories, in
             weight units (persons).
         max_relative_error: the same divided by the target.
@@ -38,6 +41,11 @@ class WeightingReport:
         epsilon: the tolerance used.
         n_trimmed: weights at a trimming bound (trimming only).
         weight_sum, weight_min, weight_max: of the final weights.
+        calfun, bounds: the calibration function and the bounds on the g-weights
+            (``"calibrate"`` only).
+        rescaled: the factor R's ``grake`` put on the weights before calibrating, when every
+            target is over 20 times its sample total (the bounds apply to the rescaled
+            weights); ``None`` when it did not.
     """
 
     method: str
@@ -50,26 +58,134 @@ class WeightingReport:
     weight_sum: float = float("nan")
     weight_min: float = float("nan")
     weight_max: float = float("nan")
+    calfun: str | None = None
+    bounds: tuple[float, float] | None = None
+    rescaled: float | None = None
+
+    @property
+    def label(self) -> str:
+        """``rake``, ``calibrate (logit, g in [0.5, 2])``, ..."""
+        if self.calfun is None:
+            return self.method
+        inside = f", g in [{self.bounds[0]:g}, {self.bounds[1]:g}]" if self.bounds else ""
+        return f"{self.method} ({self.calfun}{inside})"
 
     def __str__(self) -> str:
         state = "converged" if self.converged else "NOT converged"
-        s = (f"{self.method}: {state} after {self.iterations} iteration(s); max margin error "
+        s = (f"{self.label}: {state} after {self.iterations} iteration(s); max margin error "
              f"{self.max_margin_error:.3g} ({self.max_relative_error:.3g} relative); weights sum "
              f"{self.weight_sum:.6g}, range [{self.weight_min:.4g}, {self.weight_max:.4g}]")
         if self.method == "trim":
             s += f"; {self.n_trimmed} weight(s) at a bound"
+        if self.rescaled is not None:
+            s += f"; input weights rescaled by {self.rescaled:.6g} first (as R)"
+        if self.weight_min < 0:
+            s += "; some weights are negative: bound the g-weights from below (e.g. 0.1,10)"
         return s
 
 
 @dataclass(frozen=True)
 class _RakeSpec:
-    """What re-raking needs: cells, each cell's category per variable, targets."""
+    """What re-calibrating needs: cells, each cell's category per variable, targets, and the
+    calibration function and bounds (raking without bounds: iterative proportional fitting)."""
 
     variables: tuple[str, ...]
     cell: np.ndarray            # (n,)
     cell_cats: np.ndarray       # (C, V) category index per variable
     targets: tuple[np.ndarray, ...]  # per variable, target per category
     labels: tuple[tuple[str, ...], ...]  # per variable, category labels
+    calfun: str = "raking"
+    bounds: tuple[float, float] | None = None
+
+    @property
+    def proportional_fitting(self) -> bool:
+        """Whether the weights are found by iterative proportional fitting (raking without
+        bounds), else by Newton's method as R's ``grake``."""
+        return self.calfun == "raking" and self.bounds is None
+
+
+# ---------------------------------------------------------------------- calibration functions
+@dataclass(frozen=True)
+class CalibrationFunction:
+    """A calibration function of R's ``calibrate()`` (survey 4.1-1, ``R/grake.R``): the g-weight
+    minus 1 and its derivative as functions of ``u = x' eta``, given the bounds ``(L, U)`` on
+    the g-weights (``-inf, inf`` without bounds). Written as R writes them, quirks included,
+    so that Newton's method takes R's steps."""
+
+    name: str
+    g_minus_1: Callable[[np.ndarray, float, float], np.ndarray]
+    derivative: Callable[[np.ndarray, float, float], np.ndarray]
+    needs_bounds: bool = False
+
+
+def _inside(u, lo, hi):
+    # R's cal.linear and cal.raking cut the derivative where u (not the g-weight) leaves
+    # (L - 1, U - 1); for raking that differs from where exp(u) is clipped, and R does so
+    return (u < hi - 1) & (u > lo - 1)
+
+
+def _logit_parts(u, lo, hi):
+    a = (hi - lo) / ((hi - 1) * (1 - lo))
+    e = np.exp(a * u)
+    return a, e, hi - 1 + (1 - lo) * e
+
+
+def _logit_g_minus_1(u, lo, hi):
+    _, e, den = _logit_parts(u, lo, hi)
+    return (lo * (hi - 1) + hi * (1 - lo) * e) / den - 1
+
+
+def _logit_derivative(u, lo, hi):
+    a, e, den = _logit_parts(u, lo, hi)
+    return (hi * (1 - lo) * e * a / den
+            - ((lo * (hi - 1) + hi * (1 - lo) * e) * ((1 - lo) * e * a)) / den ** 2)
+
+
+CALIBRATION_FUNCTIONS = {
+    "raking": CalibrationFunction(
+        "raking", lambda u, lo, hi: np.minimum(np.maximum(np.exp(u), lo), hi) - 1,
+        lambda u, lo, hi: np.where(_inside(u, lo, hi), np.exp(u), 0.0)),
+    "linear": CalibrationFunction(
+        "linear", lambda u, lo, hi: np.minimum(np.maximum(u + 1, lo), hi) - 1,
+        lambda u, lo, hi: _inside(u, lo, hi).astype(float)),
+    "logit": CalibrationFunction("logit", _logit_g_minus_1, _logit_derivative,
+                                 needs_bounds=True),
+}
+NEWTON_MAX_ITER = 50  # R's calibrate(maxit=50)
+RAKING_MAX_ITER = 1000
+RESCALE_THRESHOLD = 20  # grake's SOMETHRESHOLD
+
+
+def check_bounds(bounds, calfun: str, option: str = "bounds") -> tuple[float, float] | None:
+    """``bounds`` on the g-weights as ``(L, U)``, or ``None`` for none; raises for a calfun
+    that is not one of :data:`CALIBRATION_FUNCTIONS`, bounds that are not two numbers with
+    ``L < 1 < U`` (Newton's method starts from g = 1, the input weights), and a logit
+    calibration without finite bounds. ``option`` names the bounds in messages."""
+    if calfun not in CALIBRATION_FUNCTIONS:
+        raise AnalysisInputError(f"calibration function '{bounded(calfun)}' is not one of "
+                                 f"{', '.join(CALIBRATION_FUNCTIONS)}")
+    if bounds is not None:
+        try:
+            lo, hi = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise AnalysisInputError(f"{option} {bounded(bounds)}: give two numbers, the lower "
+                                     "and upper bound of the g-weights") from None
+        if np.isnan(lo) or np.isnan(hi):
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: not numbers")
+        if lo >= hi:
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: the lower bound {lo:g} is not "
+                                     f"below the upper bound {hi:g}")
+        if not lo < 1 < hi:
+            raise AnalysisInputError(f"{option} {lo:g},{hi:g}: the g-weights (calibrated / "
+                                     "input weight) start at 1, which must lie strictly "
+                                     "between the bounds")
+        bounds = None if (lo, hi) == (-np.inf, np.inf) else (lo, hi)
+    if CALIBRATION_FUNCTIONS[calfun].needs_bounds and (
+            bounds is None or not np.isfinite(bounds).all()):
+        raise AnalysisInputError(f"{calfun} calibration needs finite bounds on the g-weights "
+                                 f"({option}), e.g. 0.5,2 (as R: 'Logit calibration requires "
+                                 "finite bounds')")
+    return bounds
 
 
 def category_codes(data: pd.DataFrame, var: str, categories: list[str], source: str,
@@ -153,16 +269,48 @@ def margin_errors(cell_weights, cell_cats, targets) -> tuple[np.ndarray, np.ndar
     return np.concatenate(ab), np.concatenate(rel)
 
 
-def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float = 1e-10,
-                rescale: bool = False, variance: str = "calibrate"):
+def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
+                epsilon: float = 1e-10, rescale: bool = False, variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.rake`."""
     if variance not in RAKE_VARIANCES:
         raise AnalysisInputError(
             f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    spec = margins_spec(design, margins, rescale)
+    weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "rake")
+    step = _margins_step(spec, design.weights, weights, variance, kind="rake")
+    new = design._with_weights(weights, step, report)
+    new._weighting_spec = spec
+    return new
+
+
+def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=None,
+                     max_iter: int | None = None, epsilon: float = 1e-10, rescale: bool = False,
+                     variance: str = "calibrate"):
+    """See :meth:`analysis.design.SurveyDesign.calibrate`."""
+    bounds = check_bounds(bounds, calfun)
+    if calfun == "raking" and bounds is None:
+        return rake_design(design, margins, RAKING_MAX_ITER if max_iter is None else max_iter,
+                           epsilon, rescale, variance)
+    if variance != "calibrate":
+        raise AnalysisInputError(f"the variance of R's rake() (variance='{variance}') is for "
+                                 f"raking without bounds, not for {calfun} calibration"
+                                 + (" with bounds" if calfun == "raking" else ""))
+    max_iter = NEWTON_MAX_ITER if max_iter is None else max_iter
+    spec = margins_spec(design, margins, rescale, calfun, bounds)
+    weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "calibrate")
+    step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
+    new = design._with_weights(weights, step, report)
+    new._weighting_spec = spec
+    return new
+
+
+def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",
+                 bounds=None) -> _RakeSpec:
+    """The cells of ``design``'s rows for ``margins`` and their targets; raises for a data
+    category the margins lack, a margin category without respondents (with a positive
+    weight), a missing value in a weighting variable."""
     if not isinstance(margins, Margins):
         margins = Margins(pd.DataFrame(margins))
-    if max_iter < 1:
-        raise AnalysisInputError("max_iter must be at least 1")
     base = design.weights
     variables = tuple(margins.variables)
     # a data category the margins lack is the mistake to report first: it usually explains
@@ -194,12 +342,7 @@ def rake_design(design, margins: Margins, max_iter: int = 1000, epsilon: float =
         tvecs.append(t)
         labels.append(tuple(cats))
     cell, cell_cats = _cells(codes, sizes)
-    spec = _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels))
-    weights, report = _rake_weights(base, spec, max_iter, epsilon, "rake")
-    step = _rake_step(spec, base, weights, variance)
-    new = design._with_weights(weights, step, report)
-    new._weighting_spec = spec
-    return new
+    return _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels), calfun, bounds)
 
 
 def _margins_file(margins: Margins) -> str:
@@ -213,19 +356,123 @@ def margins_target(margins: Margins, var: str, cat: str) -> str:
     return f"{v.iloc[0]:.10g}" if len(v) else "?"
 
 
-def _rake_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
+def _calibrated_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
+    """The weights that meet ``spec``'s margins from ``base``, and the report; raises
+    :class:`ConvergenceError` naming the margin furthest off when they are not found."""
+    if max_iter < 1:
+        raise AnalysisInputError("max_iter must be at least 1")
     cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
-    g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter, epsilon)
+    if spec.proportional_fitting:
+        g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter,
+                                       epsilon)
+        scale = None
+    else:
+        g, iters, rel, converged, scale = newton_calibration(cell_base, spec, max_iter, epsilon)
     if not converged:
         k = int(np.argmax(rel))
         var, cat = _category_at(spec, k)
+        if spec.proportional_fitting:
+            raise ConvergenceError(
+                f"raking did not converge in {max_iter} iterations: '{var}'='{cat}' is still "
+                f"{rel[k]:.3g} (relative) off its target; check that the margins are "
+                "consistent or allow more iterations")
+        inside = (f" with g-weights in [{spec.bounds[0]:g}, {spec.bounds[1]:g}]"
+                  if spec.bounds else "")
+        off = (f"'{var}'='{cat}' is still {rel[k]:.3g} (relative) off its target"
+               if np.isfinite(rel[k]) else "the g-weights overflowed on the way")
         raise ConvergenceError(
-            f"raking did not converge in {max_iter} iterations: '{var}'='{cat}' is still "
-            f"{rel[k]:.3g} (relative) off its target; check that the margins are consistent "
-            "or allow more iterations")
+            f"{spec.calfun} calibration{inside} failed to converge in {max_iter} iterations: "
+            f"{off}; widen the bounds, or check that the margins are consistent")
     weights = base * g[spec.cell]
     ab, rel = margin_errors(cell_base * g, spec.cell_cats, spec.targets)
-    return weights, _report(method, iters, ab, rel, True, epsilon, weights)
+    report = _report(method, iters, ab, rel, True, epsilon, weights)
+    if method == "calibrate":
+        from dataclasses import replace
+
+        report = replace(report, calfun=spec.calfun, bounds=spec.bounds, rescaled=scale)
+    return weights, report
+
+
+def r_model_matrix(spec: _RakeSpec) -> tuple[np.ndarray, np.ndarray]:
+    """R's model matrix of ``~a+b+...`` on the cells, and its population totals: an intercept
+    (the total), then the dummies of every category of each variable but its reference level,
+    the first in the margins that has respondents (R's first factor level). Categories
+    without respondents (their target is 0) have no column, as R drops them."""
+    n_cells = len(spec.cell_cats)
+    columns, population = [np.ones(n_cells)], [float(spec.targets[0].sum())]
+    for v, t in enumerate(spec.targets):
+        present = np.unique(spec.cell_cats[:, v])
+        for k in present[1:]:
+            columns.append((spec.cell_cats[:, v] == k).astype(float))
+            population.append(float(t[k]))
+    return np.column_stack(columns), np.array(population)
+
+
+def newton_calibration(cell_base: np.ndarray, spec: _RakeSpec, max_iter: int,
+                       epsilon: float):
+    """R's ``grake`` (survey 4.1-1) on cells: Newton's method for the g-weights
+    ``1 + F(x' eta)`` of ``spec.calfun`` within ``spec.bounds`` that meet the margins,
+    from ``eta = 0``, with R's pseudo-inverse (tolerance ``256 eps``), its step halving while a
+    g-weight or a derivative is not finite, and its rescaling of the weights by the mean ratio
+    of target to sample total when every ratio is over 20 (the bounds then apply to the
+    rescaled weights, and the g-weights returned include the factor).
+
+    Stops when every margin category is within ``epsilon`` of its target, relative to the
+    target (as :func:`ipf`; R stops on ``|misfit| / (1 + |target|) < epsilon`` of its model's
+    columns, a criterion of the same kind).
+
+    Returns:
+        ``(g, iterations, relative_errors, converged, scale)``: the ``(C,)`` g-weights of the
+        cells, the Newton steps taken, the relative error of every margin category, whether
+        they are all below ``epsilon``, and R's rescaling factor (``None`` if not rescaled).
+    """
+    function = CALIBRATION_FUNCTIONS[spec.calfun]
+    lo, hi = spec.bounds if spec.bounds is not None else (-np.inf, np.inf)
+    model, population = r_model_matrix(spec)
+    weights = cell_base
+    sample_total = model.T @ weights
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = population / sample_total
+    scale = None
+    if scales.min() > RESCALE_THRESHOLD:
+        scale = float(scales.mean())
+        weights = weights * scale
+        sample_total = sample_total * scale
+    eta = np.zeros(model.shape[1])
+
+    def at(eta):
+        u = model @ eta
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return function.g_minus_1(u, lo, hi), function.derivative(u, lo, hi)
+
+    g1, deriv = at(eta)
+    iteration = 1
+    while True:
+        tmat = (model * (weights * deriv)[:, None]).T @ model
+        misfit = population - sample_total - model.T @ (weights * g1)
+        step = np.linalg.pinv(tmat, rcond=256 * np.finfo(float).eps) @ misfit
+        eta = eta + step
+        g1, deriv = at(eta)
+        while iteration < max_iter and not (np.isfinite(g1).all() and np.isfinite(deriv).all()):
+            iteration += 1
+            step = step / 2
+            eta = eta - step
+            g1, deriv = at(eta)
+        with np.errstate(invalid="ignore"):
+            rel = margin_errors(weights * (1 + g1), spec.cell_cats, spec.targets)[1]
+        rel = np.where(np.isnan(rel), np.inf, rel)
+        if rel.max() < epsilon:
+            converged = True
+            break
+        iteration += 1
+        if iteration > max_iter:
+            converged = False
+            iteration = max_iter
+            break
+    g = 1 + g1
+    if scale is not None:
+        g = g * scale
+    return g, iteration, rel, converged, scale
 
 
 def _category_at(spec: _RakeSpec, k: int) -> tuple[str, str]:
@@ -244,14 +491,15 @@ def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
                            weight_max=float(weights.max()))
 
 
-def _rake_step(spec: _RakeSpec, before, after, variance: str) -> CalibrationStep:
+def _margins_step(spec: _RakeSpec, before, after, variance: str, kind: str
+                  ) -> CalibrationStep:
     # dummies of every category of the first variable, all but the first of the others: the
     # column space of R's ~a+b+c model matrix with full column rank (fewer columns to carry)
     blocks = [np.eye(len(t))[spec.cell_cats[:, v]][:, (0 if v == 0 else 1):]
               for v, t in enumerate(spec.targets)]
     labels = np.array([[spec.labels[v][k] for v, k in enumerate(row)]
                        for row in spec.cell_cats], dtype=object)
-    return CalibrationStep(kind="rake", variables=spec.variables, cell=spec.cell,
+    return CalibrationStep(kind=kind, variables=spec.variables, cell=spec.cell,
                            model=np.hstack(blocks), before=before, after=after,
                            cell_labels=labels, variance=variance, margins=spec.cell_cats)
 
@@ -359,12 +607,13 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
     last = design.calibration_steps[-1]
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
         w = np.clip(w, lo, hi)
-        w, _ = _rake_weights(w, spec, 10000, epsilon, "trim")
+        w, _ = _calibrated_weights(w, spec, 10000 if spec.proportional_fitting else 100,
+                                   epsilon, "trim")
         if (w >= lo * (1 - tol)).all() and (w <= hi * (1 + tol)).all():
             break
     else:
         raise ConvergenceError(
-            f"trimming weights to [{lo:g}, {hi:g}] and re-raking did not settle in {max_iter} "
+            f"trimming weights to [{lo:g}, {hi:g}] and re-calibrating did not settle in {max_iter} "
             "rounds; the bounds are too tight for the margins")
     cell_w = np.bincount(spec.cell, w, minlength=len(spec.cell_cats))
     ab, rel = margin_errors(cell_w, spec.cell_cats, spec.targets)

@@ -2,7 +2,8 @@
 
     survey-analysis compare DATA --items N04_P1,N04.practice,index.gap --base 2024 --current 2025
         [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]
-        [--rescale]] [--lonely-psu RULE] [--by COL] [--proportion 4,5] [--method holm|bh]
+        [--rescale] [--calfun raking|linear|logit] [--bounds L,U]] [--lonely-psu RULE]
+        [--by COL] [--proportion 4,5] [--method holm|bh]
         [--alpha 0.05] [--keep-flagged] [--recode-invalid] [--common-items] [--digits N]
         --out C.csv
 

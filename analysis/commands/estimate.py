@@ -3,7 +3,8 @@ wave, and Ten Norms indicators.
 
     survey-analysis estimate DATA (--items A,B,... | --ratio NUM/DEN[,...]) [--weight COL]
         [--strata COL] [--psu COL[,COL...]] [--fpc COL[,COL...]]
-        [--margins M.csv [--base-weight COL] [--rescale] [--rake-variance V]]
+        [--margins M.csv [--base-weight COL] [--rescale] [--calfun F [--bounds L,U]]
+                         [--rake-variance V]]
         [--by COL[,COL...]]
         [--proportion LEVELS [--ci wald|logit|wilson] | --total | --quantile P[,P...]]
         [--lonely-psu RULE] [--deff {wor,wr}]
@@ -17,10 +18,11 @@ group of each by-variable. The statistic is a name in :data:`STATISTICS` (means 
 ``svyquantile``); each maps to the function that estimates it. ``--items`` takes item columns
 and indicators (``N04.practice``, ``N04.gap``, ``index.gap``, ...), the latter estimated exactly
 as `compare` estimates them (:func:`analysis.indicators.estimate_targets`; their ``deff`` is
-empty). ``--margins`` rakes each
-wave inside (to its own rows of the margins when they have a ``wave`` column) and the SEs account
-for the raking. Several ``--psu`` columns make a multistage design (one per stage), with one
-``--fpc`` column per stage (:mod:`analysis.multistage`). The data go through the one pipeline
+empty). ``--margins`` rakes each wave inside (to its own rows of the margins when they have a
+``wave`` column), or calibrates it with ``--calfun linear|logit`` and ``--bounds L,U`` on the
+g-weights (R's ``calibrate()``), and the SEs account for the calibration. Several ``--psu``
+columns make a multistage design (one per stage), with one ``--fpc`` column per stage
+(:mod:`analysis.multistage`). The data go through the one pipeline
 (:func:`analysis.pipeline.load_survey`):
 answer codes are checked against the codebook (``--recode-invalid`` sets out-of-range codes to
 missing instead of refusing), "not applicable" (9) is left out of every estimate, and responses
@@ -120,6 +122,9 @@ def run(args: argparse.Namespace) -> int:
                                  "means on 0-100)")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args, rake_variance=args.rake_variance)
+    if spec.rake_variance == "rake" and (spec.calfun != "raking" or spec.bounds is not None):
+        raise AnalysisInputError("--rake-variance rake is the variance of a design raked by "
+                                 "R's rake(): it applies to --calfun raking without --bounds")
     if margins is not None:
         from dataclasses import replace
 

@@ -47,9 +47,38 @@ def design_parent() -> argparse.ArgumentParser:
     g.add_argument("--rescale", action="store_true",
                    help="with --margins: turn count targets on different bases into shares of "
                         "one total")
+    add_calibration_options(g)
     g.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES,
                    help="single-PSU strata, as R's survey.lonely.psu (default: fail)")
     return p
+
+
+def add_calibration_options(group) -> None:
+    """``--calfun`` and ``--bounds``: how ``--margins`` are met (``weight``, and the design
+    flags of the other commands)."""
+    from analysis.weighting import CALIBRATION_FUNCTIONS
+
+    group.add_argument("--calfun", default="raking", choices=tuple(CALIBRATION_FUNCTIONS),
+                       help="calibration function for --margins, as R's calibrate(calfun=): "
+                            "raking (default; iterative proportional fitting without "
+                            "--bounds), linear (GREG) or logit (needs --bounds)")
+    group.add_argument("--bounds", metavar="L,U",
+                       help="bounds on the g-weights (calibrated / starting weight), as R's "
+                            "calibrate(bounds=c(L, U)), L < 1 < U, e.g. 0.5,2")
+
+
+def calibration_options(args) -> tuple[str, tuple[float, float] | None]:
+    """``(calfun, bounds)`` from ``--calfun`` and ``--bounds``, checked before any data is
+    read (bounds that are not two numbers with ``L < 1 < U``, logit without bounds)."""
+    from analysis.weighting import check_bounds
+
+    bounds = None
+    if args.bounds is not None:
+        bounds = parse_numbers(args.bounds, f"--bounds {args.bounds}")
+        if len(bounds) != 2:
+            raise AnalysisInputError(f"--bounds {args.bounds}: give two numbers L,U, the lower "
+                                     "and upper bound of the g-weights (e.g. 0.5,2)")
+    return args.calfun, check_bounds(bounds, args.calfun, option="--bounds")
 
 
 def cleaning_parent() -> argparse.ArgumentParser:
@@ -82,6 +111,11 @@ def design_spec(args, **extra):
     if args.base_weight and not args.margins:
         raise AnalysisInputError("--base-weight needs --margins (it is the starting weight of "
                                  "the raking)")
+    calfun, bounds = calibration_options(args)
+    if not args.margins and (args.bounds is not None or calfun != "raking"):
+        given = "--bounds" if args.bounds is not None else f"--calfun {calfun}"
+        raise AnalysisInputError(f"{given} needs --margins (it says how the weights are "
+                                 "calibrated to them)")
     psu = stage_columns(args.psu, "--psu")
     fpc = stage_columns(args.fpc, "--fpc")
     if fpc is not None:
@@ -94,7 +128,8 @@ def design_spec(args, **extra):
                 "per stage")
     return DesignSpec(weight=args.weight, strata=args.strata, psu=psu, fpc=fpc,
                       margins=args.margins, base_weight=args.base_weight,
-                      lonely_psu=args.lonely_psu, rescale=args.rescale, **extra)
+                      lonely_psu=args.lonely_psu, rescale=args.rescale, calfun=calfun,
+                      bounds=bounds, **extra)
 
 
 def stage_columns(text: str | None, what: str) -> str | tuple[str, ...] | None:

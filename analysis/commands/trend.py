@@ -1,7 +1,8 @@
 """`survey-analysis trend`: linear trends over three or more waves, and per-wave series.
 
     survey-analysis trend DATA --items N04_P1,N04.practice,index.practice --waves 2024,2025,2026
-        [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]]
+        [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]
+        [--calfun raking|linear|logit] [--bounds L,U]]
         [--keep-flagged] [--recode-invalid] [--common-items] [--level 0.95] [--digits N]
         --out T.csv
 

@@ -1,13 +1,16 @@
-"""`survey-analysis weight`: rake survey weights to population margins.
+"""`survey-analysis weight`: rake or calibrate survey weights to population margins.
 
     survey-analysis weight DATA --margins M.csv [--base-weight COL] [--by wave] [--rescale]
+        [--calfun raking|linear|logit] [--bounds L,U]
         [--trim-lower W] [--trim-upper W] [--max-iter N] [--epsilon E] --out OUT
 
 Writes OUT (CSV, or Parquet for ``.parquet``): DATA with a ``weight`` column (replaced if DATA
 has one). Margins are ``variable,category,target`` (+ optional ``wave``); targets are counts, or
 shares summing to 1 per variable (weights then sum to the number of rows raked together). With
 ``--by wave`` each wave is raked on its own (to its own rows of the margins when they have a
-``wave`` column). One line per raking on stderr reports iterations and the largest margin error,
+``wave`` column). ``--calfun linear|logit`` (and ``raking`` with ``--bounds``) calibrates as R's
+``calibrate(calfun=, bounds=)`` instead, the bounds applying to the g-weights (calibrated /
+starting weight). One line per raking on stderr reports iterations and the largest margin error,
 and one line per raking gives its weighting diagnostics (Kish's design effect of weighting,
 effective sample size, weight range and ratio, trimming), also written to ``OUT.weighting.csv``
 (``wave,n,weight_sum,weight_min,weight_max,weight_ratio,kish_deff,n_effective,n_trimmed``; the
@@ -28,12 +31,13 @@ OUTPUT_COLUMN = "weight"
 
 
 def register(subparsers) -> None:
-    from analysis.commands.options import data_parent
+    from analysis.commands.options import add_calibration_options, data_parent
 
     p = subparsers.add_parser(
-        "weight", parents=[data_parent()], help="rake weights to census margins",
+        "weight", parents=[data_parent()], help="rake or calibrate weights to census margins",
         description="Rake survey weights to population margins (iterative proportional "
-                    "fitting) and write DATA with a 'weight' column.")
+                    "fitting), or calibrate them (--calfun linear|logit, --bounds), and write "
+                    "DATA with a 'weight' column.")
     p.add_argument("--margins", required=True, metavar="M.csv",
                    help="margins: variable,category,target[,wave]")
     p.add_argument("--base-weight", metavar="COL", help="starting weights (default: all 1)")
@@ -42,10 +46,12 @@ def register(subparsers) -> None:
     p.add_argument("--rescale", action="store_true",
                    help="count targets on different bases: make every variable shares of one "
                         "total (the first count variable's)")
+    add_calibration_options(p)
     p.add_argument("--trim-lower", type=float, metavar="W", help="trim weights below W, re-rake")
     p.add_argument("--trim-upper", type=float, metavar="W", help="trim weights above W, re-rake")
-    p.add_argument("--max-iter", type=int, default=1000, metavar="N",
-                   help="maximum raking sweeps (default 1000)")
+    p.add_argument("--max-iter", type=int, metavar="N",
+                   help="maximum raking sweeps (default 1000), or Newton steps of a "
+                        "calibration with --calfun linear|logit or --bounds (default 50, as R)")
     p.add_argument("--epsilon", type=float, default=1e-10, metavar="E",
                    help="convergence: every margin within E of its target, relative "
                         "(default 1e-10)")
@@ -57,11 +63,12 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.commands.options import say, sidecar, write_csv
+    from analysis.commands.options import calibration_options, say, sidecar, write_csv
     from analysis.design import SurveyDesign
     from analysis.io import progress, read_margins, write_table
     from analysis.pipeline import load_survey, weighting_table
 
+    calfun, bounds = calibration_options(args)
     margins = read_margins(args.margins)
     # the pipeline's reading and answer-code checks, but every row and every code kept
     survey = load_survey(args.data, keep_flagged=True, recode_invalid=args.recode_invalid,
@@ -86,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
             wave = label if args.by == "wave" else str(data["wave"].iloc[0])
             m = margins.for_wave(wave)
         design = SurveyDesign(part, weights=args.base_weight)
-        raked = design.rake(m, max_iter=args.max_iter, epsilon=args.epsilon,
-                            rescale=args.rescale)
+        raked = design.calibrate(m, calfun=calfun, bounds=bounds, max_iter=args.max_iter,
+                                 epsilon=args.epsilon, rescale=args.rescale)
         if args.trim_lower is not None or args.trim_upper is not None:
             raked = raked.trim(lower=args.trim_lower, upper=args.trim_upper,
                                epsilon=args.epsilon)
