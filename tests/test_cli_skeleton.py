@@ -43,3 +43,16 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, capsys):
     assert code == 2
     assert err.startswith("survey-analysis estimate: error:") and err.count("\n") == 1
     assert "Traceback" not in err
+
+
+DESIGN_FLAGS = ("--weight", "--strata", "--psu", "--fpc", "--margins", "--base-weight",
+                "--rescale", "--calfun", "--bounds", "--rake-variance", "--lonely-psu")
+
+
+@pytest.mark.parametrize("command", ["estimate", "compare", "trend", "model"])
+def test_every_command_with_a_design_takes_the_same_design_flags(command):
+    """The design options come from one parent parser, so no command can lack one."""
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    flags = {s for a in sub._actions for s in a.option_strings}
+    assert set(DESIGN_FLAGS) <= flags

@@ -69,9 +69,6 @@ def register(subparsers) -> None:
     p.add_argument("--items", metavar="A,B,...",
                    help="item columns and indicators (N04.practice, N04.gap, index.gap, ...); "
                         "required except with --ratio")
-    p.add_argument("--rake-variance", default="calibrate", choices=("calibrate", "rake"),
-                   help="how SEs account for --margins: as R's calibrate(calfun='raking') "
-                        "(default) or as a design raked by R's rake()")
     p.add_argument("--by", metavar="COL[,COL...]", help="domain variables (each on its own)")
     stat = p.add_mutually_exclusive_group()
     stat.add_argument("--proportion", metavar="LEVELS",
@@ -121,10 +118,7 @@ def run(args: argparse.Namespace) -> int:
                                  f"indicators such as '{indicators[0].name}' (norm scores are "
                                  "means on 0-100)")
     margins = read_margins(args.margins) if args.margins else None
-    spec = design_spec(args, rake_variance=args.rake_variance)
-    if spec.rake_variance == "rake" and (spec.calfun != "raking" or spec.bounds is not None):
-        raise AnalysisInputError("--rake-variance rake is the variance of a design raked by "
-                                 "R's rake(): it applies to --calfun raking without --bounds")
+    spec = design_spec(args)
     if margins is not None:
         from dataclasses import replace
 

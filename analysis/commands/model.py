@@ -71,9 +71,6 @@ def register(subparsers) -> None:
     p.add_argument("--test", action="append", metavar="TERM[+TERM...]",
                    help="Wald F test that every coefficient of these formula terms is 0, e.g. "
                         "'C(age_group)'; repeat for several tests")
-    p.add_argument("--rake-variance", default="calibrate", choices=("calibrate", "rake"),
-                   help="how SEs account for --margins: as R's calibrate(calfun='raking') "
-                        "(default) or as a design raked by R's rake()")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.set_defaults(func=run)
 
@@ -86,11 +83,10 @@ def run(args: argparse.Namespace) -> int:
         raise AnalysisInputError(f"--level {args.level:g} must be between 0 and 1")
     variables = formula_variables(args.formula)
     margins = read_margins(args.margins) if args.margins else None
-    spec = design_spec(args, rake_variance=args.rake_variance)
+    spec = design_spec(args)
     if margins is not None:
         spec = replace(spec, margins=margins)
-    start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
-    design_cols = [c for c in (start, spec.strata, spec.psu, spec.fpc) if c]
+    design_cols = spec.columns
     wanted = list(dict.fromkeys(variables + design_cols
                                 + (margins.variables if margins is not None else [])))
     survey = load(args, waves=None if args.wave is None else [args.wave], columns=wanted,

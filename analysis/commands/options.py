@@ -48,6 +48,9 @@ def design_parent() -> argparse.ArgumentParser:
                    help="with --margins: turn count targets on different bases into shares of "
                         "one total")
     add_calibration_options(g)
+    g.add_argument("--rake-variance", default="calibrate", choices=("calibrate", "rake"),
+                   help="how SEs account for --margins: as R's calibrate(calfun='raking') "
+                        "(default) or as a design raked by R's rake() (plain raking only)")
     g.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES,
                    help="single-PSU strata, as R's survey.lonely.psu (default: fail)")
     return p
@@ -116,6 +119,10 @@ def design_spec(args, **extra):
         given = "--bounds" if args.bounds is not None else f"--calfun {calfun}"
         raise AnalysisInputError(f"{given} needs --margins (it says how the weights are "
                                  "calibrated to them)")
+    rake_variance = getattr(args, "rake_variance", "calibrate")
+    if rake_variance == "rake" and (calfun != "raking" or bounds is not None):
+        raise AnalysisInputError("--rake-variance rake is the variance of a design raked by "
+                                 "R's rake(): it applies to --calfun raking without --bounds")
     psu = stage_columns(args.psu, "--psu")
     fpc = stage_columns(args.fpc, "--fpc")
     if fpc is not None:
@@ -129,7 +136,7 @@ def design_spec(args, **extra):
     return DesignSpec(weight=args.weight, strata=args.strata, psu=psu, fpc=fpc,
                       margins=args.margins, base_weight=args.base_weight,
                       lonely_psu=args.lonely_psu, rescale=args.rescale, calfun=calfun,
-                      bounds=bounds, **extra)
+                      bounds=bounds, rake_variance=rake_variance, **extra)
 
 
 def stage_columns(text: str | None, what: str) -> str | tuple[str, ...] | None:
