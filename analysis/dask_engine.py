@@ -89,6 +89,36 @@ def data_bytes(files: Sequence[Path]) -> int:
     return sum(p.stat().st_size for p in files)
 
 
+def file_waves(path) -> list[int] | None:
+    """The waves in one file (None when it has no ``wave`` column), validated."""
+    from analysis.io import read_responses, response_columns
+    from analysis.validation import check_wave_column
+
+    if "wave" not in response_columns(path):
+        return None
+    data = read_responses(path, columns=["wave"])
+    return sorted(set(check_wave_column(data, str(path)).tolist()))
+
+
+def waves_of(files: Sequence[Path]) -> dict:
+    """wave -> the files that have its rows (``{None: files}`` when no file has a ``wave``
+    column; some files with it and some without is an error naming one of each)."""
+    from dask import delayed
+
+    found = _compute([delayed(file_waves, pure=True)(f) for f in files])
+    without = [f for f, w in zip(files, found, strict=True) if w is None]
+    if len(without) == len(files):
+        return {None: list(files)}
+    if without:
+        with_wave = next(f for f, w in zip(files, found, strict=True) if w is not None)
+        raise AnalysisInputError(f"{without[0]}: no column 'wave', which {with_wave} has")
+    out: dict = {}
+    for f, years in zip(files, found, strict=True):
+        for y in years:
+            out.setdefault(y, []).append(f)
+    return dict(sorted(out.items()))
+
+
 # --------------------------------------------------------------------------- the plan
 @dataclass(frozen=True)
 class Cleaning:
@@ -480,8 +510,10 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     by=by)`` would, on the active Dask scheduler (see the module docstring).
 
     ``weights`` is the starting weight (the base weight when ``margins`` are given); ``wave``
-    restricts to that wave's rows; ``source`` (the folder or pattern) starts the messages about
-    the whole data set (a lonely PSU, a margin category without respondents).
+    restricts to that wave's rows; ``deff`` may also be a function of the final weights' sum
+    and the rows that returns the ``deff`` argument (the command line's ``--deff auto``);
+    ``source`` (the folder or pattern) starts the messages about the whole data set (a lonely
+    PSU, a margin category without respondents).
     """
     from dask import delayed
 
@@ -530,6 +562,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     if margins is not None:
         factor, weighting, calibration = _rake(cells, margins, rows, rescale, max_iter, epsilon,
                                                rake_variance, source)
+    diagnostics = _diagnostics(cells, factor)
+    if callable(deff):
+        deff = deff(diagnostics.weight_sum, rows)
     labels = Labels(strata=strata_index, groups=groups,
                     cell_keys=cells.index.to_numpy() if margins is not None else None,
                     cell_factor=factor, rake_variance=rake_variance,
@@ -590,7 +625,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                                     statistic=statistic, deff=deff,
                                     levels=list(levels) if levels else None, covariance=None)
     return PartitionedResult(estimate=estimate, weighting=weighting,
-                             diagnostics=_diagnostics(cells, factor), rows=rows,
+                             diagnostics=diagnostics, rows=rows,
                              recoded=recoded, excluded=excluded)
 
 

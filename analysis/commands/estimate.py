@@ -32,6 +32,7 @@ import argparse
 
 import pandas as pd
 
+from analysis.commands.engine import engine_parent, uses_dask
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -55,7 +56,8 @@ POPULATION_WEIGHT_RATIO = 10
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate",
-        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("E.csv")],
+        parents=[data_parent(), design_parent(), cleaning_parent(), engine_parent(),
+                 output_parent("E.csv")],
         help="weighted means/proportions and Ten Norms indicators with design-based SEs",
         description="Design-based estimates (Taylor-linearised SEs, 95% CIs, design effects) "
                     "of survey items and Ten Norms indicators, one design per wave.")
@@ -110,6 +112,10 @@ def run(args: argparse.Namespace) -> int:
                                  "LEVELS")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args, rake_variance=args.rake_variance)
+    if uses_dask(args):
+        from analysis.commands.estimate_partitioned import run_partitioned
+
+        return run_partitioned(args, targets, by, levels, spec, margins)
     if margins is not None:
         from dataclasses import replace
 
