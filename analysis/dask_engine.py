@@ -5,9 +5,10 @@ needs is a sum over rows: per (item, domain group) the weights, weighted values 
 answer counts; per (item, group, weighting cell) the sums the calibration regression runs on;
 per (item, group, stratum) the stratum totals of the linearised values; and per (item, group,
 PSU) their totals, which the variance squares. This module computes those sums partition by
-partition (one partition per Parquet file, read with ``dask.dataframe`` on whatever scheduler
-is active: a ``dask.distributed`` client, a ``LocalCluster``, or threads) and finishes with the
-reduce the in-memory engine runs, in NumPy:
+partition (one partition per Parquet file: a ``dask.delayed`` task per file on whatever
+scheduler is active, a ``dask.distributed`` client, a ``LocalCluster`` or threads; each task
+reads its file with :func:`analysis.io.read_responses`, so types, text decoding and messages
+are the in-memory reader's) and finishes with the reduce the in-memory engine runs, in NumPy:
 
 1. **describe** (one pass): the labels that must mean the same in every partition -- strata,
    (stratum, PSU) pairs, domain groups, the cells of the crossed weighting variables with the
