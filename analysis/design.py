@@ -481,6 +481,32 @@ def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_ps
     return first
 
 
+def fpc_factors(lo: np.ndarray, hi: np.ndarray, n_psu: np.ndarray, labels, fpc: str,
+                where) -> np.ndarray:
+    """``(H,)`` finite population factors ``1 - n_h/N_h`` from the smallest and largest fpc
+    value of each stratum; refuses an fpc that varies within a stratum, is not positive or is
+    below the PSUs sampled. ``where(h, value)`` names the row holding ``value`` in stratum
+    ``h`` for the messages."""
+    varies = ~np.isclose(lo, hi, rtol=1e-12, atol=0)
+    if varies.any():
+        k = int(np.flatnonzero(varies)[0])
+        raise AnalysisInputError(
+            f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
+            f"({_fmt(lo[k])} in {where(k, lo[k])}, {_fmt(hi[k])} in {where(k, hi[k])})")
+    if (lo <= 0).any():
+        k = int(np.flatnonzero(lo <= 0)[0])
+        raise AnalysisInputError(
+            f"column '{fpc}': value {_fmt(lo[k])} in stratum '{labels[k]}' is not positive")
+    popsize = np.where(lo > 1, lo, n_psu / lo)
+    small = popsize < n_psu - 1e-9
+    if small.any():
+        k = int(np.flatnonzero(small)[0])
+        raise AnalysisInputError(
+            f"column '{fpc}': population size {_fmt(lo[k])} in stratum '{labels[k]}' is "
+            f"smaller than its {n_psu[k]} sampled PSUs")
+    return np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
+
+
 def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
     n = len(data)
     if strata is None:
@@ -515,27 +541,11 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
         hi = np.full(n_strata, -np.inf)
         np.minimum.at(lo, h, values)
         np.maximum.at(hi, h, values)
-        varies = ~np.isclose(lo, hi, rtol=1e-12, atol=0)
-        if varies.any():
-            k = int(np.flatnonzero(varies)[0])
+
+        def where(k: int, value: float) -> str:
             rows = np.flatnonzero(h == k)
-            i = int(rows[values[rows] == lo[k]][0])
-            j = int(rows[values[rows] == hi[k]][0])
-            raise AnalysisInputError(
-                f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
-                f"({_fmt(lo[k])} in {row_name(data, i)}, {_fmt(hi[k])} in "
-                f"{row_name(data, j)})")
-        if (lo <= 0).any():
-            k = int(np.flatnonzero(lo <= 0)[0])
-            raise AnalysisInputError(
-                f"column '{fpc}': value {_fmt(lo[k])} in stratum '{labels[k]}' is not positive")
-        popsize = np.where(lo > 1, lo, n_psu / lo)
-        small = popsize < n_psu - 1e-9
-        if small.any():
-            k = int(np.flatnonzero(small)[0])
-            raise AnalysisInputError(
-                f"column '{fpc}': population size {_fmt(lo[k])} in stratum '{labels[k]}' is "
-                f"smaller than its {n_psu[k]} sampled PSUs")
-        factor = np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
+            return row_name(data, int(rows[values[rows] == value][0]))
+
+        factor = fpc_factors(lo, hi, n_psu, labels, fpc, where)
     return PSUStructure(psu=p, psu_stratum=psu_stratum, n_psu=n_psu, fpc_factor=factor,
                         stratum_labels=labels, lonely_psu=lonely_psu)

@@ -67,18 +67,26 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
         res = domain_estimates(design, y, [p[1] for p in partitions], sizes,
                                total=(statistic == "total"), na_rm=na_rm, deff=deff,
                                covariance=covariance)
+    return estimate_from_result(res, items, [(p[0], p[2]) for p in partitions],
+                                df=design_df(design), statistic=statistic, deff=deff,
+                                levels=levels, covariance=covariance)
+
+
+def estimate_from_result(res: dict, items: list[str], groups: list[tuple[str, list[str]]],
+                         df: float, statistic: str, deff, levels, covariance) -> Estimate:
+    """The :class:`Estimate` of a :func:`domain_estimates` result: ``groups`` are the
+    ``(by, group labels)`` of each partition, whole sample first."""
     k = len(items)
-    by_labels = [name for name, _, labels in partitions for _ in labels for _ in items]
-    group_labels = [label for _, _, labels in partitions for label in labels for _ in items]
+    sizes = [len(labels) for _, labels in groups]
     return Estimate(
         coef=res["estimate"].ravel(),
         vcov=assemble_vcov(res, k),
         item=items * int(np.sum(sizes)),
-        by=by_labels,
-        group=group_labels,
+        by=[name for name, labels in groups for _ in labels for _ in items],
+        group=[label for _, labels in groups for label in labels for _ in items],
         n=res["n"].ravel(),
         deff=res["deff"].ravel() if deff else None,
-        df=design_df(design),
+        df=df,
         statistic=statistic,
         levels=levels if statistic == "proportion" else None,
         blocks=vcov_blocks(covariance, sizes, k),
@@ -381,7 +389,27 @@ def _domain_aggregates(design, columns: list, partitions: list[np.ndarray], size
         private["_inv"] = inv.T
         private["_coefs"] = coefs if cal is not None else []
 
-    est, var, counts, wsum, y2, ysum = (x.T for x in (est, var, counts, wsum, y2, ysum))
+    result = estimates_from_sums(
+        est.T, var.T, counts.T, wsum.T, y2.T, ysum.T, total=total, deff=deff,
+        group_rows=None if na_rm else np.concatenate([
+            np.bincount(np.where(c >= 0, c, sz), positive, minlength=sz + 1)[:-1]
+            for c, sz in zip(partitions, sizes, strict=True)]))
+    if "cov" in private:
+        private["cov"] = _undefined_to_nan(private["cov"], result["var"])
+    result.update(private)
+    return result
+
+
+def estimates_from_sums(est: np.ndarray, var: np.ndarray, counts: np.ndarray,
+                        wsum: np.ndarray, y2: np.ndarray, ysum: np.ndarray, total: bool,
+                        deff, group_rows: np.ndarray | None = None) -> dict:
+    """The result of :func:`domain_estimates` from ``(G, k)`` sums over the answered rows of
+    every group: estimates, their variances, answers with a positive weight, weights,
+    weighted squares and weighted values (the reduce every engine shares).
+
+    ``group_rows`` ``(G,)`` (rows with a positive weight per group) asks for R's
+    ``na.rm=FALSE``: any missing answer in the domain makes the estimate NA.
+    """
     if not total:
         var = np.where(wsum > 0, var, np.nan)  # no answers in the domain: no mean, no SE
     result = {"estimate": est, "var": var, "se": np.sqrt(var), "n": counts, "weight": wsum}
@@ -398,18 +426,11 @@ def _domain_aggregates(design, columns: list, partitions: list[np.ndarray], size
             if total:
                 srs = srs * wsum * wsum
             result["deff"] = var / srs
-    if not na_rm:
-        # R's na.rm=FALSE: any missing answer in the domain makes the estimate NA
-        g_all = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
-                                            minlength=sz + 1)[:-1]
-                                for c, sz in zip(partitions, sizes, strict=True)])
-        incomplete = counts < g_all[:, None]
+    if group_rows is not None:
+        incomplete = counts < group_rows[:, None]
         for key in ("estimate", "var", "se", "deff"):
             if key in result:
                 result[key] = np.where(incomplete, np.nan, result[key])
-    if "cov" in private:
-        private["cov"] = _undefined_to_nan(private["cov"], result["var"])
-    result.update(private)
     return result
 
 

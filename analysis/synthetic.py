@@ -69,6 +69,7 @@ from questionnaires import (
 
 __all__ = [
     "make_responses",
+    "write_partitioned",
     "wave_items",
     "ITEM_COLUMNS",
     "ITEM_SETS",
@@ -545,6 +546,46 @@ def _hex_ids(rng: np.random.Generator, n: int) -> pd.api.extensions.ExtensionArr
     return pd.array(ids, dtype=_STR_DTYPE)
 
 
+# PSU ids of file i of a partitioned data set start at i * this (a file has fewer PSUs)
+PSU_ID_STRIDE = 1_000_000
+
+
+def write_partitioned(out_dir, rows_per_wave: int, waves: Sequence[int] = (2026,),
+                      seed: int = 0, rows_per_file: int = 1_000_000, *, items: str = "core",
+                      not_applicable_as_code: bool = False) -> list[Path]:
+    """Write a large synthetic data set as Parquet files of at most ``rows_per_file`` rows,
+    one chunk at a time (memory is that of one chunk whatever the total), for the Dask engine.
+
+    File ``wave-YEAR-part-NNNN.parquet`` holds an independent sample of its share of the wave
+    (:func:`make_responses` with a seed derived from ``seed``, the wave and the file), so a
+    wave's files together are one stratified sample: the strata are shared, each file's PSUs
+    are its own (ids ``i * PSU_ID_STRIDE + psu`` in file ``i``), and base weights are divided
+    by the number of files so that a wave's weights still sum to the adult population.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows_per_wave, rows_per_file = int(rows_per_wave), int(rows_per_file)
+    if rows_per_wave < 1 or rows_per_file < 1:
+        raise ValueError("rows_per_wave and rows_per_file must be at least 1")
+    n_files = -(-rows_per_wave // rows_per_file)
+    if n_files * PSU_ID_STRIDE >= 2**62:
+        raise ValueError("too many files")
+    written = []
+    for year in waves:
+        for i in range(n_files):
+            rows = min(rows_per_file, rows_per_wave - i * rows_per_file)
+            chunk_seed = int(np.random.SeedSequence([seed, int(year), i]).generate_state(1)[0])
+            frame = make_responses(rows, waves=[year], seed=chunk_seed, items=items,
+                                   not_applicable_as_code=not_applicable_as_code)
+            frame["psu"] = frame["psu"] + i * PSU_ID_STRIDE
+            frame["base_weight"] = frame["base_weight"] / n_files
+            path = out_dir / f"wave-{year}-part-{i:04d}.parquet"
+            frame.to_parquet(path, index=False)
+            written.append(path)
+            del frame
+    return written
+
+
 def _parse_waves(text: str) -> list[int]:
     try:
         waves = [int(part) for part in text.split(",") if part.strip()]
@@ -576,8 +617,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--not-applicable", choices=("code", "empty"), default="code",
                         help="'code' (default): 'not applicable' as code 9, as the export writes "
                              "it; 'empty': as an empty cell (exports before code 9)")
-    parser.add_argument("--out", required=True, type=Path, help="FILE.csv or FILE.parquet")
+    parser.add_argument("--out", required=True, type=Path,
+                        help="FILE.csv or FILE.parquet, or a folder with --rows-per-file")
+    parser.add_argument("--rows-per-file", type=int, metavar="N",
+                        help="write a folder of Parquet files of at most N rows each, one at a "
+                             "time in bounded memory (for the Dask engine)")
     args = parser.parse_args(argv)
+    if args.rows_per_file is not None:
+        if args.rows_per_file < 1 or args.rows_per_wave < 1:
+            print("python -m analysis.synthetic: error: --rows-per-file and --rows-per-wave "
+                  "must be at least 1", file=sys.stderr)
+            return 2
+        files = write_partitioned(args.out, args.rows_per_wave, waves=args.waves,
+                                  seed=args.seed, rows_per_file=args.rows_per_file,
+                                  items=args.items,
+                                  not_applicable_as_code=args.not_applicable == "code")
+        print(f"wrote {args.rows_per_wave * len(args.waves):,} responses in {len(files)} "
+              f"Parquet files to {args.out}", file=sys.stderr)
+        return 0
 
     suffix = args.out.suffix.lower()
     if suffix not in (".csv", ".parquet"):

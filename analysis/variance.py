@@ -212,14 +212,27 @@ class PSUStructure:
                    ) -> np.ndarray:
         """:meth:`variance` for PSU totals laid out ``(m, P)`` (``present_t``: ``(m, H)``)."""
         t = np.asarray(totals_t, dtype=float)
-        means = np.add.reduceat(t, self._starts, axis=1) / self.n_psu
-        if self.lonely_psu == "adjust":
-            means[:, self.lonely] = 0.0
+        means = self.stratum_means_t(np.add.reduceat(t, self._starts, axis=1))
         dev = np.repeat(means, self.n_psu, axis=1)
         np.subtract(t, dev, out=dev)
         np.square(dev, out=dev)
         ss = np.add.reduceat(dev, self._starts, axis=1)  # (m, H)
         del dev
+        return self.variance_from_squares_t(ss, present_t)
+
+    def stratum_means_t(self, sums_t: np.ndarray) -> np.ndarray:
+        """``(m, H)`` what each stratum's PSU totals are centred at, from their stratum sums
+        ``(m, H)``: their mean, or 0 for a lonely PSU under ``adjust``."""
+        means = sums_t / self.n_psu
+        if self.lonely_psu == "adjust":
+            means[:, self.lonely] = 0.0
+        return means
+
+    def variance_from_squares_t(self, ss: np.ndarray, present_t: np.ndarray | None = None
+                                ) -> np.ndarray:
+        """``(m,)`` variances from the ``(m, H)`` sums over each stratum's PSUs of the squared
+        deviations of their totals from :meth:`stratum_means_t` (the reduce that an engine
+        adding up PSU totals partition by partition shares with :meth:`variance_t`)."""
         scale = self._scale()
         if self.lonely_psu == "average" and self.lonely.any():
             ok = ~self.lonely
@@ -352,6 +365,28 @@ class Calibration:
         for s, model, sw in zip(steps, self.models, self.sweep, strict=True):
             psu_cell = sp.csr_matrix((s.after, (psu, cell)), shape=(n_psus, n_cells))
             self.psu_model.append(psu_cell if sw else psu_cell @ model)
+
+    @classmethod
+    def from_cells(cls, model: np.ndarray, before_sums: np.ndarray, cell_counts: np.ndarray,
+                   sweep_margins: np.ndarray | None = None) -> Calibration:
+        """One calibration step known only by its cell tables (an engine that never holds the
+        rows): the ``(C, p)`` model, each cell's weight sum before the step and row count, and
+        for ``variance="rake"`` each cell's category per margin. It offers what works on cell
+        sums -- :meth:`coefficients` and :meth:`_fit` -- and no row- or PSU-level method."""
+        new = object.__new__(cls)
+        new.steps = []
+        new.n_cells = model.shape[0]
+        new.models = [model]
+        new.sweep = [sweep_margins is not None]
+        new.sweep_margins = [sweep_margins]
+        new.cell_counts = np.asarray(cell_counts, dtype=float)
+        new.before_sums = [np.asarray(before_sums, dtype=float)]
+        new.cross = [[]]
+        return new
+
+    def fitted_cells(self, coefs: list[np.ndarray]) -> list[np.ndarray]:
+        """Per step, the fitted values ``(C, m)`` of the cells from :meth:`coefficients`."""
+        return [self._fit(i, c) for i, c in enumerate(coefs)]
 
     def _fit(self, i: int, coef: np.ndarray) -> np.ndarray:
         """Fitted cell values ``(C, m)`` of step ``i`` from its coefficients."""

@@ -325,24 +325,31 @@ def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking"
     for var, c in zip(variables, codes, strict=True):
         cats = list(targets[var].index)
         t = targets[var].to_numpy(dtype=float)
-        have = np.bincount(c, base, minlength=len(cats))
-        count = np.bincount(c, minlength=len(cats))
-        for k, cat in enumerate(cats):
-            if t[k] > 0 and have[k] <= 0:
-                who = "no respondents" if count[k] == 0 else "no respondents with a positive weight"
-                raise AnalysisInputError(
-                    f"margins: category '{cat}' of '{var}' has {who} in the data "
-                    f"(target {margins_target(margins, var, cat)}); merge it with a neighbour "
-                    "or drop it from the margins")
-            if t[k] == 0 and count[k] > 0:
-                raise AnalysisInputError(
-                    f"margins: category '{cat}' of '{var}' has target 0 but {count[k]} "
-                    "respondent(s) in the data")
+        check_category_support(margins, var, cats, t, np.bincount(c, base, minlength=len(cats)),
+                               np.bincount(c, minlength=len(cats)))
         sizes.append(len(cats))
         tvecs.append(t)
         labels.append(tuple(cats))
     cell, cell_cats = _cells(codes, sizes)
     return _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels), calfun, bounds)
+
+
+def check_category_support(margins: Margins, var: str, cats: list[str], t: np.ndarray,
+                           have: np.ndarray, count: np.ndarray) -> None:
+    """Refuse a margin category with a target but no (positively weighted) respondents, or
+    with respondents but target 0; ``have`` and ``count`` are the data's weight sum and rows
+    per category of ``var``."""
+    for k, cat in enumerate(cats):
+        if t[k] > 0 and have[k] <= 0:
+            who = "no respondents" if count[k] == 0 else "no respondents with a positive weight"
+            raise AnalysisInputError(
+                f"margins: category '{cat}' of '{var}' has {who} in the data "
+                f"(target {margins_target(margins, var, cat)}); merge it with a neighbour "
+                "or drop it from the margins")
+        if t[k] == 0 and count[k] > 0:
+            raise AnalysisInputError(
+                f"margins: category '{cat}' of '{var}' has target 0 but {count[k]} "
+                "respondent(s) in the data")
 
 
 def _margins_file(margins: Margins) -> str:
@@ -491,16 +498,21 @@ def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
                            weight_max=float(weights.max()))
 
 
+def rake_model(cell_cats: np.ndarray, targets) -> np.ndarray:
+    """``(C, p)`` model matrix of the cells of a raking: dummies of every category of the first
+    variable, all but the first of the others -- the column space of R's ``~a+b+c`` model
+    matrix with full column rank (fewer columns to carry)."""
+    return np.hstack([np.eye(len(t))[cell_cats[:, v]][:, (0 if v == 0 else 1):]
+                      for v, t in enumerate(targets)])
+
+
 def _margins_step(spec: _RakeSpec, before, after, variance: str, kind: str
                   ) -> CalibrationStep:
-    # dummies of every category of the first variable, all but the first of the others: the
-    # column space of R's ~a+b+c model matrix with full column rank (fewer columns to carry)
-    blocks = [np.eye(len(t))[spec.cell_cats[:, v]][:, (0 if v == 0 else 1):]
-              for v, t in enumerate(spec.targets)]
     labels = np.array([[spec.labels[v][k] for v, k in enumerate(row)]
                        for row in spec.cell_cats], dtype=object)
     return CalibrationStep(kind=kind, variables=spec.variables, cell=spec.cell,
-                           model=np.hstack(blocks), before=before, after=after,
+                           model=rake_model(spec.cell_cats, spec.targets), before=before,
+                           after=after,
                            cell_labels=labels, variance=variance, margins=spec.cell_cats)
 
 

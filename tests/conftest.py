@@ -1,8 +1,8 @@
 """Suite-wide rules.
 
 Tests that need a service or a system package (PostgreSQL, Redis, Chromium, R with the survey
-package, the CJK font, poppler-utils, axe-core) skip with a reason on a developer's machine that
-lacks it. In CI (``CI=true``) such a skip is a failure: a green run that silently skipped them
+package, the CJK font, poppler-utils, axe-core, Dask) skip with a reason on a developer's machine
+that lacks it. In CI (``CI=true``) such a skip is a failure: a green run that silently skipped them
 would prove nothing. The reasons below are how the skip messages of this suite name what is
 missing; a new service's skip message should name it the same way.
 """
@@ -16,7 +16,7 @@ import pytest
 
 REQUIRED_IN_CI = re.compile(
     r"PostgreSQL|Redis|nginx|Chromium|chromium|playwright|Rscript|R's survey|\bR\b|CJK font|"
-    r"fonts-noto-cjk|poppler|pdftotext|pdffonts|axe-core|npm",
+    r"fonts-noto-cjk|poppler|pdftotext|pdffonts|axe-core|npm|Dask",
 )
 
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.commands.engine import engine_parent, uses_dask
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -62,7 +63,8 @@ POPULATION_WEIGHT_RATIO = 10
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "estimate",
-        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("E.csv")],
+        parents=[data_parent(), design_parent(), cleaning_parent(), engine_parent(),
+                 output_parent("E.csv")],
         help="weighted means/proportions and Ten Norms indicators with design-based SEs",
         description="Design-based estimates (Taylor-linearised SEs, 95% CIs, design effects) "
                     "of survey items and Ten Norms indicators, one design per wave.")
@@ -119,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
                                  "means on 0-100)")
     margins = read_margins(args.margins) if args.margins else None
     spec = design_spec(args)
+    if uses_dask(args):
+        from analysis.commands.estimate_partitioned import run_partitioned
+
+        return run_partitioned(args, targets, request, spec, margins)
     if margins is not None:
         from dataclasses import replace
 

@@ -1,0 +1,804 @@
+"""The same design-based estimates over Parquet data too large for one process, on Dask.
+
+Design-based estimation is a map-reduce. Every number :func:`analysis.estimates.domain_estimates`
+needs is a sum over rows: per (item, domain group) the weights, weighted values and squares and
+answer counts; per (item, group, weighting cell) the sums the calibration regression runs on;
+per (item, group, stratum) the stratum totals of the linearised values; and per (item, group,
+PSU) their totals, which the variance squares. This module computes those sums partition by
+partition (one partition per Parquet file: a ``dask.delayed`` task per file on whatever
+scheduler is active, a ``dask.distributed`` client, a ``LocalCluster`` or threads; each task
+reads its file with :func:`analysis.io.read_responses`, so types, text decoding and messages
+are the in-memory reader's) and finishes with the reduce the in-memory engine runs, in NumPy:
+
+1. **describe** (one pass): the labels that must mean the same in every partition -- strata,
+   (stratum, PSU) pairs, domain groups, the cells of the crossed weighting variables with the
+   sums of the starting weights -- and the checks of the design columns (each message names
+   the file, column, value and row). The driver numbers strata, groups and cells globally and
+   rakes on the cell table (:func:`analysis.weighting.ipf`: raking needs nothing else).
+2. **sums**: per partition the (item, group) sums, the (item, group, cell) sums of the
+   calibration and the (item, group, stratum) sums; added up in a tree. The driver turns them
+   into estimates, calibration coefficients (:meth:`analysis.variance.Calibration.coefficients`)
+   and the stratum means the PSU totals are centred at.
+3. **squares**: per partition the PSU totals of the calibration residuals of the linearised
+   values and the sums over each stratum of their squared deviations from the stratum mean.
+   A PSU whose rows lie in several files sends its partial totals to the driver, which adds
+   them before squaring; every other PSU is squared where it was read. The variances then come
+   from :meth:`analysis.variance.PSUStructure.variance_from_squares_t` and the table from
+   :func:`analysis.estimates.estimates_from_sums`, as in memory.
+
+So no process ever holds more than one partition's rows, and the driver holds tables of
+(items x groups) x (strata + weighting cells + PSUs shared between files).
+
+What it does not compute (use the in-memory engine): covariances between estimates (hence
+contrasts and the Ten Norms indicators, which are contrasts), multistage designs (one PSU
+column), post-stratification, trimming, GREG and other calibrations, and quality flags it would
+have to compute itself (the speeder rule needs the wave's median duration): the data must carry
+the export's flag columns, or the command runs with ``--keep-flagged``.
+
+Dask is an optional dependency (``pip install -e '.[dask]'``): this module imports it only
+inside the functions that run it, and nothing in the in-memory path imports this module.
+"""
+
+from __future__ import annotations
+
+import glob as globbing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.design import numeric_column, row_name
+from analysis.errors import AnalysisInputError, ConvergenceError
+from analysis.io import PARQUET_SUFFIXES
+from analysis.variance import compact_codes
+
+# ``--engine auto`` takes the Dask engine for Parquet data larger than this on disk (about
+# 10 GB in memory: Parquet compresses answer codes about tenfold)
+AUTO_DASK_BYTES = 1 << 30
+
+
+# --------------------------------------------------------------------------- the source
+def parquet_files(source) -> list[Path]:
+    """The Parquet files of ``source``: a folder (its ``*.parquet``/``*.pq`` files, sorted), a
+    glob pattern (``data/*.parquet``, sorted) or one file."""
+    text = str(source)
+    path = Path(text)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in PARQUET_SUFFIXES)
+        if not files:
+            raise AnalysisInputError(f"{text}: the folder has no .parquet files")
+        return files
+    if globbing.has_magic(text):
+        files = sorted(Path(p) for p in globbing.glob(text))
+        if not files:
+            raise AnalysisInputError(f"{text}: no file matches the pattern")
+        return files
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file or directory", text)
+    return [path]
+
+
+def is_partitioned(source) -> bool:
+    """Whether ``source`` names several files (a folder or a glob pattern)."""
+    text = str(source)
+    return Path(text).is_dir() or globbing.has_magic(text)
+
+
+def data_bytes(files: Sequence[Path]) -> int:
+    return sum(p.stat().st_size for p in files)
+
+
+def file_waves(path) -> list[int] | None:
+    """The waves in one file (None when it has no ``wave`` column), validated."""
+    from analysis.io import read_responses, response_columns
+    from analysis.validation import check_wave_column
+
+    if "wave" not in response_columns(path):
+        return None
+    data = read_responses(path, columns=["wave"])
+    return sorted(set(check_wave_column(data, str(path)).tolist()))
+
+
+def waves_of(files: Sequence[Path]) -> dict:
+    """wave -> the files that have its rows (``{None: files}`` when no file has a ``wave``
+    column; some files with it and some without is an error naming one of each)."""
+    from dask import delayed
+
+    found = _compute([delayed(file_waves, pure=True)(f) for f in files])
+    without = [f for f, w in zip(files, found, strict=True) if w is None]
+    if len(without) == len(files):
+        return {None: list(files)}
+    if without:
+        with_wave = next(f for f, w in zip(files, found, strict=True) if w is not None)
+        raise AnalysisInputError(f"{without[0]}: no column 'wave', which {with_wave} has")
+    out: dict = {}
+    for f, years in zip(files, found, strict=True):
+        for y in years:
+            out.setdefault(y, []).append(f)
+    return dict(sorted(out.items()))
+
+
+# --------------------------------------------------------------------------- the plan
+@dataclass(frozen=True)
+class Cleaning:
+    """What the pipeline does to each partition's rows (:func:`analysis.pipeline.load_survey`
+    row by row): answer codes checked (or recoded), "not applicable" codes made missing,
+    flagged responses excluded by the data's flag columns."""
+
+    valid_codes: dict = field(default_factory=dict)
+    not_applicable: dict = field(default_factory=dict)  # item -> its "not applicable" code
+    keep_flagged: bool = True
+    recode_invalid: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every partition needs to know (sent to the workers: plain data only)."""
+
+    items: tuple[str, ...]
+    statistic: str
+    levels: tuple[float, ...] | None
+    by: tuple[str, ...]
+    weight: str | None
+    strata: str | None
+    psu: str | None
+    fpc: str | None
+    rake: tuple[tuple[str, tuple[str, ...]], ...]  # (variable, margin categories)
+    wave: int | None
+    cleaning: Cleaning
+
+    @property
+    def columns(self) -> list[str]:
+        cols = [*self.items, *self.by, self.weight, self.strata, self.psu, self.fpc,
+                *(v for v, _ in self.rake)]
+        if self.wave is not None:
+            cols.append("wave")
+        if not self.cleaning.keep_flagged:
+            from analysis.quality import FLAG_COLUMNS
+
+            cols += list(FLAG_COLUMNS)
+        return list(dict.fromkeys(c for c in cols if c))
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The global numbering the driver sends back to the partitions after *describe*."""
+
+    strata: pd.Index | None
+    groups: tuple[pd.Index, ...]  # per domain variable, its values in group order
+    cell_keys: np.ndarray | None  # sorted keys of the cells present (product-space codes)
+    cell_factor: np.ndarray | None  # raking factor of each cell
+    rake_variance: str = "calibrate"
+    n_strata: int = 1
+
+    @property
+    def sizes(self) -> list[int]:
+        return [1, *(len(g) for g in self.groups)]
+
+
+# --------------------------------------------------------------------------- partitions
+def _read(path, columns: list[str], wave, cleaning: Cleaning) -> tuple[pd.DataFrame, dict]:
+    """One file's rows for ``wave`` after the pipeline's row-level cleaning, and what the
+    cleaning did (``recoded`` per column, ``excluded`` per reason, ``rows`` before)."""
+    from analysis.io import read_responses
+
+    data = read_responses(path, columns=columns)
+    if wave is not None:
+        from analysis.validation import check_wave_column
+
+        years = check_wave_column(data, str(path))
+        data = data.loc[years == wave]
+    report = {"recoded": {}, "excluded": {}, "rows": len(data)}
+    if cleaning.valid_codes:
+        from analysis.validation import check_answer_codes
+
+        data, report["recoded"] = check_answer_codes(data, cleaning.valid_codes, str(path),
+                                                     recode_invalid=cleaning.recode_invalid)
+    hit = {c: code for c, code in cleaning.not_applicable.items() if c in data.columns}
+    if hit:
+        data = data.copy(deep=False)
+        for col, code in hit.items():
+            values = pd.to_numeric(data[col], errors="coerce")
+            data[col] = data[col].mask((values == code).to_numpy(dtype=bool, na_value=False))
+    if not cleaning.keep_flagged and len(data):
+        from analysis.quality import exclude_flagged
+
+        try:
+            data, excluded = exclude_flagged(data)
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"{path}: {exc}") from None
+        report["excluded"] = excluded.by_reason | {"total": excluded.total}
+    return data, report
+
+
+def _in_file(path, fn, *args):
+    """``fn(*args)``, an error in it prefixed with the file's name (the design checks name the
+    column, value and row; the file is what a folder of files adds)."""
+    try:
+        return fn(*args)
+    except AnalysisInputError as exc:
+        text = str(exc)
+        raise AnalysisInputError(text if text.startswith(str(path)) else f"{path}: {text}"
+                                 ) from None
+
+
+def _weights(data: pd.DataFrame, plan: Plan) -> np.ndarray:
+    if plan.weight is None:
+        return np.ones(len(data))
+    w = numeric_column(data, plan.weight, allow_missing=False, role="weight")
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise AnalysisInputError(f"column '{plan.weight}': weight {w[i]:g} in "
+                                 f"{row_name(data, i)} is negative")
+    return w
+
+
+def _missing(data: pd.DataFrame, col: str, what: str) -> None:
+    bad = data[col].isna().to_numpy()
+    if bad.any():
+        raise AnalysisInputError(f"column '{col}': missing {what} in "
+                                 f"{row_name(data, int(np.flatnonzero(bad)[0]))}")
+
+
+def _cell_keys(data: pd.DataFrame, plan: Plan, margins_file: str) -> np.ndarray:
+    """Each row's cell of the crossed weighting variables, as a code of the product space of
+    the margin categories (the key :func:`analysis.weighting._cells` compacts)."""
+    from analysis.weighting import category_codes
+
+    key = np.zeros(len(data), dtype=np.int64)
+    for var, cats in plan.rake:
+        codes = category_codes(data, var, list(cats), "margins", where=margins_file)
+        key = key * len(cats) + codes
+    return key
+
+
+def describe_partition(path, plan: Plan, margins_file: str = "") -> dict:
+    """Pass 1 on one file: labels, cells and the checks of the design columns."""
+    return _in_file(path, _describe, path, plan, margins_file)
+
+
+def _describe(path, plan: Plan, margins_file: str) -> dict:
+    data, cleaning = _read(path, plan.columns, plan.wave, plan.cleaning)
+    out = {"rows": len(data), "cleaning": cleaning}
+    if not len(data):
+        return out
+    w = _weights(data, plan)
+    for col in plan.items:
+        numeric_column(data, col, allow_missing=True, role="item")  # refuses text, inf
+    if plan.strata:
+        _missing(data, plan.strata, "stratum")
+        strata = data[plan.strata]
+    else:
+        strata = pd.Series(np.zeros(len(data), dtype=np.int64), index=data.index)
+    if plan.psu:
+        _missing(data, plan.psu, "PSU")
+        pairs = pd.DataFrame({"stratum": strata.to_numpy(), "psu": data[plan.psu].to_numpy()})
+        out["psus"] = pairs.drop_duplicates(ignore_index=True)
+    else:
+        out["psus"] = strata.value_counts(sort=False).rename_axis("stratum").reset_index(
+            name="rows")
+    if plan.fpc:
+        values = numeric_column(data, plan.fpc, allow_missing=False, role="fpc")
+        frame = pd.DataFrame({"stratum": strata.to_numpy(), "fpc": values})
+        ends = []
+        for pick in ("idxmin", "idxmax"):
+            at = getattr(frame.groupby("stratum", sort=False)["fpc"], pick)().to_numpy()
+            ends.append(frame.loc[at].assign(row=[row_name(data, int(i)) for i in at],
+                                             file=str(path)))
+        out["fpc"] = tuple(ends)
+    out["groups"] = [pd.unique(data[col].dropna()) for col in plan.by]
+    key = _cell_keys(data, plan, margins_file) if plan.rake else np.zeros(len(data), np.int64)
+    keys, cell = np.unique(key, return_inverse=True)
+    out["cells"] = pd.DataFrame({
+        "key": keys, "rows": np.bincount(cell, minlength=len(keys)),
+        "weight": np.bincount(cell, w, minlength=len(keys)),
+        "square": np.bincount(cell, w * w, minlength=len(keys)),
+        "min": pd.Series(w).groupby(cell).min().to_numpy(),
+        "max": pd.Series(w).groupby(cell).max().to_numpy()})
+    return out
+
+
+def _group_codes(data: pd.DataFrame, plan: Plan, labels: Labels) -> list[np.ndarray]:
+    """Per partition (whole sample, then each domain variable) each row's global group code
+    (-1: in no group)."""
+    codes = [np.zeros(len(data), dtype=np.int64)]
+    for col, index in zip(plan.by, labels.groups, strict=True):
+        codes.append(index.get_indexer(data[col]).astype(np.int64))
+    return codes
+
+
+def _design_codes(data: pd.DataFrame, plan: Plan, labels: Labels):
+    """Each row's final weight, stratum code and cell code (0 without raking), and the
+    per-row factor that makes the calibration's cell sums (R's ``before / after``, or
+    ``1 / after`` for ``rake()``'s sweeps)."""
+    base = _weights(data, plan)
+    h = (labels.strata.get_indexer(data[plan.strata]).astype(np.int64) if plan.strata
+         else np.zeros(len(data), dtype=np.int64))
+    if labels.cell_keys is None:
+        return base, h, None, None
+    cell = np.searchsorted(labels.cell_keys, _cell_keys(data, plan, ""))
+    after = base * labels.cell_factor[cell]
+    top = 1.0 if labels.rake_variance == "rake" else base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(after != 0, top / after, 0.0)
+    return after, h, cell, after * ratio
+
+
+def _item_columns(data: pd.DataFrame, plan: Plan):
+    """Per item ``(values with 0 where missing, answered mask)`` (a proportion's values are
+    its 0/1 indicator)."""
+    for col in plan.items:
+        y = numeric_column(data, col, allow_missing=True, role="item")
+        answered = ~np.isnan(y)
+        if plan.statistic == "proportion":
+            y = np.isin(y, plan.levels).astype(float)
+        yield np.where(answered, y, 0.0), answered
+
+
+def _bins(key, weights, n):
+    return np.bincount(key, weights, minlength=n + 1)[:n]
+
+
+def sum_partition(path, plan: Plan, labels: Labels) -> dict:
+    """Pass 2 on one file: the sums the estimates, the calibration and the stratum means
+    need (arrays of fixed shapes, added up over partitions)."""
+    return _in_file(path, _sums, path, plan, labels)
+
+
+def _sums(path, plan: Plan, labels: Labels) -> dict:
+    data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
+    k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
+    C = 0 if labels.cell_keys is None else len(labels.cell_keys)
+    out = {name: np.zeros((k, G)) for name in ("wsum", "ysum", "y2", "counts")}
+    for name in ("sy", "sw", "rows"):
+        out[name] = np.zeros((k, G, H))
+    out["cy"] = np.zeros((k, G, C))
+    out["cw"] = np.zeros((k, G, C))
+    out["group_rows"] = np.zeros(G)
+    out["after_cells"] = np.zeros((H, C))
+    if not len(data):
+        return out
+    a, h, cell, v = _design_codes(data, plan, labels)
+    positive = (a > 0).astype(float)
+    codes = _group_codes(data, plan, labels)
+    offsets = np.cumsum([0, *labels.sizes])
+    if cell is not None:
+        out["after_cells"] = _bins(h * C + cell, a, H * C).reshape(H, C)
+    for j, (y, answered) in enumerate(_item_columns(data, plan)):
+        aw = np.where(answered, a, 0.0)
+        ay = aw * y
+        vw = np.where(answered, v, 0.0) if cell is not None else None
+        for q, c in enumerate(codes):
+            g, sl = labels.sizes[q], slice(offsets[q], offsets[q + 1])
+            gk = np.where(c >= 0, c, g)
+            out["wsum"][j, sl] = _bins(gk, aw, g)
+            out["ysum"][j, sl] = _bins(gk, ay, g)
+            out["y2"][j, sl] = _bins(gk, ay * y, g)
+            out["counts"][j, sl] = _bins(gk, positive * answered, g)
+            hk = np.where(c >= 0, c * H + h, g * H)
+            out["sy"][j, sl] = _bins(hk, ay, g * H).reshape(g, H)
+            out["sw"][j, sl] = _bins(hk, aw, g * H).reshape(g, H)
+            out["rows"][j, sl] = _bins(hk, answered.astype(float), g * H).reshape(g, H)
+            if cell is not None:
+                ck = np.where(c >= 0, c * C + cell, g * C)
+                out["cy"][j, sl] = _bins(ck, vw * y, g * C).reshape(g, C)
+                out["cw"][j, sl] = _bins(ck, vw, g * C).reshape(g, C)
+            if j == 0:
+                out["group_rows"][sl] = _bins(gk, positive, g)
+    return out
+
+
+def square_partition(path, plan: Plan, labels: Labels, fit: dict) -> dict:
+    """Pass 3 on one file: per stratum the sums of squared deviations of the PSU totals of the
+    linearised values (after the calibration residuals) from their stratum means, over the
+    PSUs wholly in this file; the partial totals of the PSUs shared with other files."""
+    return _in_file(path, _squares, path, plan, labels, fit)
+
+
+def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
+    import scipy.sparse as sp
+
+    data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
+    k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
+    m = k * G
+    if not len(data):
+        return {"ss": np.zeros((m, H)), "shared": None}
+    a, h, cell, _ = _design_codes(data, plan, labels)
+    if plan.psu:
+        # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
+        pc, pu = pd.factorize(data[plan.psu])
+        local, pairs = compact_codes(h * len(pu) + pc)
+        unit_stratum = pairs // len(pu)
+        units = pd.MultiIndex.from_arrays([unit_stratum, np.asarray(pu)[pairs % len(pu)]])
+    else:
+        local = np.arange(len(data), dtype=np.int64)
+        units, unit_stratum = None, h
+    local = local.astype(np.int64)
+    P = len(unit_stratum)
+    est0, inv, total = fit["est0"], fit["inv"], plan.statistic == "total"
+    codes = _group_codes(data, plan, labels)
+    offsets = np.cumsum([0, *labels.sizes])
+    t = np.zeros((k, G, P))
+    for j, (y, answered) in enumerate(_item_columns(data, plan)):
+        aw = np.where(answered, a, 0.0)
+        ay = aw * y
+        for q, c in enumerate(codes):
+            g, sl = labels.sizes[q], slice(offsets[q], offsets[q + 1])
+            pk = np.where(c >= 0, c * P + local, g * P)
+            py = _bins(pk, ay, g * P).reshape(g, P)
+            if total:
+                t[j, sl] = py
+            else:
+                pw = _bins(pk, aw, g * P).reshape(g, P)
+                t[j, sl] = (py - pw * est0[j, sl, None]) * inv[j, sl, None]
+    t = t.reshape(m, P)
+    if cell is not None:
+        C = len(labels.cell_keys)
+        unit_cell = sp.csr_matrix((a, (local, cell)), shape=(P, C))
+        for f in fit["fits"]:
+            t -= (unit_cell @ f).T
+    shared = None
+    owned = np.ones(P, dtype=bool)
+    if fit["shared"] is not None and units is not None:
+        is_shared = units.isin(fit["shared"])
+        if is_shared.any():
+            owned = ~np.asarray(is_shared)
+            shared = (units[~owned], t[:, ~owned])
+    dev = t[:, owned] - fit["means"][:, unit_stratum[owned]]
+    np.square(dev, out=dev)
+    in_stratum = sp.csr_matrix((np.ones(int(owned.sum())), (unit_stratum[owned],
+                                                            np.arange(int(owned.sum())))),
+                               shape=(H, int(owned.sum())))
+    ss = (in_stratum @ dev.T).T
+    return {"ss": np.asarray(ss), "shared": shared}
+
+
+# --------------------------------------------------------------------------- reduce helpers
+def _add(a: dict, b: dict) -> dict:
+    return {key: a[key] + b[key] for key in a}
+
+
+def _tree_sum(tasks: list):
+    """The sum of delayed dicts of arrays, added pairwise (a tree: no task holds them all)."""
+    from dask import delayed
+
+    add = delayed(_add, pure=True)
+    while len(tasks) > 1:
+        tasks = [add(tasks[i], tasks[i + 1]) if i + 1 < len(tasks) else tasks[i]
+                 for i in range(0, len(tasks), 2)]
+    return tasks[0]
+
+
+def _merge_squares(a: dict, b: dict) -> dict:
+    shared = [s for s in (a["shared"], b["shared"]) if s is not None]
+    if len(shared) == 2:
+        shared = [(shared[0][0].append(shared[1][0]), np.hstack([shared[0][1], shared[1][1]]))]
+    return {"ss": a["ss"] + b["ss"], "shared": shared[0] if shared else None}
+
+
+def _compute(tasks):
+    import dask
+
+    return dask.compute(*tasks) if isinstance(tasks, list) else dask.compute(tasks)[0]
+
+
+# --------------------------------------------------------------------------- the engine
+@dataclass
+class PartitionedResult:
+    """What :func:`estimate_partitioned` returns: the :class:`analysis.results.Estimate`, the
+    raking report (or None), the weighting diagnostics and what the cleaning did."""
+
+    estimate: object
+    weighting: object
+    diagnostics: object
+    rows: int
+    recoded: dict
+    excluded: dict
+
+
+def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
+                         weights: str | None = None, strata: str | None = None,
+                         psu: str | None = None, fpc: str | None = None, margins=None,
+                         rescale: bool = False, rake_variance: str = "calibrate",
+                         max_iter: int = 1000, epsilon: float = 1e-10, by=None,
+                         levels=None, na_rm: bool = True, deff=True, lonely_psu: str = "fail",
+                         wave: int | None = None, cleaning: Cleaning | None = None,
+                         source: str | None = None) -> PartitionedResult:
+    """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
+    as ``SurveyDesign(all rows, weights, strata, psu, fpc).rake(margins).<statistic>(items,
+    by=by)`` would, on the active Dask scheduler (see the module docstring).
+
+    ``weights`` is the starting weight (the base weight when ``margins`` are given); ``wave``
+    restricts to that wave's rows; ``deff`` may also be a function of the final weights' sum
+    and the rows that returns the ``deff`` argument (the command line's ``--deff auto``);
+    ``source`` (the folder or pattern) starts the messages about the whole data set (a lonely
+    PSU, a margin category without respondents).
+    """
+    from dask import delayed
+
+    from analysis.estimates import STATISTICS, _check_levels, estimate_from_result
+    from analysis.estimates import estimates_from_sums as finish
+    from analysis.variance import LONELY_PSU_RULES
+
+    if statistic not in STATISTICS:
+        raise ValueError(f"statistic must be one of {STATISTICS}")
+    if lonely_psu not in LONELY_PSU_RULES:
+        raise AnalysisInputError(
+            f"lonely_psu '{lonely_psu}' is not one of {', '.join(LONELY_PSU_RULES)}")
+    if not isinstance(psu, str | None) or not isinstance(fpc, str | None):
+        raise AnalysisInputError("the Dask engine takes one PSU column (a one-stage design); "
+                                 "estimate a multistage design in memory")
+    items = [items] if isinstance(items, str) else list(items)
+    if not items:
+        raise AnalysisInputError("no items to estimate")
+    by = [] if by is None else ([by] if isinstance(by, str) else list(by))
+    if statistic == "proportion":
+        levels = tuple(_check_levels(levels))
+    source = source or (str(files[0].parent) if len(files) else "the data")
+    margins = _margins(margins)
+    rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
+    plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
+                weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
+                cleaning=cleaning or Cleaning())
+    margins_file = "" if margins is None or margins.source == "margins" else margins.source
+    files = [Path(f) for f in files]
+
+    # pass 1: labels, cells, checks
+    parts = _compute([delayed(describe_partition, pure=True)(f, plan, margins_file)
+                      for f in files])
+    parts = [(f, p) for f, p in zip(files, parts, strict=True) if p["rows"]]
+    rows = sum(p["rows"] for _, p in parts)
+    recoded, excluded = _cleaning_totals([p for _, p in parts])
+    if not parts:
+        where = f" of wave {wave}" if wave is not None else ""
+        raise AnalysisInputError(f"{source}: no rows{where} to estimate from")
+    structure, strata_index, shared = _structure(parts, plan, lonely_psu, source)
+    groups = tuple(_group_index([p["groups"][q] for _, p in parts]) for q in range(len(by)))
+    cells = pd.concat([p["cells"] for _, p in parts]).groupby("key", sort=True).agg(
+        rows=("rows", "sum"), weight=("weight", "sum"), square=("square", "sum"),
+        min=("min", "min"), max=("max", "max"))
+    weighting, factor, calibration = None, None, None
+    if margins is not None:
+        factor, weighting, calibration = _rake(cells, margins, rows, rescale, max_iter, epsilon,
+                                               rake_variance, source)
+    diagnostics = _diagnostics(cells, factor)
+    if callable(deff):
+        deff = deff(diagnostics.weight_sum, rows)
+    labels = Labels(strata=strata_index, groups=groups,
+                    cell_keys=cells.index.to_numpy() if margins is not None else None,
+                    cell_factor=factor, rake_variance=rake_variance,
+                    n_strata=structure.n_strata)
+    files = [f for f, _ in parts]
+
+    # pass 2: sums
+    sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels)
+                               for f in files]))
+    k, G = len(items), sum(labels.sizes)
+    m = k * G
+    total = statistic == "total"
+    wsum, ysum = sums["wsum"], sums["ysum"]
+    has_weight = wsum > 0
+    inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=has_weight)
+    est = ysum if total else np.where(has_weight, ysum * inv, np.nan)
+    est0 = ysum if total else np.where(has_weight, est, 0.0)
+    if total:
+        stratum_sums = sums["sy"].reshape(m, -1)
+    else:
+        stratum_sums = ((sums["sy"] - est0[:, :, None] * sums["sw"])
+                        * inv[:, :, None]).reshape(m, -1)
+    fits = []
+    if calibration is not None:
+        cell_sums = [(sums["cy"] if total else
+                      (sums["cy"] - est0[:, :, None] * sums["cw"]) * inv[:, :, None]
+                      ).reshape(m, -1).T]
+        fits = calibration.fitted_cells(calibration.coefficients(cell_sums))
+        for f in fits:
+            stratum_sums = stratum_sums - (sums["after_cells"] @ f).T
+    means = structure.stratum_means_t(stratum_sums)
+
+    # pass 3: squared deviations of the PSU totals
+    fit = {"est0": est0, "inv": inv, "fits": fits, "means": means, "shared": shared}
+    squares = _compute(_tree_merge([delayed(square_partition, pure=True)(f, plan, labels, fit)
+                                    for f in files]))
+    ss = squares["ss"]
+    if squares["shared"] is not None:
+        keys, partial = squares["shared"]
+        codes, _ = pd.factorize(keys)
+        totals = np.zeros((m, int(codes.max()) + 1))
+        np.add.at(totals.T, codes, partial.T)
+        first = np.unique(codes, return_index=True)[1]
+        h = keys[first].get_level_values(0).to_numpy(dtype=np.int64)
+        dev = (totals - means[:, h]) ** 2
+        np.add.at(ss.T, h, dev.T)
+    present = None
+    if (structure.lonely_psu == "average" and structure.lonely.any()
+            and calibration is None):
+        present = sums["rows"].reshape(m, -1) > 0
+    var = structure.variance_from_squares_t(ss, present).reshape(k, G)
+    res = finish(est.T, var.T, sums["counts"].T, wsum.T, sums["y2"].T, ysum.T, total=total,
+                 deff=deff, group_rows=None if na_rm else sums["group_rows"])
+    group_labels = [("", [""])] + [(col, [_label(v) for v in index])
+                                   for col, index in zip(by, groups, strict=True)]
+    estimate = estimate_from_result(res, items, group_labels,
+                                    df=float(structure.n_psus - structure.n_strata),
+                                    statistic=statistic, deff=deff,
+                                    levels=list(levels) if levels else None, covariance=None)
+    return PartitionedResult(estimate=estimate, weighting=weighting,
+                             diagnostics=diagnostics, rows=rows,
+                             recoded=recoded, excluded=excluded)
+
+
+def _tree_merge(tasks: list):
+    from dask import delayed
+
+    merge = delayed(_merge_squares, pure=True)
+    while len(tasks) > 1:
+        tasks = [merge(tasks[i], tasks[i + 1]) if i + 1 < len(tasks) else tasks[i]
+                 for i in range(0, len(tasks), 2)]
+    return tasks[0]
+
+
+def _margins(margins):
+    if margins is None:
+        return None
+    from analysis.margins import Margins
+
+    if isinstance(margins, str | Path):
+        from analysis.io import read_margins
+
+        return read_margins(margins)
+    return margins if isinstance(margins, Margins) else Margins(pd.DataFrame(margins))
+
+
+def _label(value) -> str:
+    from analysis.estimates import _label as label
+
+    return label(value)
+
+
+def _group_index(uniques: list) -> pd.Index:
+    """The groups of a domain variable in the in-memory engine's order (sorted values)."""
+    values = pd.unique(np.concatenate([np.asarray(u, dtype=object) for u in uniques]))
+    _, ordered = pd.factorize(pd.Series(values).infer_objects(), sort=True)
+    return pd.Index(ordered)
+
+
+def _cleaning_totals(parts: list[dict]) -> tuple[dict, dict]:
+    recoded, excluded = {}, {}
+    for p in parts:
+        for key, total in (("recoded", recoded), ("excluded", excluded)):
+            for col, n in p["cleaning"][key].items():
+                total[col] = total.get(col, 0) + n
+    if excluded:
+        excluded["rows"] = sum(p["cleaning"]["rows"] for p in parts)
+    return recoded, excluded
+
+
+def _structure(parts: list, plan: Plan, lonely_psu: str, source: str):
+    """The design's :class:`PSUStructure` (PSU counts per stratum, fpc factors, lonely PSUs)
+    from the partitions' (stratum, PSU) pairs, the strata's global index (None without
+    strata) and the pairs that lie in several files (None when there are none)."""
+    from analysis.design import fpc_factors
+    from analysis.variance import PSUStructure
+
+    frames = [p["psus"] for _, p in parts]
+    if plan.strata:
+        stratum_values = pd.unique(pd.concat([f["stratum"] for f in frames], ignore_index=True))
+        _, index = pd.factorize(pd.Series(stratum_values).infer_objects(), sort=True)
+        index = pd.Index(index)
+    else:
+        index = pd.Index([0])
+    H = len(index)
+    shared = None
+    if plan.psu:
+        pairs = pd.concat(frames, ignore_index=True)
+        pairs["stratum"] = index.get_indexer(pairs["stratum"])
+        files_per_pair = pairs.groupby(["stratum", "psu"], sort=False).size()
+        n_psu = np.bincount(files_per_pair.index.get_level_values(0).to_numpy(dtype=np.int64),
+                            minlength=H)
+        many = files_per_pair[files_per_pair > 1]
+        shared = many.index if len(many) else None
+    else:
+        counts = pd.concat(frames, ignore_index=True)
+        n_psu = np.bincount(index.get_indexer(counts["stratum"]), counts["rows"].to_numpy(),
+                            minlength=H).astype(np.int64)
+    factor = np.ones(H)
+    if plan.fpc:
+        lo = pd.concat([p["fpc"][0] for _, p in parts], ignore_index=True)
+        hi = pd.concat([p["fpc"][1] for _, p in parts], ignore_index=True)
+        lo = lo.loc[lo.groupby(index.get_indexer(lo["stratum"]))["fpc"].idxmin()]
+        hi = hi.loc[hi.groupby(index.get_indexer(hi["stratum"]))["fpc"].idxmax()]
+        lo_h = lo.set_index(index.get_indexer(lo["stratum"])).sort_index()
+        hi_h = hi.set_index(index.get_indexer(hi["stratum"])).sort_index()
+
+        def where(h: int, value: float) -> str:
+            row = lo_h.loc[h] if lo_h.loc[h, "fpc"] == value else hi_h.loc[h]
+            return f"{row['row']} of {row['file']}"
+
+        factor = fpc_factors(lo_h["fpc"].to_numpy(), hi_h["fpc"].to_numpy(), n_psu,
+                             np.asarray(index, dtype=object), plan.fpc, where)
+    labels = np.asarray(index, dtype=object) if plan.strata else np.array(["(all)"], object)
+    structure = PSUStructure(psu=np.zeros(0, dtype=np.int64),
+                             psu_stratum=np.repeat(np.arange(H), n_psu), n_psu=n_psu,
+                             fpc_factor=factor, stratum_labels=labels, lonely_psu=lonely_psu)
+    try:
+        structure.check_lonely(plan.strata)
+    except AnalysisInputError as exc:
+        raise AnalysisInputError(f"{source}: {exc}") from None
+    return structure, (index if plan.strata else None), shared
+
+
+def _rake(cells: pd.DataFrame, margins, rows: int, rescale: bool, max_iter: int,
+          epsilon: float, variance: str, source: str):
+    """Rake on the cell table: ``(factor per cell, WeightingReport, Calibration)``."""
+    from analysis.variance import Calibration
+    from analysis.weighting import (
+        RAKE_VARIANCES,
+        WeightingReport,
+        check_category_support,
+        ipf,
+        margin_errors,
+        rake_model,
+    )
+
+    if variance not in RAKE_VARIANCES:
+        raise AnalysisInputError(
+            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    targets = margins.targets(sample_size=rows, rescale=rescale)
+    variables = list(margins.variables)
+    sizes = [len(targets[v]) for v in variables]
+    rest = cells.index.to_numpy(dtype=np.int64).copy()
+    cell_cats = np.empty((len(rest), len(variables)), dtype=np.int64)
+    for v in range(len(variables) - 1, -1, -1):
+        cell_cats[:, v] = rest % sizes[v]
+        rest //= sizes[v]
+    base = cells["weight"].to_numpy()
+    count = cells["rows"].to_numpy()
+    tvecs = []
+    for v, var in enumerate(variables):
+        t = targets[var].to_numpy(dtype=float)
+        try:
+            check_category_support(margins, var, list(targets[var].index), t,
+                                   np.bincount(cell_cats[:, v], base, minlength=len(t)),
+                                   np.bincount(cell_cats[:, v], count, minlength=len(t)))
+        except AnalysisInputError as exc:
+            raise AnalysisInputError(f"{source}: {exc}") from None
+        tvecs.append(t)
+    g, iters, rel, converged = ipf(base, cell_cats, tuple(tvecs), max_iter, epsilon)
+    if not converged:
+        k = int(np.argmax(rel))
+        for var in variables:
+            if k < len(targets[var]):
+                break
+            k -= len(targets[var])
+        raise ConvergenceError(
+            f"raking did not converge in {max_iter} iterations: '{var}'="
+            f"'{targets[var].index[k]}' is still {rel.max():.3g} (relative) off its target; "
+            "check that the margins are consistent or allow more iterations")
+    ab, rel = margin_errors(base * g, cell_cats, tuple(tvecs))
+    d = _diagnostics(cells, g)
+    report = WeightingReport(method="rake", iterations=iters, max_margin_error=float(ab.max()),
+                             max_relative_error=float(rel.max()), converged=True,
+                             epsilon=epsilon, weight_sum=d.weight_sum, weight_min=d.weight_min,
+                             weight_max=d.weight_max)
+    calibration = Calibration.from_cells(rake_model(cell_cats, tvecs), base, count,
+                                         cell_cats if variance == "rake" else None)
+    return g, report, calibration
+
+
+def _diagnostics(cells: pd.DataFrame, factor):
+    """Kish's design effect of weighting and the weight range, from the cell sums."""
+    from analysis.diagnostics import WeightDiagnostics
+
+    f = np.ones(len(cells)) if factor is None else factor
+    n = int(cells["rows"].sum())
+    total = float((cells["weight"] * f).sum())
+    squares = float((cells["square"] * f * f).sum())
+    low, high = float((cells["min"] * f).min()), float((cells["max"] * f).max())
+    n_eff = total * total / squares if squares > 0 else float("nan")
+    return WeightDiagnostics(n=n, weight_sum=total, weight_min=low, weight_max=high,
+                             ratio=high / low if low > 0 else float("inf"),
+                             kish_deff=n / n_eff if n_eff else float("nan"),
+                             n_effective=n_eff)

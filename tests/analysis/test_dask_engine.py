@@ -1,0 +1,283 @@
+"""The Dask engine gives the in-memory engine's numbers on data split over Parquet files.
+
+The data are one synthetic sample split into files by province (as an export per province
+would be), with one PSU whose rows lie in two files: the engine adds such a PSU's partial
+totals before squaring them, so a PSU may span files. Most tests run Dask's synchronous
+scheduler (the arithmetic is the point); one runs a two-process LocalCluster, which the command
+line tests reuse through --scheduler.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import SurveyDesign, read_margins
+from analysis.cli import main
+from analysis.data import CENSUS_2020_ADULT_MARGINS
+from analysis.io import read_responses
+from analysis.synthetic import make_responses, write_partitioned
+
+dask = pytest.importorskip("dask", reason="Dask (dask[dataframe,distributed]) is not installed")
+distributed = pytest.importorskip("dask.distributed",
+                                  reason="Dask (dask[distributed]) is not installed")
+
+from analysis.dask_engine import estimate_partitioned, parquet_files  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ITEMS = ["N01_A1", "N01_P1", "N04_P2", "N09_P1"]
+NUMBERS = ["estimate", "se", "ci_low", "ci_high", "n", "deff"]
+TOLERANCE = 1e-9
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """Two waves in four files, each holding a quarter of the provinces; PSU 1 of wave 2025's
+    first stratum has rows in two files."""
+    out = tmp_path_factory.mktemp("partitioned")
+    data = make_responses(2500, waves=[2025, 2026], seed=11, items="core")
+    provinces = sorted(data["province"].unique())
+    files = [data[data["province"].isin(provinces[i::4])].copy() for i in range(4)]
+    first = files[0]
+    stratum = first["stratum"].iloc[0]
+    psu = first.loc[first["stratum"] == stratum, "psu"].iloc[0]
+    moved = files[1].index[(files[1]["wave"] == 2025) & (files[1]["stratum"] == stratum)][:7]
+    files[1].loc[moved, "psu"] = psu
+    # an fpc: ten times the sampled PSUs of the stratum
+    whole = pd.concat(files)
+    n_psu = whole.groupby(["wave", "stratum"])["psu"].nunique()
+    for i, f in enumerate(files):
+        f["fpc"] = 10.0 * n_psu.loc[list(zip(f["wave"], f["stratum"], strict=True))].to_numpy()
+        f.reset_index(drop=True).to_parquet(out / f"part-{i}.parquet", index=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def whole(folder) -> pd.DataFrame:
+    return pd.concat([read_responses(f) for f in parquet_files(folder)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two worker processes of one thread each (what the command line starts on a 2-core
+    machine), shared by the tests that go through the distributed scheduler."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as local:
+        yield local
+
+
+@pytest.fixture(autouse=True)
+def synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+def assert_same(ref: pd.DataFrame, got: pd.DataFrame) -> None:
+    assert list(ref.columns) == list(got.columns)
+    labels = ["item", "by", "group"]
+    assert (ref[labels].to_numpy() == got[labels].to_numpy()).all()
+    a, b = ref[NUMBERS].to_numpy(float), got[NUMBERS].to_numpy(float)
+    ok = np.isfinite(a)
+    assert (a[~ok] == b[~ok]).sum() + np.isnan(b[~ok]).sum() == (~ok).sum()  # nan, inf alike
+    assert (np.isnan(a) == np.isnan(b)).all()
+    rel = np.abs(a[ok] - b[ok]) / np.maximum(np.abs(a[ok]), 1e-300)
+    assert rel.max() <= TOLERANCE, rel.max()
+
+
+DESIGNS = {
+    "stratified clusters": {"weights": "base_weight", "strata": "stratum", "psu": "psu"},
+    "clusters with fpc": {"weights": "base_weight", "strata": "stratum", "psu": "psu",
+                          "fpc": "fpc"},
+    "rows as PSUs": {"weights": "base_weight", "strata": "stratum"},
+    "unweighted clusters": {"psu": "psu"},
+}
+
+
+@pytest.mark.parametrize("raked", [False, True], ids=["weights", "raked"])
+@pytest.mark.parametrize("name", list(DESIGNS))
+def test_means_by_region_equal_the_in_memory_engine(folder, whole, name, raked):
+    spec = DESIGNS[name]
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS) if raked else None
+    for wave in (2025, 2026):
+        design = SurveyDesign(whole[whole["wave"] == wave].reset_index(drop=True), **spec)
+        if raked:
+            design = design.rake(margins)
+        ref = design.mean(ITEMS, by=["region", "sex"]).table
+        got = estimate_partitioned(parquet_files(folder), ITEMS, "mean", margins=margins,
+                                   by=["region", "sex"], wave=wave, **spec).estimate.table
+        assert_same(ref, got)
+
+
+@pytest.mark.parametrize("statistic, options", [
+    ("total", {}),
+    ("proportion", {"levels": [4, 5]}),
+    ("mean", {"na_rm": False, "deff": "replace"}),
+    ("mean", {"lonely_psu": "adjust"}),
+])
+def test_totals_proportions_and_options_equal_the_in_memory_engine(folder, whole, statistic,
+                                                                   options):
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS)
+    data = whole[whole["wave"] == 2026].reset_index(drop=True)
+    design = SurveyDesign(data, weights="base_weight", strata="stratum", psu="psu",
+                          lonely_psu=options.get("lonely_psu", "fail")).rake(margins)
+    kwargs = {k: v for k, v in options.items() if k != "lonely_psu"}
+    ref = getattr(design, statistic)(ITEMS, by="region", **kwargs).table
+    got = estimate_partitioned(parquet_files(folder), ITEMS, statistic, weights="base_weight",
+                               strata="stratum", psu="psu", margins=margins, by="region",
+                               wave=2026, **options).estimate.table
+    assert_same(ref, got)
+
+
+def test_rake_variance_and_weighting_report_equal_the_in_memory_engine(folder, whole):
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS)
+    data = whole[whole["wave"] == 2025].reset_index(drop=True)
+    design = SurveyDesign(data, weights="base_weight", strata="stratum", psu="psu").rake(
+        margins, variance="rake")
+    result = estimate_partitioned(parquet_files(folder), ITEMS, "mean", weights="base_weight",
+                                  strata="stratum", psu="psu", margins=margins,
+                                  rake_variance="rake", by="region", wave=2025)
+    assert_same(design.mean(ITEMS, by="region").table, result.estimate.table)
+    assert result.weighting.iterations == design.weighting.iterations
+    assert result.weighting.weight_sum == pytest.approx(design.weighting.weight_sum, rel=1e-12)
+    ref = design.weight_diagnostics
+    assert result.diagnostics.kish_deff == pytest.approx(ref.kish_deff, rel=1e-12)
+    assert result.diagnostics.weight_max == pytest.approx(ref.weight_max, rel=1e-12)
+
+
+def test_a_two_process_local_cluster_gives_the_same_numbers(folder, whole, cluster):
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS)
+    design = SurveyDesign(whole[whole["wave"] == 2026].reset_index(drop=True),
+                          weights="base_weight", strata="stratum", psu="psu").rake(margins)
+    with distributed.Client(cluster) as client, dask.config.set(scheduler=client):
+        got = estimate_partitioned(parquet_files(folder), ITEMS, "mean", weights="base_weight",
+                                   strata="stratum", psu="psu", margins=margins, by="region",
+                                   wave=2026).estimate.table
+    assert_same(design.mean(ITEMS, by="region").table, got)
+
+
+# ------------------------------------------------------------------------------ command line
+def run_cli(args) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(args)
+    return code, err.getvalue()
+
+
+def test_estimate_on_a_folder_equals_estimate_on_one_file(folder, whole, tmp_path, cluster):
+    one = tmp_path / "all.parquet"
+    whole.to_parquet(one, index=False)
+    common = ["--items", ",".join(ITEMS), "--base-weight", "base_weight", "--margins",
+              str(CENSUS_2020_ADULT_MARGINS), "--strata", "stratum", "--psu", "psu", "--by",
+              "region", "--keep-flagged"]
+    code, err = run_cli(["estimate", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["estimate", str(folder), "--engine", "dask", "--scheduler",
+                         cluster.scheduler_address, *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    assert "Dask engine: 4 file(s)" in err
+    ref, got = pd.read_csv(tmp_path / "m.csv"), pd.read_csv(tmp_path / "d.csv")
+    assert (ref["wave"] == got["wave"]).all()
+    assert_same(ref.fillna({"by": "", "group": ""}), got.fillna({"by": "", "group": ""}))
+    w_ref = pd.read_csv(tmp_path / "m.weighting.csv")
+    w_got = pd.read_csv(tmp_path / "d.weighting.csv")
+    assert np.allclose(w_ref.to_numpy(float), w_got.to_numpy(float), rtol=1e-12)
+
+
+def test_a_glob_selects_the_files(folder, tmp_path, cluster):
+    code, err = run_cli(["estimate", str(folder / "part-[01].parquet"), "--items", "N01_A1",
+                         "--strata", "stratum", "--psu", "psu", "--lonely-psu", "adjust",
+                         "--keep-flagged", "--scheduler", cluster.scheduler_address,
+                         "--out", str(tmp_path / "g.csv")])
+    assert code == 0, err
+    assert "Dask engine: 2 file(s)" in err
+
+
+def bad_folder(folder, tmp_path, change) -> Path:
+    out = tmp_path / "bad"
+    out.mkdir()
+    for f in parquet_files(folder):
+        frame = read_responses(f)
+        if f.name == "part-2.parquet":
+            frame = change(frame)
+        frame.to_parquet(out / f.name, index=False)
+    return out
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f: f.drop(columns="psu"), "part-2.parquet: unknown column 'psu'"),
+    (lambda f: f.assign(base_weight=f["base_weight"].where(f.index != 4, -1.0)),
+     "part-2.parquet: column 'base_weight': weight -1 in row 5 is negative"),
+    (lambda f: f.assign(N01_A1=f["N01_A1"].astype("Int64").where(f.index != 2, 77)),
+     "part-2.parquet: column 'N01_A1', row 3: value 77 is not an answer code"),
+    (lambda f: f.assign(sex=f["sex"].where(f.index != 6, "other")),
+     "part-2.parquet: column 'sex': value 'other' is not a category of the margins"),
+])
+def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tmp_path, cluster,
+                                                                      change, message):
+    data = bad_folder(folder, tmp_path, change)
+    code, err = run_cli(["estimate", str(data), "--items", "N01_A1", "--base-weight",
+                         "base_weight", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata",
+                         "stratum", "--psu", "psu", "--keep-flagged", "--scheduler",
+                         cluster.scheduler_address, "--out", str(tmp_path / "e.csv")])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("survey-analysis estimate: error: "), err
+    assert message in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--items", "N04.practice"], "not indicators such as 'N04.practice'"),
+    (["--items", "N01_A1", "--psu", "psu,response_id"], "one --psu column"),
+    (["--items", "N01_A1", "--engine", "memory"], "leave out --engine memory"),
+    (["--items", "N01_A1", "--strata", "stratum"], "no column 'flag_speeder'"),
+    (["--ratio", "N01_A1/N01_P1"], "--ratio is not available on the Dask engine"),
+    (["--items", "N01_A1", "--quantile", "0.5"], "--quantile is not available"),
+    (["--items", "N01_A1", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--calfun",
+      "linear"],
+     "--calfun linear is not available on the Dask engine"),
+    (["--items", "N01_A1", "--strata", "stratum", "--fpc", "fpc"], "--fpc without --weight"),
+])
+def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_path, cluster,
+                                                                 extra, message):
+    keep = [] if "--strata" in extra else ["--keep-flagged"]
+    code, err = run_cli(["estimate", str(folder), *extra, *keep, "--scheduler",
+                         cluster.scheduler_address, "--out", str(tmp_path / "e.csv")])
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_in_memory_engine_does_not_import_dask(tmp_path):
+    data = tmp_path / "r.csv"
+    make_responses(200, waves=[2026], seed=1, items="core").to_csv(data, index=False)
+    code = ("import sys; from analysis.cli import main; "
+            f"rc = main(['estimate', {str(data)!r}, '--items', 'N01_A1', '--keep-flagged', "
+            f"'--out', {str(tmp_path / 'e.csv')!r}]); "
+            "assert rc == 0; loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('dask', 'distributed')); assert not loaded, loaded")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_generator_writes_a_partitioned_data_set_the_engine_reads(tmp_path):
+    files = write_partitioned(tmp_path / "big", 3000, waves=[2026], seed=2, rows_per_file=1000)
+    assert [f.name for f in files] == [f"wave-2026-part-{i:04d}.parquet" for i in range(3)]
+    data = pd.concat([read_responses(f) for f in files], ignore_index=True)
+    assert len(data) == 3000
+    assert data["base_weight"].sum() == pytest.approx(1_156_394_786, rel=1e-9)
+    assert data.groupby("psu")["stratum"].nunique().max() == 1
+    design = SurveyDesign(data, weights="base_weight", strata="stratum", psu="psu")
+    got = estimate_partitioned(files, ["N01_A1"], "mean", weights="base_weight",
+                               strata="stratum", psu="psu", by="region").estimate.table
+    assert_same(design.mean(["N01_A1"], by="region").table, got)
