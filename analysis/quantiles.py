@@ -67,7 +67,8 @@ def quantile_estimates(design, items, probs: Sequence[float], by=None) -> Estima
     each ``by`` column.
 
     Returns:
-        :class:`~analysis.results.Estimate` (statistic ``"quantile"``) with the columns of every estimator: the
+        :class:`~analysis.results.Estimate` (statistic ``"quantile"``) with the columns of every
+        estimator: the
         item is ``ITEM:qP`` (:func:`quantile_name`), ``ci_low``/``ci_high`` R's 95% interval,
         ``se`` R's SE, ``n`` the answers used, ``deff`` empty. Rows go group by group, items in
         the order asked, levels in the order given.

@@ -47,7 +47,8 @@ def ratio_estimates(design, pairs: Iterable, by=None, deff=True) -> Estimate:
         deff: as the estimators (``True``: R's ``deff=TRUE``, ``"replace"``, ``False``).
 
     Returns:
-        :class:`~analysis.results.Estimate` (statistic ``"ratio"``) with the columns of every estimator; the item
+        :class:`~analysis.results.Estimate` (statistic ``"ratio"``) with the columns of every
+        estimator; the item
         is ``NUM/DEN``; ``n`` counts the rows with both answered.
 
     Raises:

@@ -10,7 +10,8 @@
   ``"Chisq"``: ``X^2 / mean(diag(Delta))`` against chi-square on ``(r-1)(c-1)`` df (the reported
   statistic is the unadjusted X^2, as R prints it). Rows missing either variable are left out
   of the cell proportions (a domain, as ``na.rm=TRUE``) while ``nu`` and the table scaling use the
-  whole design, exactly as R does. Checked against R to 1e-6 (``tests/fixtures/r_indicators_trends``).
+  whole design, exactly as R does. Checked against R to 1e-6
+  (``tests/fixtures/r_indicators_trends``).
 * :func:`association_tests` - the test for every item x grouping variable pair, one row each.
 """
 

@@ -1,4 +1,5 @@
-"""Wave definitions for the R fixture data  of the indicator and trend fixtures (tests/fixtures/r_indicators_trends/scales.csv).
+"""Wave definitions for the data of the indicator and trend R fixtures
+(tests/fixtures/r_indicators_trends/scales.csv).
 
 The fixture data use their own item set (some norms with two awareness or three practice items),
 so the tests build matching :class:`questionnaires.Wave` objects instead of loading the real

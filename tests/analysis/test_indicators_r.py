@@ -1,6 +1,7 @@
 """Norm scores, gaps, the overall index and Cronbach's alpha agree with R's survey package.
 
-Fixtures: tests/fixtures/r_indicators_trends (make_fixtures.R, R 4.2.2, survey 4.1-1): svycontrast of the
+Fixtures: tests/fixtures/r_indicators_trends (make_fixtures.R, R 4.2.2, survey 4.1-1):
+svycontrast of the
 ratio estimators total(y * answered) / total(answered), i.e. every item mean on its own
 respondents, with the covariance between items.
 """

@@ -1,4 +1,5 @@
-"""The indicator and trend fixtures (indicators, Rao-Scott, domain means, svyglm trends) are what their R
+"""The indicator and trend fixtures (indicators, Rao-Scott, domain means, svyglm trends) are
+what their R
 script produces: re-run it in a scratch copy when R is installed and compare."""
 
 import shutil
@@ -17,7 +18,8 @@ def test_indicator_and_trend_fixtures_are_what_the_r_script_produces(tmp_path):
     if shutil.which("Rscript") is None:
         pytest.skip("Rscript is not installed (R 4.2.2 with survey 4.1-1 made the fixtures; "
                     "scripts/install-system-packages.sh installs r-cran-survey)")
-    # The script reads and writes tests/fixtures/r_indicators_trends relative to the working directory.
+    # The script reads and writes tests/fixtures/r_indicators_trends relative to the working
+    # directory.
     scratch = tmp_path / "tests" / "fixtures" / "r_indicators_trends"
     scratch.mkdir(parents=True)
     for name in ("make_fixtures.R", "data.csv", "scales.csv"):
