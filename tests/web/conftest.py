@@ -122,9 +122,13 @@ def _with_search_path(url: str, schema: str) -> str:
 def _truncate_all(db) -> None:
     import sqlalchemy as sa
 
+    from survey.models import Organisation
+
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # as a new database has it (migration 0004, or create_all's after_create listener)
+        Organisation.__table__.dispatch.after_create(Organisation.__table__, conn)
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
