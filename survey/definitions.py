@@ -69,6 +69,11 @@ def _database_key() -> str:
     return key
 
 
+def database_key() -> str:
+    """The key under which this app's database's cached entries are kept."""
+    return _database_key()
+
+
 def wave_state(year: int) -> WaveState | None:
     """The wave's state, from this process's cache when fresh enough."""
     return wave_states.fresh((_database_key(), year), current_app.config["WAVE_CACHE_SECONDS"],

@@ -128,6 +128,11 @@ class Organisation(db.Model):
 
     parent: Mapped[Organisation | None] = relationship(remote_side=[id])
 
+    @property
+    def name(self) -> dict[str, str]:
+        """Both names, for the ``tr`` filter."""
+        return {"zh": self.name_zh, "en": self.name_en}
+
     def ancestors(self) -> list[Organisation]:
         """Parent, grandparent, … up to the root."""
         found, node = [], self.parent
@@ -172,6 +177,7 @@ class User(db.Model):
     # the time step of the last accepted TOTP code: a code is accepted once
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # survey.accounts.new_session_key makes the replacements
     session_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False,
                                              default=lambda: secrets.token_hex(32))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
