@@ -230,8 +230,14 @@ def _unauthorised():
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("LOGIN_SESSION_SECONDS", 12 * 60 * 60)
-    manager = LoginManager(app)
+    # Flask-Login's context processor would load the user for every rendered template (the
+    # respondent's pages too); the proxy below loads it only where a template uses it
+    manager = LoginManager(app, add_context_processor=False)
+    app.jinja_env.globals["current_user"] = current_user
     manager.login_message = None  # nothing flashed into the session
+    # its "session protection" would write into every session (respondents' too) whose
+    # browser identifier it has not seen; signing in rotates the session instead
+    manager.session_protection = None
     manager.user_loader(load_user_from_session)
     manager.request_loader(load_user_from_request)
     manager.unauthorized_handler(_unauthorised)
