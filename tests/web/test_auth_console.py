@@ -13,7 +13,7 @@ from survey import wave_cache
 from survey.db import db
 from survey.models import Organisation, Questionnaire, Response, Wave
 
-from .conftest import add_org, add_user, complete, make_wave, sign_in
+from .conftest import add_org, add_user, complete, make_wave, sign_in, start
 
 
 def add_wave(app, org_code: str, year: int, status: str = "open"):
@@ -167,3 +167,7 @@ def test_respondent_pages_do_not_load_the_user(app, client, open_wave, monkeypat
     client.get("/2031/")
     complete(client)
     assert statements and not [s for s in statements if "users" in s]
+    respondent = app.test_client()  # nor does signing-in machinery touch their sessions
+    start(respondent)
+    again = respondent.get("/2031/page/about")
+    assert again.status_code == 200 and "Set-Cookie" not in again.headers
