@@ -224,12 +224,22 @@ def test_the_migration_gives_existing_waves_to_the_default_organisation(make_app
     app = make_app(install=False)
     with app.app_context():
         upgrade_database("0002")
-        db.session.execute(text("INSERT INTO waves (year, status, created_at) "
-                                "VALUES (2025, 'closed', '2025-01-01 00:00:00')"))
+        now = {"n": "2025-01-01 00:00:00"}
+        db.session.execute(text("INSERT INTO waves (id, year, status, created_at) "
+                                "VALUES (7, 2025, 'closed', :n)"), now)
+        db.session.execute(text(
+            "INSERT INTO responses (id, public_id, wave_id, status, language, page_index, "
+            "started_at, updated_at) VALUES (3, 'p', 7, 'complete', 'zh', 2, :n, :n)"), now)
+        db.session.execute(text("INSERT INTO answers VALUES (3, 'sex', 1), (3, 'N01_A1', 5)"))
+        db.session.execute(text("INSERT INTO page_saves VALUES (3, 'about', :n, :n)"), now)
         db.session.commit()
         upgrade_database()
         wave = db.session.execute(select(Wave)).scalar_one()
         assert wave.organisation.code == "national" and wave.organisation.name_zh == "全国"
+        # SQLite copies the waves table: the rows that reference it are all still there
+        assert db.session.execute(text("SELECT count(*) FROM answers")).scalar() == 2
+        assert db.session.execute(text("SELECT count(*) FROM page_saves")).scalar() == 1
+        assert db.session.execute(text("SELECT wave_id FROM responses")).scalar() == 7
         # a year is unique per organisation now, not across the database
         db.session.add(Organisation(code="SC", name_zh="四川", name_en="Sichuan",
                                     parent=wave.organisation))
@@ -243,7 +253,8 @@ def test_the_migration_gives_existing_waves_to_the_default_organisation(make_app
         db.session.commit()
         from alembic import command
 
-        from survey.db import alembic_config
-        with db.engine.begin() as connection:
+        from survey.db import alembic_config, migration_connection
+        with migration_connection() as connection:
             command.downgrade(alembic_config(connection), "0002")
         assert "organisations" not in set(db.inspect(db.engine).get_table_names())
+        assert db.session.execute(text("SELECT count(*) FROM answers")).scalar() == 2
