@@ -192,7 +192,7 @@ def create_demo_account_command():
     db.session.commit()
     click.echo(f"Demo account: {DEMO_EMAIL}, password {password} (new at every make run); "
                f"organiser of {demo.code}, viewer of {default.code}.")
-    click.echo("Sign in at http://127.0.0.1:PORT/login (the console is /console/).")
+    click.echo("Sign in at /login on the running app; the console is /console/.")
 
 
 def init_app(app: Flask) -> None:
