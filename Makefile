@@ -49,6 +49,9 @@ run: install
 	$(BIN)/flask --app survey init-db
 	$(BIN)/flask --app survey load-questionnaire questionnaires/waves/$(YEAR).yaml
 	$(BIN)/flask --app survey open-wave $(YEAR)
+	@# a demo organiser for the console (refused in a production configuration)
+	$(BIN)/flask --app survey create-demo-account
+	@echo "Sign in at http://127.0.0.1:$(PORT)/login with the password above."
 	$(BIN)/flask --app survey run --host 127.0.0.1 --port $(PORT)
 
 test: install system-packages node-packages

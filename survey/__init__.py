@@ -64,6 +64,8 @@ ENVIRONMENT = {
     "RESUME_ADDRESS_RATE_LIMIT": ("RESUME_ADDRESS_RATE_LIMIT", str),
     "RESUME_CODE_RATE_LIMIT": ("RESUME_CODE_RATE_LIMIT", str),
     "NEW_RESPONSE_RATE_LIMIT": ("NEW_RESPONSE_RATE_LIMIT", str),
+    "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
+    "LOGIN_ADDRESS_RATE_LIMIT": ("LOGIN_ADDRESS_RATE_LIMIT", str),
 }
 
 
@@ -127,14 +129,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     init_db(app)
 
-    from . import commands, errors, i18n, language, limits, research, respondent, security
+    from . import (
+        auth,
+        commands,
+        console,
+        errors,
+        i18n,
+        language,
+        limits,
+        org_commands,
+        research,
+        respondent,
+        security,
+    )
 
     security.init_app(app)
     i18n.init_app(app)
     limits.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
+    org_commands.init_app(app)
+    auth.init_app(app)
+    research.init_app(app)
+    app.register_blueprint(console.bp)
     app.register_blueprint(language.bp)
-    app.register_blueprint(research.bp)
     app.register_blueprint(respondent.bp)
     return app

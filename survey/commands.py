@@ -22,7 +22,14 @@ from questionnaires import QuestionnaireError, load_wave
 
 from .db import db
 from .definitions import survey_today
-from .models import Questionnaire, Response, Wave, to_minute, utc_now
+from .models import (
+    Questionnaire,
+    Response,
+    Wave,
+    of_default_organisation,
+    to_minute,
+    utc_now,
+)
 from .wave_cache import forget_wave_states
 
 
@@ -44,7 +51,8 @@ def _database_errors_are_messages(command):
 
 
 def _wave(year: int) -> Wave:
-    wave = db.session.execute(select(Wave).where(Wave.year == year)).scalar_one_or_none()
+    wave = db.session.execute(
+        select(Wave).where(of_default_organisation(year))).scalar_one_or_none()
     if wave is None:
         raise click.ClickException(
             f"there is no wave {year}; load its questionnaire first "
@@ -84,7 +92,7 @@ def _freeze_questionnaire(definition, source: str) -> None:
     (refused once the wave has responses); shared by load-questionnaire and import-xlsform."""
     frozen = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
     wave = db.session.execute(
-        select(Wave).where(Wave.year == definition.year)
+        select(Wave).where(of_default_organisation(definition.year))
     ).scalar_one_or_none()
     if wave is None:
         wave = Wave(year=definition.year, status="draft", opens=definition.opens,

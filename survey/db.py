@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -112,8 +113,36 @@ def upgrade_database(revision: str = "head") -> None:
     """Bring the app's database to ``revision`` with the Alembic migrations."""
     from alembic import command
 
-    with db.engine.begin() as connection:
+    with migration_connection() as connection:
         command.upgrade(alembic_config(connection), revision)
+
+
+@contextmanager
+def migration_connection():
+    """A connection in a transaction for the migrations.
+
+    On SQLite, Alembic's batch mode changes a table by copying it and dropping the original;
+    with foreign keys enforced, that ``DROP TABLE`` deletes the rows of every table that
+    references it by ``ON DELETE CASCADE`` (a response's answers) or fails.  So, as SQLite's
+    own procedure for changing a table says, foreign keys are switched off for the migration
+    (outside the transaction: inside one the pragma does nothing) and checked before the
+    commit: a migration that broke a reference fails and changes nothing."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name != "sqlite":
+            with connection.begin():
+                yield connection
+            return
+        driver = connection.connection.driver_connection
+        driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                yield connection
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise RuntimeError(f"the migration left a broken reference: table "
+                                       f"{broken[0]}, row {broken[1]} -> {broken[2]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys=ON")
 
 
 @click.command("init-db")

@@ -2,6 +2,9 @@
 
 * ``wave_state(year)``: the wave row's status, dates and questionnaire hash, trusted for
   ``WAVE_CACHE_SECONDS`` (so close-wave takes effect within that many seconds in every worker).
+  The respondent URLs ``/YEAR/…`` serve the default organisation's waves (a year is unique per
+  organisation); the organisation is joined into the same cached query, so it costs no query
+  of its own.
 * ``wave_entry(state)``: the parsed ``questionnaires.Wave`` and what is derived from it, keyed
   by the questionnaire's content hash, parsed from the frozen JSON in the database once per
   process — never YAML per request.
@@ -21,7 +24,7 @@ from questionnaires import Wave as WaveDefinition
 
 from . import wave_cache
 from .db import connection, db
-from .models import Questionnaire, Wave
+from .models import DEFAULT_ORGANISATION, Organisation, Questionnaire, Wave
 from .wave_cache import WaveEntry, wave_states
 
 
@@ -52,7 +55,9 @@ def _state_query():
     return select(
         Wave.id, Wave.year, Wave.status, Wave.opens, Wave.closes,
         Questionnaire.id, Questionnaire.content_hash,
-    ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
+    ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id).join(
+        Organisation, Organisation.id == Wave.organisation_id,
+    ).where(Organisation.code == DEFAULT_ORGANISATION["code"])
 
 
 def _database_key() -> str:
@@ -62,6 +67,11 @@ def _database_key() -> str:
     if key is None:
         key = current_app.extensions["survey.database_key"] = str(db.engine.url)
     return key
+
+
+def database_key() -> str:
+    """The key under which this app's database's cached entries are kept."""
+    return _database_key()
 
 
 def wave_state(year: int) -> WaveState | None:

@@ -40,7 +40,7 @@ from questionnaires import Wave as WaveDefinition
 from .db import db
 from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import Answer, Questionnaire, Response, Wave, to_minute
+from .models import Answer, Questionnaire, Response, Wave, of_default_organisation, to_minute
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -156,7 +156,7 @@ def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
     row = db.session.execute(
         select(Wave.id, Questionnaire.definition)
         .outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
-        .where(Wave.year == year)
+        .where(of_default_organisation(year))
     ).first()
     if row is None:
         raise ExportError(f"there is no wave {year}; load its questionnaire first")

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from .db import db
-from .models import Response, Wave
+from .models import Response, Wave, of_default_organisation
 
 FIELDWORK_COLUMNS = ("wave", "opens", "closes", "first_response_date", "last_response_date",
                      "started", "completed", "broken_off", "completion_rate")
@@ -43,7 +43,7 @@ def completion_rate(started: int, completed: int) -> str:
 def fieldwork_rows(year: int) -> list[dict[str, str]]:
     """One row (a list, so several waves fit the same shape) for wave ``year``; values are
     strings exactly as the CSV carries them."""
-    wave = db.session.execute(select(Wave).where(Wave.year == year)).scalar_one()
+    wave = db.session.execute(select(Wave).where(of_default_organisation(year))).scalar_one()
     started, completed, first, last = db.session.execute(
         select(func.count(Response.id),
                func.count(case((Response.status == "complete", Response.id))),

@@ -27,6 +27,15 @@ at all.
 * ``new_response`` (``NEW_RESPONSE_RATE_LIMIT``, default 30 an hour): the consent POST that
   starts a response, per client address, so one client cannot fill a wave with empty responses.
 
+* ``login`` (``LOGIN_RATE_LIMIT``, default 5 a minute and 20 an hour): failed sign-ins (wrong
+  password or second-factor code) for one account **from one client address**.  Wrong
+  passwords typed at one address lock that account out at that address only: the account's
+  owner signs in from any other address as usual, so nobody can lock another person out.
+* ``login_address`` (``LOGIN_ADDRESS_RATE_LIMIT``, default 100 an hour): failed sign-ins from
+  one client address, whatever the account, so one client cannot try many accounts.
+  There is deliberately no limit per account over all addresses (that would be the lock-out);
+  argon2 and the optional second factor bound what many addresses together can do.
+
 The client address is the one ``survey.security`` resolves through ``TRUSTED_PROXIES``
 (Werkzeug's ``ProxyFix``): behind a reverse proxy every client has its own address, not the
 proxy's.  Counters are keyed by keyed hashes (of the address, the browser, the code), never the
@@ -60,6 +69,8 @@ LIMITS = {
     "resume_address": ("RESUME_ADDRESS_RATE_LIMIT", "100 per hour"),
     "resume_code": ("RESUME_CODE_RATE_LIMIT", "5 per hour"),
     "new_response": ("NEW_RESPONSE_RATE_LIMIT", "30 per hour"),
+    "login": ("LOGIN_RATE_LIMIT", "5 per minute; 20 per hour"),
+    "login_address": ("LOGIN_ADDRESS_RATE_LIMIT", "100 per hour"),
 }
 
 
@@ -121,6 +132,11 @@ def code_key(response_id: int) -> str:
     """The existing code of one response: its successive codes (each typed code is replaced)
     count together (hashed, like every key)."""
     return _keyed("response", str(response_id))
+
+
+def account_key(email: str) -> str:
+    """One account signing in from one client address (hashed)."""
+    return _keyed("account", client_address(), email)
 
 
 def _state(name: str):

@@ -1,4 +1,5 @@
-"""Database tables: waves, the frozen questionnaire each wave used, responses and their answers.
+"""Database tables: organisations and their staff accounts; waves, the frozen questionnaire each
+wave used, responses and their answers.
 
 Timestamps are stored as naive UTC (``utc_now()``); SQLite has no time zone type and PostgreSQL's
 ``timestamp without time zone`` keeps the two back ends identical.  Nothing here identifies a
@@ -15,6 +16,7 @@ import secrets
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -24,12 +26,21 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
+    event,
+    insert,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
 
 WAVE_STATUSES = ("draft", "open", "closed")
+# staff roles in an organisation; what each may do is survey/permissions.py
+ROLES = ("admin", "organiser", "analyst", "viewer")
+# the organisation every wave belonged to before there were several (migration 0004); the
+# respondent URLs /YEAR/… serve its waves
+DEFAULT_ORGANISATION = {"code": "national", "name_zh": "全国", "name_en": "National"}
 RESPONSE_STATUSES = ("in_progress", "complete")
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or typed from a screenshot cannot be misread.
@@ -101,24 +112,154 @@ def normalise_resume_code(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
+class Organisation(db.Model):
+    """An organisation that runs surveys: national → provincial → city, a tree through
+    ``parent_id``.  It owns its waves (and through them questionnaires and responses); who may
+    see what across the tree is survey/permissions.py."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
+    name_zh: Mapped[str] = mapped_column(String(200), nullable=False)
+    name_en: Mapped[str] = mapped_column(String(200), nullable=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+
+    parent: Mapped[Organisation | None] = relationship(remote_side=[id])
+
+    @property
+    def name(self) -> dict[str, str]:
+        """Both names, for the ``tr`` filter."""
+        return {"zh": self.name_zh, "en": self.name_en}
+
+    def ancestors(self) -> list[Organisation]:
+        """Parent, grandparent, … up to the root."""
+        found, node = [], self.parent
+        while node is not None and node not in found:
+            found.append(node)
+            node = node.parent
+        return found
+
+
+@event.listens_for(Organisation.__table__, "after_create")
+def _insert_default_organisation(table, connection, **_kw):
+    """A database built from the models (tests) has the default organisation too, as one
+    built by the migrations has (0004 inserts it)."""
+    connection.execute(insert(table).values(**DEFAULT_ORGANISATION, created_at=utc_now()))
+
+
+def default_organisation_id():
+    """The default organisation's id as an SQL expression (a wave created without naming its
+    organisation belongs to it)."""
+    return (select(Organisation.id).where(Organisation.code == DEFAULT_ORGANISATION["code"])
+            .scalar_subquery())
+
+
+def of_default_organisation(year: int):
+    """The condition "wave ``year`` of the default organisation": the commands and the export
+    address waves by year, which is unique per organisation."""
+    return (Wave.year == year) & (Wave.organisation_id == default_organisation_id())
+
+
+class User(db.Model):
+    """A staff account (never a respondent).  ``email`` is stored in lower case;
+    ``password_hash`` is argon2id (argon2-cffi); ``totp_secret`` (base32) switches on the
+    second factor; ``session_key`` is what the signed session cookie names (Flask-Login's user
+    id), replaced at logout so that every cookie issued before stops working."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # the time step of the last accepted TOTP code: a code is accepted once
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # survey.accounts.new_session_key makes the replacements
+    session_key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False,
+                                             default=lambda: secrets.token_hex(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan")
+
+    # Flask-Login's user protocol
+    is_anonymous = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return self.session_key
+
+
+class Membership(db.Model):
+    """A user's role in one organisation (at most one role per organisation)."""
+
+    __tablename__ = "memberships"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
+                                                 primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    organisation: Mapped[Organisation] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'organiser', 'analyst', 'viewer')", name="role"),
+    )
+
+
+class ApiToken(db.Model):
+    """A bearer token for the API (``Authorization: Bearer …``).  Only its SHA-256 is kept:
+    the token is 256 random bits, so a fast hash is as good as a slow one, and no key is
+    involved (a changed ``SECRET_KEY`` leaves tokens valid).  ``last_used_at`` to the
+    minute."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
 class Wave(db.Model):
-    """One survey wave (one a year).  ``status`` is set by the open-wave/close-wave commands;
-    ``opens``/``closes`` are the dates (in the survey's time zone) between which an open wave
-    accepts answers."""
+    """One survey wave of one organisation (one a year: the year is unique per organisation).
+    ``status`` is set by the open-wave/close-wave commands; ``opens``/``closes`` are the dates
+    (in the survey's time zone) between which an open wave accepts answers."""
 
     __tablename__ = "waves"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    year: Mapped[int] = mapped_column(Integer, unique=True, nullable=False)
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id"), nullable=False, default=default_organisation_id())
+    year: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[str] = mapped_column(String(16), nullable=False, default="draft")
     opens: Mapped[date | None] = mapped_column(Date)
     closes: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
 
     questionnaire: Mapped[Questionnaire | None] = relationship(back_populates="wave")
+    organisation: Mapped[Organisation] = relationship()
 
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'open', 'closed')", name="status"),
+        UniqueConstraint("organisation_id", "year"),
     )
 
 

@@ -12,6 +12,10 @@
 * ``urls``: the respondent's URLs, per mount point, endpoint and values.
 * ``dialects``: SQL texts in each driver's parameter style and each dialect's timestamp
   converters (survey/store.py).
+* ``response_counts``: each wave's responses per status for the researchers' status page
+  (survey/research.py), per database, wave and wave status, trusted for
+  ``STATUS_COUNTS_SECONDS`` (a closed wave's for ``CLOSED_STATUS_COUNTS_SECONDS``: nothing
+  changes them until the wave's status does, which makes a new key).
 
 Every cache is bounded and thread-safe enough for gunicorn's threads: lookups are plain dict
 reads (atomic in CPython), insertions take a lock, and a full cache drops its oldest entry.
@@ -161,8 +165,10 @@ waves = BoundedCache(WAVES_LIMIT)  # content hash → WaveEntry
 wave_states = ExpiringCache(1_024)  # (database, year or "current") → (read at, value)
 urls = BoundedCache(10_000)  # (script root, endpoint, *values) → URL
 dialects = BoundedCache(256)  # ("sql", paramstyle, text) / ("bind" | "read", dialect) → …
+response_counts = ExpiringCache(4_096)  # (database, wave id, status) → (read at, counts)
 
-CACHES = {"waves": waves, "wave_states": wave_states, "urls": urls, "dialects": dialects}
+CACHES = {"waves": waves, "wave_states": wave_states, "urls": urls, "dialects": dialects,
+          "response_counts": response_counts}
 
 
 def wave_entry(content_hash: str, load: Callable[[], tuple[str, Wave]]) -> WaveEntry:

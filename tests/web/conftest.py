@@ -122,9 +122,13 @@ def _with_search_path(url: str, schema: str) -> str:
 def _truncate_all(db) -> None:
     import sqlalchemy as sa
 
+    from survey.models import Organisation
+
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # as a new database has it (migration 0004, or create_all's after_create listener)
+        Organisation.__table__.dispatch.after_create(Organisation.__table__, conn)
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -149,6 +153,8 @@ def app(database_url, tmp_path):
         "SQLALCHEMY_DATABASE_URI": url,
         "WTF_CSRF_ENABLED": False,
         "WAVE_CACHE_SECONDS": 0,
+        "STATUS_COUNTS_SECONDS": 0,
+        "CLOSED_STATUS_COUNTS_SECONDS": 0,
     })
     with app.app_context():
         if backend == "sqlite":
@@ -240,10 +246,57 @@ def complete(client, year: int = 2031, answers=FULL):
     return last
 
 
+# --------------------------------------------------------------------------- staff accounts
+
+PASSWORD = "correct horse battery staple"
+
+
+def add_org(app, code: str, parent: str | None = None):
+    """Organisation ``code`` under ``parent`` (``national`` is there from the start)."""
+    from sqlalchemy import select
+
+    from survey.db import db
+    from survey.models import Organisation
+
+    with app.app_context():
+        parent_row = db.session.execute(
+            select(Organisation).where(Organisation.code == parent)).scalar_one() \
+            if parent else None
+        db.session.add(Organisation(code=code, name_zh=f"{code}机构", name_en=f"{code} org",
+                                    parent=parent_row))
+        db.session.commit()
+
+
+def add_user(app, email: str = "staff@example.org", *roles: tuple[str, str],
+             password: str = PASSWORD, totp_secret: str | None = None, active: bool = True):
+    """An account with ``(organisation code, role)`` memberships (default: viewer of the
+    default organisation)."""
+    from sqlalchemy import select
+
+    from survey.accounts import hash_password
+    from survey.db import db
+    from survey.models import Membership, Organisation, User
+
+    with app.app_context():
+        user = User(email=email, password_hash=hash_password(password),
+                    totp_secret=totp_secret, active=active)
+        for code, role in roles or (("national", "viewer"),):
+            org = db.session.execute(
+                select(Organisation).where(Organisation.code == code)).scalar_one()
+            user.memberships.append(Membership(organisation=org, role=role))
+        db.session.add(user)
+        db.session.commit()
+
+
+def sign_in(client, email: str = "staff@example.org", password: str = PASSWORD, **headers):
+    return client.post("/login", data={"email": email, "password": password}, **headers)
+
+
 # settings a developer's environment may carry, cleared so that each test sets its own
 ENVIRONMENT_SETTINGS = ("TRUSTED_HOSTS", "TRUSTED_PROXIES", "SESSION_COOKIE_SECURE",
                         "RATELIMIT_STORAGE_URI", "RESUME_RATE_LIMIT", "RESUME_ADDRESS_RATE_LIMIT",
-                        "RESUME_CODE_RATE_LIMIT", "NEW_RESPONSE_RATE_LIMIT")
+                        "RESUME_CODE_RATE_LIMIT", "NEW_RESPONSE_RATE_LIMIT", "LOGIN_RATE_LIMIT",
+                        "LOGIN_ADDRESS_RATE_LIMIT")
 
 
 @pytest.fixture
@@ -264,7 +317,8 @@ def make_app(tmp_path, monkeypatch):
             "WTF_CSRF_ENABLED": config.pop("WTF_CSRF_ENABLED", False),
             "SQLALCHEMY_DATABASE_URI":
                 database or f"sqlite:///{tmp_path / f'db{len(made)}.sqlite'}",
-            "WAVE_CACHE_SECONDS": 0, **config,
+            "WAVE_CACHE_SECONDS": 0, "STATUS_COUNTS_SECONDS": 0,
+            "CLOSED_STATUS_COUNTS_SECONDS": 0, **config,
         })
         if install:
             with app.app_context():

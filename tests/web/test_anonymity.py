@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 from pathlib import Path
 
@@ -183,10 +184,18 @@ def test_the_migration_hashes_codes_cuts_times_and_unlinks_completed(old_databas
 
     app = old_database
     wave = make_wave()
-    install_wave(app, wave)
     started = dt.datetime(2026, 3, 1, 8, 0, 17, 250000)
     with app.app_context():
-        wave_id = db.session.scalar(text("SELECT id FROM waves"))
+        # the tables of revision 0001 (today's models have more columns)
+        wave_id = db.session.execute(text(
+            "INSERT INTO waves (year, status, opens, closes, created_at) "
+            "VALUES (:y, 'open', :o, :c, :n) RETURNING id"),
+            {"y": wave.year, "o": wave.opens, "c": wave.closes, "n": started}).scalar_one()
+        db.session.execute(text(
+            "INSERT INTO questionnaires (wave_id, content_hash, definition, loaded_at) "
+            "VALUES (:w, :h, :d, :n)"),
+            {"w": wave_id, "h": wave.content_hash, "n": started,
+             "d": json.dumps(wave.to_dict(), ensure_ascii=False)})
         insert = text(
             "INSERT INTO responses (public_id, token, resume_code, wave_id, status, language,"
             " page_index, started_at, updated_at, submitted_at) VALUES (:p, :t, :c, :w, :s,"
@@ -198,11 +207,15 @@ def test_the_migration_hashes_codes_cuts_times_and_unlinks_completed(old_databas
             {"p": "b" * 32, "t": "U" * 43, "c": "KMNPQRTU", "w": wave_id, "s": "in_progress",
              "i": 1, "a": started, "u": started + dt.timedelta(seconds=65.5), "b": None},
         ])
+        db.session.execute(text(
+            "INSERT INTO answers (response_id, item, code) SELECT id, 'sex', 1 FROM responses"))
         db.session.commit()
         upgrade_database()
         columns = {c["name"] for c in inspect(db.engine).get_columns("responses")}
         assert {"token_hash", "resume_code_hash", "duration_s"} <= columns
         assert not {"token", "resume_code"} & columns
+        # SQLite copies the responses table: their answers must not go with the old copy
+        assert db.session.execute(text("SELECT count(*) FROM answers")).scalar() == 2
     done, unfinished = sorted(stored_rows(app), key=lambda r: r["public_id"])
     assert done["token_hash"] is None and done["resume_code_hash"] is None
     assert done["duration_s"] == 701

@@ -39,12 +39,14 @@ def outage_app(tmp_path):
 @pytest.mark.parametrize("method, url", [
     ("GET", "/"), ("GET", "/2031/"), ("GET", "/2031/consent"), ("POST", "/2031/consent"),
     ("GET", "/2031/page/about"), ("POST", "/2031/page/about"), ("POST", "/2031/resume"),
-    ("GET", "/2031/thanks"), ("GET", "/research/status"),
+    ("GET", "/2031/thanks"), ("POST", "/login"),
 ])
 def test_an_unreachable_database_gives_503_with_retry_after(outage_app, method, url):
     client = outage_app.test_client()
     client.set_cookie("survey_response", "x" * 43)
-    response = client.open(url, method=method, data={"sex": "1", "code": "AAAA-AAAA"})
+    response = client.open(url, method=method, data={"sex": "1", "code": "AAAA-AAAA",
+                                                      "email": "staff@example.org",
+                                                      "password": "a password"})
     assert_unavailable(response)
     assert "调查暂时无法使用" in response.text and "已经保存的回答不会丢失" in response.text
 

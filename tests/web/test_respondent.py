@@ -6,7 +6,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from survey.db import db
 from survey.models import Answer, PageSave, Response
@@ -433,22 +433,16 @@ def test_server_error_page_has_no_traceback(app, client, open_wave):
 # --------------------------------------------------------------------------- privacy, status
 
 
+# staff accounts and their organisations: people who run surveys, never respondents
+STAFF_TABLES = {"organisations", "users", "memberships", "api_tokens"}
+
+
 def test_no_personal_identifiers_are_stored(app):
     with app.app_context():
-        columns = {c.name for table in db.metadata.sorted_tables for c in table.columns}
+        columns = {c.name for table in db.metadata.sorted_tables for c in table.columns
+                   if table.name not in STAFF_TABLES}
     for word in ("ip", "addr", "agent", "user", "email", "phone", "name"):
         assert not any(word in c.split("_") for c in columns), (word, columns)
-
-
-def test_researcher_status_page_counts_responses(app, client, open_wave):
-    complete(client)
-    app.test_client().post("/2031/consent")
-    page = client.get("/research/status?lang=en")
-    assert page.status_code == 200
-    row = re.search(r"<th scope=\"row\">2031</th>(.*?)</tr>", page.text, re.S).group(1)
-    assert re.findall(r"<td>(\d+)</td>", row) == ["1", "1"]
-    with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Response)) == 2
 
 
 def test_simultaneous_final_submits_complete_once(app, open_wave):

@@ -1,0 +1,48 @@
+"""axe-core (WCAG 2.1 A and AA) on the staff pages, zh and en, on a 360 px phone: sign-in (empty,
+with errors), the sign-in code step, the console and the survey waves page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.accessibility import axe_violations, describe
+
+from .conftest import invoke
+from .test_respondent_accessibility import _check, phone  # noqa: F401  (the fixture)
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def demo_password(live_survey):
+    output = invoke(live_survey.app, "create-demo-account")
+    return re.search(r"password (\S+) ", output).group(1)
+
+
+def _submit(page) -> None:
+    page.locator("form[method=post i] button[type=submit]").last.click()
+    page.wait_for_load_state()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_password,  # noqa: F811
+                                                lang):
+    base = live_survey.base_url
+    phone.goto(f"{base}/language/{lang}?next=/login")
+    _check(phone, f"sign-in ({lang})")
+    _submit(phone)  # nothing typed: both fields say so
+    assert phone.locator("[role=alert]").count()
+    _check(phone, f"sign-in with errors ({lang})")
+    phone.fill("#email", "demo@example.org")
+    phone.fill("#password", demo_password)
+    _submit(phone)
+    assert phone.url.endswith("/console/"), phone.url
+    _check(phone, f"console ({lang})")
+    phone.goto(f"{base}/research/status")
+    _check(phone, f"survey waves ({lang})")
+    _submit(phone)  # sign out
+    assert "/login" in phone.url
+    violations = axe_violations(phone)
+    assert not violations, describe(violations)
