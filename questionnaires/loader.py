@@ -608,8 +608,9 @@ class _WaveParser:
         target_type = self.bank[target].type
         if target_type and not QUESTION_TYPES[target_type].choice:
             check.fail(code, "show_if.item",
-                       f"condition refers to {target!r}, a question of type {target_type}; a condition "
-                       "can test only answers chosen from a list (scale, single_choice)")
+                       f"condition refers to {target!r}, a question of type {target_type}; a "
+                       "condition can test only answers chosen from a list (scale, "
+                       "single_choice)")
         values = check.list_(d["values"], code, "show_if.values")
         if not values:
             check.fail(code, "show_if.values", "list at least one answer code")

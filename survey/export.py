@@ -116,7 +116,7 @@ class _Layout:
             return
         columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
                    for c in (*self.choice_codes, "duration_s")}
-        for item, kind in self.questions:  # answered or not, for the speeder floor
+        for item, _ in self.questions:  # answered or not, for the speeder floor
             if item.code not in columns:
                 columns[item.code] = np.array([1.0 if item.code in r["_answered"] else np.nan
                                                for r in rows])

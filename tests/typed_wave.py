@@ -25,12 +25,15 @@ TYPED_ITEMS = [
                  {"code": 4, "label": _t("其他垃圾", "Other waste")}]},
     {"code": "DEMO_trips", "type": "integer", "min": 0, "max": 60,
      "unit_zh": "次", "unit_en": "trips",
-     "text": _t("上个月您骑共享单车出行几次？", "How many trips did you make by shared bike last month?")},
+     "text": _t("上个月您骑共享单车出行几次？",
+                "How many trips did you make by shared bike last month?")},
     {"code": "DEMO_spend", "type": "decimal", "min": 0, "max": 10000, "decimals": 2,
      "unit_zh": "元", "unit_en": "yuan",
-     "text": _t("上个月您在二手物品上花了多少钱？", "How much did you spend on second-hand goods last month?")},
+     "text": _t("上个月您在二手物品上花了多少钱？",
+                "How much did you spend on second-hand goods last month?")},
     {"code": "DEMO_comment", "type": "text", "max_length": 100,
-     "text": _t("关于垃圾分类，您还有什么想说的？", "Anything else you would like to say about waste sorting?")},
+     "text": _t("关于垃圾分类，您还有什么想说的？",
+                "Anything else you would like to say about waste sorting?")},
 ]
 TYPED_CODES = [entry["code"] for entry in TYPED_ITEMS]
 

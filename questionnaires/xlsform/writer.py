@@ -28,7 +28,8 @@ CHOICE_HEADINGS = ("list_name", "name", *(f"label::{LANGUAGE_NAMES[lang]}" for l
                    "export_value")
 # written only for a wave with typed questions (integer, decimal, text, select_multiple), so
 # the workbook of a wave of choices stays as it was
-TYPED_HEADINGS = ("constraint", "decimals", *(f"unit::{LANGUAGE_NAMES[lang]}" for lang in LANGUAGES))
+TYPED_HEADINGS = ("constraint", "decimals",
+                  *(f"unit::{LANGUAGE_NAMES[lang]}" for lang in LANGUAGES))
 SETTINGS_HEADINGS = ("form_id", "form_title", "version", "default_language", "norms_version",
                      "opens", "closes", "min_seconds_per_item")
 WIDGET_APPEARANCE = {"radio": "", "select": "minimal"}
@@ -152,7 +153,8 @@ class ChoiceLists:
     def name_for(self, item: Item) -> str:
         name = item.code
         for scale, (options, na) in self.scales.items():
-            if item.type in CHOICE_TYPES and item.options == options and item.not_applicable in (None, na):
+            if (item.type in CHOICE_TYPES and item.options == options
+                    and item.not_applicable in (None, na)):
                 name = f"{scale}_na" if item.not_applicable else scale
         base, n = name, 1
         while self.lists.get(name, item.all_options) != item.all_options:

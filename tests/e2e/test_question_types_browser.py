@@ -112,7 +112,8 @@ def test_typed_widgets_on_a_phone(typed_survey, phone, lang):
     assert errors.count() == 3, phone.content()[:2000]
     assert phone.locator("#DEMO_trips").get_attribute("aria-invalid") == "true"
     assert "DEMO_trips-error" in phone.locator("#DEMO_trips").get_attribute("aria-describedby")
-    expected = {"zh": "请用数字0到9输入数值。", "en": "Please type the number with the digits 0 to 9."}
+    expected = {"zh": "请用数字0到9输入数值。",
+                "en": "Please type the number with the digits 0 to 9."}
     assert phone.locator("#DEMO_trips-error").inner_text() == expected[lang]
     _check(phone, f"typed questions with errors ({lang})")
     # corrected

@@ -65,7 +65,8 @@ def test_choice_types_follow_from_kind_and_not_applicable():
     assert wave.items["DEMO_bins"].type == "single_choice"  # no type: a choice list
     data = typed_wave_data()
     data["local_items"].append({"code": "DEMO_station", "type": "scale", "scale": "frequency",
-                                "not_applicable": True, "text": {"zh": "多久？", "en": "How often?"}})
+                                "not_applicable": True,
+                                "text": {"zh": "多久？", "en": "How often?"}})
     data["pages"][-1]["items"].append("DEMO_station")
     assert typed_wave(data=data).items["DEMO_station"].type == "scale"
 
@@ -81,7 +82,8 @@ def test_choice_types_follow_from_kind_and_not_applicable():
     ("DEMO_bins", {"min_choices": "two"}, "local_items.min_choices", "must be an integer"),
     ("DEMO_bins", {"options": None}, "local_items.options", "missing (list the options"),
     ("DEMO_bins", {"options": [{"code": 31, "label": {"zh": "甲", "en": "A"}}]},
-     "local_items.options", "option code 31: the options of a select_multiple item are coded 1..30"),
+     "local_items.options",
+     "option code 31: the options of a select_multiple item are coded 1..30"),
     ("DEMO_bins", {"scale": "frequency"}, "local_items.scale", "unknown field"),
     ("DEMO_trips", {"min": None}, "local_items.min", "missing (give the smallest"),
     ("DEMO_trips", {"max": 2.5}, "local_items.max", "must be a whole number, got 2.5"),
@@ -90,7 +92,8 @@ def test_choice_types_follow_from_kind_and_not_applicable():
     ("DEMO_trips", {"max": 10**10}, "local_items.max",
      "must be between -1,000,000,000 and 1,000,000,000"),
     ("DEMO_trips", {"min": 60, "max": 0}, "local_items.min", "min 60 must be less than max 0"),
-    ("DEMO_trips", {"unit_en": None}, "local_items.unit_en", "missing (give the unit in zh and en)"),
+    ("DEMO_trips", {"unit_en": None}, "local_items.unit_en",
+     "missing (give the unit in zh and en)"),
     ("DEMO_trips", {"decimals": 2}, "local_items.decimals", "unknown field"),
     ("DEMO_spend", {"decimals": 7}, "local_items.decimals", "must be 1..6, got 7"),
     ("DEMO_spend", {"min": 0.125}, "local_items.min", "0.125 has more than 2 decimals"),
@@ -129,11 +132,11 @@ def test_local_codes_fit_the_answers_table():
 
 
 def test_bank_items_take_no_type():
-    from tests.questionnaires.helpers import BANK
-
-    from questionnaires.loader import _BankParser
-    from questionnaires import load_norms
     from pathlib import Path
+
+    from questionnaires import load_norms
+    from questionnaires.loader import _BankParser
+    from tests.questionnaires.helpers import BANK
 
     bank = copy.deepcopy(BANK)
     bank["items"][0]["type"] = "integer"
@@ -148,8 +151,9 @@ def test_a_condition_can_only_test_a_choice():
         {"item": "N01_A1", "show_if": {"item": "DEMO_trips", "values": [1]}}]})
     error = _error(data)
     assert (error.item, error.field) == ("N01_A1", "show_if.item")
-    assert error.problem == ("condition refers to 'DEMO_trips', a question of type integer; a condition "
-                             "can test only answers chosen from a list (scale, single_choice)")
+    assert error.problem == ("condition refers to 'DEMO_trips', a question of type integer; a "
+                             "condition can test only answers chosen from a list (scale, "
+                             "single_choice)")
 
 
 # ------------------------------------------------------------------------- answer rules

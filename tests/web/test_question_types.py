@@ -96,7 +96,8 @@ BAD = [
     ({"DEMO_comment": "a" * 10_000}, "DEMO_comment",
      "请将回答缩短到100个字以内（现有10000个字）。",
      "Please shorten your answer to at most 100 characters (it has 10000)."),
-    ({"DEMO_comment": "a\x00b"}, "DEMO_comment", "您的回答含有无法保存的不可见控制字符，请重新输入。",
+    ({"DEMO_comment": "a\x00b"}, "DEMO_comment",
+     "您的回答含有无法保存的不可见控制字符，请重新输入。",
      "Your answer contains invisible control characters that cannot be saved; please type it "
      "again."),
 ]
