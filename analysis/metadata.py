@@ -46,7 +46,11 @@ FIELDWORK_COLUMNS = ("wave", "opens", "closes", "first_response_date", "last_res
                      "started", "completed", "broken_off", "completion_rate")
 CODEBOOK_KEY = "ten_norms.codebook"
 FIELDWORK_KEY = "ten_norms.fieldwork"
-QUESTION_KINDS = ("awareness", "practice", "attention", "demographic")
+# ``local``: a wave's own questions (an organisation's ``local_items``), in no norm
+QUESTION_KINDS = ("awareness", "practice", "attention", "demographic", "local")
+# codebook types of question columns that hold no answer codes: typed numbers (estimated as
+# means) and free texts (exported for reading, never estimated)
+NUMBER_TYPE, TEXT_TYPE = "number", "text"
 OTHER_KINDS = ("id", "wave", "derived", "timestamp", "paradata", "flag")
 # kinds whose columns hold integer answer codes (demographics export category values)
 CODED_KINDS = ("awareness", "practice", "attention")
@@ -364,6 +368,10 @@ def waves_from_codebook(rows: Sequence[Mapping], origin: str,
         w["norms_version"] = w["norms_version"] or version
         if kind not in QUESTION_KINDS or _not_asked(row):
             continue
+        column_type = str(row.get("type", "")).strip()
+        if column_type in (NUMBER_TYPE, TEXT_TYPE):  # no answer codes: not an item
+            w.setdefault(column_type, set()).add(row["item"].strip())
+            continue
         item = _item(row, origin, n)
         if item.code in w["codes"]:
             raise AnalysisInputError(f"{_where(origin, n, 'item')}: '{item.code}' is already "
@@ -383,7 +391,19 @@ def waves_from_codebook(rows: Sequence[Mapping], origin: str,
         out[year] = DataWave(year=year, title={"zh": f"{year}年调查", "en": f"{year} wave"},
                              norms_version=w["norms_version"], opens=opens, closes=closes,
                              consent={"zh": "", "en": ""}, pages=pages, source=origin)
+        object.__setattr__(out[year], "free_text", frozenset(w.get(TEXT_TYPE, ())))
     return out
+
+
+def free_text_columns(definition) -> frozenset[str]:
+    """The columns of a wave's free-text questions (codebook ``type`` ``text``): exported for
+    reading, never estimated.  A definition from the repository's wave file knows them from
+    its items' question types."""
+    known = getattr(definition, "free_text", None)
+    if known is not None:
+        return known
+    items = getattr(definition, "items", {})
+    return frozenset(code for code, item in items.items() if getattr(item, "type", "") == "text")
 
 
 def columns_wave(year: int, columns: Iterable[str]):
@@ -424,6 +444,7 @@ def _wave_class():
         ``None`` when the data carry none."""
 
         __hash__ = Wave.__hash__
+        free_text = frozenset()  # free-text columns (set per wave by waves_from_codebook)
 
         def to_dict(self) -> dict:
             opens, closes = self.opens, self.closes

@@ -151,6 +151,18 @@ class Survey:
     notes: list[Note] = field(default_factory=list)
     fieldwork: pd.DataFrame | None = None
 
+    def refuse_free_text(self, columns: Sequence[str]) -> None:
+        """Refuse to estimate with a free-text column (codebook type ``text``) in one line."""
+        from analysis.metadata import free_text_columns
+
+        for year in self.waves:
+            text = free_text_columns(self.definitions[year])
+            for column in columns:
+                if column in text:
+                    raise AnalysisInputError(
+                        f"{self.source}: column '{column}' is a free-text answer (codebook type "
+                        "'text'): free texts are exported for reading, never estimated")
+
     @property
     def metadata_sources(self) -> dict:
         """wave -> ``"codebook"``, ``"repository"`` or ``"none"``."""

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from .loader import load_item_bank
 from .model import KINDS, Item, Page, Text, Wave
+from .question_types import question_type
 from .reference import REGIONS
 
 CODEBOOK_COLUMNS = (
@@ -135,11 +136,12 @@ def _row(wave: Wave, item: str, kind: str, text: Text, **fields: str) -> dict[st
     return row
 
 
-def _item_row(wave: Wave, item: Item, page: Page | None) -> dict[str, str]:
-    """A questionnaire item; ``page`` None for a standard demographic the wave does not ask
-    (its labels come from the item bank; no wording version, page or grid)."""
+def _item_rows(wave: Wave, item: Item, page: Page | None) -> list[dict[str, str]]:
+    """A questionnaire item's rows (one per export column its question type writes); ``page``
+    None for a standard demographic the wave does not ask (its labels come from the item bank;
+    no wording version, page or grid)."""
     asked = page is not None
-    return _row(
+    row = _row(
         wave, item.code, item.kind, item.text,
         norm=item.norm or "",
         wording_version=str(item.wording_version) if asked else "",
@@ -150,6 +152,7 @@ def _item_row(wave: Wave, item: Item, page: Page | None) -> dict[str, str]:
         page=page.key if asked else "",
         grid=("1" if page.grid else "0") if asked else "",
     )
+    return question_type(item).codebook_rows(item, row)
 
 
 def _unasked_row(wave: Wave, column: str) -> dict[str, str]:
@@ -158,7 +161,7 @@ def _unasked_row(wave: Wave, column: str) -> dict[str, str]:
     definition = load_item_bank().get(column)
     if definition is None:  # a bank without it: the column is still there, and still empty
         return _row(wave, column, "demographic", _t(column, column))
-    return _item_row(wave, definition.to_item(), None)
+    return _item_rows(wave, definition.to_item(), None)[0]
 
 
 def _labelled(wave: Wave, column: str, kind: str, text: Text,
@@ -180,13 +183,15 @@ def codebook_rows(wave: Wave) -> list[dict[str, str]]:
             rows.append(_labelled(wave, column, *_REGION,
                                   {r: REGION_LABELS[r] for r in REGIONS}))
         elif column in asked:
-            rows.append(_item_row(wave, asked[column], page_of[column]))
+            rows += _item_rows(wave, asked[column], page_of[column])
         else:  # every export has the weighting columns, empty when the wave does not ask them
             rows.append(_unasked_row(wave, column))
-    rows += [_item_row(wave, i, page_of[i.code]) for i in demographics
-             if i.code not in STANDARD_DEMOGRAPHICS]
-    rows += [_item_row(wave, i, page_of[i.code]) for i in wave.items.values()
-             if i.kind != "demographic"]
+    for item in demographics:
+        if item.code not in STANDARD_DEMOGRAPHICS:
+            rows += _item_rows(wave, item, page_of[item.code])
+    for item in wave.items.values():
+        if item.kind != "demographic":
+            rows += _item_rows(wave, item, page_of[item.code])
     rows += [_row(wave, column, kind, text) for column, (kind, text) in _TRAILING.items()]
     flag_texts = _flag_texts(wave)
     rows += [_labelled(wave, column, "flag", flag_texts[column], FLAG_LABELS)

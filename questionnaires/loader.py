@@ -31,7 +31,9 @@ from .model import (
     StudyInformation,
     Wave,
 )
+from .question_types import QUESTION_TYPES, UNTYPED_CHOICE
 from .reference import CATALOGUE_DIR, _mtime, load_norms, load_provinces
+from .safe_yaml import shown
 
 ITEMS_FILE = CATALOGUE_DIR / "items.yaml"
 WAVES_DIR = Path(__file__).resolve().parent / "waves"
@@ -44,6 +46,7 @@ _PAGE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 # an underscore, a name; e.g. GZ_recycling_station
 ORG_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
 _LOCAL_CODE = re.compile(r"^([A-Z][A-Z0-9]{1,9})_[A-Za-z0-9_]+$")
+MAX_CODE_LENGTH = 32  # survey.models.Answer.item
 _RESERVED_ORG = re.compile(r"^N\d\d$")  # would make local codes look like national ones
 
 
@@ -420,15 +423,12 @@ class _WaveParser:
             if "code" not in d:
                 check.fail(f"#{n}", "local_items.code", "missing")
             code = check.string(d["code"], f"#{n}", "local_items.code")
+            kind = self._local_type(code, d.get("type"))
             check.fields(d, code, required=("code", "text"),
-                         optional=("scale", "options", "not_applicable", "widget", "note"),
+                         optional=("type", "note", *kind.definition_fields),
                          prefix="local_items.")
             self._check_local_code(code, local)
-            options, na = parser._answers(code, "local", d)
-            widget = d.get("widget", "radio")
-            if widget not in WIDGETS:
-                check.fail(code, "local_items.widget",
-                           f"unknown widget {widget!r} (expected radio or select)")
+            options, na, settings, widget = kind.parse_definition(check, code, d, parser)
             text = check.text(d["text"], code, "local_items.text", limit="item")
             note = d.get("note")
             if note is not None:
@@ -436,9 +436,21 @@ class _WaveParser:
             local[code] = ItemDefinition(
                 code=code, norm=None, kind="local", scale=d.get("scale"), options=options,
                 not_applicable=na, versions=(ItemVersion(version=1, text=text),),
-                widget=widget, note=note)
+                widget=widget, note=note,
+                # a choice item's type follows from its answers (model.choice_type)
+                type="" if kind.choice else kind.name, settings=settings)
         return ItemBank(definitions={**self.bank.definitions, **local},
                         scales=dict(self.bank.scales), source=self.bank.source)
+
+    def _local_type(self, code: str, name: Any):
+        """The question type a local item's ``type:`` names (none: a choice item)."""
+        if name is None:
+            return UNTYPED_CHOICE
+        if not isinstance(name, str) or name not in QUESTION_TYPES:
+            self.check.fail(code, "local_items.type",
+                            f"unknown type {shown(repr(name))} (expected "
+                            f"{', '.join(QUESTION_TYPES)})")
+        return QUESTION_TYPES[name]
 
     def _check_local_code(self, code: str, local: dict) -> None:
         check = self.check
@@ -447,6 +459,10 @@ class _WaveParser:
                        "an item of the national bank; list it under pages, not local_items")
         if code in local:
             check.fail(code, "local_items.code", "duplicate local item code")
+        if len(code) > MAX_CODE_LENGTH:
+            check.fail(code, "local_items.code",
+                       f"is {len(code)} characters long; an item code may have at most "
+                       f"{MAX_CODE_LENGTH} (the database's answers keep codes of that length)")
         m = _LOCAL_CODE.match(code)
         if not m:
             check.fail(code, "local_items.code",
@@ -589,6 +605,12 @@ class _WaveParser:
                 f"condition refers to {target!r} on the same page {page_key!r}; "
                 "move one of them to another page",
             )
+        target_type = self.bank[target].type
+        if target_type and not QUESTION_TYPES[target_type].choice:
+            check.fail(code, "show_if.item",
+                       f"condition refers to {target!r}, a question of type {target_type}; a "
+                       "condition can test only answers chosen from a list (scale, "
+                       "single_choice)")
         values = check.list_(d["values"], code, "show_if.values")
         if not values:
             check.fail(code, "show_if.values", "list at least one answer code")

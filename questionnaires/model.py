@@ -25,6 +25,18 @@ BANK_KINDS = ("awareness", "practice", "demographic", "attention")
 # belong to no norm, so no norm score, index or national comparison ever includes them
 KINDS = (*BANK_KINDS, "local")
 WIDGETS = ("radio", "select")
+# the two question types every item had before types were named: an item of a norm, the
+# attention check or any item with "not applicable" is a ``scale``; other option lists (the
+# demographics, a local item's own options) are ``single_choice``.  Both store one option code.
+CHOICE_TYPES = ("scale", "single_choice")
+SCALE_KINDS = ("awareness", "practice", "attention")
+
+
+def choice_type(kind: str, not_applicable) -> str:
+    """The type of a choice item, from what it is (items frozen before types had names carry
+    no type, so the rule must give the same answer for them forever)."""
+    return "scale" if kind in SCALE_KINDS or not_applicable is not None else "single_choice"
+
 
 Text = dict[str, str]  # {"zh": ..., "en": ...}
 
@@ -197,7 +209,10 @@ class Item:
 
     ``options`` excludes "not applicable", which is ``not_applicable`` (code 9) when allowed.
     ``norm`` is None for demographics and the attention check; ``expected`` is the answer code an
-    attentive respondent gives (attention checks only).
+    attentive respondent gives (attention checks only).  ``type`` names its question type
+    (``questionnaires.question_types``; a choice item's type follows from its kind and options,
+    see :func:`choice_type`) and ``settings`` holds what that type needs besides the options
+    (ranges, units, lengths, numbers of choices).
     """
 
     code: str
@@ -211,11 +226,18 @@ class Item:
     condition: Condition | None = None
     expected: int | None = None
     widget: str = "radio"
+    type: str = ""
+    settings: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.type:
+            object.__setattr__(self, "type", choice_type(self.kind, self.not_applicable))
 
     def __hash__(self) -> int:
         return hash(
             (
                 self.code,
+                self.type,
                 self.wording_version,
                 tuple(sorted(self.text.items())),
                 self.options,
@@ -254,6 +276,10 @@ class Item:
             "condition": self.condition.to_dict() if self.condition else None,
             "expected": self.expected,
             "widget": self.widget,
+            # choice items write no type: their definitions (and content hashes) stay as they
+            # were before types had names
+            **({} if self.type in CHOICE_TYPES else
+               {"type": self.type, "settings": json.loads(json.dumps(self.settings))}),
         }
 
     @classmethod
@@ -270,6 +296,8 @@ class Item:
             condition=Condition.from_dict(d["condition"]) if d["condition"] else None,
             expected=d["expected"],
             widget=d["widget"],
+            type=d.get("type", ""),
+            settings=dict(d.get("settings") or {}),
         )
 
 
@@ -303,6 +331,8 @@ class ItemDefinition:
     expected: int | None = None
     required: bool = True
     note: str | None = None
+    type: str = ""
+    settings: dict = field(default_factory=dict)
 
     @property
     def latest_version(self) -> int:
@@ -335,6 +365,8 @@ class ItemDefinition:
             condition=condition,
             expected=self.expected,
             widget=self.widget,
+            type=self.type,
+            settings=dict(self.settings),
         )
 
 

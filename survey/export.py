@@ -29,13 +29,9 @@ import pandas as pd
 from sqlalchemy import select
 
 from analysis.quality import FLAG_COLUMNS, flag_quality
-from questionnaires import (
-    CODEBOOK_COLUMNS,
-    NOT_APPLICABLE_CODE,
-    codebook_rows,
-    province_regions,
-)
+from questionnaires import CODEBOOK_COLUMNS, codebook_rows, province_regions
 from questionnaires import Wave as WaveDefinition
+from questionnaires.question_types import question_type
 
 from .db import db
 from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
@@ -80,11 +76,12 @@ class _Layout:
         self.codebook = codebook_rows(wave)
         self.columns = [r["item"] for r in self.codebook]
         self.types = {r["item"]: r["type"] for r in self.codebook}
-        demographic = [i for i in wave.items.values() if i.kind == "demographic"]
-        self.demographic_values = {
-            i.code: {o.code: o.value for o in i.all_options} for i in demographic
-        }
-        self.item_columns = [i.code for i in wave.items.values() if i.kind != "demographic"]
+        self.questions = [(item, question_type(item)) for item in wave.items.values()]
+        self.demographic_codes = [i.code for i in wave.items.values() if i.kind == "demographic"]
+        # the quality rules read the answer codes of choice items and only whether the other
+        # questions were answered
+        self.choice_codes = [i.code for i, kind in self.questions
+                             if kind.choice and i.kind != "demographic"]
         self.category_columns = [c for c in self.columns if self.types[c] == "category"]
         if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
             raise ExportError("the codebook's flag columns differ from analysis.quality's")
@@ -98,16 +95,16 @@ class _Layout:
         row = {"response_id": public_id, "wave": self.wave.year}
         for column in self.category_columns:
             row[column] = None
-        for code, values in self.demographic_values.items():
-            answer = answers.get(code)
-            if answer is not None and answer != NOT_APPLICABLE_CODE:
-                row[code] = values.get(answer)
+        answered = row["_answered"] = set()
+        for item, kind in self.questions:
+            value = answers.get(item.code)
+            # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
+            row.update(kind.export_cells(item, value))
+            if kind.answered(value):
+                answered.add(item.code)
         if row.get("province") is not None:
             # a province without a region mapping (another province list) leaves region empty
             row["region"] = self.regions.get(row["province"])
-        for code in self.item_columns:
-            # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
-            row[code] = answers.get(code)
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
         row["duration_s"] = None if duration_s is None else float(duration_s)
@@ -118,9 +115,11 @@ class _Layout:
         if not rows:
             return
         columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
-                   for c in (*self.item_columns, "duration_s")}
-        for code in self.demographic_values:  # answered or not, for the speeder floor
-            columns[code] = [r[code] for r in rows]
+                   for c in (*self.choice_codes, "duration_s")}
+        for item, _ in self.questions:  # answered or not, for the speeder floor
+            if item.code not in columns:
+                columns[item.code] = np.array([1.0 if item.code in r["_answered"] else np.nan
+                                               for r in rows])
         flags = flag_quality(pd.DataFrame(columns), self.wave,
                              median_duration=self.median_duration)
         for column in FLAG_COLUMNS:
@@ -170,7 +169,7 @@ def _completed(wave_id: int) -> Iterator[tuple]:
     id order."""
     query = (
         select(Response.id, Response.public_id, Response.started_at, Response.submitted_at,
-               Response.duration_s, Answer.item, Answer.code)
+               Response.duration_s, Answer.item, Answer.code, Answer.value)
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.wave_id == wave_id, Response.status == "complete")
         .order_by(Response.id)
@@ -179,14 +178,14 @@ def _completed(wave_id: int) -> Iterator[tuple]:
         result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
         current = None
         answers: dict[str, int] = {}
-        for rid, public_id, started_at, submitted_at, duration_s, item, code in result:
+        for rid, public_id, started_at, submitted_at, duration_s, item, code, value in result:
             if current is None or rid != current[0]:
                 if current is not None:
                     yield (*current[1:], answers)
                 current = (rid, public_id, started_at, submitted_at, duration_s)
                 answers = {}
-            if item is not None:
-                answers[item] = code
+            if item is not None:  # an answer is an int (code) or a str (value)
+                answers[item] = code if code is not None else value
         if current is not None:
             yield (*current[1:], answers)
 

@@ -2,46 +2,35 @@
 
 Every respondent form (consent, questionnaire page, resume) carries Flask-WTF's CSRF token in
 its hidden ``csrf_token`` field and is checked by ``csrf_ok``; a questionnaire page's answers
-are read by ``AnswerValidator`` (one per wave, kept in its ``survey.wave_cache.WaveEntry``).
-Templates render the inputs themselves (``templates/survey/_question.html``); no form objects.
+are read by ``AnswerValidator`` (one per wave, kept in its ``survey.wave_cache.WaveEntry``),
+which asks each question's type: its web part reads the form (``survey/question_types/``), its
+rules check the answer (``questionnaires.question_types``).  Templates render the inputs
+themselves (one macro per type); no form objects.
 """
 
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_babel import gettext
 from flask_wtf.csrf import validate_csrf
-from werkzeug.exceptions import BadRequest
 from wtforms.validators import ValidationError
+
+from questionnaires.question_types import question_type
+
+from .question_types import NOT_A_CODE, Invalid, MalformedAnswer, web_type
+from .question_types.base import ANSWER_MAX_LENGTH, code_of
 
 NOT_APPLICABLE = 9
 
-# an answer code has one or two digits; anything much longer is not a person choosing an answer
-ANSWER_MAX_LENGTH = 20
-NOT_A_CODE = "?"
-
-
-class MalformedAnswer(BadRequest):
-    """An answer value no browser sends from our forms: characters outside ASCII (``²``,
-    ``①``, Arabic-Indic digits, which Python's ``int()`` partly accepts) or a very long
-    value (``int()`` refuses more than 4,300 digits with a ValueError).  The request is
-    refused with the friendly 400 page instead of guessing what was meant."""
-
-    reason = "answer"  # the error page explains this one (templates/errors/error.html)
+__all__ = ["ANSWER_MAX_LENGTH", "NOT_A_CODE", "AnswerValidator", "Invalid", "MalformedAnswer",
+           "csrf_ok", "item_codes", "parse_answer"]
 
 
 def parse_answer(raw: str | None):
-    """What the browser sent for one question → ``None`` (nothing chosen), an ``int`` (plain
-    ASCII digits only) or ``NOT_A_CODE`` (something else, reported as an invalid answer).
+    """One posted option code → ``None`` (nothing chosen), an ``int`` (plain ASCII digits
+    only) or ``NOT_A_CODE`` (something else, reported as an invalid answer).
 
     Raises ``MalformedAnswer`` for values that no form of ours can produce."""
-    if raw is None or raw == "":
-        return None
-    if len(raw) > ANSWER_MAX_LENGTH or not raw.isascii():
-        raise MalformedAnswer()
-    if raw.isdigit():  # ASCII only (checked above): no signs, spaces, underscores or ² here
-        return int(raw)
-    return NOT_A_CODE
+    return code_of(raw)
 
 
 def csrf_ok() -> bool:
@@ -66,40 +55,46 @@ def item_codes(item) -> tuple[int, ...]:
 
 
 class AnswerValidator:
-    """A questionnaire page's posted answers → parsed values and per-question messages.
+    """A questionnaire page's posted answers → answers and per-question messages.
 
-    ``read`` parses what was posted for each of the page's items (refusing what no form of
-    ours sends); ``check`` then applies the rules to the items shown: a required item needs an
-    answer, and any answer must be one of the item's codes."""
+    ``read`` parses what was posted for each of the page's items, each by its type (refusing
+    what no form of ours sends); ``check`` then applies the rules to the items shown: a
+    required item needs an answer, and an answer must meet its type's rules (one of the item's
+    codes, a number in range, a text short enough, ...)."""
 
     def __init__(self, wave) -> None:
-        self.codes = {code: frozenset(item_codes(item)) for code, item in wave.items.items()}
+        self.types = {code: (web_type(item), question_type(item))
+                      for code, item in wave.items.items()}
 
     @staticmethod
     def read(items, formdata) -> dict:
-        """``{code: None | int | NOT_A_CODE}`` for ``items``: the first value posted for each.
+        """``{code: None | answer | Invalid}`` for ``items``.
 
         Raises ``MalformedAnswer`` (400) for a value no form of ours sends."""
-        posted = {}
-        for item in items:
-            values = formdata.getlist(item.code)
-            posted[item.code] = parse_answer(values[0] if values else None)
-        return posted
+        return {item.code: web_type(item).read(item, formdata.getlist(item.code))
+                for item in items}
 
     def check(self, items, posted: dict) -> tuple[dict, dict]:
-        """``(values, errors)`` for the shown ``items``: ``values[code]`` is the answer (``None``
-        when nothing or something unusable was sent), ``errors[code]`` the message shown next
-        to a question that fails, in the request's language."""
-        values: dict[str, int | None] = {}
+        """``(values, errors)`` for the shown ``items``: ``values[code]`` is the answer
+        (``None`` when nothing or an unusable choice was sent; what was typed when a typed
+        answer is refused, to show it again), ``errors[code]`` the message shown next to a
+        question that fails, in the request's language."""
+        values: dict = {}
         errors: dict[str, str] = {}
         for item in items:
             code = item.code
+            web, kind = self.types[code]
             parsed = posted.get(code)
-            data = None if parsed is NOT_A_CODE else parsed
-            values[code] = data
+            if isinstance(parsed, Invalid):
+                values[code] = parsed.raw
+                errors[code] = web.message(parsed.problem)
+                continue
+            values[code] = parsed
             if parsed is None:
                 if item.required:
-                    errors[code] = gettext("Please choose an answer.")
-            elif data not in self.codes[code]:
-                errors[code] = gettext("Please choose one of the answers shown.")
+                    errors[code] = str(web.REQUIRED)
+                continue
+            problem = kind.check(item, parsed)
+            if problem is not None:
+                errors[code] = web.message(problem)
         return values, errors

@@ -42,6 +42,8 @@ ROLES = ("admin", "organiser", "analyst", "viewer")
 # respondent URLs /YEAR/… serve its waves
 DEFAULT_ORGANISATION = {"code": "national", "name_zh": "全国", "name_en": "National"}
 RESPONSE_STATUSES = ("in_progress", "complete")
+# the longest text answer (questionnaires.question_types.text.MAX_LENGTH)
+ANSWER_TEXT_LIMIT = 500
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or typed from a screenshot cannot be misread.
 RESUME_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
@@ -317,7 +319,11 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """One answer: an integer option code (9 = not applicable) for one item code."""
+    """One answer to one item code, in the form its question type stores
+    (``questionnaires.question_types``): an integer in ``code`` (an option code, 9 = not
+    applicable; a whole number; the bitmask of the options chosen in a multiple choice) or a
+    text in ``value`` (a decimal number as written, a free text of at most 500 characters).
+    Exactly one of the two is set."""
 
     __tablename__ = "answers"
 
@@ -326,7 +332,8 @@ class Answer(db.Model):
     )
     item: Mapped[str] = mapped_column(String(32), primary_key=True)
     # Integer, not SmallInteger: option codes may be large (provinces use their GB/T 2260 code)
-    code: Mapped[int] = mapped_column(Integer, nullable=False)
+    code: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[str | None] = mapped_column(String(ANSWER_TEXT_LIMIT))
 
 
 class PageSave(db.Model):

@@ -18,6 +18,8 @@ from __future__ import annotations
 from flask import current_app, render_template
 from markupsafe import Markup, escape
 
+from .question_types import web_type
+
 # placeholders: characters a template never writes itself; the resume code one has a resume
 # code's length so the ``resume_code`` filter formats it like a real one
 _CSRF_SLOT = "\x00csrf\x00"
@@ -25,15 +27,18 @@ _QUESTIONS_SLOT = "\x00questions\x00"
 _CODE_SLOT = "\x00\x00\x00\x00\x01\x01\x01\x01"
 
 
-def _macro():
-    return current_app.jinja_env.get_template("survey/_question.html").module.question
+def _macro(item):
+    """The ``question`` macro of the item's type (survey/question_types/)."""
+    template = web_type(item).TEMPLATE
+    return current_app.jinja_env.get_template(template).module.question
 
 
 def question_html(entry, item, value, error=None, lang: str | None = None) -> Markup:
-    """The fieldset for ``item`` of the wave of ``entry`` (a ``WaveEntry``) with ``value``
-    chosen and ``error`` (a message) shown."""
-    if error:
-        return Markup(_macro()(item, value, error))
+    """The question ``item`` of the wave of ``entry`` (a ``WaveEntry``) with ``value``
+    chosen or typed and ``error`` (a message) shown.  A typed answer (a number, a text) is
+    rendered each time, never kept: each person types something else."""
+    if error or (value is not None and not web_type(item).CACHE_ANSWERED):
+        return Markup(_macro(item)(item, value, error))
     if lang is None:
         from .i18n import current_language
 
@@ -41,7 +46,7 @@ def question_html(entry, item, value, error=None, lang: str | None = None) -> Ma
     key = (lang, item.code, value)
     html = entry.questions.get(key)
     if html is None:
-        html = entry.questions.get_or_make(key, lambda: Markup(_macro()(item, value, None)))
+        html = entry.questions.get_or_make(key, lambda: Markup(_macro(item)(item, value, None)))
     return html
 
 

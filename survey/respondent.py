@@ -41,7 +41,7 @@ from werkzeug.routing import IntegerConverter
 from . import credentials, limits, store
 from .db import commit, rollback
 from .definitions import current_wave_year, survey_today, wave_entry, wave_state
-from .forms import NOT_A_CODE, csrf_ok
+from .forms import Invalid, csrf_ok
 from .i18n import current_language
 from .limits import wait_seconds
 from .models import (
@@ -275,11 +275,12 @@ def page(year: int, key: str):
 def _save_page(state, entry, page, index, response, stored):
     wave = entry.wave
     page_codes = [item.code for item in page.items]
-    # every posted answer of the page, parsed once; ², ① and 5,000 digits are refused (400)
+    # every posted answer of the page, parsed once by its question type; ², ① and 5,000
+    # digits as an option code are refused (400), a typed number or text gets a message
     posted = entry.validator.read(page.items, request.form)
     # what the page would look like with the posted answers (conditions on the same page)
     answered = {code: value for code, value in posted.items()
-                if value is not None and value is not NOT_A_CODE}
+                if value is not None and not isinstance(value, Invalid)}
     others = {c: v for c, v in stored.items() if c not in set(page_codes)}
     merged = {**others, **answered}
     effective, visible = effective_answers(entry, merged)

@@ -56,7 +56,7 @@ SELECT id, status, page_index, language, started_at
  WHERE token_hash = :token AND wave_id = :wave_id
 """
 _WITH_ANSWERS = """
-SELECT r.id, r.status, r.page_index, r.language, r.started_at, a.item, a.code
+SELECT r.id, r.status, r.page_index, r.language, r.started_at, a.item, a.code, a.value
   FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
  WHERE r.token_hash = :token AND r.wave_id = :wave_id
 """
@@ -76,7 +76,8 @@ UPDATE responses
  WHERE id = :rid AND status = 'in_progress'
 """
 _DELETE_ANSWERS = "DELETE FROM answers WHERE response_id = :rid AND item IN ({placeholders})"
-_INSERT_ANSWER = "INSERT INTO answers (response_id, item, code) VALUES (:rid, :item, :code)"
+_INSERT_ANSWER = ("INSERT INTO answers (response_id, item, code, value) "
+                  "VALUES (:rid, :item, :code, :value)")
 _UPSERT_PAGE_SQLITE = """
 INSERT INTO page_saves (response_id, page_key, first_saved_at, saved_at)
 VALUES (:rid, :page_key, :now, :now)
@@ -104,11 +105,12 @@ WITH claimed AS (
     DELETE FROM answers
      WHERE response_id IN (SELECT id FROM claimed) AND item = ANY(CAST(:clear AS varchar[]))
 ), answered AS (
-    INSERT INTO answers (response_id, item, code)
-    SELECT claimed.id, given.item, given.code
+    INSERT INTO answers (response_id, item, code, value)
+    SELECT claimed.id, given.item, given.code, given.value
       FROM claimed,
-           unnest(CAST(:items AS varchar[]), CAST(:codes AS integer[])) AS given(item, code)
-    ON CONFLICT (response_id, item) DO UPDATE SET code = EXCLUDED.code
+           unnest(CAST(:items AS varchar[]), CAST(:codes AS integer[]),
+                  CAST(:texts AS varchar[])) AS given(item, code, value)
+    ON CONFLICT (response_id, item) DO UPDATE SET code = EXCLUDED.code, value = EXCLUDED.value
 ), saved AS (
     INSERT INTO page_saves (response_id, page_key, first_saved_at, saved_at)
     SELECT claimed.id, :page_key, :now, :now FROM claimed
@@ -195,14 +197,26 @@ def response_by_token(token_hash: str, wave_id: int) -> ResponseRow | None:
 
 
 def response_with_answers(token_hash: str, wave_id: int):
-    """``(response row, {item: code})`` in one round trip, or ``(None, {})``."""
+    """``(response row, {item: answer})`` in one round trip, or ``(None, {})``; an answer is
+    its ``code`` (int) or, for numbers and texts kept as text, its ``value`` (str)."""
     conn = connection()
     _ensure_transaction(conn)
     rows = _run(conn, _WITH_ANSWERS, {"token": token_hash, "wave_id": wave_id}).fetchall()
     if not rows:
         return None, {}
-    answers = {row[5]: row[6] for row in rows if row[5] is not None}
+    answers = {row[5]: row[6] if row[6] is not None else row[7]
+               for row in rows if row[5] is not None}
     return _row(conn, rows[0][:5]), answers
+
+
+def _code(answer):
+    """An answer's integer column: ints (option codes, whole numbers, bitmasks) go there..."""
+    return None if isinstance(answer, str) else answer
+
+
+def _text(answer):
+    """...and strings (decimal numbers as written, texts) to the text column."""
+    return answer if isinstance(answer, str) else None
 
 
 def duration_seconds(started_at: datetime, submitted_at: datetime) -> int:
@@ -210,7 +224,7 @@ def duration_seconds(started_at: datetime, submitted_at: datetime) -> int:
     return max(0, round((submitted_at - started_at).total_seconds()))
 
 
-def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str, int],
+def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str, int | str],
               page_index: int, now: datetime, language: str, complete: bool = False,
               drop=(), started_at: datetime | None = None) -> bool:
     """Save one page of an in-progress response, atomically.
@@ -233,7 +247,9 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
         claimed = _run(conn, _SAVE_PAGE_PG, {
             "rid": response_id, "page_index": page_index, "now": stamp, "lang": language,
             "complete": complete, "clear": clear, "items": list(answers),
-            "codes": list(answers.values()), "page_key": page_key, "started": started,
+            "codes": [_code(v) for v in answers.values()],
+            "texts": [_text(v) for v in answers.values()], "page_key": page_key,
+            "started": started,
             "duration": duration,
         }).fetchone()[0]
         return claimed == 1
@@ -248,7 +264,8 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
         _run(conn, _DELETE_ANSWERS.format(placeholders=placeholders), params)
     if answers:
         _run(conn, _INSERT_ANSWER, [
-            {"rid": response_id, "item": code, "code": value} for code, value in answers.items()
+            {"rid": response_id, "item": code, "code": _code(value), "value": _text(value)}
+            for code, value in answers.items()
         ], many=True)
     _run(conn, _UPSERT_PAGE_SQLITE, {"rid": response_id, "page_key": page_key, "now": stamp})
     if complete:

@@ -74,7 +74,7 @@ def run(args) -> int:
     items = split_list(args.items, "--items")
     by = split_list(args.by, "--by") if args.by else None
     spec = design_spec(args)
-    survey = load(args, waves=[args.base, args.current])
+    survey = load(args, waves=[args.base, args.current], estimated=items + (by or []))
     result = compare_waves(survey, items, args.base, args.current, design=spec, by=by,
                            proportion=parse_levels(args.proportion), method=args.method,
                            alpha=args.alpha, common_items=args.common_items)

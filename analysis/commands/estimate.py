@@ -135,7 +135,8 @@ def run(args: argparse.Namespace) -> int:
     wanted = list(dict.fromkeys(raw + by + design_cols
                                 + (margins.variables if margins is not None else [])))
     # indicators need their norms' items, which only the metadata name: read every column then
-    survey = load(args, columns=None if indicators else wanted, require_wave=False)
+    survey = load(args, columns=None if indicators else wanted, require_wave=False,
+                  estimated=raw + by)
     for col in wanted:
         frame = next(iter(survey.frames.values()))
         if col not in frame.columns:

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     wanted = list(dict.fromkeys(variables + design_cols
                                 + (margins.variables if margins is not None else [])))
     survey = load(args, waves=None if args.wave is None else [args.wave], columns=wanted,
-                  require_wave=args.wave is not None)
+                  require_wave=args.wave is not None, estimated=variables)
     rows, tests, designs, notes = [], [], {}, []
     for wave in survey.waves:
         designs[wave] = design = survey.design(wave, spec)

@@ -184,13 +184,16 @@ def parse_levels(text: str | None) -> list[float] | None:
 
 
 # --------------------------------------------------------------------------- reading
-def load(args, *, waves=None, columns=None, require_wave: bool = True):
-    """The command's data through the one pipeline (:func:`analysis.pipeline.load_survey`)."""
+def load(args, *, waves=None, columns=None, require_wave: bool = True, estimated=()):
+    """The command's data through the one pipeline (:func:`analysis.pipeline.load_survey`);
+    ``estimated`` (the columns the command estimates or groups by) may not be free texts."""
     from analysis.pipeline import load_survey
 
-    return load_survey(args.data, waves=waves, keep_flagged=args.keep_flagged,
-                       recode_invalid=args.recode_invalid, columns=columns,
-                       require_wave=require_wave)
+    survey = load_survey(args.data, waves=waves, keep_flagged=args.keep_flagged,
+                         recode_invalid=args.recode_invalid, columns=columns,
+                         require_wave=require_wave)
+    survey.refuse_free_text(list(estimated))
+    return survey
 
 
 # --------------------------------------------------------------------------- writing

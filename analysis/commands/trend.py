@@ -72,7 +72,7 @@ def run(args) -> int:
     spec = design_spec(args)
     if waves is not None:
         check_wave_count(sorted(set(waves)))
-    survey = load(args, waves=waves)
+    survey = load(args, waves=waves, estimated=items)
     result = linear_trend(survey, items, waves, design=spec, level=args.level,
                           common_items=args.common_items)
     write_outputs(result.table, result.notes, args.out, "trend", args.digits)

@@ -24,6 +24,8 @@ from ..loader import _NORM_ITEM_CODE, _WaveParser, load_item_bank, org_code_prob
 from ..model import LANGUAGES, ItemBank, NormCatalogue, Option, Wave
 from ..reference import load_norms
 from .conditions import ConditionSyntaxError, parse_relevant, referenced_fields
+from .constraints import SUPPORTED as CONSTRAINT_FORMS
+from .constraints import ConstraintSyntaxError, parse_constraint
 from .workbook import LANGUAGE_NAMES, Sheet, XLSFormError, echo, open_workbook, read_sheet
 from .writer import CONSENT_GROUP, CONSENT_NOTE, STUDY_NOTES, WIDGET_APPEARANCE
 
@@ -31,15 +33,23 @@ from .writer import CONSENT_GROUP, CONSENT_NOTE, STUDY_NOTES, WIDGET_APPEARANCE
 # type -> the columns a row of that type may fill (besides type and name); the docs' table
 SUPPORTED_TYPES = {
     "select_one": ("label", "required", "relevant", "appearance", "wording_version"),
+    "select_multiple": ("label", "required", "relevant", "wording_version", "constraint"),
+    "integer": ("label", "required", "relevant", "wording_version", "constraint", "unit"),
+    "decimal": ("label", "required", "relevant", "wording_version", "constraint", "unit",
+                "decimals"),
+    "text": ("label", "required", "relevant", "wording_version", "constraint"),
     "begin_group": ("label", "appearance", "grid"),
     "end_group": (),
     "note": ("label",),
 }
+# the rows that are questions; all but select_one are local items of a typed question type
+QUESTION_TYPES = ("select_one", "select_multiple", "integer", "decimal", "text")
+LIST_TYPES = ("select_one", "select_multiple")
 TYPE_ALIASES = {"begin group": "begin_group", "end group": "end_group",
-                "select one": "select_one"}
+                "select one": "select_one", "select multiple": "select_multiple"}
 # XLSForm types this platform does not ask (refused as unsupported rather than unknown)
 UNSUPPORTED_TYPES = frozenset("""
-    select_multiple rank text integer decimal range date time datetime dateTime geopoint
+    rank range date time datetime dateTime geopoint
     geotrace geoshape image audio video file barcode calculate acknowledge trigger hidden
     begin_repeat end_repeat begin_loop end_loop start end today deviceid subscriberid simserial
     phonenumber username email audit background-audio start-geopoint xml-external csv-external
@@ -47,15 +57,18 @@ UNSUPPORTED_TYPES = frozenset("""
 """.split())
 _UNSUPPORTED_LOWER = frozenset(t.lower() for t in UNSUPPORTED_TYPES)
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",
-                  "constraint_message", "appearance", "wording_version", "grid")
+                  "constraint_message", "appearance", "wording_version", "grid", "decimals",
+                  "unit")
 CHOICE_COLUMNS = ("list_name", "name", "label", "export_value")
 SETTINGS_COLUMNS = ("form_id", "form_title", "version", "default_language", "norms_version",
                     "opens", "closes", "min_seconds_per_item")
 # columns XLSForm knows whose feature the model cannot express: column -> why
 UNSUPPORTED_COLUMNS = {
     "hint": "hints are not supported (the survey shows no hints); put the text in the label",
-    "constraint": "constraints are not supported (answers are codes from the choice list)",
-    "constraint_message": "constraint messages are not supported (no constraints)",
+    "constraint": ("constraints are supported only on integer, decimal, text and "
+                   "select_multiple questions (a select_one answer is a code from its list)"),
+    "constraint_message": ("constraint messages are not supported (the survey gives its own "
+                           "messages in zh and en)"),
 }
 REFUSED_SHEETS = ("external_choices", "entities", "osm")
 GROUP_APPEARANCE = "field-list"
@@ -236,8 +249,10 @@ class _FormReader:
                     current = self._page(number, cells, name)
             elif kind == "note":
                 self._consent_note(number, cells, name)
-            else:  # select_one
+            elif kind == "select_one":
                 self._question(number, cells, name, argument, current)
+            else:
+                self._typed_question(number, cells, name, kind, argument, current)
         if current is not None or in_consent:
             row = current.row if current is not None else self.consent_row
             raise sheet.error("this group has no end_group", row, "type")
@@ -253,9 +268,9 @@ class _FormReader:
         elif kind == "note" and not in_consent:
             problem = (f"notes are supported only in the {CONSENT_GROUP!r} group (the consent "
                        "text and the study details)")
-        elif kind == "select_one" and in_consent:
+        elif kind in QUESTION_TYPES and in_consent:
             problem = f"questions belong on pages, not in the {CONSENT_GROUP!r} group"
-        elif kind == "select_one" and not in_page:
+        elif kind in QUESTION_TYPES and not in_page:
             problem = ("a question outside any page; put it in a begin_group with appearance "
                        "field-list")
         if problem:
@@ -272,19 +287,20 @@ class _FormReader:
                 written = kind + written[len(alias):]
         kind, _, argument = written.partition(" ")
         kind = kind.lower()
-        if kind in ("select_one", "select_multiple") and " or_other" in f" {argument}":
+        if kind in LIST_TYPES and " or_other" in f" {argument}":
             raise sheet.error("or_other is not supported (answers are codes from the list)",
                               number, "type")
         if kind in SUPPORTED_TYPES:
-            if kind == "select_one" and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", argument):
-                raise sheet.error("select_one needs one choice list name "
-                                  f"(select_one frequency), got {echo(written)}", number, "type")
-            if kind != "select_one" and argument:
+            if kind in LIST_TYPES and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", argument):
+                raise sheet.error(f"{kind} needs one choice list name "
+                                  f"({kind} frequency), got {echo(written)}", number, "type")
+            if kind not in LIST_TYPES and argument:
                 raise sheet.error(f"unknown type {echo(written)}", number, "type")
             return kind, argument
         if kind in _UNSUPPORTED_LOWER:
-            raise sheet.error(f"unsupported type {echo(kind)}: this platform asks select_one "
-                              "questions in begin_group pages (see docs/questionnaires.md)",
+            raise sheet.error(f"unsupported type {echo(kind)}: this platform asks select_one, "
+                              "select_multiple, integer, decimal and text questions in "
+                              "begin_group pages (see docs/questionnaires.md)",
                               number, "type")
         raise sheet.error(f"unknown type {echo(written)}", number, "type")
 
@@ -294,7 +310,7 @@ class _FormReader:
         for index, header in enumerate(sheet.headers):
             if not cells[index] or header.base.startswith("$"):
                 continue
-            if header.base in UNSUPPORTED_COLUMNS:
+            if header.base in UNSUPPORTED_COLUMNS and header.base not in allowed:
                 raise sheet.error(UNSUPPORTED_COLUMNS[header.base], number, index)
             if header.base not in allowed:
                 raise sheet.error(f"column {echo(header.written)} is not supported on a "
@@ -390,6 +406,63 @@ class _FormReader:
         page.questions.append(question)
         self.questions[name] = question
 
+    def _typed_question(self, number: int, cells: list[str], name: str, kind: str,
+                        list_name: str, page: _Page) -> None:
+        """A select_multiple, integer, decimal or text row: always a local item (the national
+        bank asks select_one questions only)."""
+        sheet = self.survey
+        if name in self.bank:
+            raise sheet.error(f"{name} is a select_one question in the national item bank",
+                              number, "type")
+        if kind == "select_multiple" and list_name not in self.lists:
+            raise sheet.error(f"missing choice list {echo(list_name)} (no rows with that "
+                              "list_name on the choices sheet)", number, "type")
+        labels = self._labels(sheet, number, cells, f"question {name!r}")
+        required = self._flag(sheet, number, cells, "required")
+        code = self._local_code(number, cells, name)
+        item: dict[str, Any] = {"code": code, "type": kind}
+        try:
+            item.update(parse_constraint(kind, self._cell(sheet, cells, "constraint")))
+        except ConstraintSyntaxError as error:
+            raise sheet.error(f"{echo(self._cell(sheet, cells, 'constraint'))} {error}", number,
+                              "constraint") from None
+        if kind == "select_multiple":
+            item["options"] = self._local_options(list_name)
+        if kind in ("integer", "decimal"):
+            self._typed_number(number, cells, kind, item)
+        item["text"] = labels
+        self.local_items.append(item)
+        question = _Question(row=number, name=name, code=code, page=page.key)
+        entry: dict[str, Any] = {"item": code}
+        if not required:
+            entry["required"] = False
+        relevant = self._cell(sheet, cells, "relevant")
+        if relevant:
+            entry["show_if"] = self._condition(number, relevant, question)
+        page.data["items"].append(entry if len(entry) > 1 else code)
+        page.questions.append(question)
+        self.questions[name] = question
+
+    def _typed_number(self, number: int, cells: list[str], kind: str, item: dict) -> None:
+        sheet = self.survey
+        if "min" not in item or "max" not in item:
+            raise sheet.error(f"an {kind} question needs its range as a constraint: "
+                              f"{CONSTRAINT_FORMS[kind]}", number, "constraint")
+        units = {lang: self._cell(sheet, cells, "unit", lang) for lang in LANGUAGES}
+        if any(units.values()):
+            for lang in LANGUAGES:
+                if not units[lang]:
+                    raise sheet.error(f"missing translation: the unit has no "
+                                      f"{LANGUAGE_NAMES[lang]} text", number,
+                                      f"unit::{LANGUAGE_NAMES[lang]}")
+                item[f"unit_{lang}"] = units[lang]
+        decimals = self._cell(sheet, cells, "decimals")
+        if decimals:
+            if not decimals.isdigit():
+                raise sheet.error(f"decimals is a number of digits, got {echo(decimals)}",
+                                  number, "decimals")
+            item["decimals"] = int(decimals)
+
     def _widget(self, number: int, cells: list[str]) -> str:
         appearance = self._cell(self.survey, cells, "appearance")
         for widget, written in WIDGET_APPEARANCE.items():
@@ -463,6 +536,17 @@ class _FormReader:
 
     def _local(self, number: int, cells: list[str], name: str, labels: dict,
                list_name: str, widget: str) -> str:
+        code = self._local_code(number, cells, name)
+        item: dict[str, Any] = {"code": code}
+        item.update(self._local_answers(number, list_name))
+        if widget != "radio":
+            item["widget"] = widget
+        item["text"] = labels
+        self.local_items.append(item)
+        return code
+
+    def _local_code(self, number: int, cells: list[str], name: str) -> str:
+        """A local item's code, ``ORG_name``, from the row's name."""
         sheet = self.survey
         if _NORM_ITEM_CODE.match(name):
             raise sheet.error(f"{name} looks like a national item code, but the item bank has "
@@ -481,29 +565,27 @@ class _FormReader:
         if self._cell(sheet, cells, "wording_version") not in ("", "1"):
             raise sheet.error("a local item has one wording (version 1)", number,
                               "wording_version")
-        item: dict[str, Any] = {"code": code}
-        item.update(self._local_answers(number, list_name))
-        if widget != "radio":
-            item["widget"] = widget
-        item["text"] = labels
-        self.local_items.append(item)
         return code
 
-    def _local_answers(self, number: int, list_name: str) -> dict[str, Any]:
-        """``scale: NAME`` (with ``not_applicable``) when the list is a bank scale's answers,
-        else the options themselves."""
+    def _local_options(self, list_name: str) -> list[dict]:
         rows = self.lists[list_name]
-        options = tuple(o for _, o in rows)
         for row, option in rows:
             if option.value is not None:
                 raise self.choices.error("export values are for the national demographics "
                                          "only; leave it empty", row, "export_value")
+        return [{"code": o.code, "label": dict(o.label)} for _, o in rows]
+
+    def _local_answers(self, number: int, list_name: str) -> dict[str, Any]:
+        """``scale: NAME`` (with ``not_applicable``) when the list is a bank scale's answers,
+        else the options themselves."""
+        listed = self._local_options(list_name)
+        options = tuple(o for _, o in self.lists[list_name])
         for scale, (scale_options, na) in self.bank.scales.items():
             if options == scale_options:
                 return {"scale": scale}
             if na is not None and options == (*scale_options, na):
                 return {"scale": scale, "not_applicable": True}
-        return {"options": [{"code": o.code, "label": dict(o.label)} for o in options]}
+        return {"options": listed}
 
     def _condition(self, number: int, expression: str, question: _Question) -> dict:
         sheet = self.survey
@@ -526,6 +608,12 @@ class _FormReader:
             row, kind = self.names[parsed.field]
             raise sheet.error(f"${{{parsed.field}}} is a {kind} (row {row}); a condition can "
                               "only use an earlier question's answer", number, "relevant")
+        local = next((i for i in self.local_items if i["code"] == target.code), {})
+        if local.get("type") not in (None, "scale", "single_choice"):
+            raise sheet.error(f"${{{parsed.field}}} is a question of type {local['type']}; a "
+                              "condition can only use the answer of an earlier select_one "
+                              "question",
+                              number, "relevant")
         answers = self._answer_codes(target)
         return {"item": target.code, "values": sorted(parsed.values(answers))}
 
@@ -627,7 +715,13 @@ class _FormReader:
             column = ("relevant" if field_.startswith("show_if") else
                       "required" if field_ == "required" else
                       label if "text" in field_ else
-                      "type" if field_.startswith(("local_items.options", "local_items.scale"))
+                      "type" if field_.startswith(("local_items.options", "local_items.scale",
+                                                   "local_items.type"))
+                      else "constraint" if field_.removeprefix("local_items.") in
+                      ("min", "max", "min_choices", "max_choices", "max_length")
+                      else "decimals" if field_ == "local_items.decimals"
+                      else f"unit::{LANGUAGE_NAMES[field_[-2:]]}"
+                      if field_.startswith("local_items.unit_")
                       else "name")
             return self.survey.error(problem, question.row, column)
         if field_.startswith("pages."):

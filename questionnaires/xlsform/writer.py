@@ -2,16 +2,19 @@
 
 Layout (docs/questionnaires.md, "XLSForm"): a first group ``consent`` whose label is the wave's
 title and whose notes are the consent text and the five study details; then one ``field-list``
-group per page (``grid`` = yes on grid pages) holding a ``select_one`` row per item. National
-items carry their ``wording_version``; conditions become ``relevant`` expressions.
+group per page (``grid`` = yes on grid pages) holding a row per item: ``select_one LIST`` for
+the choice types, ``select_multiple LIST``, ``integer``, ``decimal`` or ``text`` for the others,
+whose settings become a ``constraint`` (and ``decimals``, ``unit::…``). National items carry
+their ``wording_version``; conditions become ``relevant`` expressions.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..model import LANGUAGES, STUDY_FIELDS, Item, ItemBank, Option, Wave
+from ..model import CHOICE_TYPES, LANGUAGES, STUDY_FIELDS, Item, ItemBank, Option, Wave
 from .conditions import relevant_expression
+from .constraints import constraint_expression
 from .workbook import LANGUAGE_NAMES, XLSFormError
 
 CONSENT_GROUP = "consent"
@@ -23,6 +26,10 @@ SURVEY_HEADINGS = ("type", "name", *(f"label::{LANGUAGE_NAMES[lang]}" for lang i
                    "required", "relevant", "appearance", "wording_version", "grid")
 CHOICE_HEADINGS = ("list_name", "name", *(f"label::{LANGUAGE_NAMES[lang]}" for lang in LANGUAGES),
                    "export_value")
+# written only for a wave with typed questions (integer, decimal, text, select_multiple), so
+# the workbook of a wave of choices stays as it was
+TYPED_HEADINGS = ("constraint", "decimals",
+                  *(f"unit::{LANGUAGE_NAMES[lang]}" for lang in LANGUAGES))
 SETTINGS_HEADINGS = ("form_id", "form_title", "version", "default_language", "norms_version",
                      "opens", "closes", "min_seconds_per_item")
 WIDGET_APPEARANCE = {"radio": "", "select": "minimal"}
@@ -44,12 +51,14 @@ def build_workbook(wave: Wave, bank: ItemBank | None = None):
     bank = bank if bank is not None else load_item_bank()
     _check_unique_names(wave)
     lists = ChoiceLists(bank)
+    typed = any(item.type not in CHOICE_TYPES for item in wave.items.values())
+    headings = SURVEY_HEADINGS + (TYPED_HEADINGS if typed else ())
     book = openpyxl.Workbook()
     survey = book.active
     survey.title = "survey"
-    _append(survey, SURVEY_HEADINGS)
+    _append(survey, headings)
     for row in _survey_rows(wave, lists):
-        _append(survey, [row.get(h, "") for h in SURVEY_HEADINGS])
+        _append(survey, [row.get(h, "") for h in headings])
     choices = book.create_sheet("choices")
     _append(choices, CHOICE_HEADINGS)
     for name, options in lists.lists.items():
@@ -63,7 +72,7 @@ def build_workbook(wave: Wave, bank: ItemBank | None = None):
                        f"{wave.year}-{wave.content_hash[:8]}", LANGUAGE_NAMES[DEFAULT_LANGUAGE],
                        wave.norms_version, wave.opens.isoformat(), wave.closes.isoformat(),
                        int(seconds) if float(seconds).is_integer() else seconds])
-    for sheet, widths in ((survey, (22, 26, 60, 60, 10, 28, 12, 16, 6)),
+    for sheet, widths in ((survey, (22, 26, 60, 60, 10, 28, 12, 16, 6, 34, 9, 10, 10)),
                           (choices, (16, 10, 30, 30, 18)), (settings, (18,) * 8)):
         _layout(sheet, widths)
     return book
@@ -103,15 +112,30 @@ def _group(name: str, title: dict) -> dict[str, str]:
 
 
 def _question(item: Item, wave: Wave, lists: ChoiceLists) -> dict[str, str]:
-    row = {"type": f"select_one {lists.name_for(item)}", "name": item.code, **_labels(item.text),
+    row = {"type": _question_type(item, lists), "name": item.code, **_labels(item.text),
            "required": "yes" if item.required else "",
-           "appearance": WIDGET_APPEARANCE[item.widget],
+           "appearance": WIDGET_APPEARANCE.get(item.widget, ""),
            "wording_version": "" if item.kind == "local" else str(item.wording_version)}
+    if item.type not in CHOICE_TYPES:
+        row["constraint"] = constraint_expression(item.type, item.settings)
+        if item.type == "decimal":
+            row["decimals"] = str(item.settings["decimals"])
+        if item.settings.get("unit"):
+            row.update({f"unit::{LANGUAGE_NAMES[lang]}": item.settings["unit"][lang]
+                        for lang in LANGUAGES})
     if item.condition is not None:
         target = wave.items[item.condition.item]
         row["relevant"] = relevant_expression(target.code, item.condition.values,
                                               target.answer_codes)
     return row
+
+
+def _question_type(item: Item, lists: ChoiceLists) -> str:
+    if item.type in CHOICE_TYPES:
+        return f"select_one {lists.name_for(item)}"
+    if item.type == "select_multiple":
+        return f"select_multiple {lists.name_for(item)}"
+    return item.type  # integer, decimal, text: XLSForm's own names
 
 
 def _labels(text: dict) -> dict[str, str]:
@@ -129,7 +153,8 @@ class ChoiceLists:
     def name_for(self, item: Item) -> str:
         name = item.code
         for scale, (options, na) in self.scales.items():
-            if item.options == options and item.not_applicable in (None, na):
+            if (item.type in CHOICE_TYPES and item.options == options
+                    and item.not_applicable in (None, na)):
                 name = f"{scale}_na" if item.not_applicable else scale
         base, n = name, 1
         while self.lists.get(name, item.all_options) != item.all_options:

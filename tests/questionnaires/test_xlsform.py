@@ -169,8 +169,8 @@ CASES = {
         lambda f: ("survey", f.set("N01_A1", "type", "select_won importance"), "type"),
         "unknown type 'select_won importance'"),
     "unsupported type": (
-        lambda f: ("survey", f.set("N01_A1", "type", "integer"), "type"),
-        "unsupported type 'integer'"),
+        lambda f: ("survey", f.set("N01_A1", "type", "range"), "type"),
+        "unsupported type 'range'"),
     "or_other": (
         lambda f: ("survey", f.set("N01_A1", "type", "select_one importance or_other"), "type"),
         "or_other is not supported"),
@@ -214,7 +214,8 @@ CASES = {
         "hints are not supported"),
     "constraint": (
         lambda f: ("survey", f.set("N01_A1", "constraint", ". != 3"), "constraint"),
-        "constraints are not supported"),
+        "constraints are supported only on integer, decimal, text and select_multiple "
+        "questions"),
     "unsupported column": (
         lambda f: ("survey", f.set("N01_A1", "calculation", "1 + 1"), "calculation"),
         "unsupported column 'calculation'"),

@@ -37,15 +37,20 @@ def _check_value(row: dict[str, str], value) -> None:
     elif type_ in ("category", "flag"):
         text = str(_integer(value)) if type_ == "flag" else str(value)
         assert text in labelled, f"{row['item']}: {text!r} not in {labelled}"
-    elif type_ == "text":
+    elif type_ == "text" and kind == "id":
         assert isinstance(value, str) and re.fullmatch(r"[0-9a-f]{32}", value), value
+    elif type_ == "text":  # a free-text answer: any text, formulas neutralised
+        assert isinstance(value, str), value
     elif type_ == "timestamp":
         if isinstance(value, dt.datetime):
             assert value.utcoffset() in (None, dt.timedelta(0))
         else:
             assert ISO_UTC.match(str(value)), value
-    elif type_ == "number":
+    elif type_ == "number" and kind == "paradata":
         assert float(value) >= 0
+    elif type_ == "number":  # a typed number: within the range the question's text gives
+        low, high = re.search(r"\[(-?[\d.]+)–(-?[\d.]+)", row["text_en"]).groups()
+        assert float(low) <= float(value) <= float(high), (row["item"], value)
     else:
         raise AssertionError(f"{row['item']}: unknown type {type_!r}")
 
@@ -59,7 +64,7 @@ def assert_described(columns: list[str], rows: list[dict], book: list[dict[str, 
         for record in rows:
             value = record[entry["item"]]
             if _empty(value):
-                assert entry["type"] not in ("text", "flag") and entry["kind"] != "wave", (
+                assert entry["kind"] not in ("id", "wave", "flag"), (
                     f"{entry['item']} is never empty")
                 continue
             _check_value(entry, value)

@@ -29,7 +29,20 @@ REQUESTS_SQLITE = 5_000
 REQUESTS_POSTGRES = 800
 YEAR = 2031
 
-WAVE = make_wave(YEAR)
+def _with_typed_page(wave):
+    """The test wave with a page of local items of every typed question type before its last
+    page, so that random values reach their parsing and checks."""
+    import dataclasses
+
+    from questionnaires import Page
+    from tests.typed_wave import typed_wave
+
+    local = tuple(i for i in typed_wave(YEAR).items.values() if i.kind == "local")
+    typed = Page("typed", {"zh": "本地问题", "en": "Local questions"}, local)
+    return dataclasses.replace(wave, pages=(*wave.pages[:-1], typed, wave.pages[-1]))
+
+
+WAVE = _with_typed_page(make_wave(YEAR))
 PAGE_KEYS = [page.key for page in WAVE.pages]
 ITEM_CODES = [item.code for page in WAVE.pages for item in page.items]
 
