@@ -81,11 +81,18 @@ class Pool:
                                              "(every pooled file needs it)")
             own = replace(spec, margins=None, weight=_starting_weight(spec), base_weight=None)
             own.build(self.rows_of(frame, file), year, source=file.path)
+        frame, spec = self.stratified(frame, spec)
+        return spec.build(frame, year, source=self.name)
+
+    @staticmethod
+    def stratified(frame: pd.DataFrame, spec):
+        """``frame`` with a column of file x stratum, and ``spec`` with it as the strata (for
+        designs built elsewhere from the pooled rows, such as a trend's wave x stratum)."""
         frame = frame.copy(deep=False)
         label = frame[POOL_COLUMN].astype(str)
         frame[POOLED_STRATUM] = (label + "\x1f" + frame[spec.strata].astype(str)
                                  if spec.strata else label)
-        return replace(spec, strata=POOLED_STRATUM).build(frame, year, source=self.name)
+        return frame, replace(spec, strata=POOLED_STRATUM)
 
 
 def _starting_weight(spec) -> str | None:
