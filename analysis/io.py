@@ -23,10 +23,6 @@ def _unreadable(path, kind: str, exc: BaseException) -> AnalysisInputError:
     return AnalysisInputError(f"{path}: not a readable {kind} file ({' '.join(str(exc).split())})")
 
 
-def _is_parquet(path: Path) -> bool:
-    return path.suffix.lower() in PARQUET_SUFFIXES
-
-
 def _readable_path(path) -> Path:
     """``path`` as a Path, after the checks every reader makes: it exists and is not empty."""
     path = Path(path)
@@ -468,13 +464,13 @@ def read_margins(path) -> Margins:
     return Margins(table, source=str(path))
 
 
-def write_table(data: pd.DataFrame, path) -> None:
-    """Write ``data`` as Parquet (``.parquet``/``.pq``) or CSV (anything else)."""
-    path = Path(path)
-    if _is_parquet(path):
-        data.to_parquet(path, index=False)
-    else:
-        data.to_csv(path, index=False)
+def write_table(data: pd.DataFrame, path, labels=None) -> list[str]:
+    """Write ``data`` as Parquet (``.parquet``/``.pq``), SPSS (``.sav``) or Stata (``.dta``,
+    with ``labels``: :class:`analysis.writers.Labels`) or CSV (anything else); the notes the
+    writer gives (:func:`analysis.writers.write_table`)."""
+    from analysis.writers import write_table as write
+
+    return write(data, path, labels)
 
 
 def progress(items, desc: str, unit: str = "it"):

@@ -150,6 +150,7 @@ class Survey:
     recoded: dict[str, int] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     fieldwork: pd.DataFrame | None = None
+    pool: object | None = None  # several files pooled: an analysis.pooling.Pool
 
     def refuse_free_text(self, columns: Sequence[str]) -> None:
         """Refuse to estimate with a free-text column (codebook type ``text``) in one line."""
@@ -178,6 +179,8 @@ class Survey:
         if year not in self.frames:
             raise AnalysisInputError(f"wave {year} is not among the waves loaded "
                                      f"({', '.join(map(str, self.waves))})")
+        if self.pool is not None:
+            return self.pool.design(self.frames[year], year, spec or DesignSpec())
         source = self.source if self.source != "the data" else None
         return (spec or DesignSpec()).build(self.frames[year], year, source=source)
 
@@ -324,7 +327,8 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
     """Read, validate and clean a responses table; see the module docstring.
 
     Parameters:
-        source: a path (CSV, Parquet, ...) or a DataFrame.
+        source: a path (CSV, Parquet, ...) or a DataFrame; a list of several paths is
+            pooled, each file an independent survey (:func:`analysis.pooling.load_pooled`).
         waves: the waves to keep (default: every wave in the data); each must be there.
         keep_flagged: keep responses flagged by the quality checks (default: exclude them).
         recode_invalid: set out-of-range answer codes to missing (and say how many per column)
@@ -338,6 +342,16 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
         recode_not_applicable: turn "not applicable" (9) into missing (``weight``, which
             writes the data back, keeps the codes).
     """
+    if isinstance(source, list | tuple):
+        if len(source) > 1:
+            from analysis.pooling import load_pooled
+
+            return load_pooled(source, columns=columns, waves=waves, keep_flagged=keep_flagged,
+                               recode_invalid=recode_invalid, codebook=codebook,
+                               fieldwork=fieldwork, load_wave=load_wave,
+                               require_wave=require_wave,
+                               recode_not_applicable=recode_not_applicable)
+        (source,) = source
     data, path, name = _read(source, columns, keep_flagged)
     blocks = _select_waves(data, name, waves, require_wave)
     years = [y for y in blocks if y is not None]

@@ -48,6 +48,15 @@ def read_statistics_file(path: Path, columns: list[str] | None,
     return data
 
 
+def read_labels(path) -> tuple[dict[str, str], dict[str, dict]]:
+    """The variable labels (column -> text) and value labels (column -> {value: text}) of a
+    ``.sav``/``.dta`` file."""
+    _, meta = _read(Path(path), metadataonly=True)
+    variables = {c: t for c, t in zip(meta.column_names, meta.column_labels or [], strict=False)
+                 if t}
+    return variables, dict(meta.variable_value_labels or {})
+
+
 def _read(path: Path, **options):
     import pyreadstat
 

@@ -259,6 +259,10 @@ def linear_trend(
     series = series.reset_index(drop=True)
 
     # the pooled regression
+    if survey.pool is not None:  # several files: strata are file x stratum within each wave
+        stratified = {y: survey.pool.stratified(f, design) for y, f in frames.items()}
+        frames = {y: f for y, (f, _) in stratified.items()}
+        design = stratified[waves[0]][1]
     pooled, pdata = pooled_design(frames, design)
     comb = _combination(comparable, check.scales_for(waves[0]))
     year = pdata["_wave"].to_numpy()

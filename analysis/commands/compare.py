@@ -78,7 +78,8 @@ def run(args) -> int:
     result = compare_waves(survey, items, args.base, args.current, design=spec, by=by,
                            proportion=parse_levels(args.proportion), method=args.method,
                            alpha=args.alpha, common_items=args.common_items)
-    write_outputs(result.table, result.notes, args.out, "compare", args.digits)
+    write_outputs(result.table, result.notes, args.out, "compare", args.digits,
+                  args.language)
     if spec.weighted:
         write_weighting(result.weighting, args.out, "compare", args.digits)
     return 0

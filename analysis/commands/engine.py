@@ -41,14 +41,25 @@ def uses_dask(args) -> bool:
     """Whether the command runs on the Dask engine (see the module docstring)."""
     from analysis.dask_engine import AUTO_DASK_BYTES, data_bytes, is_partitioned, parquet_files
 
+    data = args.data if isinstance(args.data, str) else args.data[0]
+    partitioned = [d for d in ([args.data] if isinstance(args.data, str) else args.data)
+                   if is_partitioned(d)]
+    if len(args.data) > 1 and not isinstance(args.data, str):
+        # several DATA files are pooled surveys (analysis.pooling), an in-memory design
+        if args.engine == "dask" or args.scheduler or partitioned:
+            raise AnalysisInputError(
+                "several DATA files are pooled in memory; the Dask engine reads one folder or "
+                "glob of Parquet files (put the surveys' files in one folder, each with its own "
+                "strata and PSU ids)")
+        return False
     if args.engine == "memory":
-        if is_partitioned(args.data):
-            raise AnalysisInputError(f"{args.data}: a folder or glob of Parquet files is read by "
+        if partitioned:
+            raise AnalysisInputError(f"{data}: a folder or glob of Parquet files is read by "
                                      "the Dask engine; leave out --engine memory")
         return False
-    if args.engine == "dask" or args.scheduler or is_partitioned(args.data):
+    if args.engine == "dask" or args.scheduler or partitioned:
         return True
-    path = Path(args.data)
+    path = Path(data)
     return (path.suffix.lower() in (".parquet", ".pq") and path.exists()
             and data_bytes(parquet_files(path)) > AUTO_DASK_BYTES)
 

@@ -140,10 +140,10 @@ def run(args: argparse.Namespace) -> int:
     for col in wanted:
         frame = next(iter(survey.frames.values()))
         if col not in frame.columns:
-            raise AnalysisInputError(f"{args.data}: unknown column '{col}'")
+            raise AnalysisInputError(f"{survey.source}: unknown column '{col}'")
     if margins is not None and margins.waves and survey.waves == (None,):
         raise AnalysisInputError(f"{args.margins}: the margins give targets per wave but "
-                                 f"{args.data} has no 'wave' column")
+                                 f"{survey.source} has no 'wave' column")
     tables, designs, notes = [], {}, []
     for wave in progress(list(survey.waves), "estimating", unit="wave"):
         designs[wave] = design = survey.design(wave, spec)
@@ -151,9 +151,9 @@ def run(args: argparse.Namespace) -> int:
         table.insert(0, "wave", "" if wave is None else wave)
         tables.append(table)
     out = pd.concat(tables, ignore_index=True)[OUTPUT_COLUMNS]
-    write_csv(out, args.out, args.digits)
+    written = write_csv(out, args.out, args.digits, args.language)
     # Said after the work succeeded, so that a bad input still gives exactly one line.
-    say("estimate", [m for _, _, m in survey.notes + notes])
+    say("estimate", [m for _, _, m in survey.notes + notes] + written)
     if spec.weighted:
         from analysis.pipeline import weighting_table
 

@@ -59,7 +59,8 @@ def run_partitioned(args, targets, request, spec, margins) -> int:
     by, levels = request.by, request.levels
     refuse_unsupported(args, targets, spec, request.statistic)
     check_out(args.out)
-    files = parquet_files(args.data)
+    data = args.data[0]
+    files = parquet_files(data)
     other = next((f for f in files if f.suffix.lower() not in PARQUET_SUFFIXES), None)
     if other is not None:
         raise AnalysisInputError(f"{other}: the Dask engine reads Parquet files (.parquet, .pq)")
@@ -71,7 +72,7 @@ def run_partitioned(args, targets, request, spec, margins) -> int:
         by_wave = waves_of(files)
         if margins is not None and margins.waves and None in by_wave:
             raise AnalysisInputError(f"{args.margins}: the margins give targets per wave but "
-                                     f"{args.data} has no 'wave' column")
+                                     f"{data} has no 'wave' column")
         cleanings, notes = _cleanings(files[0], list(by_wave), args)
         for wave, wave_files in by_wave.items():
             result = estimate_partitioned(
@@ -82,7 +83,7 @@ def run_partitioned(args, targets, request, spec, margins) -> int:
                 levels=levels, lonely_psu=spec.lonely_psu, wave=wave, cleaning=cleanings[wave],
                 deff=lambda weight_sum, rows: design_effect_kind(
                     args.deff, _Weights(weight_sum, rows)),
-                source=str(args.data))
+                source=str(data))
             table = result.estimate.table
             table.insert(0, "wave", "" if wave is None else wave)
             tables.append(table)

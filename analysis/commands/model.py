@@ -105,12 +105,12 @@ def run(args: argparse.Namespace) -> int:
         tests += [{"wave": label, **t.as_dict()} for t in wave_tests]
         notes += _fit_notes(fit, design.n, wave)
     out = pd.concat(rows, ignore_index=True)[OUTPUT_COLUMNS]
-    write_csv(out, args.out, args.digits)
+    written = write_csv(out, args.out, args.digits, args.language)
     if args.test:
         write_csv(pd.DataFrame(tests, columns=TESTS_COLUMNS), sidecar(args.out, "tests"),
                   args.digits)
     # Said after the work succeeded, so that a bad input still gives exactly one line.
-    say("model", [m for _, _, m in survey.notes] + notes)
+    say("model", [m for _, _, m in survey.notes] + notes + written)
     if spec.weighted:
         from analysis.pipeline import weighting_table
 

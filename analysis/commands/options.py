@@ -21,10 +21,21 @@ LONELY_PSU_RULES = ("fail", "remove", "adjust", "average", "certainty")
 # --------------------------------------------------------------------------- parent parsers
 def data_parent() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("data", metavar="DATA",
-                   help="responses table (.csv or .parquet; its codebook X.codebook.csv or "
-                        "Parquet metadata gives the questionnaire)")
+    p.add_argument("data", metavar="DATA", nargs="+",
+                   help="responses table (.csv, .parquet, SPSS .sav or Stata .dta; its codebook "
+                        "X.codebook.csv or Parquet metadata gives the questionnaire); several "
+                        "files are pooled, each an independent survey (e.g. one per province): "
+                        "strata = file x stratum, PSUs nested in them, weights as given, a "
+                        "'source' column holds each file's label")
+    p.add_argument("--pool-labels", metavar="A,B,...",
+                   help="with several DATA files: the 'source' label of each, in order "
+                        "(default: the file names without their suffix)")
     return p
+
+
+def data_name(args) -> str:
+    """How messages name the data: the file, or the pooled files."""
+    return " + ".join(args.data)
 
 
 def design_parent() -> argparse.ArgumentParser:
@@ -101,10 +112,19 @@ def output_parent(metavar: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("output")
     g.add_argument("--out", required=True, metavar=metavar,
-                   help="output CSV (sidecars .notes.csv, .weighting.csv, ... beside it)")
+                   help="output table: CSV, or Parquet, SPSS or Stata for a name ending "
+                        ".parquet, .sav or .dta (sidecars .notes.csv, .weighting.csv, ... "
+                        "beside it)")
     g.add_argument("--digits", type=int, metavar="N",
                    help="round the numbers written to N decimals (default: full precision)")
+    add_language_option(g)
     return p
+
+
+def add_language_option(group) -> None:
+    group.add_argument("--language", default="zh", choices=("zh", "en"),
+                       help="language of the variable and value labels of a .sav or .dta "
+                            "output (default zh)")
 
 
 # --------------------------------------------------------------------------- parsing
@@ -189,11 +209,29 @@ def load(args, *, waves=None, columns=None, require_wave: bool = True, estimated
     ``estimated`` (the columns the command estimates or groups by) may not be free texts."""
     from analysis.pipeline import load_survey
 
-    survey = load_survey(args.data, waves=waves, keep_flagged=args.keep_flagged,
-                         recode_invalid=args.recode_invalid, columns=columns,
-                         require_wave=require_wave)
+    options = dict(waves=waves, keep_flagged=args.keep_flagged,
+                   recode_invalid=args.recode_invalid, columns=columns,
+                   require_wave=require_wave)
+    if len(args.data) == 1:
+        if args.pool_labels:
+            raise AnalysisInputError("--pool-labels names the source of each of several DATA "
+                                     "files; one file was given")
+        survey = load_survey(args.data[0], **options)
+    else:
+        survey = load_pooled(args, **options)
     survey.refuse_free_text(list(estimated))
     return survey
+
+
+def load_pooled(args, **options):
+    """Several DATA files pooled (:func:`analysis.pooling.load_pooled`), the weight sums of
+    ``--base-weight`` or ``--weight`` in its notes."""
+    from analysis.pooling import load_pooled as pool
+
+    labels = split_list(args.pool_labels, "--pool-labels", "label") if args.pool_labels \
+        else None
+    weight = getattr(args, "base_weight", None) or getattr(args, "weight", None)
+    return pool(args.data, labels=labels, weight=weight, **options)
 
 
 # --------------------------------------------------------------------------- writing
@@ -219,9 +257,14 @@ def rounded(table: pd.DataFrame, digits: int | None) -> pd.DataFrame:
     return table.round(dict.fromkeys(floats, digits)) if floats else table
 
 
-def write_csv(table: pd.DataFrame, path, digits: int | None = None) -> None:
-    """Write ``table`` at full precision (``repr`` round-trip of every float) unless ``digits``."""
-    rounded(table, digits).to_csv(path, index=False)
+def write_csv(table: pd.DataFrame, path, digits: int | None = None,
+              language: str = "zh") -> list[str]:
+    """Write ``table`` at full precision (``repr`` round-trip of every float) unless ``digits``,
+    as CSV or, by ``path``'s suffix, Parquet, SPSS or Stata (:data:`analysis.writers.
+    TABLE_WRITERS`; the result columns labelled in ``language``); the writer's notes."""
+    from analysis.writers import column_labels, write_table
+
+    return write_table(rounded(table, digits), path, column_labels(table.columns, language))
 
 
 def say(command: str, messages) -> None:
@@ -249,9 +292,9 @@ def weighting_line(r: dict) -> str:
 
 
 def write_outputs(table: pd.DataFrame, notes: pd.DataFrame, out: str, command: str,
-                  digits: int | None = None) -> None:
+                  digits: int | None = None, language: str = "zh") -> None:
     """The result and its ``.notes.csv`` sidecar; every note also goes to stderr."""
     check_out(out)
-    write_csv(table, out, digits)
+    written = write_csv(table, out, digits, language)
     notes.to_csv(sidecar(out, "notes"), index=False)
-    say(command, notes["message"])
+    say(command, list(notes["message"]) + written)

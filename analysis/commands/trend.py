@@ -75,7 +75,7 @@ def run(args) -> int:
     survey = load(args, waves=waves, estimated=items)
     result = linear_trend(survey, items, waves, design=spec, level=args.level,
                           common_items=args.common_items)
-    write_outputs(result.table, result.notes, args.out, "trend", args.digits)
+    write_outputs(result.table, result.notes, args.out, "trend", args.digits, args.language)
     write_csv(result.series, series_path(args.out), args.digits)
     if spec.weighted:
         write_weighting(result.weighting, args.out, "trend", args.digits)

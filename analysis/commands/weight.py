@@ -4,8 +4,12 @@
         [--calfun raking|linear|logit] [--bounds L,U]
         [--trim-lower W] [--trim-upper W] [--max-iter N] [--epsilon E] --out OUT
 
-Writes OUT (CSV, or Parquet for ``.parquet``): DATA with a ``weight`` column (replaced if DATA
-has one). Margins are ``variable,category,target`` (+ optional ``wave``); targets are counts, or
+Writes OUT (CSV, or Parquet, SPSS or Stata for ``.parquet``, ``.sav``, ``.dta``: the latter two
+with variable and value labels in ``--language`` from the data's codebook, and the weight column
+labelled): DATA with a ``weight`` column (replaced if DATA has one). Several DATA files are
+pooled (a ``source`` column names each row's file) and raked together.
+
+Margins are ``variable,category,target`` (+ optional ``wave``); targets are counts, or
 shares summing to 1 per variable (weights then sum to the number of rows raked together). With
 ``--by wave`` each wave is raked on its own (to its own rows of the margins when they have a
 ``wave`` column). ``--calfun linear|logit`` (and ``raking`` with ``--bounds``) calibrates as R's
@@ -31,7 +35,11 @@ OUTPUT_COLUMN = "weight"
 
 
 def register(subparsers) -> None:
-    from analysis.commands.options import add_calibration_options, data_parent
+    from analysis.commands.options import (
+        add_calibration_options,
+        add_language_option,
+        data_parent,
+    )
 
     p = subparsers.add_parser(
         "weight", parents=[data_parent()], help="rake or calibrate weights to census margins",
@@ -58,12 +66,22 @@ def register(subparsers) -> None:
     p.add_argument("--recode-invalid", action="store_true",
                    help="set answer codes outside an item's codes to missing (default: refuse "
                         "the data)")
-    p.add_argument("--out", required=True, metavar="OUT", help="output file (.csv or .parquet)")
+    p.add_argument("--out", required=True, metavar="OUT",
+                   help="output file: .csv, .parquet, SPSS .sav or Stata .dta (with variable "
+                        "and value labels from the data's codebook)")
+    add_language_option(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.commands.options import calibration_options, say, sidecar, write_csv
+    from analysis.commands.options import (
+        calibration_options,
+        data_name,
+        load_pooled,
+        say,
+        sidecar,
+        write_csv,
+    )
     from analysis.design import SurveyDesign
     from analysis.io import progress, read_margins, write_table
     from analysis.pipeline import load_survey, weighting_table
@@ -71,13 +89,15 @@ def run(args: argparse.Namespace) -> int:
     calfun, bounds = calibration_options(args)
     margins = read_margins(args.margins)
     # the pipeline's reading and answer-code checks, but every row and every code kept
-    survey = load_survey(args.data, keep_flagged=True, recode_invalid=args.recode_invalid,
-                         recode_not_applicable=False, require_wave=False)
+    options = dict(keep_flagged=True, recode_invalid=args.recode_invalid,
+                   recode_not_applicable=False, require_wave=False)
+    survey = (load_survey(args.data[0], **options) if len(args.data) == 1
+              else load_pooled(args, **options))
     data = pd.concat(survey.frames.values()).sort_index() if len(survey.frames) > 1 \
         else next(iter(survey.frames.values()))
     for col in filter(None, [args.base_weight, args.by]):
         if col not in data.columns:
-            raise AnalysisInputError(f"{args.data}: unknown column '{col}'")
+            raise AnalysisInputError(f"{data_name(args)}: unknown column '{col}'")
     groups = split_groups(data, args.by)
     if margins.waves and args.by != "wave":
         waves = sorted(set(data["wave"].astype(str))) if "wave" in data.columns else []
@@ -105,10 +125,28 @@ def run(args: argparse.Namespace) -> int:
                        f"{prefix}weighting: {raked.weight_diagnostics}"])
     out = data.copy()
     out[OUTPUT_COLUMN] = weights
-    write_table(out, args.out)
+    written = write_table(out, args.out, output_labels(survey, out.columns, args))
     write_csv(weighting_table(designs), sidecar(args.out, "weighting"))
-    say("weight", [m for kind, _, m in survey.notes if kind == "recoded"])
+    say("weight", [m for kind, _, m in survey.notes if kind in ("recoded", "pooling")]
+        + written)
     return 0
+
+
+def output_labels(survey, columns, args):
+    """Labels of OUT in ``--language``: the codebook's items (each wave's, the newest wording
+    last), the columns the analysis knows, and the weight column saying how it was made."""
+    from pathlib import Path
+
+    from analysis.writers import Labels, codebook_labels, column_labels
+
+    language = args.language
+    definitions = [survey.definitions[y] for y in sorted(survey.definitions,
+                                                         key=lambda y: (y is None, y or 0))]
+    labels = codebook_labels(definitions, language).merged(column_labels(columns, language))
+    margins = Path(args.margins).name
+    text = {"zh": f"调查权重：按 {margins} 的总体边际校准（{args.calfun}）",
+            "en": f"survey weight: calibrated to the margins of {margins} ({args.calfun})"}
+    return labels.merged(Labels({OUTPUT_COLUMN: text[language]}))
 
 
 def split_groups(data: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarray]]:
