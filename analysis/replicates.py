@@ -385,13 +385,14 @@ def replicate_weights(design, method: str, replicates: int | None = None,
 
 
 # --------------------------------------------------------------------------- supplied columns
-def matching_columns(columns: Sequence[str], pattern: str, source: str = "the data"
+def matching_columns(columns: Sequence[str], pattern: str, source: str | None = None
                      ) -> list[str]:
     """The columns whose names match the glob ``pattern`` (``'repw*'``), in their order."""
     found = [c for c in columns if fnmatch.fnmatchcase(str(c), pattern)]
     if not found:
-        raise AnalysisInputError(f"{source}: no column matches the replicate weights "
-                                 f"'{pattern}'")
+        where = f"{source}: " if source else ""
+        raise AnalysisInputError(f"{where}no column matches the replicate weights "
+                                 f"'{pattern}' (--repweights)")
     return found
 
 
@@ -532,3 +533,60 @@ def replicate_ratios(design, y: np.ndarray, x: np.ndarray, keys: np.ndarray, n_g
         sums = reps.group_sums(keys, n_groups, np.column_stack([y, x]))
         theta = sums[0] / sums[1]
     return coef, reps.variance(theta, coef)
+
+
+# --------------------------------------------------------------------------- how to build them
+@dataclass(frozen=True)
+class ReplicateSpec:
+    """How each wave's design gets its replicate weights (:class:`analysis.pipeline.DesignSpec`
+    field ``replicates``): built by ``method`` (:data:`REPLICATE_METHODS`; ``count`` of them
+    for a bootstrap, ``fay_rho`` for brr, ``seed``), or read from the ``columns`` of the data
+    (``type``, ``scale``, ``rscales``, ``fay_rho``). ``mse`` as R's ``mse=TRUE``."""
+
+    method: str | None = None
+    count: int | None = None
+    seed: int | None = None
+    columns: tuple[str, ...] | str = ()  # supplied weights: names, or a glob such as 'repw*'
+    type: str | None = None
+    scale: float | None = None
+    rscales: tuple[float, ...] | None = None
+    fay_rho: float | None = None
+    mse: bool = False
+
+    def apply(self, design):
+        """``design`` with its replicate weights."""
+        if self.method is not None:
+            return design.with_replicates(replicate_weights(
+                design, self.method, self.count, self.fay_rho or 0.0, self.seed, self.mse))
+        columns = (matching_columns(list(design.data.columns), self.columns)
+                   if isinstance(self.columns, str) else list(self.columns))
+        return design.with_replicates(supplied_weights(
+            design, columns, self.type, scale=self.scale, rscales=self.rscales,
+            fay_rho=self.fay_rho, mse=self.mse))
+
+
+def parse_method(text: str) -> tuple[str, int | None, float | None]:
+    """``--replicates``: ``jkn`` -> ``("jkn", None, None)``, ``bootstrap:200`` ->
+    ``("bootstrap", 200, None)``, ``brr:fay=0.3`` -> ``("brr", None, 0.3)``."""
+    name, _, arg = text.strip().partition(":")
+    name = name.strip().lower()
+    usage = ("give jk1, jkn, brr, brr:fay=RHO, bootstrap:R or subbootstrap:R (R replicates, "
+             "default 50)")
+    if name not in REPLICATE_METHODS:
+        raise AnalysisInputError(f"--replicates {text}: '{name}' is not a replicate method; "
+                                 + usage)
+    if not arg:
+        return name, None, None
+    if name in ("bootstrap", "subbootstrap"):
+        try:
+            return name, int(arg), None
+        except ValueError:
+            raise AnalysisInputError(f"--replicates {text}: '{arg}' is not a number of "
+                                     "replicates") from None
+    if name == "brr" and arg.replace(" ", "").startswith("fay="):
+        try:
+            return name, None, float(arg.split("=", 1)[1])
+        except ValueError:
+            raise AnalysisInputError(f"--replicates {text}: Fay's rho '{arg.split('=', 1)[1]}' "
+                                     "is not a number") from None
+    raise AnalysisInputError(f"--replicates {text}: '{name}' takes no ':{arg}'; " + usage)
