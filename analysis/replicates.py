@@ -34,6 +34,9 @@ from analysis.errors import AnalysisInputError, ConvergenceError
 SUPPLIED_TYPES = ("JK1", "JKn", "bootstrap", "BRR", "Fay", "other")
 # bound on the nonzeros of one sparse (values x groups x units) product
 MAX_SPARSE_ENTRIES = 20_000_000
+# (groups x units) cells up to which sums go through a dense matrix (supplied weights, one unit
+# per row, usually take the sparse path)
+MAX_DENSE_CELLS = 2_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,6 +66,7 @@ class ReplicateWeights:
     mse: bool = False
     rho: float | None = None
     columns: tuple[str, ...] = field(default=())
+    degf: float | None = None  # known degrees of freedom (else the rank, computed)
 
     def __post_init__(self):
         factors = np.asarray(self.factors, dtype=float)
@@ -99,8 +103,15 @@ class ReplicateWeights:
         values = np.asarray(values, dtype=float)
         if values.ndim == 1:
             values = values[:, None]
-        rows = np.flatnonzero(keys >= 0)
         c, U = values.shape[1], self.factors.shape[0]
+        if n_groups * U <= MAX_DENSE_CELLS:
+            # few (group, unit) cells: bincount into them, then one dense product
+            cells = np.where(keys >= 0, keys * U + self.unit, n_groups * U)
+            dense = np.stack([np.bincount(cells, values[:, v] * self.base,
+                                          minlength=n_groups * U + 1)[:-1] for v in range(c)])
+            return (dense.reshape(c * n_groups, U) @ self.factors).reshape(
+                c, n_groups, self.n_replicates)
+        rows = np.flatnonzero(keys >= 0)
         out = np.empty((c, n_groups, self.n_replicates))
         step = max(1, MAX_SPARSE_ENTRIES // max(len(rows), 1))
         unit = self.unit[rows]
@@ -142,16 +153,20 @@ class ReplicateWeights:
 
     @cached_property
     def df(self) -> float:
-        """R's ``degf``: the rank of the replicate weights minus 1."""
+        """R's ``degf``: the rank of the replicate weights minus 1 (R's pivoted QR with
+        tolerance 1e-5), unless the builder knows it."""
+        if self.degf is not None:
+            return float(self.degf)
+        from scipy.linalg import qr
+
         live = np.unique(self.unit[self.base != 0])
         f = self.factors[live]
+        if not f.size:
+            return -1.0
         if f.shape[0] > 4 * f.shape[1]:
-            gram = f.T @ f
-            eig = np.linalg.eigvalsh(gram)
-            rank = int((eig > 1e-10 * max(eig.max(), 0.0)).sum()) if eig.size else 0
-        else:
-            rank = int(np.linalg.matrix_rank(f, tol=None)) if f.size else 0
-        return float(rank - 1)
+            f = qr(f, mode="r")[0][:f.shape[1]]  # same column space, R x R
+        r = np.abs(np.diag(qr(f, mode="r", pivoting=True)[0]))
+        return float((r > 1e-5 * r.max()).sum() - 1) if r.max() > 0 else -1.0
 
     # ------------------------------------------------------------------ calibration
     def calibrated(self, spec, max_iter: int, epsilon: float) -> ReplicateWeights:
@@ -222,7 +237,8 @@ def jk1_weights(design) -> ReplicateWeights:
     factors = np.full((n, n), n / (n - 1))
     np.fill_diagonal(factors, 0.0)
     return ReplicateWeights("JK1", factors, psu, design.weights,
-                            scale=float(s.fpc_factor[0]) * (n - 1) / n, rscales=np.ones(n))
+                            scale=float(s.fpc_factor[0]) * (n - 1) / n, rscales=np.ones(n),
+                            degf=n - 1)
 
 
 def jkn_weights(design) -> ReplicateWeights:
@@ -236,6 +252,7 @@ def jkn_weights(design) -> ReplicateWeights:
                                  "use jk1 for an unstratified one")
     n_strata = s.n_strata
     columns, rscales = [], []
+    jackknifed = adjusted = 0
     for h in _appearance_order(s.psu_stratum[s.psu], n_strata):
         members = np.flatnonzero(psu_stratum == h)
         n_h = len(members)
@@ -252,7 +269,9 @@ def jkn_weights(design) -> ReplicateWeights:
                 col = np.where(psu_stratum == h, 0.0, n_strata / (n_strata - 1))
                 columns.append(col)
                 rscales.append((n_strata - 1) / n_strata)
+                adjusted += 1
             continue
+        jackknifed += 1
         for p in members:
             col = np.ones(s.n_psus)
             col[members] = n_h / (n_h - 1)
@@ -265,8 +284,10 @@ def jkn_weights(design) -> ReplicateWeights:
     scale = 1.0
     if len(columns) < s.n_psus and s.lonely_psu == "average":
         scale = s.n_psus / len(columns)
+    # a stratum's replicates add up to n_h times all ones: one dependency per stratum but one
     return ReplicateWeights("JKn", np.column_stack(columns), psu, design.weights, scale=scale,
-                            rscales=np.array(rscales))
+                            rscales=np.array(rscales),
+                            degf=len(columns) - jackknifed if not adjusted else None)
 
 
 def brr_weights(design, fay_rho: float = 0.0) -> ReplicateWeights:
