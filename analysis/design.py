@@ -115,6 +115,9 @@ class SurveyDesign:
         self._columns: dict = {}
         self.weighting = None  # a WeightingReport once raked / post-stratified / trimmed
         self._calibration: Calibration | None = None
+        # analysis.replicates.ReplicateWeights: variances from replicates instead of
+        # linearisation (calibrating the design calibrates every replicate too)
+        self.replicates = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -150,6 +153,28 @@ class SurveyDesign:
         new.weighting = report
         new._calibration = None
         return new
+
+    def with_replicates(self, replicates) -> SurveyDesign:
+        """A copy of this design whose variances come from ``replicates`` (an
+        :class:`analysis.replicates.ReplicateWeights`, or ``None`` for linearisation)."""
+        if replicates is not None and len(replicates.unit) != self.n:
+            raise ValueError(f"replicate weights for {len(replicates.unit)} rows, the design "
+                             f"has {self.n}")
+        new = object.__new__(SurveyDesign)
+        new.__dict__.update(self.__dict__)
+        new.replicates = replicates
+        return new
+
+    def replicate(self, method: str = "jkn", replicates: int | None = None,
+                  fay_rho: float = 0.0, seed=None, mse: bool = False) -> SurveyDesign:
+        """This design with replicate weights built from it, as R's ``as.svrepdesign``:
+        ``method`` ``"jk1"``, ``"jkn"``, ``"brr"`` (``fay_rho`` for Fay's method),
+        ``"bootstrap"`` or ``"subbootstrap"`` (``replicates`` of them, ``seed``); ``mse``
+        centres the replicates at the estimate. See :mod:`analysis.replicates`."""
+        from analysis.replicates import replicate_weights
+
+        return self.with_replicates(replicate_weights(self, method, replicates, fay_rho, seed,
+                                                      mse))
 
     @property
     def weight_diagnostics(self):
@@ -227,6 +252,7 @@ class SurveyDesign:
         (counts, or shares summing to 1)."""
         from analysis.weighting import poststratify_design
 
+        _no_replicates(self, "post-stratifying")
         return poststratify_design(self, table, target=target)
 
     def trim(self, lower: float | None = None, upper: float | None = None,
@@ -235,6 +261,7 @@ class SurveyDesign:
         both the bounds and the margins hold."""
         from analysis.weighting import trim_design
 
+        _no_replicates(self, "trimming")
         return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
 
     # ------------------------------------------------------------------ estimators
@@ -367,6 +394,7 @@ class SurveyDesign:
         ``domain`` matters only for ``lonely_psu="average"`` in an uncalibrated design, where
         R averages over the strata the domain reaches.
         """
+        _no_replicates(self, "linearised variances (this estimator)")
         with blas_single_thread():
             return self._vcov(z, domain)
 
@@ -396,6 +424,14 @@ def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- helpers
+def _no_replicates(design, what: str) -> None:
+    """Refuse what replicate designs do not support (yet), in one line."""
+    if getattr(design, "replicates", None) is not None:
+        raise AnalysisInputError(f"{what} of a design with replicate weights is not supported: "
+                                 "means, totals, proportions, ratios, indicators and their "
+                                 "contrasts are; drop --replicates/--repweights for the rest")
+
+
 def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
 

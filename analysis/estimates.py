@@ -69,11 +69,13 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
                                covariance=covariance)
     return estimate_from_result(res, items, [(p[0], p[2]) for p in partitions],
                                 df=design_df(design), statistic=statistic, deff=deff,
-                                levels=levels, covariance=covariance)
+                                levels=levels, covariance=covariance,
+                                **replicate_note(design))
 
 
 def estimate_from_result(res: dict, items: list[str], groups: list[tuple[str, list[str]]],
-                         df: float, statistic: str, deff, levels, covariance) -> Estimate:
+                         df: float, statistic: str, deff, levels, covariance,
+                         **note) -> Estimate:
     """The :class:`Estimate` of a :func:`domain_estimates` result: ``groups`` are the
     ``(by, group labels)`` of each partition, whole sample first."""
     k = len(items)
@@ -91,7 +93,17 @@ def estimate_from_result(res: dict, items: list[str], groups: list[tuple[str, li
         levels=levels if statistic == "proportion" else None,
         blocks=vcov_blocks(covariance, sizes, k),
         covariance=covariance,
+        **note,
     )
+
+
+def replicate_note(design) -> dict:
+    """``interval_note`` of an estimate from replicate weights (empty for linearisation)."""
+    reps = getattr(design, "replicates", None)
+    if reps is None:
+        return {}
+    return {"interval_note": f"{reps.type} replicate SE ({reps.n_replicates} replicates), "
+                             "95% normal CI"}
 
 
 def domain_partitions(design, by_list: Sequence[str]) -> list[tuple[str, np.ndarray, list[str]]]:
@@ -103,7 +115,10 @@ def domain_partitions(design, by_list: Sequence[str]) -> list[tuple[str, np.ndar
 
 
 def design_df(design) -> float:
-    """Design degrees of freedom, R's ``degf``: PSUs minus strata."""
+    """Design degrees of freedom, R's ``degf``: PSUs minus strata (with replicate weights,
+    their rank minus 1)."""
+    if getattr(design, "replicates", None) is not None:
+        return design.replicates.df
     s = design.structure
     return float(s.n_psus - s.n_strata)
 
@@ -175,6 +190,11 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
     See :func:`_domain_aggregates` for the rest.
     """
     columns = [y[:, j] for j in range(y.shape[1])] if isinstance(y, np.ndarray) else list(y)
+    if getattr(design, "replicates", None) is not None:
+        from analysis.replicates import replicate_domain_estimates
+
+        return replicate_domain_estimates(design, columns, partitions, sizes, total=total,
+                                          na_rm=na_rm, deff=deff, covariance=covariance)
     k = len(columns)
     ranges = covariance_ranges(covariance, sizes)
     s = design.structure

@@ -57,6 +57,9 @@ class DesignSpec:
     rake_variance: str = "calibrate"
     calfun: str = "raking"
     bounds: tuple[float, float] | None = None
+    # an analysis.replicates.ReplicateSpec: SEs from replicate weights (built from the
+    # design, or read from columns); calibration then calibrates every replicate
+    replicates: object | None = None
 
     @property
     def weighted(self) -> bool:
@@ -69,6 +72,9 @@ class DesignSpec:
         cols = [start, self.strata]
         for stages in (self.psu, self.fpc):
             cols += [stages] if isinstance(stages, str) else list(stages or ())
+        supplied = getattr(self.replicates, "columns", ())
+        if not isinstance(supplied, str):
+            cols += list(supplied)
         return [c for c in cols if c]
 
     def build(self, df: pd.DataFrame, year: int | None = None, source: str | None = None):
@@ -80,6 +86,8 @@ class DesignSpec:
         try:
             design = SurveyDesign(df, weights=start, strata=self.strata, psu=self.psu,
                                   fpc=self.fpc, lonely_psu=self.lonely_psu)
+            if self.replicates is not None:
+                design = self.replicates.apply(design)
         except AnalysisInputError as exc:
             if source is None:
                 raise

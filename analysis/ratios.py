@@ -96,6 +96,13 @@ def _ratio_block(design, numerator: str, denominator: str, by: str, codes: np.nd
         res = domain_estimates(design, [z], [np.where(answered, codes, -1)], [n_groups],
                                total=True, deff=deff)
     se = np.where(has_answers, res["se"][:, 0], np.nan)
+    if getattr(design, "replicates", None) is not None:
+        # the ratio in every replicate, as R's svyratio of a replicate design (no deff)
+        from analysis.replicates import replicate_ratios
+
+        se = np.sqrt(replicate_ratios(design, y0, x0, np.where(answered, codes, -1),
+                                      n_groups)[1])
+        deff = False
     return pd.DataFrame({
         "item": f"{numerator}/{denominator}",
         "by": by,

@@ -280,7 +280,16 @@ def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
     step = _margins_step(spec, design.weights, weights, variance, kind="rake")
     new = design._with_weights(weights, step, report)
     new._weighting_spec = spec
-    return new
+    return _calibrated_replicates(design, new, spec, max_iter, epsilon)
+
+
+def _calibrated_replicates(design, new, spec: _RakeSpec, max_iter: int, epsilon: float):
+    """``new`` with ``design``'s replicate weights calibrated to the same margins, each
+    replicate on its own (R's ``calibrate()`` of a replicate design)."""
+    replicates = getattr(design, "replicates", None)
+    if replicates is None:
+        return new
+    return new.with_replicates(replicates.calibrated(spec, max_iter, epsilon))
 
 
 def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=None,
@@ -301,7 +310,7 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
     step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
     new = design._with_weights(weights, step, report)
     new._weighting_spec = spec
-    return new
+    return _calibrated_replicates(design, new, spec, max_iter, epsilon)
 
 
 def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",

@@ -46,7 +46,9 @@ def test_unwritable_output_is_one_line_not_a_traceback(tmp_path, capsys):
 
 
 DESIGN_FLAGS = ("--weight", "--strata", "--psu", "--fpc", "--margins", "--base-weight",
-                "--rescale", "--calfun", "--bounds", "--rake-variance", "--lonely-psu")
+                "--rescale", "--calfun", "--bounds", "--rake-variance", "--lonely-psu",
+                "--replicates", "--repweights", "--reptype", "--rscale", "--rscales",
+                "--fay-rho", "--mse", "--seed")
 
 
 @pytest.mark.parametrize("command", ["estimate", "compare", "trend", "model"])

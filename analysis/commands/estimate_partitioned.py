@@ -42,6 +42,9 @@ def refuse_unsupported(args, targets, spec, statistic: str) -> None:
     if args.ci != "wald":
         raise AnalysisInputError(f"--ci {args.ci} is not available on the Dask engine "
                                  "(use --engine memory)")
+    if getattr(spec, "replicates", None) is not None:
+        raise AnalysisInputError("replicate weights (--replicates, --repweights) are not "
+                                 "available on the Dask engine; use --engine memory")
     if spec.fpc is not None and not (spec.weight or spec.base_weight):
         raise AnalysisInputError("--fpc without --weight: the in-memory engine derives the "
                                  "weights from the fpc (as R); on the Dask engine give --weight")

@@ -64,7 +64,41 @@ def design_parent() -> argparse.ArgumentParser:
                         "(default) or as a design raked by R's rake() (plain raking only)")
     g.add_argument("--lonely-psu", default="fail", choices=LONELY_PSU_RULES,
                    help="single-PSU strata, as R's survey.lonely.psu (default: fail)")
+    add_replicate_options(p)
     return p
+
+
+def add_replicate_options(parser) -> None:
+    """Replicate weights (R's ``as.svrepdesign`` / ``svrepdesign``): SEs from replicates."""
+    from analysis.replicates import SUPPLIED_TYPES
+
+    g = parser.add_argument_group("replicate weights (SEs from replicates instead of "
+                                  "linearisation)")
+    g.add_argument("--replicates", metavar="METHOD",
+                   help="build replicates from the design, as R's as.svrepdesign: jk1 "
+                        "(unstratified), jkn (stratified jackknife), brr (2 PSUs per "
+                        "stratum; brr:fay=RHO for Fay's method), bootstrap:R (R's "
+                        "bootweights) or subbootstrap:R (Rao-Wu, n_h-1 PSUs); --margins "
+                        "then calibrate every replicate")
+    g.add_argument("--repweights", metavar="'PREFIX*'",
+                   help="use the data's replicate-weight columns (names matching the "
+                        "pattern), as R's svrepdesign(combined.weights=TRUE); needs --reptype "
+                        "and no --strata/--psu/--fpc")
+    g.add_argument("--reptype", choices=SUPPLIED_TYPES,
+                   help="type of the --repweights: sets R's default scale (BRR 1/R, Fay "
+                        "1/(R(1-rho)^2), bootstrap 1/(R-1), JK1 (R-1)/R); JKn needs --rscales")
+    g.add_argument("--rscale", type=float, metavar="X",
+                   help="with --repweights: the overall variance multiplier (R's scale=)")
+    g.add_argument("--rscales", metavar="X[,X...]",
+                   help="with --repweights: one multiplier per replicate, or one for all "
+                        "(R's rscales=)")
+    g.add_argument("--fay-rho", type=float, metavar="RHO",
+                   help="Fay's rho of --reptype Fay weights")
+    g.add_argument("--mse", action="store_true",
+                   help="centre the replicates at the estimate, not at their mean (R's "
+                        "mse=TRUE)")
+    g.add_argument("--seed", type=int, metavar="N",
+                   help="seed of the bootstrap draws (--replicates bootstrap/subbootstrap)")
 
 
 def add_calibration_options(group) -> None:
@@ -156,7 +190,66 @@ def design_spec(args, **extra):
     return DesignSpec(weight=args.weight, strata=args.strata, psu=psu, fpc=fpc,
                       margins=args.margins, base_weight=args.base_weight,
                       lonely_psu=args.lonely_psu, rescale=args.rescale, calfun=calfun,
-                      bounds=bounds, rake_variance=rake_variance, **extra)
+                      bounds=bounds, rake_variance=rake_variance,
+                      replicates=replicate_spec(args), **extra)
+
+
+def replicate_spec(args):
+    """The :class:`analysis.replicates.ReplicateSpec` of ``--replicates`` / ``--repweights``
+    (``None`` for linearisation); the ``--repweights`` pattern is matched against the data's
+    column names here, so that only those columns are read."""
+    from analysis.replicates import ReplicateSpec, matching_columns, parse_method
+
+    method, given = getattr(args, "replicates", None), getattr(args, "repweights", None)
+    supplied_only = [f for f, v in (("--reptype", getattr(args, "reptype", None)),
+                                    ("--rscale", getattr(args, "rscale", None)),
+                                    ("--rscales", getattr(args, "rscales", None)))
+                     if v is not None]
+    if method and given:
+        raise AnalysisInputError("--replicates builds replicate weights, --repweights reads "
+                                 "them: give one")
+    if not method and not given:
+        for flag, value in ((supplied_only[0] if supplied_only else None, True),
+                            ("--fay-rho", getattr(args, "fay_rho", None)),
+                            ("--mse", getattr(args, "mse", False) or None),
+                            ("--seed", getattr(args, "seed", None))):
+            if flag and value is not None:
+                raise AnalysisInputError(f"{flag} needs --replicates or --repweights")
+        return None
+    mse = bool(getattr(args, "mse", False))
+    if method:
+        if supplied_only:
+            raise AnalysisInputError(f"{supplied_only[0]} applies to --repweights, not to "
+                                     "--replicates")
+        name, count, rho = parse_method(method)
+        if getattr(args, "fay_rho", None) is not None:
+            raise AnalysisInputError("--fay-rho is for --reptype Fay weights; write "
+                                     f"--replicates brr:fay={args.fay_rho:g}")
+        return ReplicateSpec(method=name, count=count, fay_rho=rho, seed=args.seed, mse=mse)
+    for flag, value in (("--psu", args.psu), ("--strata", args.strata), ("--fpc", args.fpc)):
+        if value:
+            raise AnalysisInputError(f"--repweights carry the design's variance: drop {flag} "
+                                     f"{value}")
+    if args.reptype is None:
+        raise AnalysisInputError("--repweights needs --reptype (JK1, JKn, bootstrap, BRR, Fay "
+                                 "or other)")
+    if args.seed is not None:
+        raise AnalysisInputError("--seed applies to --replicates bootstrap/subbootstrap")
+    from analysis.io import response_columns
+
+    data = getattr(args, "data", None)
+    files = [data] if isinstance(data, str) else list(data or ())
+    matched = [tuple(matching_columns(response_columns(f), given, str(f))) for f in files]
+    for f, cols in zip(files[1:], matched[1:], strict=True):
+        if cols != matched[0]:
+            raise AnalysisInputError(f"{f}: --repweights '{given}' matches {len(cols)} "
+                                     f"columns, {files[0]} {len(matched[0])}; pooled files "
+                                     "need the same replicate-weight columns")
+    columns = matched[0] if matched else given
+    rscales = (tuple(parse_numbers(args.rscales, f"--rscales {args.rscales}"))
+               if args.rscales is not None else None)
+    return ReplicateSpec(columns=columns, type=args.reptype, scale=args.rscale,
+                         rscales=rscales, fay_rho=args.fay_rho, mse=mse)
 
 
 def stage_columns(text: str | None, what: str) -> str | tuple[str, ...] | None:

@@ -245,6 +245,8 @@ def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tm
       "linear"],
      "--calfun linear is not available on the Dask engine"),
     (["--items", "N01_A1", "--strata", "stratum", "--fpc", "fpc"], "--fpc without --weight"),
+    (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn"],
+     "replicate weights (--replicates, --repweights) are not available on the Dask engine"),
 ])
 def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_path, cluster,
                                                                  extra, message):
