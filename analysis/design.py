@@ -20,7 +20,17 @@ import numpy as np
 import pandas as pd
 from pandas.core.arrays.masked import BaseMaskedArray
 
+from analysis.design_columns import (  # noqa: F401 - row_name, numeric_column: public here too
+    format_value,
+    numeric_column,
+    require_column,
+    row_name,
+    stage_columns,
+)
+from analysis.diagnostics import weight_diagnostics
 from analysis.errors import AnalysisInputError
+from analysis.estimates import estimate
+from analysis.multistage import multistage_structure
 from analysis.variance import (
     LONELY_PSU_RULES,
     Calibration,
@@ -30,6 +40,7 @@ from analysis.variance import (
     compact_codes,
     group_sum_matrix,
 )
+from analysis.weighting import calibrate_design, poststratify_design, rake_design, trim_design
 
 
 class SurveyDesign:
@@ -72,7 +83,7 @@ class SurveyDesign:
                 f"lonely_psu '{lonely_psu}' is not one of {', '.join(LONELY_PSU_RULES)}")
         if len(data) == 0:
             raise AnalysisInputError("the data have no rows")
-        psu_columns, fpc_columns = _stage_columns(psu, "psu"), _stage_columns(fpc, "fpc")
+        psu_columns, fpc_columns = stage_columns(psu, "psu"), stage_columns(fpc, "fpc")
         if fpc_columns and len(fpc_columns) != max(len(psu_columns), 1):
             raise AnalysisInputError(
                 f"fpc: {len(fpc_columns)} column(s) ({', '.join(fpc_columns)}) for "
@@ -82,7 +93,7 @@ class SurveyDesign:
                            ("psu", psu_columns), ("fpc", fpc_columns)):
             for col in cols:
                 if col is not None:
-                    _require_column(data, col, role)
+                    require_column(data, col, role)
         self.data = data
         self.weight_column = weights
         self.strata_column = strata
@@ -96,7 +107,8 @@ class SurveyDesign:
         if (base < 0).any():
             i = int(np.flatnonzero(base < 0)[0])
             raise AnalysisInputError(
-                f"column '{weights}': weight {_fmt(base[i])} in {row_name(data, i)} is negative")
+                f"column '{weights}': weight {format_value(base[i])} in {row_name(data, i)} "
+                "is negative")
         self.base_weights = base
         self.weights = base
         self.structure = _psu_structure(data, strata, self.psu_column, self.fpc_column,
@@ -155,8 +167,6 @@ class SurveyDesign:
     def weight_diagnostics(self):
         """Kish's design effect of weighting, effective sample size, weight range and trimming
         of the final weights (:class:`analysis.diagnostics.WeightDiagnostics`)."""
-        from analysis.diagnostics import weight_diagnostics
-
         trimmed = self.weighting.n_trimmed if self.weighting is not None else 0
         return weight_diagnostics(self.weights, n_trimmed=trimmed)
 
@@ -188,8 +198,6 @@ class SurveyDesign:
             A new design whose weights are the raked weights; ``.weighting`` reports
             iterations, maximum margin error and convergence; variances account for the raking.
         """
-        from analysis.weighting import rake_design
-
         return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale,
                            variance=variance)
 
@@ -217,24 +225,18 @@ class SurveyDesign:
             (R's ``greg_calibration`` residuals). Raises :class:`ConvergenceError` (one line)
             when bounded calibration fails to converge.
         """
-        from analysis.weighting import calibrate_design
-
         return calibrate_design(self, margins, calfun=calfun, bounds=bounds, max_iter=max_iter,
                                 epsilon=epsilon, rescale=rescale, variance=variance)
 
     def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
         """Post-stratify to a joint table: columns = weighting variables + ``target``
         (counts, or shares summing to 1)."""
-        from analysis.weighting import poststratify_design
-
         return poststratify_design(self, table, target=target)
 
     def trim(self, lower: float | None = None, upper: float | None = None,
              max_iter: int = 100, epsilon: float = 1e-10) -> SurveyDesign:
         """Trim weights to ``[lower, upper]`` (weight values) and re-calibrate, repeating until
         both the bounds and the margins hold."""
-        from analysis.weighting import trim_design
-
         return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
 
     # ------------------------------------------------------------------ estimators
@@ -247,16 +249,12 @@ class SurveyDesign:
         variable, R's ``svyby(..., covmat=TRUE)``) or ``"all"``. Contrasts
         (:meth:`Estimate.contrast`) need the covariances of the estimates they combine.
         """
-        from analysis.estimates import estimate
-
         return estimate(self, items, "mean", by=by, na_rm=na_rm, deff=deff,
                         covariance=covariance)
 
     def total(self, items, by=None, na_rm: bool = True, deff=True, covariance=None):
         """Weighted totals of ``items`` overall and by domain -> :class:`Estimate`
         (``covariance`` as for :meth:`mean`)."""
-        from analysis.estimates import estimate
-
         return estimate(self, items, "total", by=by, na_rm=na_rm, deff=deff,
                         covariance=covariance)
 
@@ -265,8 +263,6 @@ class SurveyDesign:
         """Share of answers in ``levels`` (e.g. ``[4, 5]``, a top-2 box) among the answers to
         each item, overall and by domain -> :class:`Estimate` (``covariance`` as for
         :meth:`mean`)."""
-        from analysis.estimates import estimate
-
         return estimate(self, items, "proportion", by=by, na_rm=na_rm, deff=deff,
                         levels=levels, covariance=covariance)
 
@@ -278,7 +274,7 @@ class SurveyDesign:
         """
         cached = self._columns.get(col)
         if cached is None:
-            _require_column(self.data, col, "item")
+            require_column(self.data, col, "item")
             cached = numeric_column(self.data, col, allow_missing=True, role="item")
             cached.flags.writeable = False
             self._columns[col] = cached
@@ -294,7 +290,7 @@ class SurveyDesign:
         key = "\0values:" + col
         cached = self._columns.get(key)
         if cached is None:
-            _require_column(self.data, col, "item")
+            require_column(self.data, col, "item")
             arr = self.data[col].array
             if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
                 cached = (arr._data, np.flatnonzero(arr._mask))
@@ -312,7 +308,7 @@ class SurveyDesign:
         key = "\0factorize:" + col
         cached = self._columns.get(key)
         if cached is None:
-            _require_column(self.data, col, "grouping")
+            require_column(self.data, col, "grouping")
             codes, uniques = pd.factorize(self.data[col])
             codes = codes.astype(np.int64, copy=False)
             codes.flags.writeable = False
@@ -396,19 +392,6 @@ def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- helpers
-def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
-
-
-def row_name(data: pd.DataFrame, i: int) -> str:
-    """How messages name the row at position ``i``: ``row N`` is the 1-based data row of the
-    file read (the DataFrame's integer index + 1, which survives splitting by wave)."""
-    label = data.index[i]
-    if isinstance(label, int | np.integer):
-        return f"row {int(label) + 1}"
-    return f"row {label!r}"
-
-
 def _fpc_weights(structure) -> np.ndarray:
     """``1 / prod(n/N)`` over the stages of a design given by its fpc (R's weights without
     ``weights=``): at each stage, the sampled fraction of the stratum or unit above each row."""
@@ -419,58 +402,11 @@ def _fpc_weights(structure) -> np.ndarray:
     return 1.0 / probability
 
 
-def _require_column(data: pd.DataFrame, col: str, role: str) -> None:
-    if col not in data.columns:
-        raise AnalysisInputError(f"unknown column '{col}' ({role}); the data have no such column")
-
-
-def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str) -> np.ndarray:
-    """The column as float64; raises naming the column and the first bad value."""
-    s = data[col]
-    if pd.api.types.is_bool_dtype(s):
-        s = s.astype(float)
-    if pd.api.types.is_numeric_dtype(s):
-        values = s.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = np.isnan(values) & s.notna().to_numpy()
-        if bad.any():
-            stripped = s[bad].astype(str).str.strip()
-            really = stripped != ""
-            if really.any():
-                i = int(np.flatnonzero(bad)[np.flatnonzero(really.to_numpy())[0]])
-                raise AnalysisInputError(
-                    f"column '{col}': value '{s.iloc[i]}' in {row_name(data, i)} is not a number")
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values))[0])
-        raise AnalysisInputError(f"column '{col}': value '{values[i]}' in {row_name(data, i)} "
-                                 "is not a finite number")
-    if not allow_missing and np.isnan(values).any():
-        i = int(np.flatnonzero(np.isnan(values))[0])
-        raise AnalysisInputError(f"column '{col}': missing {role} in {row_name(data, i)}")
-    return values
-
-
-def _stage_columns(columns, role: str) -> tuple[str, ...]:
-    """``None`` -> ``()``, ``"a"`` -> ``("a",)``, ``["a", "b"]`` -> ``("a", "b")``."""
-    if columns is None:
-        return ()
-    if isinstance(columns, str):
-        return (columns,)
-    columns = tuple(columns)
-    if not columns or not all(isinstance(c, str) for c in columns):
-        raise AnalysisInputError(f"{role}: give a column name or a list of column names, one "
-                                 "per sampling stage")
-    return columns
-
-
 def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_psu):
     """The structure of a multistage design: with an fpc per stage, every stage's variance
     (:mod:`analysis.multistage`); without, the first stage's, as R (the later PSU columns
     must still name a unit in every row)."""
     if fpc_columns:
-        from analysis.multistage import multistage_structure
-
         return multistage_structure(data, first, psu_columns, fpc_columns, lonely_psu)
     for col in psu_columns[1:]:
         missing = data[col].isna().to_numpy()
@@ -523,19 +459,20 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
             j = int(rows[values[rows] == hi[k]][0])
             raise AnalysisInputError(
                 f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
-                f"({_fmt(lo[k])} in {row_name(data, i)}, {_fmt(hi[k])} in "
+                f"({format_value(lo[k])} in {row_name(data, i)}, {format_value(hi[k])} in "
                 f"{row_name(data, j)})")
         if (lo <= 0).any():
             k = int(np.flatnonzero(lo <= 0)[0])
             raise AnalysisInputError(
-                f"column '{fpc}': value {_fmt(lo[k])} in stratum '{labels[k]}' is not positive")
+                f"column '{fpc}': value {format_value(lo[k])} in stratum '{labels[k]}' "
+                "is not positive")
         popsize = np.where(lo > 1, lo, n_psu / lo)
         small = popsize < n_psu - 1e-9
         if small.any():
             k = int(np.flatnonzero(small)[0])
             raise AnalysisInputError(
-                f"column '{fpc}': population size {_fmt(lo[k])} in stratum '{labels[k]}' is "
-                f"smaller than its {n_psu[k]} sampled PSUs")
+                f"column '{fpc}': population size {format_value(lo[k])} in stratum "
+                f"'{labels[k]}' is smaller than its {n_psu[k]} sampled PSUs")
         factor = np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
     return PSUStructure(psu=p, psu_stratum=psu_stratum, n_psu=n_psu, fpc_factor=factor,
                         stratum_labels=labels, lonely_psu=lonely_psu)

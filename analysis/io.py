@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import statfiles
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, bounded
 from analysis.margins import Margins
 
@@ -76,8 +77,6 @@ def _read_parquet_file(path: Path, columns: list[str] | None) -> pd.DataFrame:
 def _decode_byte_columns(path: Path, data: pd.DataFrame) -> pd.DataFrame:
     """Binary columns (text stored as bytes, e.g. a GBK CSV converted as it was) decoded as
     UTF-8, else GB18030; a value neither decodes is refused naming its column and row."""
-    from analysis.design import row_name
-
     data = data.copy(deep=False)
     for name in data.columns:
         column = data[name]

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import MAX_SHOWN, AnalysisInputError
 
 WAVE_COLUMN = "wave"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, ConvergenceError, bounded
 from analysis.margins import Margins, category_label
 from analysis.variance import CalibrationStep, compact_codes
