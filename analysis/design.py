@@ -18,7 +18,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from pandas.core.arrays.masked import BaseMaskedArray
 
 from analysis.design_columns import (  # noqa: F401 - row_name, numeric_column: public here too
     format_value,
@@ -284,16 +283,19 @@ class SurveyDesign:
         """``(values, missing)`` of an item column: a numeric array whose entries at the row
         positions ``missing`` are meaningless (the caller zeroes what it computes there), and
         those positions. Validated and cached like :meth:`item_column`. Nullable integer
-        columns are read straight from their data and mask (no float copy): the design reads
-        the DataFrame's memory, so do not modify the data after building the design.
+        columns are read as integers (no float copy; without missing values, the column's own
+        memory): do not modify the data after building the design.
         """
         key = "\0values:" + col
         cached = self._columns.get(key)
         if cached is None:
             require_column(self.data, col, "item")
             arr = self.data[col].array
-            if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
-                cached = (arr._data, np.flatnonzero(arr._mask))
+            if _nullable_integer(arr.dtype):
+                # no NA: the column's own memory; with NAs one integer copy, NAs set to 0
+                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, na_value=0, copy=False).view()
+                values.flags.writeable = False
+                cached = (values, np.flatnonzero(pd.isna(arr)))
             else:
                 y = self.item_column(col)
                 cached = (y, np.flatnonzero(np.isnan(y)))
@@ -383,6 +385,12 @@ class SurveyDesign:
             n_strat, n_ok = present.sum(), (present & ~s.lonely).sum()
             cov *= (n_strat / n_ok) / (s.n_strata / (~s.lonely).sum())
         return cov
+
+
+def _nullable_integer(dtype) -> bool:
+    """Whether ``dtype`` is a pandas extension dtype of integers or booleans with missing
+    values (``Int64``, ``boolean``, ``int64[pyarrow]``)."""
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub"
 
 
 def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:

@@ -221,12 +221,14 @@ def _pandas_nullable_int_columns(schema) -> set[str]:
 
 
 def _arrow_to_pandas(table) -> pd.DataFrame:
-    """The conversion ``pd.read_parquet`` applies (string dtype, time zones)."""
-    try:
-        from pandas.io._util import arrow_table_to_pandas
-    except ImportError:  # a pandas without this helper: pyarrow's conversion
+    """The conversion ``pd.read_parquet`` applies: text as the string dtype pandas infers for
+    text (``str`` in pandas 3; pyarrow before 19 would give ``object``)."""
+    import pyarrow as pa
+
+    text = pd.Series(["text"]).dtype
+    if not pd.api.types.is_extension_array_dtype(text):
         return table.to_pandas()
-    return arrow_table_to_pandas(table)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def _int64_array(column) -> pd.arrays.IntegerArray:
