@@ -14,7 +14,8 @@ the variances account for the calibration (see :mod:`analysis.variance`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,22 @@ from analysis.variance import (
     compact_codes,
     group_sum_matrix,
 )
-from analysis.weighting import calibrate_design, poststratify_design, rake_design, trim_design
+from analysis.weighting import (
+    CalibrationTargets,
+    WeightingReport,
+    calibrate_design,
+    poststratify_design,
+    rake_design,
+    trim_design,
+)
+
+T = TypeVar("T")
+# the fields that say how the sample was drawn: changing one builds the design anew
+_SAMPLING_FIELDS = frozenset({"data", "weight_column", "strata_column", "psu_columns",
+                              "fpc_columns", "lonely_psu"})
+# the fields of the weighting and of the structure built from the sampling fields
+_WEIGHTING_FIELDS = frozenset({"weights", "base_weights", "calibration_steps", "weighting",
+                               "calibration_targets", "structure"})
 
 
 class SurveyDesign:
@@ -70,7 +86,36 @@ class SurveyDesign:
         AnalysisInputError: unknown column, missing or non-numeric weight/fpc, negative weight,
             fpc that varies within a stratum (or unit of the stage above) or is smaller than
             the sample, not one fpc column per stage, lonely PSU under ``"fail"``.
+
+    A design is a value: its fields cannot be assigned. :meth:`replace` makes a new design
+    with some fields changed, and :meth:`rake`, :meth:`calibrate`, :meth:`poststratify` and
+    :meth:`trim` return new designs made by it.
+
+    Fields:
+        data, weight_column, strata_column, psu_columns, fpc_columns, lonely_psu: how the
+            sample was drawn (``psu_columns``/``fpc_columns``: one per stage, ``()`` for none).
+        structure: strata, PSUs and fpc of every stage, as the variance uses them.
+        base_weights: ``(n,)`` sampling weights (read-only).
+        weights: ``(n,)`` final weights, after any calibration and trimming (read-only).
+        calibration_steps: the calibrations the weights went through, in order, as the
+            variance accounts for them.
+        weighting: how the last weighting went (``None`` before any).
+        calibration_targets: the cells and targets of the last calibration, which
+            :meth:`trim` re-calibrates to (``None`` when not calibrated).
     """
+
+    data: pd.DataFrame
+    weight_column: str | None
+    strata_column: str | None
+    psu_columns: tuple[str, ...]
+    fpc_columns: tuple[str, ...]
+    lonely_psu: str
+    structure: PSUStructure
+    base_weights: np.ndarray
+    weights: np.ndarray
+    calibration_steps: tuple[CalibrationStep, ...]
+    weighting: WeightingReport | None
+    calibration_targets: CalibrationTargets | None
 
     def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
                  psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
@@ -93,14 +138,6 @@ class SurveyDesign:
             for col in cols:
                 if col is not None:
                     require_column(data, col, role)
-        self.data = data
-        self.weight_column = weights
-        self.strata_column = strata
-        self.psu_columns = psu_columns  # one per stage; () when each row is a PSU
-        self.fpc_columns = fpc_columns
-        self.psu_column = psu_columns[0] if psu_columns else None
-        self.fpc_column = fpc_columns[0] if fpc_columns else None
-        self.lonely_psu = lonely_psu
         base = (np.ones(len(data)) if weights is None
                 else numeric_column(data, weights, allow_missing=False, role="weight"))
         if (base < 0).any():
@@ -108,24 +145,74 @@ class SurveyDesign:
             raise AnalysisInputError(
                 f"column '{weights}': weight {format_value(base[i])} in {row_name(data, i)} "
                 "is negative")
-        self.base_weights = base
-        self.weights = base
-        self.structure = _psu_structure(data, strata, self.psu_column, self.fpc_column,
-                                        lonely_psu)
-        self.structure.check_lonely(strata)
+        structure = _psu_structure(data, strata, psu_columns[0] if psu_columns else None,
+                                   fpc_columns[0] if fpc_columns else None, lonely_psu)
+        structure.check_lonely(strata)
         if len(psu_columns) > 1:
-            self.structure = _later_stages(data, self.structure, psu_columns, fpc_columns,
-                                           lonely_psu)
+            structure = _later_stages(data, structure, psu_columns, fpc_columns, lonely_psu)
         if weights is None and fpc_columns:
             # as R's svydesign: with an fpc and no weights, each row's weight is the inverse of
             # its probability of selection, the product of the sampling fractions of its stages
-            self.base_weights = self.weights = _fpc_weights(self.structure)
-        self.calibration_steps: tuple[CalibrationStep, ...] = ()
-        # validated float copies of item columns, shared with designs derived by rake() etc.
-        # (the design treats its data as read-only, like R's svydesign copy)
-        self._columns: dict = {}
-        self.weighting = None  # a WeightingReport once raked / post-stratified / trimmed
-        self._calibration: Calibration | None = None
+            base = _fpc_weights(structure)
+        base = _read_only(base)
+        self._set(data=data, weight_column=weights, strata_column=strata,
+                  psu_columns=psu_columns, fpc_columns=fpc_columns, lonely_psu=lonely_psu,
+                  structure=structure, base_weights=base, weights=base, calibration_steps=(),
+                  weighting=None, calibration_targets=None,
+                  # validated copies of item columns and factorizations, shared with the
+                  # designs derived from this one that keep its data (see cached())
+                  _columns={},
+                  # what this design computes from its own fields (the calibration)
+                  _derived={})
+
+    # ------------------------------------------------------------------ immutability
+    def _set(self, **fields) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a SurveyDesign cannot be changed (setting '{name}'); make a new "
+                             f"one with design.replace({name}=...)")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a SurveyDesign cannot be changed (deleting '{name}')")
+
+    def replace(self, **changes) -> SurveyDesign:
+        """A new design with ``changes`` to its fields, as :func:`dataclasses.replace`.
+
+        Changing a field that says how the sample was drawn (``data``, ``weight_column``,
+        ``strata_column``, ``psu_columns``, ``fpc_columns``, ``lonely_psu``) builds the design
+        anew from those (checked as the constructor checks them; its weights are the base
+        weights again unless ``changes`` give others). Changing only the weighting
+        (``weights``, ``base_weights``, ``calibration_steps``, ``weighting``,
+        ``calibration_targets``, ``structure``) keeps everything else, including the cached
+        item columns. ``weights`` and ``base_weights`` are copied as read-only float arrays
+        of one value per row.
+        """
+        unknown = set(changes) - _SAMPLING_FIELDS - _WEIGHTING_FIELDS
+        if unknown:
+            raise TypeError(f"SurveyDesign has no field {', '.join(sorted(unknown))}; fields: "
+                            f"{', '.join(sorted(_SAMPLING_FIELDS | _WEIGHTING_FIELDS))}")
+        sampling = {f: changes.get(f, getattr(self, f)) for f in _SAMPLING_FIELDS}
+        if any(f in changes for f in _SAMPLING_FIELDS):
+            new = SurveyDesign(sampling["data"], weights=sampling["weight_column"],
+                               strata=sampling["strata_column"],
+                               psu=sampling["psu_columns"] or None,
+                               fpc=sampling["fpc_columns"] or None,
+                               lonely_psu=sampling["lonely_psu"])
+        else:
+            new = object.__new__(SurveyDesign)
+            new._set(**self.__dict__)
+        weighting = {f: changes[f] for f in _WEIGHTING_FIELDS if f in changes}
+        for f in ("weights", "base_weights"):
+            if f in weighting:
+                weighting[f] = _read_only(np.array(weighting[f], dtype=float))
+                if weighting[f].shape != (new.n,):
+                    raise ValueError(f"{f}: {weighting[f].shape} values for {new.n} rows")
+        if "calibration_steps" in weighting:
+            weighting["calibration_steps"] = tuple(weighting["calibration_steps"])
+        new._set(**weighting, _derived={})
+        return new
 
     # ------------------------------------------------------------------ basics
     @property
@@ -150,17 +237,15 @@ class SurveyDesign:
                 f"{c.kind}({'+'.join(c.variables)})" for c in self.calibration_steps))
         return f"<SurveyDesign {'; '.join(parts)}; total weight {self.weights.sum():.6g}>"
 
-    def _with_weights(self, weights: np.ndarray, step: CalibrationStep | None, report,
-                      replace_last: bool = False) -> SurveyDesign:
-        """A copy of this design with new final weights and (optionally) a calibration step."""
-        new = object.__new__(SurveyDesign)
-        new.__dict__.update(self.__dict__)
-        new.weights = np.asarray(weights, dtype=float)
-        steps = self.calibration_steps[:-1] if replace_last else self.calibration_steps
-        new.calibration_steps = steps + ((step,) if step is not None else ())
-        new.weighting = report
-        new._calibration = None
-        return new
+    @property
+    def psu_column(self) -> str | None:
+        """The first-stage PSU column (``None``: each row is a PSU)."""
+        return self.psu_columns[0] if self.psu_columns else None
+
+    @property
+    def fpc_column(self) -> str | None:
+        """The first-stage fpc column (``None``: sampled with replacement)."""
+        return self.fpc_columns[0] if self.fpc_columns else None
 
     @property
     def weight_diagnostics(self):
@@ -171,10 +256,13 @@ class SurveyDesign:
 
     @property
     def calibration(self) -> Calibration | None:
-        if self.calibration_steps and self._calibration is None:
-            self._calibration = Calibration(list(self.calibration_steps), self.structure.unit,
-                                            self.structure.n_units)
-        return self._calibration
+        """The calibration steps as the variance needs them (``None``: not calibrated)."""
+        if not self.calibration_steps:
+            return None
+        if "calibration" not in self._derived:
+            self._derived["calibration"] = Calibration(
+                list(self.calibration_steps), self.structure.unit, self.structure.n_units)
+        return self._derived["calibration"]
 
     # ------------------------------------------------------------------ weighting
     def rake(self, margins, max_iter: int = 1000, epsilon: float = 1e-10,
@@ -266,18 +354,27 @@ class SurveyDesign:
                         levels=levels, covariance=covariance)
 
     # ------------------------------------------------------------------ low level
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once for this design's data and kept for ``key``: the
+        designs derived from this one that keep its data (:meth:`rake`, :meth:`replace` of the
+        weighting, ...) share the cache, so a column is validated or factorized once. What
+        ``compute`` returns is shared: make arrays read-only, do not modify it."""
+        try:
+            return self._columns[key]
+        except KeyError:
+            value = self._columns[key] = compute()
+            return value
+
     def item_column(self, col: str) -> np.ndarray:
         """``(n,)`` float values of one item column, NaN where missing (validated).
 
-        The array is cached on the design (and the designs derived from it): do not modify it.
+        The array is cached on the design (and the designs derived from it); it is read-only.
         """
-        cached = self._columns.get(col)
-        if cached is None:
+        def read():
             require_column(self.data, col, "item")
-            cached = numeric_column(self.data, col, allow_missing=True, role="item")
-            cached.flags.writeable = False
-            self._columns[col] = cached
-        return cached
+            return _read_only(numeric_column(self.data, col, allow_missing=True, role="item"))
+
+        return self.cached("\0column:" + col, read)
 
     def item_values(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, missing)`` of an item column: a numeric array whose entries at the row
@@ -286,37 +383,29 @@ class SurveyDesign:
         columns are read as integers (no float copy; without missing values, the column's own
         memory): do not modify the data after building the design.
         """
-        key = "\0values:" + col
-        cached = self._columns.get(key)
-        if cached is None:
+        def read():
             require_column(self.data, col, "item")
             arr = self.data[col].array
             if _nullable_integer(arr.dtype):
                 # no NA: the column's own memory; with NAs one integer copy, NAs set to 0
-                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, na_value=0, copy=False).view()
-                values.flags.writeable = False
-                cached = (values, np.flatnonzero(pd.isna(arr)))
-            else:
-                y = self.item_column(col)
-                cached = (y, np.flatnonzero(np.isnan(y)))
-            self._columns[key] = cached
-        return cached
+                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, na_value=0, copy=False)
+                return _read_only(values), np.flatnonzero(pd.isna(arr))
+            y = self.item_column(col)
+            return y, np.flatnonzero(np.isnan(y))
+
+        return self.cached("\0values:" + col, read)
 
     def factorized(self, col: str) -> tuple[np.ndarray, pd.Index]:
         """``pd.factorize(data[col])``: int64 codes (-1 where missing) and the distinct values
         in order of appearance; cached on the design and the designs derived from it, so a
-        string column used for raking and as a domain is hashed once. Do not modify.
+        string column used for raking and as a domain is hashed once. Read-only.
         """
-        key = "\0factorize:" + col
-        cached = self._columns.get(key)
-        if cached is None:
+        def factorize():
             require_column(self.data, col, "grouping")
             codes, uniques = pd.factorize(self.data[col])
-            codes = codes.astype(np.int64, copy=False)
-            codes.flags.writeable = False
-            cached = (codes, uniques)
-            self._columns[key] = cached
-        return cached
+            return _read_only(codes.astype(np.int64, copy=False)), uniques
+
+        return self.cached("\0factorize:" + col, factorize)
 
     def item_matrix(self, items: Sequence[str]) -> np.ndarray:
         """``(n, k)`` float matrix of the item columns, NaN where missing (validated).
@@ -385,6 +474,13 @@ class SurveyDesign:
             n_strat, n_ok = present.sum(), (present & ~s.lonely).sum()
             cov *= (n_strat / n_ok) / (s.n_strata / (~s.lonely).sum())
         return cov
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view of ``values`` (the array itself stays writable for its owner)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
 
 
 def _nullable_integer(dtype) -> bool:

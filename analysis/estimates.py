@@ -137,20 +137,20 @@ def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
 def _cached_domain_codes(design, col: str) -> tuple[np.ndarray, list[str]]:
     """:func:`domain_codes` of the design's data, cached on the design (and shared with the
     designs derived from it, which have the same data): a string column is factorized once."""
-    key = "\0domain:" + col
-    cached = design._columns.get(key)
-    if cached is None:
-        if col not in design.data.columns:
-            return domain_codes(design.data, col)  # raises naming the column
+    if col not in design.data.columns:
+        return domain_codes(design.data, col)  # raises naming the column
+
+    def sorted_codes():
         # pd.factorize(sort=True) is the unsorted factorization with its distinct values
         # sorted: sort the (few) distinct values of the design's cached one
         codes, uniques = design.factorized(col)
         rank, ordered = pd.factorize(uniques, sort=True)
         codes = np.where(codes >= 0, rank.astype(np.int64)[codes], -1)
         codes.flags.writeable = False
-        cached = (codes, [_label(u) for u in ordered])
-        design._columns[key] = cached
-    return cached[0], list(cached[1])
+        return codes, [_label(u) for u in ordered]
+
+    codes, labels = design.cached("\0domain:" + col, sorted_codes)
+    return codes, list(labels)
 
 
 def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],

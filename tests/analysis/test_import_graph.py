@@ -78,7 +78,7 @@ def test_every_module_imports_first_in_a_fresh_interpreter(order):
                    if name not in ("analysis", "analysis.__main__"))
     if order == "reversed":
         names.reverse()
-    code = "import importlib\nfor name in %r:\n    importlib.import_module(name)\n" % names
+    code = f"import importlib\nfor name in {names!r}:\n    importlib.import_module(name)\n"
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
