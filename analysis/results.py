@@ -372,6 +372,36 @@ class Estimate:
         return vcov, row_block
 
 
+def combine_independent(parts: Sequence[tuple[Estimate, np.ndarray]],
+                        names: Sequence[str] | None = None) -> Estimate:
+    """``sum_k L_k @ coef_k`` over estimates ``coef_k`` from independent samples (the waves of
+    a survey, each its own design), with covariance ``sum_k L_k V_k L_k'``.
+
+    This is :meth:`Estimate.contrast` of the estimates stacked, whose covariance is
+    block-diagonal (independent samples have none between them); each part is contrasted on
+    its own, so a combination that needs a covariance one estimate did not compute is the
+    same error. ``parts``: ``(estimate, L)`` pairs, every ``L`` with the same number of rows.
+    Two combinations' covariance is computed when it is within every part; each keeps
+    ``by``/``group`` when every part's does; ``df`` is the stacked design's (the sum).
+    """
+    if not parts:
+        raise ValueError("no estimates to combine")
+    terms = [est.contrast(L, names=names) for est, L in parts]
+    first = terms[0]
+    coef = np.sum([t.coef for t in terms], axis=0)
+    vcov = np.sum([t.vcov for t in terms], axis=0)
+    labelled = [t.blocks for t in terms if t.blocks is not None]
+    blocks = (None if not labelled
+              else pd.factorize(pd.MultiIndex.from_arrays(labelled))[0] if len(labelled) > 1
+              else labelled[0])
+    by = [b if all(t.by[i] == b for t in terms) else "" for i, b in enumerate(first.by)]
+    group = [g if all(t.group[i] == g and t.by[i] == first.by[i] for t in terms) else ""
+             for i, g in enumerate(first.group)]
+    return Estimate(coef=coef, vcov=vcov, item=first.item, by=by, group=group, n=None,
+                    deff=None, df=sum(t.df for t in terms), statistic="contrast",
+                    blocks=blocks, covariance=first.covariance)
+
+
 def _nan_aware_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """``A @ B`` where a NaN in ``B`` counts only where ``A`` uses it (``0 * NaN = 0``)."""
     nan = np.isnan(B)
