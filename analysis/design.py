@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis.design_columns import (  # noqa: F401 - row_name, numeric_column: public here too
     format_value,
+    fpc_factors,
     numeric_column,
     require_column,
     row_name,
@@ -565,18 +566,7 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
                 f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
                 f"({format_value(lo[k])} in {row_name(data, i)}, {format_value(hi[k])} in "
                 f"{row_name(data, j)})")
-        if (lo <= 0).any():
-            k = int(np.flatnonzero(lo <= 0)[0])
-            raise AnalysisInputError(
-                f"column '{fpc}': value {format_value(lo[k])} in stratum '{labels[k]}' "
-                "is not positive")
-        popsize = np.where(lo > 1, lo, n_psu / lo)
-        small = popsize < n_psu - 1e-9
-        if small.any():
-            k = int(np.flatnonzero(small)[0])
-            raise AnalysisInputError(
-                f"column '{fpc}': population size {format_value(lo[k])} in stratum "
-                f"'{labels[k]}' is smaller than its {n_psu[k]} sampled PSUs")
-        factor = np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
+        factor = fpc_factors(lo, n_psu, fpc, where=lambda k: f"stratum '{labels[k]}'",
+                             sampled=lambda k: f"its {n_psu[k]} sampled PSUs")
     return PSUStructure(psu=p, psu_stratum=psu_stratum, n_psu=n_psu, fpc_factor=factor,
                         stratum_labels=labels, lonely_psu=lonely_psu)

@@ -9,6 +9,8 @@ importing one another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -73,3 +75,27 @@ def stage_columns(columns, role: str) -> tuple[str, ...]:
         raise AnalysisInputError(f"{role}: give a column name or a list of column names, one "
                                  "per sampling stage")
     return columns
+
+
+def population_sizes(fpc: np.ndarray, n_sampled: np.ndarray) -> np.ndarray:
+    """The population number of units of each stratum (or unit above) from its fpc, as R's
+    ``svydesign``: a value above 1 is that number, a value at most 1 the sampled fraction."""
+    return np.where(fpc > 1, fpc, n_sampled / fpc)
+
+
+def fpc_factors(fpc: np.ndarray, n_sampled: np.ndarray, column: str,
+                where: Callable[[int], str], sampled: Callable[[int], str]) -> np.ndarray:
+    """``1 - n/N`` of each stratum (or unit above) from its fpc value ``fpc[k]`` and its
+    ``n_sampled[k]`` sampled units; raises naming ``column``, the place (``where(k)``) and,
+    for a population smaller than the sample, what was sampled there (``sampled(k)``)."""
+    if (fpc <= 0).any():
+        k = int(np.flatnonzero(fpc <= 0)[0])
+        raise AnalysisInputError(f"column '{column}': value {format_value(fpc[k])} in "
+                                 f"{where(k)} is not positive")
+    popsize = population_sizes(fpc, n_sampled)
+    small = popsize < n_sampled - 1e-9
+    if small.any():
+        k = int(np.flatnonzero(small)[0])
+        raise AnalysisInputError(f"column '{column}': population size {format_value(fpc[k])} "
+                                 f"in {where(k)} is smaller than {sampled(k)}")
+    return np.clip((popsize - n_sampled) / popsize, 0.0, 1.0)

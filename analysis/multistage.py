@@ -30,7 +30,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.design_columns import format_value, numeric_column, row_name
+from analysis.design_columns import (
+    format_value,
+    fpc_factors,
+    numeric_column,
+    population_sizes,
+    row_name,
+)
 from analysis.errors import AnalysisInputError
 from analysis.variance import CERTAINTY_TOLERANCE, PSUStructure, compact_codes
 
@@ -146,7 +152,7 @@ def multistage_structure(data: pd.DataFrame, first: PSUStructure, psu_columns: S
     n_first = first.n_psu.astype(float)
     fpc_first = numeric_column(data, fpc_columns[0], allow_missing=False, role="fpc")
     fpc_first = fpc_first[_first_rows(first.psu_stratum[first.psu], first.n_strata)]
-    popsize_first = np.where(fpc_first > 1, fpc_first, n_first / fpc_first)
+    popsize_first = population_sizes(fpc_first, n_first)
     weight = (n_first / popsize_first)[first.psu_stratum]
     parent = first.psu  # (n,) each row's unit at the previous stage
     n_parents = first.n_psus
@@ -167,26 +173,19 @@ def multistage_structure(data: pd.DataFrame, first: PSUStructure, psu_columns: S
         fpc = _constant_within(data, values, parent, n_parents, fpc_col,
                                f"unit of column '{above}'")
         first_row = _first_rows(parent, n_parents)
-        if (fpc <= 0).any():
-            k = int(np.flatnonzero(fpc <= 0)[0])
-            raise AnalysisInputError(f"column '{fpc_col}': value {format_value(fpc[k])} in "
-                                     f"{row_name(data, first_row[k])} is not positive")
-        popsize = np.where(fpc > 1, fpc, n_sampled / fpc)
-        small = popsize < n_sampled - 1e-9
-        if small.any():
-            k = int(np.flatnonzero(small)[0])
-            raise AnalysisInputError(
-                f"column '{fpc_col}': population size {format_value(fpc[k])} in "
-                f"{row_name(data, first_row[k])} is smaller than the {n_sampled[k]} sampled "
-                f"units of column '{col}' in its unit of column '{above}'")
-        factor = np.clip((popsize - n_sampled) / popsize, 0.0, 1.0)
+        # the messages are made at once, in this iteration
+        factor = fpc_factors(
+            fpc, n_sampled, fpc_col,
+            where=lambda k: row_name(data, first_row[k]),  # noqa: B023
+            sampled=lambda k: (f"the {n_sampled[k]} sampled units of column "  # noqa: B023
+                               f"'{col}' in its unit of column '{above}'"))  # noqa: B023
         stage = PSUStructure(psu=unit, psu_stratum=unit_parent, n_psu=n_sampled,
                              fpc_factor=factor, stratum_labels=first_row, lonely_psu=lonely_psu,
                              stratum_weight=weight)
         _check_later_lonely(data, stage, s, col, above)
         later.append(stage)
         unit_parents.append(unit_parent)
-        weight = (weight * n_sampled / popsize)[unit_parent]
+        weight = (weight * n_sampled / population_sizes(fpc, n_sampled))[unit_parent]
         parent, n_parents = unit, len(unit_parent)
     # first final-stage unit of each unit of every stage: follow the parents down
     starts: list[np.ndarray | None] = [None]
