@@ -4,8 +4,9 @@ Two waves are independent samples, each its own design (its own weights, strata,
 margins, its own raking). For every target (a raw item such as ``N04_P1`` or an indicator such
 as ``N04.practice`` / ``index.gap``, see :mod:`analysis.indicators`) and every domain:
 
-* ``diff = current - base``; ``se = sqrt(se_base^2 + se_current^2)``; normal CI and two-sided
-  normal p-value.
+* ``diff = current - base``, a contrast of the two waves' estimates (:class:`Estimate`) whose
+  covariance is block-diagonal (independent samples): ``se = sqrt(se_base^2 + se_current^2)``;
+  normal CI and two-sided normal p-value.
 * Multiple testing: the rows of one call are one family. ``p_adjusted`` is Holm's step-down
   adjustment (family-wise error, the default) or Benjamini-Hochberg (false discovery rate,
   ``method="bh"``); ``significant`` is ``p_adjusted < alpha``. :attr:`Comparison.method_note`
@@ -50,7 +51,7 @@ from analysis.comparability import (  # noqa: F401 - the names compare always ex
     wave_scales_in_data,
 )
 from analysis.errors import AnalysisInputError
-from analysis.indicators import estimate_targets, parse_targets
+from analysis.indicators import parse_targets, target_estimate
 from analysis.pipeline import (  # noqa: F401 - the names compare always exported
     DesignSpec,
     Survey,
@@ -59,6 +60,7 @@ from analysis.pipeline import (  # noqa: F401 - the names compare always exporte
     weighting_table,
 )
 from analysis.quality import ExclusionReport
+from analysis.results import Estimate, combine_independent
 
 COMPARE_COLUMNS = ("item", "by", "group", "base", "current", "diff", "se", "ci_low", "ci_high",
                    "p_value", "p_adjusted", "significant")
@@ -232,10 +234,10 @@ def compare_waves(
         if not check.comparable:
             break
         designs[y] = survey.design(y, design)
-        estimates[y] = estimate_targets(designs[y], check.comparable, check.scales_for(y),
-                                        by=by, level=level, proportion=proportion)
+        estimates[y] = target_estimate(designs[y], check.comparable, check.scales_for(y),
+                                       by=by, proportion=proportion)
     merged = _merge_waves(estimates, base, current, targets, not_comparable)
-    table = _differences(merged, level, alpha, method)
+    table = _differences(estimates, base, current, merged, level, alpha, method)
     family = int(np.isfinite(table["p_value"]).sum())
     method_note = (f"p_adjusted: {METHODS[method][1]} over the {family} comparisons of this "
                    f"call; significant = p_adjusted < {alpha:g}; se = sqrt(se_{base}^2 + "
@@ -252,14 +254,18 @@ def compare_waves(
         level=level, weighting=weighting_table(designs) if designs else None)
 
 
-def _merge_waves(estimates, base, current, targets, not_comparable) -> pd.DataFrame:
-    """Both waves' estimates side by side; a domain one wave lacks goes to ``not_comparable``."""
+def _merge_waves(estimates: dict[int, Estimate], base, current, targets,
+                 not_comparable) -> pd.DataFrame:
+    """Which estimate of each wave goes with which: ``item, by, group`` and the positions
+    ``at_b``/``at_c`` in the base and current wave's estimates, in the order of the rows; a
+    domain one wave lacks (or has no estimate for) goes to ``not_comparable``."""
+    labels = ["item", "by", "group"]
     if estimates:
-        merged = estimates[base].merge(estimates[current], on=["item", "by", "group"],
-                                       how="outer", suffixes=("_b", "_c"), sort=False)
+        merged = _positions(estimates[base]).merge(
+            _positions(estimates[current]), on=labels, how="outer", suffixes=("_b", "_c"),
+            sort=False)
     else:
-        merged = pd.DataFrame(columns=["item", "by", "group", "estimate_b", "estimate_c",
-                                       "se_b", "se_c"])
+        merged = pd.DataFrame(columns=[*labels, "at_b", "at_c", "estimate_b", "estimate_c"])
     missing = merged["estimate_b"].isna() | merged["estimate_c"].isna()
     for _, r in merged[missing].iterrows():
         lacking = [str(y) for y, col in ((base, "estimate_b"), (current, "estimate_c"))
@@ -271,19 +277,42 @@ def _merge_waves(estimates, base, current, targets, not_comparable) -> pd.DataFr
     # rows in the order asked: targets as given, whole sample first, then domains
     order = {t.name: i for i, t in enumerate(targets)}
     merged = merged.assign(_t=merged["item"].map(order), _d=merged["by"] != "")
-    return merged.sort_values(["_t", "_d"], kind="stable").reset_index(drop=True)
+    merged = merged.sort_values(["_t", "_d"], kind="stable").reset_index(drop=True)
+    return merged.astype({"at_b": np.int64, "at_c": np.int64})
 
 
-def _differences(merged: pd.DataFrame, level: float, alpha: float, method: str) -> pd.DataFrame:
-    q = stats.norm.ppf(0.5 + level / 2)
-    diff = merged["estimate_c"].to_numpy(float) - merged["estimate_b"].to_numpy(float)
-    se = np.hypot(merged["se_b"].to_numpy(float), merged["se_c"].to_numpy(float))
+def _positions(estimate: Estimate) -> pd.DataFrame:
+    return pd.DataFrame({"item": estimate.item, "by": estimate.by, "group": estimate.group,
+                         "at": np.arange(len(estimate)), "estimate": estimate.coef})
+
+
+def _differences(estimates: dict[int, Estimate], base: int, current: int,
+                 merged: pd.DataFrame, level: float, alpha: float, method: str) -> pd.DataFrame:
+    """Current minus base wave for every merged row: the contrast of the two waves' estimates,
+    independent samples (:func:`analysis.results.combine_independent`)."""
+    rows = np.arange(len(merged))
+
+    def picks(positions, size, sign):
+        L = np.zeros((len(merged), size))
+        L[rows, positions] = sign
+        return L
+
+    if len(merged):
+        diffs = combine_independent(
+            [(estimates[base], picks(merged["at_b"].to_numpy(), len(estimates[base]), -1.0)),
+             (estimates[current],
+              picks(merged["at_c"].to_numpy(), len(estimates[current]), 1.0))])
+        diff, se = diffs.coef, diffs.se
+        ci = diffs.confint(level, df=np.inf)
+    else:
+        diff = se = np.zeros(0)
+        ci = np.zeros((0, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(se > 0, 2 * stats.norm.sf(np.abs(diff / se)), np.nan)
     p_adj = adjust_p_values(p, method)
     return pd.DataFrame({
         "item": merged["item"], "by": merged["by"], "group": merged["group"],
         "base": merged["estimate_b"], "current": merged["estimate_c"], "diff": diff, "se": se,
-        "ci_low": diff - q * se, "ci_high": diff + q * se, "p_value": p, "p_adjusted": p_adj,
+        "ci_low": ci[:, 0], "ci_high": ci[:, 1], "p_value": p, "p_adjusted": p_adj,
         "significant": np.nan_to_num(p_adj, nan=1.0) < alpha,
     }, columns=list(COMPARE_COLUMNS))

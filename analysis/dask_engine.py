@@ -680,7 +680,7 @@ def _structure(parts: list, plan: Plan, lonely_psu: str, source: str):
     """The design's :class:`PSUStructure` (PSU counts per stratum, fpc factors, lonely PSUs)
     from the partitions' (stratum, PSU) pairs, the strata's global index (None without
     strata) and the pairs that lie in several files (None when there are none)."""
-    from analysis.design import fpc_factors
+    from analysis.design import stratum_fpc_factors
     from analysis.variance import PSUStructure
 
     frames = [p["psus"] for _, p in parts]
@@ -717,8 +717,8 @@ def _structure(parts: list, plan: Plan, lonely_psu: str, source: str):
             row = lo_h.loc[h] if lo_h.loc[h, "fpc"] == value else hi_h.loc[h]
             return f"{row['row']} of {row['file']}"
 
-        factor = fpc_factors(lo_h["fpc"].to_numpy(), hi_h["fpc"].to_numpy(), n_psu,
-                             np.asarray(index, dtype=object), plan.fpc, where)
+        factor = stratum_fpc_factors(lo_h["fpc"].to_numpy(), hi_h["fpc"].to_numpy(), n_psu,
+                                     np.asarray(index, dtype=object), plan.fpc, where)
     labels = np.asarray(index, dtype=object) if plan.strata else np.array(["(all)"], object)
     structure = PSUStructure(psu=np.zeros(0, dtype=np.int64),
                              psu_stratum=np.repeat(np.arange(H), n_psu), n_psu=n_psu,

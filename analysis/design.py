@@ -14,13 +14,24 @@ the variances account for the calibration (see :mod:`analysis.variance`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
-from pandas.core.arrays.masked import BaseMaskedArray
 
+from analysis.design_columns import (  # noqa: F401 - row_name, numeric_column: public here too
+    format_value,
+    fpc_factors,
+    numeric_column,
+    require_column,
+    row_name,
+    stage_columns,
+)
+from analysis.diagnostics import weight_diagnostics
 from analysis.errors import AnalysisInputError
+from analysis.estimates import estimate
+from analysis.multistage import multistage_structure
 from analysis.variance import (
     LONELY_PSU_RULES,
     Calibration,
@@ -30,6 +41,22 @@ from analysis.variance import (
     compact_codes,
     group_sum_matrix,
 )
+from analysis.weighting import (
+    CalibrationTargets,
+    WeightingReport,
+    calibrate_design,
+    poststratify_design,
+    rake_design,
+    trim_design,
+)
+
+T = TypeVar("T")
+# the fields that say how the sample was drawn: changing one builds the design anew
+_SAMPLING_FIELDS = frozenset({"data", "weight_column", "strata_column", "psu_columns",
+                              "fpc_columns", "lonely_psu"})
+# the fields of the weighting and of the structure built from the sampling fields
+_WEIGHTING_FIELDS = frozenset({"weights", "base_weights", "calibration_steps", "weighting",
+                               "calibration_targets", "structure", "replicates"})
 
 
 class SurveyDesign:
@@ -60,7 +87,36 @@ class SurveyDesign:
         AnalysisInputError: unknown column, missing or non-numeric weight/fpc, negative weight,
             fpc that varies within a stratum (or unit of the stage above) or is smaller than
             the sample, not one fpc column per stage, lonely PSU under ``"fail"``.
+
+    A design is a value: its fields cannot be assigned. :meth:`replace` makes a new design
+    with some fields changed, and :meth:`rake`, :meth:`calibrate`, :meth:`poststratify` and
+    :meth:`trim` return new designs made by it.
+
+    Fields:
+        data, weight_column, strata_column, psu_columns, fpc_columns, lonely_psu: how the
+            sample was drawn (``psu_columns``/``fpc_columns``: one per stage, ``()`` for none).
+        structure: strata, PSUs and fpc of every stage, as the variance uses them.
+        base_weights: ``(n,)`` sampling weights (read-only).
+        weights: ``(n,)`` final weights, after any calibration and trimming (read-only).
+        calibration_steps: the calibrations the weights went through, in order, as the
+            variance accounts for them.
+        weighting: how the last weighting went (``None`` before any).
+        calibration_targets: the cells and targets of the last calibration, which
+            :meth:`trim` re-calibrates to (``None`` when not calibrated).
     """
+
+    data: pd.DataFrame
+    weight_column: str | None
+    strata_column: str | None
+    psu_columns: tuple[str, ...]
+    fpc_columns: tuple[str, ...]
+    lonely_psu: str
+    structure: PSUStructure
+    base_weights: np.ndarray
+    weights: np.ndarray
+    calibration_steps: tuple[CalibrationStep, ...]
+    weighting: WeightingReport | None
+    calibration_targets: CalibrationTargets | None
 
     def __init__(self, data: pd.DataFrame, weights: str | None = None, strata: str | None = None,
                  psu: str | Sequence[str] | None = None, fpc: str | Sequence[str] | None = None,
@@ -72,7 +128,7 @@ class SurveyDesign:
                 f"lonely_psu '{lonely_psu}' is not one of {', '.join(LONELY_PSU_RULES)}")
         if len(data) == 0:
             raise AnalysisInputError("the data have no rows")
-        psu_columns, fpc_columns = _stage_columns(psu, "psu"), _stage_columns(fpc, "fpc")
+        psu_columns, fpc_columns = stage_columns(psu, "psu"), stage_columns(fpc, "fpc")
         if fpc_columns and len(fpc_columns) != max(len(psu_columns), 1):
             raise AnalysisInputError(
                 f"fpc: {len(fpc_columns)} column(s) ({', '.join(fpc_columns)}) for "
@@ -82,42 +138,85 @@ class SurveyDesign:
                            ("psu", psu_columns), ("fpc", fpc_columns)):
             for col in cols:
                 if col is not None:
-                    _require_column(data, col, role)
-        self.data = data
-        self.weight_column = weights
-        self.strata_column = strata
-        self.psu_columns = psu_columns  # one per stage; () when each row is a PSU
-        self.fpc_columns = fpc_columns
-        self.psu_column = psu_columns[0] if psu_columns else None
-        self.fpc_column = fpc_columns[0] if fpc_columns else None
-        self.lonely_psu = lonely_psu
+                    require_column(data, col, role)
         base = (np.ones(len(data)) if weights is None
                 else numeric_column(data, weights, allow_missing=False, role="weight"))
         if (base < 0).any():
             i = int(np.flatnonzero(base < 0)[0])
             raise AnalysisInputError(
-                f"column '{weights}': weight {_fmt(base[i])} in {row_name(data, i)} is negative")
-        self.base_weights = base
-        self.weights = base
-        self.structure = _psu_structure(data, strata, self.psu_column, self.fpc_column,
-                                        lonely_psu)
-        self.structure.check_lonely(strata)
+                f"column '{weights}': weight {format_value(base[i])} in {row_name(data, i)} "
+                "is negative")
+        structure = _psu_structure(data, strata, psu_columns[0] if psu_columns else None,
+                                   fpc_columns[0] if fpc_columns else None, lonely_psu)
+        structure.check_lonely(strata)
         if len(psu_columns) > 1:
-            self.structure = _later_stages(data, self.structure, psu_columns, fpc_columns,
-                                           lonely_psu)
+            structure = _later_stages(data, structure, psu_columns, fpc_columns, lonely_psu)
         if weights is None and fpc_columns:
             # as R's svydesign: with an fpc and no weights, each row's weight is the inverse of
             # its probability of selection, the product of the sampling fractions of its stages
-            self.base_weights = self.weights = _fpc_weights(self.structure)
-        self.calibration_steps: tuple[CalibrationStep, ...] = ()
-        # validated float copies of item columns, shared with designs derived by rake() etc.
-        # (the design treats its data as read-only, like R's svydesign copy)
-        self._columns: dict = {}
-        self.weighting = None  # a WeightingReport once raked / post-stratified / trimmed
-        self._calibration: Calibration | None = None
-        # analysis.replicates.ReplicateWeights: variances from replicates instead of
-        # linearisation (calibrating the design calibrates every replicate too)
-        self.replicates = None
+            base = _fpc_weights(structure)
+        base = _read_only(base)
+        self._set(data=data, weight_column=weights, strata_column=strata,
+                  psu_columns=psu_columns, fpc_columns=fpc_columns, lonely_psu=lonely_psu,
+                  structure=structure, base_weights=base, weights=base, calibration_steps=(),
+                  weighting=None, calibration_targets=None,
+                  # analysis.replicates.ReplicateWeights: variances from replicates instead of
+                  # linearisation (calibrating the design calibrates every replicate too)
+                  replicates=None,
+                  # validated copies of item columns and factorizations, shared with the
+                  # designs derived from this one that keep its data (see cached())
+                  _columns={},
+                  # what this design computes from its own fields (the calibration)
+                  _derived={})
+
+    # ------------------------------------------------------------------ immutability
+    def _set(self, **fields) -> None:
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"a SurveyDesign cannot be changed (setting '{name}'); make a new "
+                             f"one with design.replace({name}=...)")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"a SurveyDesign cannot be changed (deleting '{name}')")
+
+    def replace(self, **changes) -> SurveyDesign:
+        """A new design with ``changes`` to its fields, as :func:`dataclasses.replace`.
+
+        Changing a field that says how the sample was drawn (``data``, ``weight_column``,
+        ``strata_column``, ``psu_columns``, ``fpc_columns``, ``lonely_psu``) builds the design
+        anew from those (checked as the constructor checks them; its weights are the base
+        weights again unless ``changes`` give others). Changing only the weighting
+        (``weights``, ``base_weights``, ``calibration_steps``, ``weighting``,
+        ``calibration_targets``, ``structure``) keeps everything else, including the cached
+        item columns. ``weights`` and ``base_weights`` are copied as read-only float arrays
+        of one value per row.
+        """
+        unknown = set(changes) - _SAMPLING_FIELDS - _WEIGHTING_FIELDS
+        if unknown:
+            raise TypeError(f"SurveyDesign has no field {', '.join(sorted(unknown))}; fields: "
+                            f"{', '.join(sorted(_SAMPLING_FIELDS | _WEIGHTING_FIELDS))}")
+        sampling = {f: changes.get(f, getattr(self, f)) for f in _SAMPLING_FIELDS}
+        if any(f in changes for f in _SAMPLING_FIELDS):
+            new = SurveyDesign(sampling["data"], weights=sampling["weight_column"],
+                               strata=sampling["strata_column"],
+                               psu=sampling["psu_columns"] or None,
+                               fpc=sampling["fpc_columns"] or None,
+                               lonely_psu=sampling["lonely_psu"])
+        else:
+            new = object.__new__(SurveyDesign)
+            new._set(**self.__dict__)
+        weighting = {f: changes[f] for f in _WEIGHTING_FIELDS if f in changes}
+        for f in ("weights", "base_weights"):
+            if f in weighting:
+                weighting[f] = _read_only(np.array(weighting[f], dtype=float))
+                if weighting[f].shape != (new.n,):
+                    raise ValueError(f"{f}: {weighting[f].shape} values for {new.n} rows")
+        if "calibration_steps" in weighting:
+            weighting["calibration_steps"] = tuple(weighting["calibration_steps"])
+        new._set(**weighting, _derived={})
+        return new
 
     # ------------------------------------------------------------------ basics
     @property
@@ -142,55 +241,32 @@ class SurveyDesign:
                 f"{c.kind}({'+'.join(c.variables)})" for c in self.calibration_steps))
         return f"<SurveyDesign {'; '.join(parts)}; total weight {self.weights.sum():.6g}>"
 
-    def _with_weights(self, weights: np.ndarray, step: CalibrationStep | None, report,
-                      replace_last: bool = False) -> SurveyDesign:
-        """A copy of this design with new final weights and (optionally) a calibration step."""
-        new = object.__new__(SurveyDesign)
-        new.__dict__.update(self.__dict__)
-        new.weights = np.asarray(weights, dtype=float)
-        steps = self.calibration_steps[:-1] if replace_last else self.calibration_steps
-        new.calibration_steps = steps + ((step,) if step is not None else ())
-        new.weighting = report
-        new._calibration = None
-        return new
+    @property
+    def psu_column(self) -> str | None:
+        """The first-stage PSU column (``None``: each row is a PSU)."""
+        return self.psu_columns[0] if self.psu_columns else None
 
-    def with_replicates(self, replicates) -> SurveyDesign:
-        """A copy of this design whose variances come from ``replicates`` (an
-        :class:`analysis.replicates.ReplicateWeights`, or ``None`` for linearisation)."""
-        if replicates is not None and len(replicates.unit) != self.n:
-            raise ValueError(f"replicate weights for {len(replicates.unit)} rows, the design "
-                             f"has {self.n}")
-        new = object.__new__(SurveyDesign)
-        new.__dict__.update(self.__dict__)
-        new.replicates = replicates
-        return new
-
-    def replicate(self, method: str = "jkn", replicates: int | None = None,
-                  fay_rho: float = 0.0, seed=None, mse: bool = False) -> SurveyDesign:
-        """This design with replicate weights built from it, as R's ``as.svrepdesign``:
-        ``method`` ``"jk1"``, ``"jkn"``, ``"brr"`` (``fay_rho`` for Fay's method),
-        ``"bootstrap"`` or ``"subbootstrap"`` (``replicates`` of them, ``seed``); ``mse``
-        centres the replicates at the estimate. See :mod:`analysis.replicates`."""
-        from analysis.replicates import replicate_weights
-
-        return self.with_replicates(replicate_weights(self, method, replicates, fay_rho, seed,
-                                                      mse))
+    @property
+    def fpc_column(self) -> str | None:
+        """The first-stage fpc column (``None``: sampled with replacement)."""
+        return self.fpc_columns[0] if self.fpc_columns else None
 
     @property
     def weight_diagnostics(self):
         """Kish's design effect of weighting, effective sample size, weight range and trimming
         of the final weights (:class:`analysis.diagnostics.WeightDiagnostics`)."""
-        from analysis.diagnostics import weight_diagnostics
-
         trimmed = self.weighting.n_trimmed if self.weighting is not None else 0
         return weight_diagnostics(self.weights, n_trimmed=trimmed)
 
     @property
     def calibration(self) -> Calibration | None:
-        if self.calibration_steps and self._calibration is None:
-            self._calibration = Calibration(list(self.calibration_steps), self.structure.unit,
-                                            self.structure.n_units)
-        return self._calibration
+        """The calibration steps as the variance needs them (``None``: not calibrated)."""
+        if not self.calibration_steps:
+            return None
+        if "calibration" not in self._derived:
+            self._derived["calibration"] = Calibration(
+                list(self.calibration_steps), self.structure.unit, self.structure.n_units)
+        return self._derived["calibration"]
 
     # ------------------------------------------------------------------ weighting
     def rake(self, margins, max_iter: int = 1000, epsilon: float = 1e-10,
@@ -213,8 +289,6 @@ class SurveyDesign:
             A new design whose weights are the raked weights; ``.weighting`` reports
             iterations, maximum margin error and convergence; variances account for the raking.
         """
-        from analysis.weighting import rake_design
-
         return rake_design(self, margins, max_iter=max_iter, epsilon=epsilon, rescale=rescale,
                            variance=variance)
 
@@ -242,16 +316,12 @@ class SurveyDesign:
             (R's ``greg_calibration`` residuals). Raises :class:`ConvergenceError` (one line)
             when bounded calibration fails to converge.
         """
-        from analysis.weighting import calibrate_design
-
         return calibrate_design(self, margins, calfun=calfun, bounds=bounds, max_iter=max_iter,
                                 epsilon=epsilon, rescale=rescale, variance=variance)
 
     def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
         """Post-stratify to a joint table: columns = weighting variables + ``target``
         (counts, or shares summing to 1)."""
-        from analysis.weighting import poststratify_design
-
         _no_replicates(self, "post-stratifying")
         return poststratify_design(self, table, target=target)
 
@@ -259,10 +329,28 @@ class SurveyDesign:
              max_iter: int = 100, epsilon: float = 1e-10) -> SurveyDesign:
         """Trim weights to ``[lower, upper]`` (weight values) and re-calibrate, repeating until
         both the bounds and the margins hold."""
-        from analysis.weighting import trim_design
-
         _no_replicates(self, "trimming")
         return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
+
+    # ------------------------------------------------------------------ replicates
+    def with_replicates(self, replicates) -> SurveyDesign:
+        """This design with its variances from ``replicates`` (an
+        :class:`analysis.replicates.ReplicateWeights`, or ``None`` for linearisation)."""
+        if replicates is not None and len(replicates.unit) != self.n:
+            raise ValueError(f"replicate weights for {len(replicates.unit)} rows, the design "
+                             f"has {self.n}")
+        return self.replace(replicates=replicates)
+
+    def replicate(self, method: str = "jkn", replicates: int | None = None,
+                  fay_rho: float = 0.0, seed=None, mse: bool = False) -> SurveyDesign:
+        """This design with replicate weights built from it, as R's ``as.svrepdesign``:
+        ``method`` ``"jk1"``, ``"jkn"``, ``"brr"`` (``fay_rho`` for Fay's method),
+        ``"bootstrap"`` or ``"subbootstrap"`` (``replicates`` of them, ``seed``); ``mse``
+        centres the replicates at the estimate. See :mod:`analysis.replicates`."""
+        from analysis.replicates import replicate_weights
+
+        return self.with_replicates(replicate_weights(self, method, replicates, fay_rho, seed,
+                                                      mse))
 
     # ------------------------------------------------------------------ estimators
     def mean(self, items, by=None, na_rm: bool = True, deff=True, covariance=None):
@@ -274,16 +362,12 @@ class SurveyDesign:
         variable, R's ``svyby(..., covmat=TRUE)``) or ``"all"``. Contrasts
         (:meth:`Estimate.contrast`) need the covariances of the estimates they combine.
         """
-        from analysis.estimates import estimate
-
         return estimate(self, items, "mean", by=by, na_rm=na_rm, deff=deff,
                         covariance=covariance)
 
     def total(self, items, by=None, na_rm: bool = True, deff=True, covariance=None):
         """Weighted totals of ``items`` overall and by domain -> :class:`Estimate`
         (``covariance`` as for :meth:`mean`)."""
-        from analysis.estimates import estimate
-
         return estimate(self, items, "total", by=by, na_rm=na_rm, deff=deff,
                         covariance=covariance)
 
@@ -292,60 +376,62 @@ class SurveyDesign:
         """Share of answers in ``levels`` (e.g. ``[4, 5]``, a top-2 box) among the answers to
         each item, overall and by domain -> :class:`Estimate` (``covariance`` as for
         :meth:`mean`)."""
-        from analysis.estimates import estimate
-
         return estimate(self, items, "proportion", by=by, na_rm=na_rm, deff=deff,
                         levels=levels, covariance=covariance)
 
     # ------------------------------------------------------------------ low level
+    def cached(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once for this design's data and kept for ``key``: the
+        designs derived from this one that keep its data (:meth:`rake`, :meth:`replace` of the
+        weighting, ...) share the cache, so a column is validated or factorized once. What
+        ``compute`` returns is shared: make arrays read-only, do not modify it."""
+        try:
+            return self._columns[key]
+        except KeyError:
+            value = self._columns[key] = compute()
+            return value
+
     def item_column(self, col: str) -> np.ndarray:
         """``(n,)`` float values of one item column, NaN where missing (validated).
 
-        The array is cached on the design (and the designs derived from it): do not modify it.
+        The array is cached on the design (and the designs derived from it); it is read-only.
         """
-        cached = self._columns.get(col)
-        if cached is None:
-            _require_column(self.data, col, "item")
-            cached = numeric_column(self.data, col, allow_missing=True, role="item")
-            cached.flags.writeable = False
-            self._columns[col] = cached
-        return cached
+        def read():
+            require_column(self.data, col, "item")
+            return _read_only(numeric_column(self.data, col, allow_missing=True, role="item"))
+
+        return self.cached("\0column:" + col, read)
 
     def item_values(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, missing)`` of an item column: a numeric array whose entries at the row
         positions ``missing`` are meaningless (the caller zeroes what it computes there), and
         those positions. Validated and cached like :meth:`item_column`. Nullable integer
-        columns are read straight from their data and mask (no float copy): the design reads
-        the DataFrame's memory, so do not modify the data after building the design.
+        columns are read as integers (no float copy; without missing values, the column's own
+        memory): do not modify the data after building the design.
         """
-        key = "\0values:" + col
-        cached = self._columns.get(key)
-        if cached is None:
-            _require_column(self.data, col, "item")
+        def read():
+            require_column(self.data, col, "item")
             arr = self.data[col].array
-            if isinstance(arr, BaseMaskedArray) and arr.dtype.kind in "iub":
-                cached = (arr._data, np.flatnonzero(arr._mask))
-            else:
-                y = self.item_column(col)
-                cached = (y, np.flatnonzero(np.isnan(y)))
-            self._columns[key] = cached
-        return cached
+            if _nullable_integer(arr.dtype):
+                # no NA: the column's own memory; with NAs one integer copy, NAs set to 0
+                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, na_value=0, copy=False)
+                return _read_only(values), np.flatnonzero(pd.isna(arr))
+            y = self.item_column(col)
+            return y, np.flatnonzero(np.isnan(y))
+
+        return self.cached("\0values:" + col, read)
 
     def factorized(self, col: str) -> tuple[np.ndarray, pd.Index]:
         """``pd.factorize(data[col])``: int64 codes (-1 where missing) and the distinct values
         in order of appearance; cached on the design and the designs derived from it, so a
-        string column used for raking and as a domain is hashed once. Do not modify.
+        string column used for raking and as a domain is hashed once. Read-only.
         """
-        key = "\0factorize:" + col
-        cached = self._columns.get(key)
-        if cached is None:
-            _require_column(self.data, col, "grouping")
+        def factorize():
+            require_column(self.data, col, "grouping")
             codes, uniques = pd.factorize(self.data[col])
-            codes = codes.astype(np.int64, copy=False)
-            codes.flags.writeable = False
-            cached = (codes, uniques)
-            self._columns[key] = cached
-        return cached
+            return _read_only(codes.astype(np.int64, copy=False)), uniques
+
+        return self.cached("\0factorize:" + col, factorize)
 
     def item_matrix(self, items: Sequence[str]) -> np.ndarray:
         """``(n, k)`` float matrix of the item columns, NaN where missing (validated).
@@ -417,6 +503,19 @@ class SurveyDesign:
         return cov
 
 
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A read-only view of ``values`` (the array itself stays writable for its owner)."""
+    view = values.view()
+    view.flags.writeable = False
+    return view
+
+
+def _nullable_integer(dtype) -> bool:
+    """Whether ``dtype`` is a pandas extension dtype of integers or booleans with missing
+    values (``Int64``, ``boolean``, ``int64[pyarrow]``)."""
+    return isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.kind in "iub"
+
+
 def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:
     """``(H, m)``: whether any row of each stratum is in each column's subset."""
     counts = group_sum_matrix(s.psu_stratum[s.psu], s.n_strata) @ mask.astype(float)
@@ -424,27 +523,6 @@ def _strata_present(s: PSUStructure, mask: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- helpers
-def _no_replicates(design, what: str) -> None:
-    """Refuse what replicate designs do not support (yet), in one line."""
-    if getattr(design, "replicates", None) is not None:
-        raise AnalysisInputError(f"{what} of a design with replicate weights is not supported: "
-                                 "means, totals, proportions, ratios, indicators and their "
-                                 "contrasts are; drop --replicates/--repweights for the rest")
-
-
-def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, float | np.floating) else str(v)
-
-
-def row_name(data: pd.DataFrame, i: int) -> str:
-    """How messages name the row at position ``i``: ``row N`` is the 1-based data row of the
-    file read (the DataFrame's integer index + 1, which survives splitting by wave)."""
-    label = data.index[i]
-    if isinstance(label, int | np.integer):
-        return f"row {int(label) + 1}"
-    return f"row {label!r}"
-
-
 def _fpc_weights(structure) -> np.ndarray:
     """``1 / prod(n/N)`` over the stages of a design given by its fpc (R's weights without
     ``weights=``): at each stage, the sampled fraction of the stratum or unit above each row."""
@@ -455,58 +533,11 @@ def _fpc_weights(structure) -> np.ndarray:
     return 1.0 / probability
 
 
-def _require_column(data: pd.DataFrame, col: str, role: str) -> None:
-    if col not in data.columns:
-        raise AnalysisInputError(f"unknown column '{col}' ({role}); the data have no such column")
-
-
-def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str) -> np.ndarray:
-    """The column as float64; raises naming the column and the first bad value."""
-    s = data[col]
-    if pd.api.types.is_bool_dtype(s):
-        s = s.astype(float)
-    if pd.api.types.is_numeric_dtype(s):
-        values = s.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        values = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        bad = np.isnan(values) & s.notna().to_numpy()
-        if bad.any():
-            stripped = s[bad].astype(str).str.strip()
-            really = stripped != ""
-            if really.any():
-                i = int(np.flatnonzero(bad)[np.flatnonzero(really.to_numpy())[0]])
-                raise AnalysisInputError(
-                    f"column '{col}': value '{s.iloc[i]}' in {row_name(data, i)} is not a number")
-    if np.isinf(values).any():
-        i = int(np.flatnonzero(np.isinf(values))[0])
-        raise AnalysisInputError(f"column '{col}': value '{values[i]}' in {row_name(data, i)} "
-                                 "is not a finite number")
-    if not allow_missing and np.isnan(values).any():
-        i = int(np.flatnonzero(np.isnan(values))[0])
-        raise AnalysisInputError(f"column '{col}': missing {role} in {row_name(data, i)}")
-    return values
-
-
-def _stage_columns(columns, role: str) -> tuple[str, ...]:
-    """``None`` -> ``()``, ``"a"`` -> ``("a",)``, ``["a", "b"]`` -> ``("a", "b")``."""
-    if columns is None:
-        return ()
-    if isinstance(columns, str):
-        return (columns,)
-    columns = tuple(columns)
-    if not columns or not all(isinstance(c, str) for c in columns):
-        raise AnalysisInputError(f"{role}: give a column name or a list of column names, one "
-                                 "per sampling stage")
-    return columns
-
-
 def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_psu):
     """The structure of a multistage design: with an fpc per stage, every stage's variance
     (:mod:`analysis.multistage`); without, the first stage's, as R (the later PSU columns
     must still name a unit in every row)."""
     if fpc_columns:
-        from analysis.multistage import multistage_structure
-
         return multistage_structure(data, first, psu_columns, fpc_columns, lonely_psu)
     for col in psu_columns[1:]:
         missing = data[col].isna().to_numpy()
@@ -517,30 +548,29 @@ def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_ps
     return first
 
 
-def fpc_factors(lo: np.ndarray, hi: np.ndarray, n_psu: np.ndarray, labels, fpc: str,
-                where) -> np.ndarray:
-    """``(H,)`` finite population factors ``1 - n_h/N_h`` from the smallest and largest fpc
-    value of each stratum; refuses an fpc that varies within a stratum, is not positive or is
-    below the PSUs sampled. ``where(h, value)`` names the row holding ``value`` in stratum
-    ``h`` for the messages."""
+def _no_replicates(design, what: str) -> None:
+    """Refuse what replicate designs do not support (yet), in one line."""
+    if design.replicates is not None:
+        raise AnalysisInputError(f"{what} of a design with replicate weights is not supported: "
+                                 "means, totals, proportions, ratios, indicators and their "
+                                 "contrasts are; drop --replicates/--repweights for the rest")
+
+
+def stratum_fpc_factors(lo: np.ndarray, hi: np.ndarray, n_psu: np.ndarray, labels, fpc: str,
+                        where) -> np.ndarray:
+    """``(H,)`` factors ``1 - n_h/N_h`` from the smallest and largest fpc value of each
+    stratum (the in-memory design and the Dask engine's per-partition extremes); refuses an
+    fpc that varies within a stratum (``where(h, value)`` names the row holding ``value``)
+    and what :func:`analysis.design_columns.fpc_factors` refuses."""
     varies = ~np.isclose(lo, hi, rtol=1e-12, atol=0)
     if varies.any():
         k = int(np.flatnonzero(varies)[0])
         raise AnalysisInputError(
             f"column '{fpc}': the fpc varies within stratum '{labels[k]}' "
-            f"({_fmt(lo[k])} in {where(k, lo[k])}, {_fmt(hi[k])} in {where(k, hi[k])})")
-    if (lo <= 0).any():
-        k = int(np.flatnonzero(lo <= 0)[0])
-        raise AnalysisInputError(
-            f"column '{fpc}': value {_fmt(lo[k])} in stratum '{labels[k]}' is not positive")
-    popsize = np.where(lo > 1, lo, n_psu / lo)
-    small = popsize < n_psu - 1e-9
-    if small.any():
-        k = int(np.flatnonzero(small)[0])
-        raise AnalysisInputError(
-            f"column '{fpc}': population size {_fmt(lo[k])} in stratum '{labels[k]}' is "
-            f"smaller than its {n_psu[k]} sampled PSUs")
-    return np.clip((popsize - n_psu) / popsize, 0.0, 1.0)
+            f"({format_value(lo[k])} in {where(k, lo[k])}, {format_value(hi[k])} in "
+            f"{where(k, hi[k])})")
+    return fpc_factors(lo, n_psu, fpc, where=lambda k: f"stratum '{labels[k]}'",
+                       sampled=lambda k: f"its {n_psu[k]} sampled PSUs")
 
 
 def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
@@ -582,6 +612,6 @@ def _psu_structure(data, strata, psu, fpc, lonely_psu) -> PSUStructure:
             rows = np.flatnonzero(h == k)
             return row_name(data, int(rows[values[rows] == value][0]))
 
-        factor = fpc_factors(lo, hi, n_psu, labels, fpc, where)
+        factor = stratum_fpc_factors(lo, hi, n_psu, labels, fpc, where)
     return PSUStructure(psu=p, psu_stratum=psu_stratum, n_psu=n_psu, fpc_factor=factor,
                         stratum_labels=labels, lonely_psu=lonely_psu)

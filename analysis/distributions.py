@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError
 
 NOT_APPLICABLE_CODE = 9

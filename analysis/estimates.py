@@ -14,8 +14,16 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.design_columns import zero_filled as _zero_filled
 from analysis.errors import AnalysisInputError
-from analysis.results import COLUMNS, Z_95, Estimate
+from analysis.results import (  # noqa: F401 - COVARIANCE_LEVELS: public here too
+    COLUMNS,
+    COVARIANCE_LEVELS,
+    Z_95,
+    Estimate,
+    covariance_ranges,
+    vcov_blocks,
+)
 from analysis.variance import blas_single_thread
 
 __all__ = ["COLUMNS", "Z_95", "Estimate", "Estimates", "domain_estimates", "estimate"]
@@ -24,7 +32,6 @@ STATISTICS = ("mean", "total", "proportion")
 # which covariances an estimator computes besides the variances: none; between the items of each
 # domain group (R's svymean(~a+b) on the domain); also across the groups of each domain variable
 # (R's svyby(..., covmat=TRUE)); between every pair of estimates
-COVARIANCE_LEVELS = (None, "group", "by", "all")
 # bound on the (items x groups x PSUs) aggregates held at once (8 bytes each, a few arrays)
 MAX_AGGREGATE_CELLS = 40_000_000
 
@@ -137,18 +144,6 @@ def assemble_vcov(res: dict, k: int) -> np.ndarray:
     return vcov
 
 
-def vcov_blocks(covariance: str | None, sizes: list[int], k: int) -> np.ndarray | None:
-    """Which estimates share a computed covariance block (see :class:`Estimate`)."""
-    n_groups = int(np.sum(sizes))
-    if covariance == "all":
-        return None
-    if covariance is None:
-        return np.arange(n_groups * k)
-    if covariance == "group":
-        return np.repeat(np.arange(n_groups), k)
-    return np.repeat(np.arange(len(sizes)), np.asarray(sizes) * k)
-
-
 def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
     """Group code of each row for domain variable ``col`` (-1 where missing) and the labels."""
     if col not in data.columns:
@@ -160,20 +155,20 @@ def domain_codes(data: pd.DataFrame, col: str) -> tuple[np.ndarray, list[str]]:
 def _cached_domain_codes(design, col: str) -> tuple[np.ndarray, list[str]]:
     """:func:`domain_codes` of the design's data, cached on the design (and shared with the
     designs derived from it, which have the same data): a string column is factorized once."""
-    key = "\0domain:" + col
-    cached = design._columns.get(key)
-    if cached is None:
-        if col not in design.data.columns:
-            return domain_codes(design.data, col)  # raises naming the column
+    if col not in design.data.columns:
+        return domain_codes(design.data, col)  # raises naming the column
+
+    def sorted_codes():
         # pd.factorize(sort=True) is the unsorted factorization with its distinct values
         # sorted: sort the (few) distinct values of the design's cached one
         codes, uniques = design.factorized(col)
         rank, ordered = pd.factorize(uniques, sort=True)
         codes = np.where(codes >= 0, rank.astype(np.int64)[codes], -1)
         codes.flags.writeable = False
-        cached = (codes, [_label(u) for u in ordered])
-        design._columns[key] = cached
-    return cached[0], list(cached[1])
+        return codes, [_label(u) for u in ordered]
+
+    codes, labels = design.cached("\0domain:" + col, sorted_codes)
+    return codes, list(labels)
 
 
 def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
@@ -225,21 +220,6 @@ def domain_estimates(design, y, partitions: list[np.ndarray], sizes: list[int],
         result = _domain_aggregates(design, columns, partitions, sizes, total=total,
                                     na_rm=na_rm, deff=deff, ranges=ranges)
     return {key: v for key, v in result.items() if not key.startswith("_")}
-
-
-def covariance_ranges(covariance: str | None, sizes: list[int]) -> list[tuple[int, int]] | None:
-    """The blocks of groups whose covariances :func:`domain_estimates` computes."""
-    if covariance not in COVARIANCE_LEVELS:
-        raise ValueError(f"covariance must be one of {COVARIANCE_LEVELS}")
-    if covariance is None:
-        return None
-    n_groups = int(np.sum(sizes))
-    if covariance == "group":
-        return [(g, g + 1) for g in range(n_groups)]
-    if covariance == "by":
-        ends = np.cumsum(sizes)
-        return [(int(e - z), int(e)) for z, e in zip(sizes, ends, strict=True) if z]
-    return [(0, n_groups)]
 
 
 def _domain_aggregates(design, columns: list, partitions: list[np.ndarray], sizes: list[int],
@@ -611,13 +591,6 @@ def _accumulate_windows(design, columns: list, partitions: list[np.ndarray], siz
             py -= design.calibration.fitted_psu_totals_t(coefs, slice(p0, p1)).reshape(
                 k, n_groups, pw_)
         acc.add(py, p0)
-
-
-def _zero_filled(col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(col with NaN -> 0, indices of the NaN)``."""
-    col = np.asarray(col, dtype=float)
-    miss = np.isnan(col)
-    return np.where(miss, 0.0, col), np.flatnonzero(miss)
 
 
 def _indicator(values: tuple[np.ndarray, np.ndarray], levels) -> tuple:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisInputError
+from analysis.results import Estimate
 
 SCALE_KINDS = ("awareness", "practice")
 INDICATOR_KINDS = ("awareness", "practice", "gap")
@@ -61,6 +62,7 @@ __all__ = [
     "parse_targets",
     "scale_alphas",
     "scales_in_data",
+    "target_estimate",
     "wave_scales",
 ]
 
@@ -236,10 +238,10 @@ def _combination(targets: Sequence[Target], scales: Sequence[Scale]) -> _Combina
     return _Combination([t.name for t in targets], items, L, offset, meta)
 
 
-def _estimate_combination(design, comb: _Combination, by=None, level: float = 0.95,
-                          levels: Sequence[float] | None = None) -> pd.DataFrame:
-    """Estimates of each target of ``comb`` overall and by domain (one row per target and
-    domain): ``name, by, group, estimate, se, ci_low, ci_high, n``.
+def _estimate_combination(design, comb: _Combination, by=None,
+                          levels: Sequence[float] | None = None) -> Estimate:
+    """Estimates of each target of ``comb`` overall and by domain, group by group, with their
+    covariances within each group.
 
     The item means (or shares of ``levels``) by domain come from the estimator with their
     covariances within each domain group; the targets are the contrast ``L @ means + offset``
@@ -251,9 +253,12 @@ def _estimate_combination(design, comb: _Combination, by=None, level: float = 0.
                      covariance="group")
     by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
     n = _respondents(design, comb, domain_partitions(design, by_list))
-    targets = means.contrast_within_groups(comb.L, names=comb.names, offset=comb.offset, n=n)
-    table = targets.to_frame(level).rename(columns={"item": "name"})
-    return table.drop(columns="deff")
+    return means.contrast_within_groups(comb.L, names=comb.names, offset=comb.offset, n=n)
+
+
+def _combination_table(targets: Estimate, level: float) -> pd.DataFrame:
+    """``name, by, group, estimate, se, ci_low, ci_high, n`` of the targets' estimate."""
+    return targets.to_frame(level).rename(columns={"item": "name"}).drop(columns="deff")
 
 
 def _respondents(design, comb: _Combination, partitions) -> np.ndarray:
@@ -344,7 +349,7 @@ def norm_scores(design, scales: Sequence[Scale] | None = None, *, wave=None, by=
     probe = _indicator_rows(scales, {c: 0 for s in scales for c in s.items}, 1)
     targets = [parse_target(n) for n in names if n in probe]
     comb = _combination(targets, scales)
-    table = _estimate_combination(design, comb, by=by, level=level)
+    table = _combination_table(_estimate_combination(design, comb, by=by), level)
     meta = pd.DataFrame(comb.meta, index=comb.names)
     table.insert(1, "norm", meta.loc[table["name"], "norm"].to_numpy())
     table.insert(2, "kind", meta.loc[table["name"], "kind"].to_numpy())
@@ -365,13 +370,20 @@ def estimate_targets(design, targets: Sequence[str | Target], scales: Sequence[S
     Returns a DataFrame ``item, by, group, estimate, se, ci_low, ci_high, n`` (whole sample
     first, then by domain; ``item`` is the target name).
     """
+    estimate = target_estimate(design, targets, scales, by=by, proportion=proportion)
+    return _combination_table(estimate, level).rename(columns={"name": "item"})
+
+
+def target_estimate(design, targets: Sequence[str | Target], scales: Sequence[Scale] = (), *,
+                    by=None, proportion: Sequence[float] | None = None) -> Estimate:
+    """The estimate :func:`estimate_targets` tabulates: one per target and domain group
+    (``item`` the target name; whole sample first, then by domain), with the covariances of
+    the targets within each group (R's ``svycontrast`` of a ``svyby``)."""
     parsed = [t if isinstance(t, Target) else parse_target(t) for t in targets]
     if proportion is not None and any(t.is_indicator for t in parsed):
         raise AnalysisInputError("--proportion applies to raw items, not to indicators "
                                  "(norm scores are means on 0-100)")
-    comb = _combination(parsed, scales)
-    table = _estimate_combination(design, comb, by=by, level=level, levels=proportion)
-    return table.rename(columns={"name": "item"})
+    return _estimate_combination(design, _combination(parsed, scales), by=by, levels=proportion)
 
 
 # --------------------------------------------------------------------------- Cronbach's alpha

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import statfiles
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, bounded
 from analysis.margins import Margins
 
@@ -72,8 +73,6 @@ def _read_parquet_file(path: Path, columns: list[str] | None) -> pd.DataFrame:
 def _decode_byte_columns(path: Path, data: pd.DataFrame) -> pd.DataFrame:
     """Binary columns (text stored as bytes, e.g. a GBK CSV converted as it was) decoded as
     UTF-8, else GB18030; a value neither decodes is refused naming its column and row."""
-    from analysis.design import row_name
-
     data = data.copy(deep=False)
     for name in data.columns:
         column = data[name]
@@ -218,12 +217,14 @@ def _pandas_nullable_int_columns(schema) -> set[str]:
 
 
 def _arrow_to_pandas(table) -> pd.DataFrame:
-    """The conversion ``pd.read_parquet`` applies (string dtype, time zones)."""
-    try:
-        from pandas.io._util import arrow_table_to_pandas
-    except ImportError:  # a pandas without this helper: pyarrow's conversion
+    """The conversion ``pd.read_parquet`` applies: text as the string dtype pandas infers for
+    text (``str`` in pandas 3; pyarrow before 19 would give ``object``)."""
+    import pyarrow as pa
+
+    text = pd.Series(["text"]).dtype
+    if not pd.api.types.is_extension_array_dtype(text):
         return table.to_pandas()
-    return arrow_table_to_pandas(table)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def _int64_array(column) -> pd.arrays.IntegerArray:

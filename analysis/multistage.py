@@ -30,6 +30,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.design_columns import (
+    format_value,
+    fpc_factors,
+    numeric_column,
+    population_sizes,
+    row_name,
+)
 from analysis.errors import AnalysisInputError
 from analysis.variance import CERTAINTY_TOLERANCE, PSUStructure, compact_codes
 
@@ -140,14 +147,12 @@ def multistage_structure(data: pd.DataFrame, first: PSUStructure, psu_columns: S
     ``psu_columns[0]`` and ``fpc_columns[0]``): stage ``s`` units are the distinct values of
     ``psu_columns[s]`` within each stage ``s - 1`` unit (R nests every stage in the one
     above), and ``fpc_columns[s]`` is constant within each stage ``s - 1`` unit."""
-    from analysis.design import numeric_column, row_name
-
     # per stage-1 unit, the fraction n_h / N_h its sub-units' variance is multiplied by (the
     # fpc column was checked by the first stage: constant within strata, at least n_h)
     n_first = first.n_psu.astype(float)
     fpc_first = numeric_column(data, fpc_columns[0], allow_missing=False, role="fpc")
     fpc_first = fpc_first[_first_rows(first.psu_stratum[first.psu], first.n_strata)]
-    popsize_first = np.where(fpc_first > 1, fpc_first, n_first / fpc_first)
+    popsize_first = population_sizes(fpc_first, n_first)
     weight = (n_first / popsize_first)[first.psu_stratum]
     parent = first.psu  # (n,) each row's unit at the previous stage
     n_parents = first.n_psus
@@ -168,26 +173,19 @@ def multistage_structure(data: pd.DataFrame, first: PSUStructure, psu_columns: S
         fpc = _constant_within(data, values, parent, n_parents, fpc_col,
                                f"unit of column '{above}'")
         first_row = _first_rows(parent, n_parents)
-        if (fpc <= 0).any():
-            k = int(np.flatnonzero(fpc <= 0)[0])
-            raise AnalysisInputError(f"column '{fpc_col}': value {_fmt(fpc[k])} in "
-                                     f"{row_name(data, first_row[k])} is not positive")
-        popsize = np.where(fpc > 1, fpc, n_sampled / fpc)
-        small = popsize < n_sampled - 1e-9
-        if small.any():
-            k = int(np.flatnonzero(small)[0])
-            raise AnalysisInputError(
-                f"column '{fpc_col}': population size {_fmt(fpc[k])} in "
-                f"{row_name(data, first_row[k])} is smaller than the {n_sampled[k]} sampled "
-                f"units of column '{col}' in its unit of column '{above}'")
-        factor = np.clip((popsize - n_sampled) / popsize, 0.0, 1.0)
+        # the messages are made at once, in this iteration
+        factor = fpc_factors(
+            fpc, n_sampled, fpc_col,
+            where=lambda k: row_name(data, first_row[k]),  # noqa: B023
+            sampled=lambda k: (f"the {n_sampled[k]} sampled units of column "  # noqa: B023
+                               f"'{col}' in its unit of column '{above}'"))  # noqa: B023
         stage = PSUStructure(psu=unit, psu_stratum=unit_parent, n_psu=n_sampled,
                              fpc_factor=factor, stratum_labels=first_row, lonely_psu=lonely_psu,
                              stratum_weight=weight)
         _check_later_lonely(data, stage, s, col, above)
         later.append(stage)
         unit_parents.append(unit_parent)
-        weight = (weight * n_sampled / popsize)[unit_parent]
+        weight = (weight * n_sampled / population_sizes(fpc, n_sampled))[unit_parent]
         parent, n_parents = unit, len(unit_parent)
     # first final-stage unit of each unit of every stage: follow the parents down
     starts: list[np.ndarray | None] = [None]
@@ -208,8 +206,6 @@ def _first_rows(group: np.ndarray, n_groups: int) -> np.ndarray:
 
 def _constant_within(data, values, group, n_groups, column, what) -> np.ndarray:
     """Each group's value of ``values``; raises naming two rows when it varies in a group."""
-    from analysis.design import row_name
-
     first_row = _first_rows(group, n_groups)
     own = values[first_row]
     varies = ~np.isclose(values, own[group], rtol=1e-12, atol=0)
@@ -217,16 +213,14 @@ def _constant_within(data, values, group, n_groups, column, what) -> np.ndarray:
         i = int(np.flatnonzero(varies)[0])
         j = int(first_row[group[i]])
         raise AnalysisInputError(
-            f"column '{column}': the fpc varies within a {what}: {_fmt(values[i])} in "
-            f"{row_name(data, i)}, {_fmt(values[j])} in {row_name(data, j)}")
+            f"column '{column}': the fpc varies within a {what}: {format_value(values[i])} in "
+            f"{row_name(data, i)}, {format_value(values[j])} in {row_name(data, j)}")
     return own
 
 
 def _check_later_lonely(data, stage: PSUStructure, s: int, column: str, above: str) -> None:
     """A unit of stage ``s`` (0-based) with one sampled sub-unit under ``fail`` or
     ``average`` is an error, as in R (``average``: R's variance is NaN)."""
-    from analysis.design import row_name
-
     lonely = (stage.n_psu == 1) & (stage.fpc_factor >= CERTAINTY_TOLERANCE)
     if stage.lonely_psu not in ("fail", "average") or not lonely.any():
         return
@@ -238,7 +232,3 @@ def _check_later_lonely(data, stage: PSUStructure, s: int, column: str, above: s
         f"column '{column}': the unit '{data[above].iloc[i]}' of column '{above}' "
         f"({row_name(data, i)}) has only one sampled unit at stage {s + 1}, so {why}; choose "
         f"lonely_psu='remove', 'adjust' or 'certainty'")
-
-
-def _fmt(v) -> str:
-    return f"{v:g}" if isinstance(v, float | np.floating) else str(v)

@@ -335,8 +335,8 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
     """Read, validate and clean a responses table; see the module docstring.
 
     Parameters:
-        source: a path (CSV, Parquet, ...) or a DataFrame; a list of several paths is
-            pooled, each file an independent survey (:func:`analysis.pooling.load_pooled`).
+        source: a path (CSV, Parquet, ...) or a DataFrame (several files, each an
+            independent survey, are pooled by :func:`analysis.pooling.load_pooled`).
         waves: the waves to keep (default: every wave in the data); each must be there.
         keep_flagged: keep responses flagged by the quality checks (default: exclude them).
         recode_invalid: set out-of-range answer codes to missing (and say how many per column)
@@ -352,13 +352,9 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
     """
     if isinstance(source, list | tuple):
         if len(source) > 1:
-            from analysis.pooling import load_pooled
-
-            return load_pooled(source, columns=columns, waves=waves, keep_flagged=keep_flagged,
-                               recode_invalid=recode_invalid, codebook=codebook,
-                               fieldwork=fieldwork, load_wave=load_wave,
-                               require_wave=require_wave,
-                               recode_not_applicable=recode_not_applicable)
+            # several files are pooled by the layer above (analysis.pooling imports this one)
+            raise TypeError("load_survey reads one source; pool several files with "
+                            "analysis.pooling.load_pooled(paths)")
         (source,) = source
     data, path, name = _read(source, columns, keep_flagged)
     blocks = _select_waves(data, name, waves, require_wave)

@@ -51,7 +51,7 @@ from patsy import builtins as patsy_builtins
 from patsy.categorical import C as patsy_categorical
 from scipy import stats
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, bounded
 
 __all__ = ["FAMILIES", "RegressionResult", "WaldTest", "fit_glm", "formula_variables"]

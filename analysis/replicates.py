@@ -171,7 +171,7 @@ class ReplicateWeights:
     # ------------------------------------------------------------------ calibration
     def calibrated(self, spec, max_iter: int, epsilon: float) -> ReplicateWeights:
         """Each replicate calibrated to the margins of ``spec`` (an
-        :class:`analysis.weighting._RakeSpec`) as R's ``calibrate()`` / ``rake()`` of a
+        :class:`analysis.weighting.CalibrationTargets`) as R's ``calibrate()`` / ``rake()`` of a
         replicate design do: the g-weights depend on the weighting cell only, so each unit
         splits into its (unit, cell) parts and each part's factor takes the g-weight of its
         cell in that replicate."""
@@ -425,7 +425,7 @@ def supplied_weights(design, columns: Sequence[str], type: str, scale: float | N
     and ``rscales`` for ``type``: BRR ``1/R``; Fay ``1/(R (1-rho)^2)``; bootstrap
     ``1/(R-1)``; JK1 ``(R-1)/R`` (R guesses it so, with a warning); JKn needs ``rscales``;
     other: 1."""
-    from analysis.design import numeric_column
+    from analysis.design_columns import numeric_column
 
     if type not in SUPPLIED_TYPES:
         raise AnalysisInputError(f"replicate type '{type}' is not one of "
@@ -466,7 +466,8 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
     same result (``estimate, var, se, n, weight, deff`` ``(G, k)`` and ``cov`` blocks), the
     variances and covariances from the replicates (R's ``svymean``/``svytotal``/``svyby`` of
     a replicate design)."""
-    from analysis.estimates import _zero_filled, covariance_ranges
+    from analysis.design_columns import zero_filled as _zero_filled
+    from analysis.results import covariance_ranges
 
     reps = design.replicates
     a = design.weights

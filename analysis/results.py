@@ -36,6 +36,38 @@ Z_95 = 1.959963984540054  # qnorm(0.975): R's confint() for svymean / svytotal
 COLUMNS = ["item", "by", "group", "estimate", "se", "ci_low", "ci_high", "n", "deff"]
 
 
+# which covariances an estimator computes besides the variances (see Estimate.blocks)
+COVARIANCE_LEVELS = (None, "group", "by", "all")
+
+
+def covariance_ranges(covariance: str | None, sizes: list[int]) -> list[tuple[int, int]] | None:
+    """The blocks of groups whose covariances :func:`analysis.estimates.domain_estimates`
+    computes."""
+    if covariance not in COVARIANCE_LEVELS:
+        raise ValueError(f"covariance must be one of {COVARIANCE_LEVELS}")
+    if covariance is None:
+        return None
+    n_groups = int(np.sum(sizes))
+    if covariance == "group":
+        return [(g, g + 1) for g in range(n_groups)]
+    if covariance == "by":
+        ends = np.cumsum(sizes)
+        return [(int(e - z), int(e)) for z, e in zip(sizes, ends, strict=True) if z]
+    return [(0, n_groups)]
+
+
+def vcov_blocks(covariance: str | None, sizes: list[int], k: int) -> np.ndarray | None:
+    """Which estimates share a computed covariance block (see :class:`Estimate`)."""
+    n_groups = int(np.sum(sizes))
+    if covariance == "all":
+        return None
+    if covariance is None:
+        return np.arange(n_groups * k)
+    if covariance == "group":
+        return np.repeat(np.arange(n_groups), k)
+    return np.repeat(np.arange(len(sizes)), np.asarray(sizes) * k)
+
+
 def normal_quantile(level: float) -> float:
     """``qnorm(0.5 + level / 2)``, the half-width factor of a normal ``level`` interval."""
     if level == 0.95:
@@ -370,6 +402,36 @@ class Estimate:
         unused = row_block < 0
         row_block[unused] = self.blocks.max(initial=0) + 1 + np.arange(unused.sum())
         return vcov, row_block
+
+
+def combine_independent(parts: Sequence[tuple[Estimate, np.ndarray]],
+                        names: Sequence[str] | None = None) -> Estimate:
+    """``sum_k L_k @ coef_k`` over estimates ``coef_k`` from independent samples (the waves of
+    a survey, each its own design), with covariance ``sum_k L_k V_k L_k'``.
+
+    This is :meth:`Estimate.contrast` of the estimates stacked, whose covariance is
+    block-diagonal (independent samples have none between them); each part is contrasted on
+    its own, so a combination that needs a covariance one estimate did not compute is the
+    same error. ``parts``: ``(estimate, L)`` pairs, every ``L`` with the same number of rows.
+    Two combinations' covariance is computed when it is within every part; each keeps
+    ``by``/``group`` when every part's does; ``df`` is the stacked design's (the sum).
+    """
+    if not parts:
+        raise ValueError("no estimates to combine")
+    terms = [est.contrast(L, names=names) for est, L in parts]
+    first = terms[0]
+    coef = np.sum([t.coef for t in terms], axis=0)
+    vcov = np.sum([t.vcov for t in terms], axis=0)
+    labelled = [t.blocks for t in terms if t.blocks is not None]
+    blocks = (None if not labelled
+              else pd.factorize(pd.MultiIndex.from_arrays(labelled))[0] if len(labelled) > 1
+              else labelled[0])
+    by = [b if all(t.by[i] == b for t in terms) else "" for i, b in enumerate(first.by)]
+    group = [g if all(t.group[i] == g and t.by[i] == first.by[i] for t in terms) else ""
+             for i, g in enumerate(first.group)]
+    return Estimate(coef=coef, vcov=vcov, item=first.item, by=by, group=group, n=None,
+                    deff=None, df=sum(t.df for t in terms), statistic="contrast",
+                    blocks=blocks, covariance=first.covariance)
 
 
 def _nan_aware_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:

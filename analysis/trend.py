@@ -43,6 +43,7 @@ from analysis.compare import NOTES_COLUMNS, as_survey
 from analysis.errors import AnalysisInputError
 from analysis.indicators import _combination, estimate_targets, parse_targets
 from analysis.pipeline import DesignSpec, Survey, load_survey, margins_for_wave, weighting_table
+from analysis.regression import degf
 
 TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",
                  "ci_high", "t", "df", "p_value", "n")
@@ -194,13 +195,6 @@ def _slopes(design, items: Sequence[str], year: np.ndarray):
     return slopes, z, answered
 
 
-def _degf(design, rows: np.ndarray) -> int:
-    """R's degf() of the design restricted to ``rows``: PSUs - strata among them."""
-    s = design.structure
-    psus = np.unique(s.psu[rows])
-    return int(len(psus) - len(np.unique(s.psu_stratum[psus])))
-
-
 def linear_trend(
     data,
     items: Sequence[str],
@@ -276,7 +270,7 @@ def linear_trend(
     # R's svyglm: degf of the design it fits (rows with the item answered) + 1 - 2 coefficients;
     # an indicator's influence lives on the whole pooled design (zeros where unanswered)
     everyone = np.ones(pooled.n, dtype=bool)
-    df = np.array([_degf(pooled, everyone if t.is_indicator else rows_used[:, i]) - 1
+    df = np.array([degf(pooled, everyone if t.is_indicator else rows_used[:, i]) - 1
                    for i, t in enumerate(comparable)])
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = slope / se

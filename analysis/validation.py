@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import MAX_SHOWN, AnalysisInputError
 
 WAVE_COLUMN = "wave"
@@ -104,7 +104,7 @@ def _invalid_codes(column: pd.Series, codes: Collection[int]) -> np.ndarray | No
     every value is valid."""
     array = column.array
     if isinstance(array, pd.arrays.IntegerArray):
-        values, ok = array._data, array._mask.copy()  # noqa: SLF001 - no copy of 1M values
+        values, ok = array.to_numpy(dtype=array.dtype.numpy_dtype, na_value=0), pd.isna(array)
     elif pd.api.types.is_integer_dtype(column.dtype):
         values, ok = column.to_numpy(), np.zeros(len(column), dtype=bool)
     else:

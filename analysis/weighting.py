@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.design import row_name
+from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, ConvergenceError, bounded
 from analysis.margins import Margins, category_label
 from analysis.variance import CalibrationStep, compact_codes
@@ -85,9 +85,11 @@ class WeightingReport:
 
 
 @dataclass(frozen=True)
-class _RakeSpec:
-    """What re-calibrating needs: cells, each cell's category per variable, targets, and the
-    calibration function and bounds (raking without bounds: iterative proportional fitting)."""
+class CalibrationTargets:
+    """What a design was calibrated to, and what re-calibrating it (:meth:`SurveyDesign.trim`)
+    needs: the cell of each row in the crossed weighting variables, each cell's category per
+    variable, the targets, and the calibration function and bounds (raking without bounds:
+    iterative proportional fitting)."""
 
     variables: tuple[str, ...]
     cell: np.ndarray            # (n,)
@@ -278,18 +280,16 @@ def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
     spec = margins_spec(design, margins, rescale)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "rake")
     step = _margins_step(spec, design.weights, weights, variance, kind="rake")
-    new = design._with_weights(weights, step, report)
-    new._weighting_spec = spec
+    new = _calibrated_design(design, weights, step, report, spec)
     return _calibrated_replicates(design, new, spec, max_iter, epsilon)
 
 
-def _calibrated_replicates(design, new, spec: _RakeSpec, max_iter: int, epsilon: float):
+def _calibrated_replicates(design, new, spec: CalibrationTargets, max_iter: int, epsilon: float):
     """``new`` with ``design``'s replicate weights calibrated to the same margins, each
     replicate on its own (R's ``calibrate()`` of a replicate design)."""
-    replicates = getattr(design, "replicates", None)
-    if replicates is None:
+    if design.replicates is None:
         return new
-    return new.with_replicates(replicates.calibrated(spec, max_iter, epsilon))
+    return new.with_replicates(design.replicates.calibrated(spec, max_iter, epsilon))
 
 
 def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=None,
@@ -308,13 +308,12 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
     spec = margins_spec(design, margins, rescale, calfun, bounds)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "calibrate")
     step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
-    new = design._with_weights(weights, step, report)
-    new._weighting_spec = spec
+    new = _calibrated_design(design, weights, step, report, spec)
     return _calibrated_replicates(design, new, spec, max_iter, epsilon)
 
 
 def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",
-                 bounds=None) -> _RakeSpec:
+                 bounds=None) -> CalibrationTargets:
     """The cells of ``design``'s rows for ``margins`` and their targets; raises for a data
     category the margins lack, a margin category without respondents (with a positive
     weight), a missing value in a weighting variable."""
@@ -340,7 +339,8 @@ def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking"
         tvecs.append(t)
         labels.append(tuple(cats))
     cell, cell_cats = _cells(codes, sizes)
-    return _RakeSpec(variables, cell, cell_cats, tuple(tvecs), tuple(labels), calfun, bounds)
+    return CalibrationTargets(variables, cell, cell_cats, tuple(tvecs), tuple(labels), calfun,
+                              bounds)
 
 
 def check_category_support(margins: Margins, var: str, cats: list[str], t: np.ndarray,
@@ -372,7 +372,7 @@ def margins_target(margins: Margins, var: str, cat: str) -> str:
     return f"{v.iloc[0]:.10g}" if len(v) else "?"
 
 
-def _calibrated_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
+def _calibrated_weights(base, spec: CalibrationTargets, max_iter, epsilon, method):
     """The weights that meet ``spec``'s margins from ``base``, and the report; raises
     :class:`ConvergenceError` naming the margin furthest off when they are not found."""
     if max_iter < 1:
@@ -409,7 +409,7 @@ def _calibrated_weights(base, spec: _RakeSpec, max_iter, epsilon, method):
     return weights, report
 
 
-def r_model_matrix(spec: _RakeSpec) -> tuple[np.ndarray, np.ndarray]:
+def r_model_matrix(spec: CalibrationTargets) -> tuple[np.ndarray, np.ndarray]:
     """R's model matrix of ``~a+b+...`` on the cells, and its population totals: an intercept
     (the total), then the dummies of every category of each variable but its reference level,
     the first in the margins that has respondents (R's first factor level). Categories
@@ -424,7 +424,7 @@ def r_model_matrix(spec: _RakeSpec) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack(columns), np.array(population)
 
 
-def newton_calibration(cell_base: np.ndarray, spec: _RakeSpec, max_iter: int,
+def newton_calibration(cell_base: np.ndarray, spec: CalibrationTargets, max_iter: int,
                        epsilon: float):
     """R's ``grake`` (survey 4.1-1) on cells: Newton's method for the g-weights
     ``1 + F(x' eta)`` of ``spec.calfun`` within ``spec.bounds`` that meet the margins,
@@ -491,7 +491,7 @@ def newton_calibration(cell_base: np.ndarray, spec: _RakeSpec, max_iter: int,
     return g, iteration, rel, converged, scale
 
 
-def _category_at(spec: _RakeSpec, k: int) -> tuple[str, str]:
+def _category_at(spec: CalibrationTargets, k: int) -> tuple[str, str]:
     for var, labs in zip(spec.variables, spec.labels, strict=True):
         if k < len(labs):
             return var, labs[k]
@@ -515,7 +515,7 @@ def rake_model(cell_cats: np.ndarray, targets) -> np.ndarray:
                       for v, t in enumerate(targets)])
 
 
-def _margins_step(spec: _RakeSpec, before, after, variance: str, kind: str
+def _margins_step(spec: CalibrationTargets, before, after, variance: str, kind: str
                   ) -> CalibrationStep:
     labels = np.array([[spec.labels[v][k] for v, k in enumerate(row)]
                        for row in spec.cell_cats], dtype=object)
@@ -523,6 +523,14 @@ def _margins_step(spec: _RakeSpec, before, after, variance: str, kind: str
                            model=rake_model(spec.cell_cats, spec.targets), before=before,
                            after=after,
                            cell_labels=labels, variance=variance, margins=spec.cell_cats)
+
+
+def _calibrated_design(design, weights, step: CalibrationStep, report: WeightingReport,
+                       targets: CalibrationTargets):
+    """``design`` with the calibrated ``weights``, one more calibration ``step`` (for the
+    variance), the ``report`` and the ``targets`` (for trimming)."""
+    return design.replace(weights=weights, calibration_steps=design.calibration_steps + (step,),
+                          weighting=report, calibration_targets=targets)
 
 
 # ---------------------------------------------------------------------- post-stratification
@@ -586,11 +594,9 @@ def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
     report = _report("poststratify", 1, ab, rel, True, 0.0, weights)
     step = CalibrationStep(kind="poststratify", variables=variables, cell=cell,
                            model=np.eye(len(cell_cats)), before=base, after=weights)
-    new = design._with_weights(weights, step, report)
-    spec = _RakeSpec(variables, cell, np.arange(len(cell_cats))[:, None],
-                     (t[cell_row],), (tuple(str(i) for i in range(len(cell_cats))),))
-    new._weighting_spec = spec
-    return new
+    spec = CalibrationTargets(variables, cell, np.arange(len(cell_cats))[:, None],
+                              (t[cell_row],), (tuple(str(i) for i in range(len(cell_cats))),))
+    return _calibrated_design(design, weights, step, report, spec)
 
 
 # ---------------------------------------------------------------------- trimming
@@ -603,7 +609,7 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
     if lo >= hi:
         raise AnalysisInputError(f"trim bounds: lower {lo:g} is not below upper {hi:g}")
     w = design.weights.copy()
-    spec: _RakeSpec | None = getattr(design, "_weighting_spec", None)
+    spec: CalibrationTargets | None = design.calibration_targets
     tol = 1e-9
     if spec is None:
         # uncalibrated weights: trim and spread the trimmed weight over the untrimmed rows
@@ -624,7 +630,7 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
                                    f"{max_iter} rounds; widen the bounds")
         n_trim = int(((w <= lo * (1 + tol)) | (w >= hi * (1 - tol))).sum())
         report = _report("trim", it, np.zeros(1), np.zeros(1), True, epsilon, w, n_trim)
-        return design._with_weights(w, None, report)
+        return design.replace(weights=w, weighting=report)
     last = design.calibration_steps[-1]
     for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
         w = np.clip(w, lo, hi)
@@ -645,6 +651,5 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
                            model=last.model, before=last.before, after=w,
                            cell_labels=last.cell_labels, variance=last.variance,
                            margins=last.margins)
-    new = design._with_weights(w, step, report, replace_last=True)
-    new._weighting_spec = spec
-    return new
+    return design.replace(weights=w, calibration_steps=design.calibration_steps[:-1] + (step,),
+                          weighting=report)

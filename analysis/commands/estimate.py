@@ -40,9 +40,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.commands.engine import engine_parent, uses_dask
-from analysis.commands.options import (
+from analysis.commands.options import (  # noqa: F401 - design_effect_kind: public here too
     cleaning_parent,
     data_parent,
+    design_effect_kind,
     design_parent,
     design_spec,
     load,
@@ -57,7 +58,6 @@ from analysis.errors import AnalysisInputError
 
 OUTPUT_COLUMNS = ["wave", "item", "by", "group", "estimate", "se", "ci_low", "ci_high", "n",
                   "deff"]
-POPULATION_WEIGHT_RATIO = 10
 
 
 def register(subparsers) -> None:
@@ -96,15 +96,6 @@ def register(subparsers) -> None:
                         "least 10 times the rows (population weights) and 'wr' otherwise "
                         "(weights scaled to the sample size, where 'wor' is undefined)")
     p.set_defaults(func=run)
-
-
-def design_effect_kind(option: str, design):
-    """``deff=`` argument of the estimators for the ``--deff`` option."""
-    if option == "wor":
-        return True
-    if option == "wr":
-        return "replace"
-    return True if design.weights.sum() >= POPULATION_WEIGHT_RATIO * design.n else "replace"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -54,7 +54,7 @@ def refuse_unsupported(args, targets, spec, statistic: str) -> None:
 
 
 def run_partitioned(args, targets, request, spec, margins) -> int:
-    from analysis.commands.estimate import design_effect_kind
+    from analysis.commands.options import design_effect_kind
     from analysis.dask_engine import estimate_partitioned, parquet_files, waves_of
     from analysis.pipeline import margins_for_wave
     from analysis.quality import ExclusionReport

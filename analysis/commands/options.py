@@ -162,6 +162,20 @@ def add_language_option(group) -> None:
 
 
 # --------------------------------------------------------------------------- parsing
+# `--deff auto`: weights summing to at least this many times the rows are population weights,
+# so the SRS reference is sampling without replacement (R's deff=TRUE), else with replacement
+POPULATION_WEIGHT_RATIO = 10
+
+
+def design_effect_kind(option: str, design):
+    """``deff=`` argument of the estimators for the ``--deff`` option."""
+    if option == "wor":
+        return True
+    if option == "wr":
+        return "replace"
+    return True if design.weights.sum() >= POPULATION_WEIGHT_RATIO * design.n else "replace"
+
+
 def design_spec(args, **extra):
     from analysis.pipeline import DesignSpec
 

@@ -153,7 +153,7 @@ def split_groups(data: pd.DataFrame, by: str | None) -> list[tuple[str, np.ndarr
     """``[(label, row positions)]`` of the groups of column ``by`` (one group without it)."""
     if by is None:
         return [("", np.arange(len(data)))]
-    from analysis.design import row_name
+    from analysis.design_columns import row_name
     from analysis.margins import category_label
 
     codes, uniques = pd.factorize(data[by], sort=True)

@@ -213,3 +213,31 @@ def test_command_bad_input_exits_2(synth, tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "wave 2025 is not in the data" in err
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_differences_of_waves_are_contrasts_of_their_stacked_estimates(synth):
+    from analysis.results import Estimate, combine_independent
+
+    est = {}
+    for y in (2024, 2026):
+        d = SurveyDesign(synth[synth.wave == y].reset_index(drop=True), weights="base_weight",
+                         strata="stratum", psu="psu")
+        est[y] = d.mean(["N01_P1", "N02_P1"], by="sex", covariance="group")
+    m = len(est[2024])
+    # the stack of two independent waves: block-diagonal covariance, every entry computed
+    a, b = est[2024], est[2026]
+    stacked = Estimate(coef=np.r_[a.coef, b.coef],
+                       vcov=np.block([[np.nan_to_num(a.vcov), np.zeros((m, m))],
+                                      [np.zeros((m, m)), np.nan_to_num(b.vcov)]]),
+                       item=a.item + b.item, by=a.by + b.by, group=a.group + b.group)
+    L = np.eye(m)
+    want = stacked.contrast(np.hstack([-L[:2], L[:2]]))  # whole sample: 2026 - 2024
+    got = combine_independent([(a, -L[:2]), (b, L[:2])])
+    np.testing.assert_allclose(got.coef, want.coef, rtol=1e-15)
+    np.testing.assert_allclose(got.vcov, want.vcov, rtol=1e-14)
+    assert got.df == a.df + b.df
+    # the covariance within a wave that was not computed (across domain groups) stays an error
+    across = np.zeros((1, m))
+    across[0, [0, m - 1]] = [1, -1]
+    with pytest.raises(ValueError, match="covariance"):
+        combine_independent([(a, across), (b, np.zeros((1, m)))])

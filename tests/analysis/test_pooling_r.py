@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import AnalysisInputError, load_survey
+from analysis import AnalysisInputError
 from analysis.cli import main
 from analysis.pipeline import DesignSpec
+from analysis.pooling import load_pooled
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r_pooling"
 FILES = [str(FIXTURES / f"{name}.csv") for name in ("a", "b", "c")]
@@ -67,7 +68,7 @@ def test_pool_labels_name_the_sources(tmp_path):
 
 
 def test_api_pools_a_list_of_files(expected):
-    survey = load_survey(FILES, keep_flagged=True)
+    survey = load_pooled(FILES, keep_flagged=True)
     design = survey.design(2024, DesignSpec(weight="base_weight", strata="stratum", psu="psu"))
     est = design.mean(["N01_A1"])
     want = expected.query("design == 'stratified' and statistic == 'mean' and "
@@ -124,7 +125,7 @@ def test_same_stems_need_labels(tmp_path, capsys):
 def test_an_item_one_file_lacks_is_not_pooled(tmp_path):
     b = _write(tmp_path, "b.csv", pd.read_csv(FILES[1]).drop(columns="N04_P1"))
     with pytest.raises(AnalysisInputError, match="N04_P1"):
-        load_survey([FILES[0], b], keep_flagged=True, columns=["N01_A1", "N04_P1"])
-    survey = load_survey([FILES[0], b], keep_flagged=True)
+        load_pooled([FILES[0], b], keep_flagged=True, columns=["N01_A1", "N04_P1"])
+    survey = load_pooled([FILES[0], b], keep_flagged=True)
     assert "N04_P1" not in survey.frames[2024].columns
     assert any(k == "not_comparable" and i == "N04_P1" for k, i, _ in survey.notes)

@@ -1,0 +1,84 @@
+"""The modules of analysis/ import one another without cycles, so any import order works."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "analysis"
+
+
+def _module_files() -> dict[str, Path]:
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+    return modules
+
+
+def _imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The analysis modules ``path`` imports anywhere (at the top or inside a function: a
+    deferred import hides a cycle, it does not remove it)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in modules else node.module)
+    return {name for name in found if name in modules}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of ``graph`` (as the list of modules along it), or None."""
+    state: dict[str, str] = {}
+    path: list[str] = []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = "done"
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (found := visit(start)):
+            return found
+    return None
+
+
+def test_no_module_of_analysis_imports_itself_through_others():
+    modules = _module_files()
+    # the package __init__ re-exports from its modules; a module importing a sibling through
+    # "from analysis import x" reaches the sibling, not the package
+    graph = {name: _imports(path, modules) - {name, "analysis"}
+             for name, path in modules.items() if name != "analysis"}
+    assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def test_the_design_modules_do_not_import_one_another_both_ways():
+    modules = _module_files()
+    assert "analysis.design" not in _imports(modules["analysis.weighting"], modules)
+    assert "analysis.design" not in _imports(modules["analysis.multistage"], modules)
+    assert _imports(modules["analysis.design_columns"], modules) == {"analysis.errors"}
+
+
+@pytest.mark.parametrize("order", ["sorted", "reversed"])
+def test_every_module_imports_first_in_a_fresh_interpreter(order):
+    names = sorted(name for name in _module_files()
+                   if name not in ("analysis", "analysis.__main__"))
+    if order == "reversed":
+        names.reverse()
+    code = f"import importlib\nfor name in {names!r}:\n    importlib.import_module(name)\n"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
