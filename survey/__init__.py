@@ -130,6 +130,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_db(app)
 
     from . import (
+        api,
         auth,
         commands,
         console,
@@ -155,4 +156,5 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(respondent.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(language.bp)
+    api.init_app(app)
     return app

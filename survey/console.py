@@ -76,7 +76,7 @@ def wave(code: str, year: int):
 
 def _wave_page(org, wave, *, problem: str | None = None, status: int = 200, form=None):
     return render_template(
-        "console/wave.html", org=org, wave=wave, monitoring=wave_monitoring(wave),
+        "console/wave.html", org=org, row=wave, monitoring=wave_monitoring(wave),
         may_manage=staff_waves.may_manage(org), may_export=staff_waves.may_export(org),
         export_formats=staff_waves.EXPORT_FORMATS, respondent_url=respondent_url,
         problem=problem, form=form or {},
