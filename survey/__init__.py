@@ -130,6 +130,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     init_db(app)
 
     from . import (
+        api,
         auth,
         commands,
         console,
@@ -151,7 +152,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     org_commands.init_app(app)
     auth.init_app(app)
     research.init_app(app)
+    # first: its URL converters (year, org) serve the console's and the API's routes too
+    app.register_blueprint(respondent.bp)
     app.register_blueprint(console.bp)
     app.register_blueprint(language.bp)
-    app.register_blueprint(respondent.bp)
+    api.init_app(app)
     return app

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import json
-from datetime import date
 from pathlib import Path
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from questionnaires import QuestionnaireError, load_wave
@@ -27,9 +26,9 @@ from .models import (
     Response,
     Wave,
     of_default_organisation,
-    to_minute,
     utc_now,
 )
+from .wave_actions import WaveRefused, close_wave, open_wave
 from .wave_cache import forget_wave_states
 
 
@@ -141,27 +140,27 @@ def _freeze_questionnaire(definition, source: str) -> None:
 def open_wave_command(year: int, opens, closes):
     """Open wave YEAR for respondents from today (or --opens) until its last day (or --closes)."""
     wave = _wave(year)
-    if wave.questionnaire is None:
-        raise click.ClickException(f"wave {year} has no questionnaire; load it first")
     today = survey_today()
-    new_opens: date | None = opens.date() if opens else wave.opens
-    new_closes: date | None = closes.date() if closes else wave.closes
-    if opens is None and new_opens is not None and new_opens > today:
-        new_opens = today  # opening now: an explicit command beats the planned first day
-    if new_opens and new_closes and new_closes < new_opens:
-        raise click.ClickException(f"wave {year} would close ({new_closes}) before it opens "
-                                   f"({new_opens})")
-    if closes is None and new_closes is not None and new_closes < today:
-        raise click.ClickException(
-            f"wave {year} closed on {new_closes} by its definition; to reopen it give the new "
-            f"last day: flask --app survey open-wave {year} --closes YYYY-MM-DD"
-        )
-    wave.status, wave.opens, wave.closes = "open", new_opens, new_closes
-    db.session.commit()
-    forget_wave_states()
+    try:
+        open_wave(wave, opens.date() if opens else None, closes.date() if closes else None,
+                  today)
+    except WaveRefused as refused:
+        raise click.ClickException(_refusal(year, refused)) from None
+    new_opens, new_closes = wave.opens, wave.closes
     when = "now" if not new_opens or new_opens <= today else f"on {new_opens}"
     click.echo(f"Wave {year} is open: respondents can answer from {new_opens or 'now'} "
                f"to {new_closes or 'when it is closed'} (starts {when}).")
+
+
+def _refusal(year: int, refused: WaveRefused) -> str:
+    return {
+        "no_questionnaire": f"wave {year} has no questionnaire; load it first",
+        "closes_before_opens": f"wave {year} would close ({refused.closes}) before it opens "
+                               f"({refused.opens})",
+        "closed_by_definition":
+            f"wave {year} closed on {refused.closes} by its definition; to reopen it give the "
+            f"new last day: flask --app survey open-wave {year} --closes YYYY-MM-DD",
+    }[refused.reason]
 
 
 @click.command("close-wave")
@@ -175,25 +174,10 @@ def close_wave_command(year: int):
     their token and resume-code hashes, and the exact start time (kept to the minute from here,
     as completed responses are)."""
     wave = _wave(year)
-    wave.status = "closed"
-    _unlink_unfinished(wave.id)
-    db.session.commit()
-    forget_wave_states()
+    close_wave(wave)
     counts = _response_counts(wave.id)
     click.echo(f"Wave {year} is closed: {counts.get('complete', 0)} completed and "
                f"{counts.get('in_progress', 0)} unfinished responses.")
-
-
-def _unlink_unfinished(wave_id: int) -> None:
-    unfinished = db.session.execute(
-        select(Response.id, Response.started_at)
-        .where(Response.wave_id == wave_id, Response.status == "in_progress")).all()
-    if not unfinished:
-        return
-    db.session.execute(
-        update(Response.__table__).where(Response.__table__.c.id == bindparam("rid"))
-        .values(token_hash=None, resume_code_hash=None, started_at=bindparam("start")),
-        [{"rid": rid, "start": to_minute(started)} for rid, started in unfinished])
 
 
 @click.command("export")

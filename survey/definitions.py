@@ -1,10 +1,11 @@
 """The waves as the respondent's hot path reads them, through the caches of survey/wave_cache.py.
 
-* ``wave_state(year)``: the wave row's status, dates and questionnaire hash, trusted for
-  ``WAVE_CACHE_SECONDS`` (so close-wave takes effect within that many seconds in every worker).
-  The respondent URLs ``/YEAR/…`` serve the default organisation's waves (a year is unique per
-  organisation); the organisation is joined into the same cached query, so it costs no query
-  of its own.
+* ``wave_state(year, organisation=None)``: the wave row's status, dates and questionnaire
+  hash, trusted for ``WAVE_CACHE_SECONDS`` (so close-wave takes effect within that many seconds
+  in every worker).  The respondent URLs ``/YEAR/…`` serve the default organisation's waves,
+  ``/o/CODE/YEAR/…`` organisation CODE's (a year is unique per organisation); the organisation
+  is joined into the same cached query, and is part of the cache key, so it costs no query of
+  its own.
 * ``wave_entry(state)``: the parsed ``questionnaires.Wave`` and what is derived from it, keyed
   by the questionnaire's content hash, parsed from the frozen JSON in the database once per
   process — never YAML per request.
@@ -37,6 +38,7 @@ class WaveState:
     closes: date | None
     questionnaire_id: int | None
     content_hash: str | None
+    organisation: str = DEFAULT_ORGANISATION["code"]
 
     def availability(self, today: date) -> str:
         """``open``, ``not_yet_open`` or ``closed`` for respondents on ``today``."""
@@ -51,13 +53,13 @@ class WaveState:
         return "open"
 
 
-def _state_query():
+def _state_query(organisation: str | None = None):
     return select(
         Wave.id, Wave.year, Wave.status, Wave.opens, Wave.closes,
-        Questionnaire.id, Questionnaire.content_hash,
+        Questionnaire.id, Questionnaire.content_hash, Organisation.code,
     ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id).join(
         Organisation, Organisation.id == Wave.organisation_id,
-    ).where(Organisation.code == DEFAULT_ORGANISATION["code"])
+    ).where(Organisation.code == (organisation or DEFAULT_ORGANISATION["code"]))
 
 
 def _database_key() -> str:
@@ -74,14 +76,16 @@ def database_key() -> str:
     return _database_key()
 
 
-def wave_state(year: int) -> WaveState | None:
-    """The wave's state, from this process's cache when fresh enough."""
-    return wave_states.fresh((_database_key(), year), current_app.config["WAVE_CACHE_SECONDS"],
-                             lambda: _read_wave_state(year))
+def wave_state(year: int, organisation: str | None = None) -> WaveState | None:
+    """The state of wave ``year`` of ``organisation`` (a code; None: the default one), from
+    this process's cache when fresh enough."""
+    return wave_states.fresh((_database_key(), organisation, year),
+                             current_app.config["WAVE_CACHE_SECONDS"],
+                             lambda: _read_wave_state(year, organisation))
 
 
-def _read_wave_state(year: int) -> WaveState | None:
-    row = connection().execute(_state_query().where(Wave.year == year)).first()
+def _read_wave_state(year: int, organisation: str | None) -> WaveState | None:
+    row = connection().execute(_state_query(organisation).where(Wave.year == year)).first()
     return WaveState(*row) if row is not None else None
 
 
@@ -111,7 +115,9 @@ def wave_entry(state: WaveState) -> WaveEntry:
     entry = wave_cache.wave_entry(state.content_hash, lambda: _read_definition(state))
     if entry.content_hash != state.content_hash:
         # the questionnaire was replaced since this state was read: read the state again next
-        wave_states.discard((_database_key(), state.year))
+        organisation = (None if state.organisation == DEFAULT_ORGANISATION["code"]
+                        else state.organisation)
+        wave_states.discard((_database_key(), organisation, state.year))
     return entry
 
 

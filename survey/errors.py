@@ -4,21 +4,39 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 from .db import db
 
 
-def _page(code: int, reason: str | None = None):
+def _page(code: int, reason: str | None = None, error=None):
+    if request.path.startswith("/api/"):
+        return _json_error(code, error)
     if request_ctx.url_adapter is None:
         # the request could not even be routed (Werkzeug refused its Host header), so no URL
         # can be built: a self-contained page in both languages
         return render_template("errors/bare.html", code=code), code
     return render_template("errors/error.html", code=code, reason=reason), code
+
+
+def _json_error(code: int, error=None):
+    """The API's errors: ``{"code", "status", "message"}`` (and ``errors`` for a request
+    that did not validate, field by field), never a page."""
+    body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"),
+            "message": getattr(error, "description", None) or HTTP_STATUS_CODES.get(code, "")}
+    messages = (getattr(error, "data", None) or {}).get("messages")
+    if messages:
+        body["errors"] = messages
+    response = jsonify(body)
+    response.status_code = code
+    if code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
 
 
 def _database_unavailable_errors() -> tuple[type[BaseException], ...]:
@@ -63,6 +81,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        if request.path.startswith("/api/"):
+            return _json_error(400, error)
         return render_template("errors/error.html", code=400, csrf=True), 400
 
     @app.errorhandler(HTTPException)
@@ -70,7 +90,8 @@ def init_app(app: Flask) -> None:
         if error.response is not None:  # views may abort with a finished page
             return error.response
         if error.code is not None and 400 <= error.code < 500:
-            response = current_app.make_response(_page(error.code, getattr(error, "reason", None)))
+            response = current_app.make_response(
+                _page(error.code, getattr(error, "reason", None), error))
             retry_after = getattr(error, "retry_after", None)  # 429 and 503 may say when
             if retry_after is not None:
                 response.headers["Retry-After"] = str(retry_after)

@@ -36,7 +36,7 @@ from questionnaires.question_types import question_type
 from .db import db
 from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import Answer, Questionnaire, Response, Wave, of_default_organisation, to_minute
+from .models import Answer, Questionnaire, Response, Wave, of_organisation, to_minute
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -151,11 +151,11 @@ def _rows(layout: _Layout, records) -> Iterator[list[dict]]:
     yield chunk
 
 
-def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
+def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefinition]:
     row = db.session.execute(
         select(Wave.id, Questionnaire.definition)
         .outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
-        .where(of_default_organisation(year))
+        .where(of_organisation(year, organisation))
     ).first()
     if row is None:
         raise ExportError(f"there is no wave {year}; load its questionnaire first")
@@ -210,21 +210,22 @@ def _temporary(path: Path) -> Path:
 
 
 def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
-                     bom: bool = False) -> ExportResult:
+                     bom: bool = False, organisation: str | None = None) -> ExportResult:
     """Write wave ``year``'s completed responses to ``out`` (its ending picks the format, see
     :data:`WRITERS`), with the codebook and the fieldwork summary beside it.  ``language``
     (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
-    byte-order mark.  Needs an app context.  Returns the paths and the number of rows."""
+    byte-order mark; ``organisation`` is the code of the wave's organisation (None: the
+    default one).  Needs an app context.  Returns the paths and the number of rows."""
     out = Path(out)
     if out.suffix.lower() not in WRITERS:
         endings = ", ".join(WRITERS)
         raise ExportError(f"{out}: the file name must end in one of {endings}")
     if not out.parent.is_dir():
         raise ExportError(f"{out}: folder {out.parent} does not exist")
-    wave_id, wave = _wave_definition(year)
+    wave_id, wave = _wave_definition(year, organisation)
     layout = _Layout(wave)
     layout.median_duration = _median_duration(wave_id)
-    fieldwork = fieldwork_rows(year)
+    fieldwork = fieldwork_rows(year, organisation)
     try:
         spec = TableSpec(columns=layout.columns, codebook=layout.codebook, fieldwork=fieldwork,
                          language=language, bom=bom)

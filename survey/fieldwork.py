@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import case, func, select
 
 from .db import db
-from .models import Response, Wave, of_default_organisation
+from .models import Response, Wave, of_organisation
 
 FIELDWORK_COLUMNS = ("wave", "opens", "closes", "first_response_date", "last_response_date",
                      "started", "completed", "broken_off", "completion_rate")
@@ -40,10 +40,12 @@ def completion_rate(started: int, completed: int) -> str:
     return f"{completed / started:.4f}" if started else ""
 
 
-def fieldwork_rows(year: int) -> list[dict[str, str]]:
-    """One row (a list, so several waves fit the same shape) for wave ``year``; values are
-    strings exactly as the CSV carries them."""
-    wave = db.session.execute(select(Wave).where(of_default_organisation(year))).scalar_one()
+def fieldwork_rows(year: int, organisation: str | None = None) -> list[dict[str, str]]:
+    """One row (a list, so several waves fit the same shape) for wave ``year`` of
+    ``organisation`` (a code; None: the default one); values are strings exactly as the CSV
+    carries them."""
+    wave = db.session.execute(
+        select(Wave).where(of_organisation(year, organisation))).scalar_one()
     started, completed, first, last = db.session.execute(
         select(func.count(Response.id),
                func.count(case((Response.status == "complete", Response.id))),

@@ -164,6 +164,14 @@ def of_default_organisation(year: int):
     return (Wave.year == year) & (Wave.organisation_id == default_organisation_id())
 
 
+def of_organisation(year: int, code: str | None):
+    """The condition "wave ``year`` of organisation ``code``" (None: the default one)."""
+    if code is None:
+        return of_default_organisation(year)
+    organisation = select(Organisation.id).where(Organisation.code == code).scalar_subquery()
+    return (Wave.year == year) & (Wave.organisation_id == organisation)
+
+
 class User(db.Model):
     """A staff account (never a respondent).  ``email`` is stored in lower case;
     ``password_hash`` is argon2id (argon2-cffi); ``totp_secret`` (base32) switches on the
@@ -347,3 +355,30 @@ class PageSave(db.Model):
     page_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_saved_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     saved_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+
+
+# what an organiser's action in the console or the API is recorded as (survey/audit.py)
+AUDIT_ACTIONS = ("open_wave", "close_wave", "export")
+
+
+class AuditEvent(db.Model):
+    """Who did what to which wave, when: an organiser opened or closed a wave, someone
+    exported its responses.  ``user_email`` is kept beside ``user_id`` so the trail still
+    names the account after it is deleted; ``detail`` is a short text (dates, file format)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
+                                                 nullable=False)
+    wave_id: Mapped[int | None] = mapped_column(ForeignKey("waves.id"))
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    detail: Mapped[str] = mapped_column(String(500), nullable=False, default="")
+
+    __table_args__ = (
+        # the console lists an organisation's events, newest first
+        Index("ix_audit_events_organisation_created", "organisation_id", "created_at"),
+    )

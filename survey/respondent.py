@@ -9,6 +9,10 @@ URLs (``YEAR`` is the wave):
 * ``/YEAR/resume``             type a resume code from another device
 * ``/YEAR/thanks``             after submitting
 
+The default organisation's waves live at ``/YEAR/…``; every other organisation's at
+``/o/CODE/YEAR/…`` (the same views, the organisation in the URL and in the cached wave state's
+key, so it costs no query).
+
 A response is found through the ``survey_response`` cookie (a random token; the database keeps
 only its keyed hash).  Answers are saved per page, so Back, closing the tab and continuing
 elsewhere lose nothing.  The last page's POST saves its answers and marks the response complete
@@ -36,7 +40,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import BadRequest, TooManyRequests
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from . import credentials, limits, store
 from .db import commit, rollback
@@ -65,8 +69,33 @@ class YearConverter(IntegerConverter):
     regex = r"[0-9]{1,4}"
 
 
+class OrganisationConverter(BaseConverter):
+    """``<org:org>``: an organisation code as ``create-org`` allows it."""
+
+    regex = r"[A-Za-z0-9_-]{1,32}"
+
+
+def _add_converters(state) -> None:
+    state.app.url_map.converters.setdefault("year", YearConverter)
+    state.app.url_map.converters.setdefault("org", OrganisationConverter)
+    # the respondent's templates link with wave_url: under /o/CODE the links stay there
+    state.app.jinja_env.globals["wave_url"] = _url
+
+
 # runs before the routes below are added (deferred functions run in order)
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("year", YearConverter))
+bp.record_once(_add_converters)
+# every wave URL also exists under /o/CODE for the waves of other organisations: the
+# endpoint "org_X" serves what "X" serves
+ORG_PREFIX = "/o/<org:org>"
+
+
+def _route(rule: str, **options):
+    def register(view):
+        bp.add_url_rule(rule, view_func=view, **options)
+        bp.add_url_rule(ORG_PREFIX + rule, endpoint="org_" + view.__name__, view_func=view,
+                        **options)
+        return view
+    return register
 
 
 # the consent form's field that people never see or reach (templates/survey/consent.html)
@@ -92,10 +121,10 @@ def _refuse_uploads():
 # --------------------------------------------------------------------------- helpers
 
 
-def _open_wave(year: int):
+def _open_wave(year: int, org: str | None):
     """(state, wave cache entry) for an open wave; otherwise abort with the polite 'closed'
     page."""
-    state = wave_state(year)
+    state = wave_state(year, org)
     if state is None:
         abort(404)
     availability = state.availability(survey_today())
@@ -112,6 +141,9 @@ def _open_wave(year: int):
 def _url(endpoint: str, **values) -> str:
     """``url_for`` for the respondent's few URLs, remembered per process (a URL depends only on
     the endpoint, its values and where the app is mounted)."""
+    org = request.view_args.get("org") if request.view_args else None
+    if org is not None:  # stay under /o/CODE
+        endpoint, values = "respondent.org_" + endpoint.partition(".")[2], {**values, "org": org}
     key = (request.script_root, endpoint, *sorted(values.items()))
     url = urls.get(key)
     if url is None:
@@ -195,20 +227,20 @@ def index():
     return _see_other("respondent.landing", year=year)
 
 
-@bp.get("/<year:year>/")
-def landing(year: int):
-    state, entry = _open_wave(year)
+@_route("/<year:year>/", methods=["GET"])
+def landing(year: int, org: str | None = None):
+    state, entry = _open_wave(year, org)
     wave = entry.wave
     response = credentials.load_response(state)
-    if response is None and session.get(credentials.SUBMITTED) == year:
+    if response is None and session.get(credentials.SUBMITTED) == state.id:
         response = credentials.Submitted
     return render_template("survey/landing.html", wave=wave, response=response,
                            item_count=len(wave.items))
 
 
-@bp.route("/<year:year>/consent", methods=["GET", "POST"])
-def consent(year: int):
-    state, entry = _open_wave(year)
+@_route("/<year:year>/consent", methods=["GET", "POST"])
+def consent(year: int, org: str | None = None):
+    state, entry = _open_wave(year, org)
     wave = entry.wave
     response = credentials.load_response(state)
     if request.method == "POST":
@@ -235,9 +267,9 @@ def consent(year: int):
                            response=response, csrf_token=generate_csrf())
 
 
-@bp.route("/<year:year>/page/<key>", methods=["GET", "POST"])
-def page(year: int, key: str):
-    state, entry = _open_wave(year)
+@_route("/<year:year>/page/<key>", methods=["GET", "POST"])
+def page(year: int, key: str, org: str | None = None):
+    state, entry = _open_wave(year, org)
     wave = entry.wave
     index = _page_index(entry, key)
     page = wave.pages[index]
@@ -248,7 +280,7 @@ def page(year: int, key: str):
             # this device's response is gone from its token: completed (the other half of a
             # double tap, a refresh) or moved to another device by its resume code
             return credentials.forget_device(_see_other("respondent.thanks", year=year))
-        if session.get(credentials.SUBMITTED) == year:  # submitted here; nothing links it
+        if session.get(credentials.SUBMITTED) == state.id:  # submitted here; nothing links it
             return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
     response = credentials.view(row)
@@ -335,28 +367,28 @@ def _save_page(state, entry, page, index, response, stored):
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
         return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
-    session[credentials.SUBMITTED] = state.year  # the thank-you page says "submitted"
+    session[credentials.SUBMITTED] = state.id  # the thank-you page says "submitted"
     return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
 
 
-@bp.get("/<year:year>/thanks")
-def thanks(year: int):
-    state = wave_state(year)
+@_route("/<year:year>/thanks", methods=["GET"])
+def thanks(year: int, org: str | None = None):
+    state = wave_state(year, org)
     if state is None or state.questionnaire_id is None:
         abort(404)
     wave = wave_entry(state).wave
     response = credentials.load_response(state)
     if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
-    submitted = session.get(credentials.SUBMITTED) == year
+    submitted = session.get(credentials.SUBMITTED) == state.id
     return render_template("survey/thanks.html", wave=wave, submitted=submitted)
 
 
-@bp.route("/<year:year>/resume", methods=["GET", "POST"])
-def resume(year: int):
+@_route("/<year:year>/resume", methods=["GET", "POST"])
+def resume(year: int, org: str | None = None):
     """Typing a resume code moves the response to this device: a new token and a new resume
     code (shown here), and the typed code and every older device's token stop working."""
-    state, entry = _open_wave(year)
+    state, entry = _open_wave(year, org)
     wave = entry.wave
     typed = request.form.get("code", "") if request.method == "POST" else ""
     error, status, retry_after = None, 200, 0

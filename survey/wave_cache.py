@@ -16,6 +16,9 @@
   (survey/research.py), per database, wave and wave status, trusted for
   ``STATUS_COUNTS_SECONDS`` (a closed wave's for ``CLOSED_STATUS_COUNTS_SECONDS``: nothing
   changes them until the wave's status does, which makes a new key).
+* ``monitoring``: each wave's monitoring numbers for the console and the API
+  (survey/monitoring.py), per database, wave and wave status, trusted for
+  ``MONITORING_SECONDS`` (a closed wave's for ``CLOSED_MONITORING_SECONDS``).
 
 Every cache is bounded and thread-safe enough for gunicorn's threads: lookups are plain dict
 reads (atomic in CPython), insertions take a lock, and a full cache drops its oldest entry.
@@ -162,13 +165,14 @@ class WaveEntry:
 WAVES_LIMIT = 8
 
 waves = BoundedCache(WAVES_LIMIT)  # content hash → WaveEntry
-wave_states = ExpiringCache(1_024)  # (database, year or "current") → (read at, value)
+wave_states = ExpiringCache(1_024)  # (database, organisation, year) or (database, "current")
 urls = BoundedCache(10_000)  # (script root, endpoint, *values) → URL
 dialects = BoundedCache(256)  # ("sql", paramstyle, text) / ("bind" | "read", dialect) → …
 response_counts = ExpiringCache(4_096)  # (database, wave id, status) → (read at, counts)
+monitoring = ExpiringCache(256)  # (database, wave id, status) → (computed at, Monitoring)
 
 CACHES = {"waves": waves, "wave_states": wave_states, "urls": urls, "dialects": dialects,
-          "response_counts": response_counts}
+          "response_counts": response_counts, "monitoring": monitoring}
 
 
 def wave_entry(content_hash: str, load: Callable[[], tuple[str, Wave]]) -> WaveEntry:

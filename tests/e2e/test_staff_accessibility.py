@@ -15,6 +15,7 @@ from .test_respondent_accessibility import _check, phone  # noqa: F401  (the fix
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
+
 @pytest.fixture(scope="module")
 def demo_password(live_survey):
     output = invoke(live_survey.app, "create-demo-account")
@@ -42,7 +43,23 @@ def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_passwor
     _check(phone, f"console ({lang})")
     phone.goto(f"{base}/research/status")
     _check(phone, f"survey waves ({lang})")
-    _submit(phone)  # sign out
+    year = live_survey.wave_file.stem
+    phone.goto(f"{base}/console/national/")
+    _check(phone, f"an organisation's waves and audit trail ({lang})")
+    phone.goto(f"{base}/console/national/{year}/")
+    assert phone.locator("caption").count() >= 4  # the monitoring tables
+    _check(phone, f"a wave's monitoring ({lang})")
+    # the demo account becomes organiser of national too: the page then has its forms
+    invoke(live_survey.app, "create-user", "demo@example.org", "--org", "national", "--role",
+           "organiser")
+    phone.goto(f"{base}/console/national/{year}/")
+    phone.fill("#closes", "1999-01-01")  # before the first day: refused with the reason
+    phone.locator("form[action$='/open'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("[role=alert]").count()
+    _check(phone, f"a wave's page with the open and close forms and an error ({lang})")
+    phone.locator("nav.staff form button[type=submit]").click()  # sign out
+    phone.wait_for_load_state()
     assert "/login" in phone.url
     violations = axe_violations(phone)
     assert not violations, describe(violations)

@@ -155,6 +155,8 @@ def app(database_url, tmp_path):
         "WAVE_CACHE_SECONDS": 0,
         "STATUS_COUNTS_SECONDS": 0,
         "CLOSED_STATUS_COUNTS_SECONDS": 0,
+        "MONITORING_SECONDS": 0,
+        "CLOSED_MONITORING_SECONDS": 0,
     })
     with app.app_context():
         if backend == "sqlite":
@@ -318,7 +320,8 @@ def make_app(tmp_path, monkeypatch):
             "SQLALCHEMY_DATABASE_URI":
                 database or f"sqlite:///{tmp_path / f'db{len(made)}.sqlite'}",
             "WAVE_CACHE_SECONDS": 0, "STATUS_COUNTS_SECONDS": 0,
-            "CLOSED_STATUS_COUNTS_SECONDS": 0, **config,
+            "CLOSED_STATUS_COUNTS_SECONDS": 0, "MONITORING_SECONDS": 0,
+            "CLOSED_MONITORING_SECONDS": 0, **config,
         })
         if install:
             with app.app_context():

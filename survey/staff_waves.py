@@ -1,0 +1,127 @@
+"""What the console and the API do with a wave, behind their thin routes: find it with the
+permission check, open and close it (with the audit event), export it as a streamed download.
+
+Every lookup checks the permission on the object it returns: an unknown organisation or wave
+is 404, a known organisation the user's roles do not reach for the action is 403 (whether
+the wave exists or not, so a sibling learns nothing about another's waves)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from flask import Response, abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from . import audit
+from .db import db
+from .definitions import survey_today
+from .models import Organisation, Wave
+from .permissions import EXPORT, MANAGE_WAVES, can
+from .wave_actions import close_wave, open_wave
+
+# format → media type of the download (the export's writers are picked by the file ending)
+EXPORT_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+DOWNLOAD_BLOCK = 64 * 1024
+
+
+def organisation(code: str, action: str) -> Organisation:
+    org = db.session.execute(
+        select(Organisation).where(Organisation.code == code)).scalar_one_or_none()
+    if org is None:
+        abort(404)
+    if not can(current_user, action, org):
+        abort(403)
+    return org
+
+
+def wave_of(org: Organisation, year: int) -> Wave:
+    wave = db.session.execute(
+        select(Wave).where(Wave.organisation_id == org.id, Wave.year == year)
+    ).scalar_one_or_none()
+    if wave is None:
+        abort(404)
+    return wave
+
+
+def find_wave(code: str, year: int, action: str) -> tuple[Organisation, Wave]:
+    """The organisation and its wave, when the signed-in user may do ``action`` there."""
+    org = organisation(code, action)
+    return org, wave_of(org, year)
+
+
+def waves_of(org: Organisation) -> list[Wave]:
+    return list(db.session.execute(
+        select(Wave).where(Wave.organisation_id == org.id).order_by(Wave.year.desc())
+    ).scalars())
+
+
+def open_now(wave: Wave, opens: date | None, closes: date | None) -> None:
+    """Open ``wave`` (raises ``WaveRefused``) and record who did it, in one transaction."""
+    def record():
+        audit.record(current_user, "open_wave", wave,
+                     f"{wave.opens or ''} – {wave.closes or ''}")
+    open_wave(wave, opens, closes, survey_today(), before_commit=record)
+
+
+def close_now(wave: Wave) -> None:
+    close_wave(wave, before_commit=lambda: audit.record(current_user, "close_wave", wave))
+
+
+def may_manage(org: Organisation) -> bool:
+    return can(current_user, MANAGE_WAVES, org)
+
+
+def may_export(org: Organisation) -> bool:
+    return can(current_user, EXPORT, org)
+
+
+def export_download(org: Organisation, wave: Wave, file_format: str) -> Response:
+    """The wave's responses table through the export's one function, written to a private
+    temporary folder and sent in blocks (never held in memory), the folder removed once sent.
+    The export is recorded in the audit trail."""
+    from .export import ExportError, export_responses  # pandas & co. only when exporting
+
+    if file_format not in EXPORT_FORMATS:
+        abort(400)
+    folder = Path(tempfile.mkdtemp(prefix="survey-export-"))
+    name = f"{org.code}-{wave.year}.{file_format}"
+    try:
+        result = export_responses(wave.year, folder / name, organisation=org.code)
+    except ExportError:
+        shutil.rmtree(folder, ignore_errors=True)
+        abort(409)  # no questionnaire loaded: nothing to export
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    audit.record(current_user, "export", wave, f"{file_format}, {result.rows} rows")
+    db.session.commit()
+    size = result.path.stat().st_size
+    return Response(_FileBlocks(result.path, folder), mimetype=None,
+                    content_type=EXPORT_FORMATS[file_format], headers={
+                        "Content-Disposition": f'attachment; filename="{name}"',
+                        "Content-Length": str(size),
+                        "Cache-Control": "no-store",
+                    }, direct_passthrough=True)
+
+
+class _FileBlocks:
+    """The file in blocks; closing it (WSGI does, sent or not) removes its folder."""
+
+    def __init__(self, path: Path, folder: Path) -> None:
+        self.path, self.folder = path, folder
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            while block := fh.read(DOWNLOAD_BLOCK):
+                yield block
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
