@@ -120,6 +120,34 @@ def waves_of(files: Sequence[Path]) -> dict:
     return dict(sorted(out.items()))
 
 
+def _answer_counts(path, columns: list[str], wave, cleaning) -> pd.Series:
+    from analysis.io import response_columns
+
+    have = set(response_columns(path))
+    present = [c for c in dict.fromkeys(columns) if c in have]
+    read = list(present)
+    if wave is not None:
+        read.append("wave")
+    if not cleaning.keep_flagged:
+        from analysis.quality import FLAG_COLUMNS
+
+        read += list(FLAG_COLUMNS)
+    data, _ = _read(path, list(dict.fromkeys(read)), wave, cleaning)
+    return data[present].notna().sum()
+
+
+def answer_counts(files: Sequence[Path], columns: Sequence[str], wave=None,
+                  cleaning: Cleaning | None = None) -> pd.Series:
+    """Per column of ``columns`` the files have, its answers in ``wave``'s rows after the
+    row-level cleaning (what the comparability rules ask of the data: which items a wave's
+    data answer)."""
+    from dask import delayed
+
+    parts = _compute([delayed(_in_file, pure=True)(f, _answer_counts, f, list(columns), wave,
+                                                   cleaning or Cleaning()) for f in files])
+    return pd.concat(parts, axis=1).fillna(0).sum(axis=1).astype(np.int64)
+
+
 # --------------------------------------------------------------------------- the plan
 @dataclass(frozen=True)
 class Cleaning:
@@ -546,6 +574,7 @@ class PartitionedResult:
     group_df: np.ndarray | None = None
     item_df: np.ndarray | None = None
     respondents: np.ndarray | None = None
+    weight_sums: np.ndarray | None = None  # (G, k) weights of the answers
 
 
 def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
@@ -713,7 +742,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                              recoded=recoded, excluded=excluded,
                              group_df=(psus - strata_reached)[:G].astype(np.int64),
                              item_df=(psus - strata_reached)[G:].astype(np.int64),
-                             respondents=sums["respondents"])
+                             respondents=sums["respondents"], weight_sums=wsum.T)
 
 
 def _tree_merge(tasks: list):

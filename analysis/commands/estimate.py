@@ -266,6 +266,12 @@ def estimate_wave(survey, wave, design, targets, request, notes) -> pd.DataFrame
             raise AnalysisInputError(f"wave {wave}: {exc}" if wave is not None else str(exc)
                                      ) from None
         parts.append(est.assign(deff=float("nan")))
+    return ordered_rows(parts, targets, by)
+
+
+def ordered_rows(parts: list[pd.DataFrame], targets, by: list[str]) -> pd.DataFrame:
+    """The tables of raw items and of indicators as one: whole sample first, then each
+    group, targets in the order asked."""
     table = pd.concat(parts, ignore_index=True)
     if len(parts) == 1:
         return table
