@@ -74,7 +74,7 @@ def run_partitioned(args, targets, request, spec, margins) -> int:
             raise AnalysisInputError(f"{args.margins}: the margins give targets per wave but "
                                      f"{data} has no 'wave' column")
         meta = wave_metadata(files[0], list(by_wave), args)
-        notes = list(meta.notes)
+        notes = [m for _, _, m in meta.notes]
         for wave, wave_files in progress(list(by_wave.items()), "estimating", unit="wave"):
             options = design_options(spec, margins, wave, meta.cleanings[wave], data)
             parts, result = [], None
@@ -226,13 +226,15 @@ class WaveMetadata:
     cleanings: dict
     definitions: dict
     versions_known: dict
-    notes: list
+    notes: list  # (kind, item, message), as the in-memory pipeline's
 
 
 def wave_metadata(first, waves: list, args) -> WaveMetadata:
     """:func:`_cleanings` with the definitions (for indicators and comparability)."""
     cleanings, notes, definitions, known = _cleanings(first, waves, args, details=True)
-    return WaveMetadata(cleanings, definitions, known, notes)
+    kinds = ["metadata"] * (len(notes) - args.keep_flagged) + ["quality"] * args.keep_flagged
+    return WaveMetadata(cleanings, definitions, known,
+                        [(kind, "", m) for kind, m in zip(kinds, notes, strict=True)])
 
 
 def _cleanings(first, waves: list, args, details: bool = False) -> tuple:
