@@ -29,11 +29,15 @@ are the in-memory reader's) and finishes with the reduce the in-memory engine ru
 So no process ever holds more than one partition's rows, and the driver holds tables of
 (items x groups) x (strata + weighting cells + PSUs shared between files).
 
-What it does not compute (use the in-memory engine): covariances between estimates (hence
-contrasts and the Ten Norms indicators, which are contrasts), multistage designs (one PSU
-column), post-stratification, trimming, GREG and other calibrations, and quality flags it would
-have to compute itself (the speeder rule needs the wave's median duration): the data must carry
-the export's flag columns, or the command runs with ``--keep-flagged``.
+With ``covariance=`` the squares pass also adds up, per block of domain groups, the
+cross-products of the centred PSU totals (each scaled by its stratum's variance factor), which
+gives the covariances of :func:`analysis.estimates.domain_estimates`; the Ten Norms indicators
+are contrasts of those means (the commands use :func:`analysis.indicators.combination_estimate`).
+
+What it does not compute (use the in-memory engine): multistage designs (one PSU column),
+post-stratification, trimming, GREG and other calibrations, replicate weights, and quality
+flags it would have to compute itself (the speeder rule needs the wave's median duration): the
+data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
 Dask is an optional dependency (``pip install -e '.[dask]'``): this module imports it only
 inside the functions that run it, and nothing in the in-memory path imports this module.

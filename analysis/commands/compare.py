@@ -19,6 +19,7 @@ stderr too). Numbers are written at full precision unless ``--digits N``.
 
 from __future__ import annotations
 
+from analysis.commands.engine import engine_parent, uses_dask
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -31,7 +32,6 @@ from analysis.commands.options import (
     write_outputs,
     write_weighting,
 )
-from analysis.commands.engine import engine_parent, uses_dask
 from analysis.errors import AnalysisInputError
 
 

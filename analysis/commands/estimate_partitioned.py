@@ -54,8 +54,7 @@ def refuse_design(spec) -> None:
 
 
 def run_partitioned(args, targets, request, spec, margins) -> int:
-    from analysis.commands.estimate import ordered_rows
-    from analysis.commands.options import design_effect_kind
+    from analysis.commands.options import design_effect_kind, ordered_rows
     from analysis.dask_engine import estimate_partitioned, waves_of
     from analysis.io import progress
 

@@ -325,6 +325,17 @@ def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_pat
     assert message in err and len(err.strip().splitlines()) == 1, err
 
 
+@pytest.mark.parametrize("command, extra", [
+    ("trend", ["--items", "N01_A1", "--out", "t.csv"]),
+    ("report", ["--plan", str(ROOT / "analysis/report/example_plan.yaml"), "--out", "r.html"]),
+])
+def test_commands_without_the_engine_refuse_a_folder_in_one_line(folder, command, extra):
+    code, err = run_cli([command, str(folder), *extra])
+    assert code == 2
+    assert f"{command} is not available on the Dask engine" in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_the_in_memory_engine_does_not_import_dask(tmp_path):
     data = tmp_path / "r.csv"
     make_responses(200, waves=[2026], seed=1, items="core").to_csv(data, index=False)
