@@ -236,6 +236,16 @@ def compare_waves(
         designs[y] = survey.design(y, design)
         estimates[y] = target_estimate(designs[y], check.comparable, check.scales_for(y),
                                        by=by, proportion=proportion)
+    return comparison_from_estimates(estimates, base, current, targets, not_comparable, notes,
+                                     method=method, alpha=alpha, level=level,
+                                     weighting=weighting_table(designs) if designs else None)
+
+
+def comparison_from_estimates(estimates: dict[int, Estimate], base: int, current: int,
+                              targets, not_comparable: list, notes: list, *, method: str,
+                              alpha: float, level: float, weighting=None) -> Comparison:
+    """The :class:`Comparison` of the two waves' target estimates (whatever engine made
+    them): ``not_comparable`` ``(item, by, group, reason)`` and ``notes`` so far."""
     merged = _merge_waves(estimates, base, current, targets, not_comparable)
     table = _differences(estimates, base, current, merged, level, alpha, method)
     family = int(np.isfinite(table["p_value"]).sum())
@@ -251,7 +261,7 @@ def compare_waves(
         base=base, current=current, table=table,
         not_comparable=pd.DataFrame(not_comparable, columns=list(NOT_COMPARABLE_COLUMNS)),
         notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), method=method, alpha=alpha,
-        level=level, weighting=weighting_table(designs) if designs else None)
+        level=level, weighting=weighting)
 
 
 def _merge_waves(estimates: dict[int, Estimate], base, current, targets,

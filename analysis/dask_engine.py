@@ -29,11 +29,15 @@ are the in-memory reader's) and finishes with the reduce the in-memory engine ru
 So no process ever holds more than one partition's rows, and the driver holds tables of
 (items x groups) x (strata + weighting cells + PSUs shared between files).
 
-What it does not compute (use the in-memory engine): covariances between estimates (hence
-contrasts and the Ten Norms indicators, which are contrasts), multistage designs (one PSU
-column), post-stratification, trimming, GREG and other calibrations, and quality flags it would
-have to compute itself (the speeder rule needs the wave's median duration): the data must carry
-the export's flag columns, or the command runs with ``--keep-flagged``.
+With ``covariance=`` the squares pass also adds up, per block of domain groups, the
+cross-products of the centred PSU totals (each scaled by its stratum's variance factor), which
+gives the covariances of :func:`analysis.estimates.domain_estimates`; the Ten Norms indicators
+are contrasts of those means (the commands use :func:`analysis.indicators.combination_estimate`).
+
+What it does not compute (use the in-memory engine): multistage designs (one PSU column),
+post-stratification, trimming, GREG and other calibrations, replicate weights, and quality
+flags it would have to compute itself (the speeder rule needs the wave's median duration): the
+data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
 Dask is an optional dependency (``pip install -e '.[dask]'``): this module imports it only
 inside the functions that run it, and nothing in the in-memory path imports this module.
@@ -120,6 +124,34 @@ def waves_of(files: Sequence[Path]) -> dict:
     return dict(sorted(out.items()))
 
 
+def _answer_counts(path, columns: list[str], wave, cleaning) -> pd.Series:
+    from analysis.io import response_columns
+
+    have = set(response_columns(path))
+    present = [c for c in dict.fromkeys(columns) if c in have]
+    read = list(present)
+    if wave is not None:
+        read.append("wave")
+    if not cleaning.keep_flagged:
+        from analysis.quality import FLAG_COLUMNS
+
+        read += list(FLAG_COLUMNS)
+    data, _ = _read(path, list(dict.fromkeys(read)), wave, cleaning)
+    return data[present].notna().sum()
+
+
+def answer_counts(files: Sequence[Path], columns: Sequence[str], wave=None,
+                  cleaning: Cleaning | None = None) -> pd.Series:
+    """Per column of ``columns`` the files have, its answers in ``wave``'s rows after the
+    row-level cleaning (what the comparability rules ask of the data: which items a wave's
+    data answer)."""
+    from dask import delayed
+
+    parts = _compute([delayed(_in_file, pure=True)(f, _answer_counts, f, list(columns), wave,
+                                                   cleaning or Cleaning()) for f in files])
+    return pd.concat(parts, axis=1).fillna(0).sum(axis=1).astype(np.int64)
+
+
 # --------------------------------------------------------------------------- the plan
 @dataclass(frozen=True)
 class Cleaning:
@@ -148,6 +180,9 @@ class Plan:
     rake: tuple[tuple[str, tuple[str, ...]], ...]  # (variable, margin categories)
     wave: int | None
     cleaning: Cleaning
+    # sets of item positions: count per domain group the rows answering any of them (the
+    # respondents of an indicator, :func:`analysis.indicators._respondents`)
+    respondents: tuple[tuple[int, ...], ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -358,6 +393,7 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
     out["cw"] = np.zeros((k, G, C))
     out["group_rows"] = np.zeros(G)
     out["after_cells"] = np.zeros((H, C))
+    out["respondents"] = np.zeros((G, len(plan.respondents)))
     if not len(data):
         return out
     a, h, cell, v = _design_codes(data, plan, labels)
@@ -366,7 +402,10 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
     offsets = np.cumsum([0, *labels.sizes])
     if cell is not None:
         out["after_cells"] = _bins(h * C + cell, a, H * C).reshape(H, C)
+    answers = []
     for j, (y, answered) in enumerate(_item_columns(data, plan)):
+        if plan.respondents:
+            answers.append(answered)
         aw = np.where(answered, a, 0.0)
         ay = aw * y
         vw = np.where(answered, v, 0.0) if cell is not None else None
@@ -387,13 +426,23 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
                 out["cw"][j, sl] = _bins(ck, vw, g * C).reshape(g, C)
             if j == 0:
                 out["group_rows"][sl] = _bins(gk, positive, g)
+    for r, subset in enumerate(plan.respondents):
+        any_answer = np.logical_or.reduce([answers[j] for j in subset]).astype(float)
+        for q, c in enumerate(codes):
+            gk = np.where(c >= 0, c, labels.sizes[q])
+            out["respondents"][offsets[q]:offsets[q + 1], r] = _bins(gk, any_answer,
+                                                                     labels.sizes[q])
     return out
 
 
 def square_partition(path, plan: Plan, labels: Labels, fit: dict) -> dict:
     """Pass 3 on one file: per stratum the sums of squared deviations of the PSU totals of the
     linearised values (after the calibration residuals) from their stratum means, over the
-    PSUs wholly in this file; the partial totals of the PSUs shared with other files."""
+    PSUs wholly in this file, and (with ``fit["ranges"]``) their cross-products within each
+    block of groups, scaled by the strata's variance factors; per (domain group, stratum) the
+    PSUs with a row of positive weight and per (item, stratum) the PSUs with an answer (the
+    degrees of freedom of domains and items); the partial totals and counts of the PSUs
+    shared with other files."""
     return _in_file(path, _squares, path, plan, labels, fit)
 
 
@@ -403,8 +452,10 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
     data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
     k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
     m = k * G
+    ranges = fit["ranges"] or []
     if not len(data):
-        return {"ss": np.zeros((m, H)), "shared": None}
+        return {"ss": np.zeros((m, H)), "reached": np.zeros((G + k, H)), "shared": None,
+                "cov": [np.zeros((k, g1 - g0, k, g1 - g0)) for g0, g1 in ranges]}
     a, h, cell, _ = _design_codes(data, plan, labels)
     if plan.psu:
         # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
@@ -417,22 +468,27 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
         units, unit_stratum = None, h
     local = local.astype(np.int64)
     P = len(unit_stratum)
-    est0, inv, total = fit["est0"], fit["inv"], plan.statistic == "total"
+    center, scale, centred = fit["center"], fit["scale"], fit["centred"]
     codes = _group_codes(data, plan, labels)
     offsets = np.cumsum([0, *labels.sizes])
+    keys = [np.where(c >= 0, c * P + local, labels.sizes[q] * P) for q, c in enumerate(codes)]
+    # rows of positive weight per (group, PSU), then answers per (item, PSU) in the whole sample
+    reach = np.zeros((G + k, P))
+    positive = (a > 0).astype(float)
+    for q, pk in enumerate(keys):
+        g = labels.sizes[q]
+        reach[offsets[q]:offsets[q + 1]] = _bins(pk, positive, g * P).reshape(g, P)
     t = np.zeros((k, G, P))
     for j, (y, answered) in enumerate(_item_columns(data, plan)):
         aw = np.where(answered, a, 0.0)
         ay = aw * y
-        for q, c in enumerate(codes):
+        reach[G + j] = _bins(local, answered.astype(float), P)
+        for q, pk in enumerate(keys):
             g, sl = labels.sizes[q], slice(offsets[q], offsets[q + 1])
-            pk = np.where(c >= 0, c * P + local, g * P)
             py = _bins(pk, ay, g * P).reshape(g, P)
-            if total:
-                t[j, sl] = py
-            else:
-                pw = _bins(pk, aw, g * P).reshape(g, P)
-                t[j, sl] = (py - pw * est0[j, sl, None]) * inv[j, sl, None]
+            if centred:
+                py -= _bins(pk, aw, g * P).reshape(g, P) * center[j, sl, None]
+            t[j, sl] = py * scale[j, sl, None]
     t = t.reshape(m, P)
     if cell is not None:
         C = len(labels.cell_keys)
@@ -442,17 +498,35 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
     shared = None
     owned = np.ones(P, dtype=bool)
     if fit["shared"] is not None and units is not None:
-        is_shared = units.isin(fit["shared"])
+        is_shared = np.asarray(units.isin(fit["shared"]))
         if is_shared.any():
-            owned = ~np.asarray(is_shared)
-            shared = (units[~owned], t[:, ~owned])
-    dev = t[:, owned] - fit["means"][:, unit_stratum[owned]]
+            owned = ~is_shared
+            shared = (units[is_shared], np.vstack([t[:, is_shared], reach[:, is_shared]]))
+    strata = unit_stratum[owned]
+    dev = t[:, owned] - fit["means"][:, strata]
+    cov = _cross_products(dev, fit["root"][strata], ranges, k, G)
     np.square(dev, out=dev)
-    in_stratum = sp.csr_matrix((np.ones(int(owned.sum())), (unit_stratum[owned],
-                                                            np.arange(int(owned.sum())))),
-                               shape=(H, int(owned.sum())))
+    in_stratum = sp.csr_matrix((np.ones(len(strata)), (strata, np.arange(len(strata)))),
+                               shape=(H, len(strata)))
     ss = (in_stratum @ dev.T).T
-    return {"ss": np.asarray(ss), "shared": shared}
+    reached = (in_stratum @ (reach[:, owned] > 0).astype(float).T).T
+    return {"ss": np.asarray(ss), "reached": np.asarray(reached), "shared": shared,
+            "cov": cov}
+
+
+def _cross_products(dev: np.ndarray, root: np.ndarray, ranges: list, k: int, G: int) -> list:
+    """Per block of groups ``(g0, g1)`` the ``(k, nb, k, nb)`` sums over PSUs of the products
+    of the centred PSU totals ``dev`` ``(k G, P)``, each PSU's scaled by ``root`` ``(P,)`` (the
+    square root of its stratum's variance factor)."""
+    if not ranges:
+        return []
+    d = (dev * root).reshape(k, G, -1)
+    out = []
+    for g0, g1 in ranges:
+        nb = g1 - g0
+        rows = d[:, g0:g1].reshape(k * nb, -1)
+        out.append((rows @ rows.T).reshape(k, nb, k, nb))
+    return out
 
 
 # --------------------------------------------------------------------------- reduce helpers
@@ -475,7 +549,9 @@ def _merge_squares(a: dict, b: dict) -> dict:
     shared = [s for s in (a["shared"], b["shared"]) if s is not None]
     if len(shared) == 2:
         shared = [(shared[0][0].append(shared[1][0]), np.hstack([shared[0][1], shared[1][1]]))]
-    return {"ss": a["ss"] + b["ss"], "shared": shared[0] if shared else None}
+    return {"ss": a["ss"] + b["ss"], "reached": a["reached"] + b["reached"],
+            "cov": [x + y for x, y in zip(a["cov"], b["cov"], strict=True)],
+            "shared": shared[0] if shared else None}
 
 
 def _compute(tasks):
@@ -496,6 +572,13 @@ class PartitionedResult:
     rows: int
     recoded: dict
     excluded: dict
+    # R's degf() of each domain group's subset design (first-stage PSUs with a row of positive
+    # weight in the group minus their strata), of each item's answered rows in the whole sample
+    # (any weight), and the rows per group answering any item of each ``respondents`` set
+    group_df: np.ndarray | None = None
+    item_df: np.ndarray | None = None
+    respondents: np.ndarray | None = None
+    weight_sums: np.ndarray | None = None  # (G, k) weights of the answers
 
 
 def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
@@ -505,7 +588,10 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          max_iter: int = 1000, epsilon: float = 1e-10, by=None,
                          levels=None, na_rm: bool = True, deff=True, lonely_psu: str = "fail",
                          wave: int | None = None, cleaning: Cleaning | None = None,
-                         source: str | None = None) -> PartitionedResult:
+                         source: str | None = None, covariance: str | None = None,
+                         respondents: Sequence[Sequence[int]] = (),
+                         linearisation: tuple[np.ndarray, np.ndarray] | None = None
+                         ) -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
     as ``SurveyDesign(all rows, weights, strata, psu, fpc).rake(margins).<statistic>(items,
     by=by)`` would, on the active Dask scheduler (see the module docstring).
@@ -515,6 +601,14 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     and the rows that returns the ``deff`` argument (the command line's ``--deff auto``);
     ``source`` (the folder or pattern) starts the messages about the whole data set (a lonely
     PSU, a margin category without respondents).
+
+    ``covariance`` (``"group"``, ``"by"``, ``"all"``) asks for the covariances of the estimates
+    as :func:`analysis.estimates.domain_estimates` computes them; ``respondents`` (sets of item
+    positions) for the rows per domain group answering any item of each set
+    (:attr:`PartitionedResult.respondents`). ``linearisation`` ``(center, scale)`` ``(k, G)``
+    replaces the linearised values of a mean, ``(y - mean) / weight sum``, by
+    ``(y - center) * scale`` in the variances and covariances (the estimates stay the means):
+    the influence values of a regression on a wave-level regressor (`trend`).
     """
     from dask import delayed
 
@@ -541,7 +635,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
-                cleaning=cleaning or Cleaning())
+                cleaning=cleaning or Cleaning(),
+                respondents=tuple(tuple(int(j) for j in r) for r in respondents))
     margins_file = "" if margins is None or margins.source == "margins" else margins.source
     files = [Path(f) for f in files]
 
@@ -582,36 +677,50 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     has_weight = wsum > 0
     inv = np.divide(1.0, wsum, out=np.zeros_like(wsum), where=has_weight)
     est = ysum if total else np.where(has_weight, ysum * inv, np.nan)
-    est0 = ysum if total else np.where(has_weight, est, 0.0)
-    if total:
-        stratum_sums = sums["sy"].reshape(m, -1)
+    # the linearised values are (y - center) * scale: a total's y, a mean's (y - mean) / sum w
+    if linearisation is not None:
+        center, scale = (np.broadcast_to(np.asarray(v, dtype=float), (k, G))
+                         for v in linearisation)
+    elif total:
+        center, scale = np.zeros((k, G)), np.ones((k, G))
     else:
-        stratum_sums = ((sums["sy"] - est0[:, :, None] * sums["sw"])
-                        * inv[:, :, None]).reshape(m, -1)
+        center, scale = np.where(has_weight, est, 0.0), inv
+    stratum_sums = ((sums["sy"] - center[:, :, None] * sums["sw"])
+                    * scale[:, :, None]).reshape(m, -1)
     fits = []
     if calibration is not None:
-        cell_sums = [(sums["cy"] if total else
-                      (sums["cy"] - est0[:, :, None] * sums["cw"]) * inv[:, :, None]
-                      ).reshape(m, -1).T]
+        cell_sums = [((sums["cy"] - center[:, :, None] * sums["cw"])
+                      * scale[:, :, None]).reshape(m, -1).T]
         fits = calibration.fitted_cells(calibration.coefficients(cell_sums))
         for f in fits:
             stratum_sums = stratum_sums - (sums["after_cells"] @ f).T
     means = structure.stratum_means_t(stratum_sums)
 
-    # pass 3: squared deviations of the PSU totals
-    fit = {"est0": est0, "inv": inv, "fits": fits, "means": means, "shared": shared}
+    # pass 3: squared deviations (and cross-products) of the PSU totals
+    from analysis.estimates import _average_factor, _undefined_to_nan, covariance_blocks
+    from analysis.results import covariance_ranges
+
+    ranges = covariance_ranges(covariance, labels.sizes)
+    psu_weight, _ = structure.gram_weights()
+    root = np.sqrt(psu_weight[structure.unit_stratum_starts])  # per stratum
+    fit = {"center": center, "scale": scale, "centred": bool(center.any()), "fits": fits,
+           "means": means, "shared": shared, "ranges": ranges, "root": root}
     squares = _compute(_tree_merge([delayed(square_partition, pure=True)(f, plan, labels, fit)
                                     for f in files]))
-    ss = squares["ss"]
+    ss, reached, cross = squares["ss"], squares["reached"], squares["cov"]
     if squares["shared"] is not None:
         keys, partial = squares["shared"]
         codes, _ = pd.factorize(keys)
-        totals = np.zeros((m, int(codes.max()) + 1))
+        totals = np.zeros((len(partial), int(codes.max()) + 1))
         np.add.at(totals.T, codes, partial.T)
         first = np.unique(codes, return_index=True)[1]
         h = keys[first].get_level_values(0).to_numpy(dtype=np.int64)
-        dev = (totals - means[:, h]) ** 2
-        np.add.at(ss.T, h, dev.T)
+        dev = totals[:m] - means[:, h]
+        for c, extra in zip(cross, _cross_products(dev, root[h], ranges or [], k, G),
+                            strict=True):
+            c += extra
+        np.add.at(ss.T, h, (dev ** 2).T)
+        np.add.at(reached.T, h, (totals[m:] > 0).T)
     present = None
     if (structure.lonely_psu == "average" and structure.lonely.any()
             and calibration is None):
@@ -619,15 +728,25 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     var = structure.variance_from_squares_t(ss, present).reshape(k, G)
     res = finish(est.T, var.T, sums["counts"].T, wsum.T, sums["y2"].T, ysum.T, total=total,
                  deff=deff, group_rows=None if na_rm else sums["group_rows"])
+    if ranges is not None:
+        factor = _average_factor(structure, present, m).reshape(k, G).T
+        res["cov"] = _undefined_to_nan(covariance_blocks(ranges, cross, factor, var.T),
+                                       res["var"])
     group_labels = [("", [""])] + [(col, [_label(v) for v in index])
                                    for col, index in zip(by, groups, strict=True)]
     estimate = estimate_from_result(res, items, group_labels,
                                     df=float(structure.n_psus - structure.n_strata),
                                     statistic=statistic, deff=deff,
-                                    levels=list(levels) if levels else None, covariance=None)
+                                    levels=list(levels) if levels else None,
+                                    covariance=covariance)
+    psus = reached.sum(axis=1)
+    strata_reached = (reached > 0).sum(axis=1)
     return PartitionedResult(estimate=estimate, weighting=weighting,
                              diagnostics=diagnostics, rows=rows,
-                             recoded=recoded, excluded=excluded)
+                             recoded=recoded, excluded=excluded,
+                             group_df=(psus - strata_reached)[:G].astype(np.int64),
+                             item_df=(psus - strata_reached)[G:].astype(np.int64),
+                             respondents=sums["respondents"], weight_sums=wsum.T)
 
 
 def _tree_merge(tasks: list):

@@ -499,14 +499,8 @@ class _CovarianceAccumulator:
         out = []
         for (g0, g1), raw in zip(self.ranges, self.raw, strict=True):
             t = self.strata[:, g0:g1]
-            c = raw - np.einsum("jah,h,kbh->jakb", t, self.stratum_weight, t)
-            root = np.sqrt(factor[g0:g1].T)  # (k, nb)
-            c *= root[:, :, None, None] * root[None, None, :, :]
-            k, nb = root.shape
-            jj, aa = np.meshgrid(np.arange(k), np.arange(nb), indexing="ij")
-            c[jj, aa, jj, aa] = var[g0:g1].T
-            out.append((g0, g1, c))
-        return out
+            out.append(raw - np.einsum("jah,h,kbh->jakb", t, self.stratum_weight, t))
+        return covariance_blocks(self.ranges, out, factor, var)
 
 
 class _MultistageCovariance(_CovarianceAccumulator):
@@ -527,15 +521,24 @@ class _MultistageCovariance(_CovarianceAccumulator):
             self.raw.append(self.s.covariance(rows.T).reshape(k, nb, k, nb))
 
     def blocks(self, factor: np.ndarray, var: np.ndarray) -> list:
-        out = []
-        for (g0, g1), c in zip(self.ranges, self.raw, strict=True):
-            root = np.sqrt(factor[g0:g1].T)  # (k, nb)
-            c = c * root[:, :, None, None] * root[None, None, :, :]
-            k, nb = root.shape
-            jj, aa = np.meshgrid(np.arange(k), np.arange(nb), indexing="ij")
-            c[jj, aa, jj, aa] = var[g0:g1].T
-            out.append((g0, g1, c))
-        return out
+        return covariance_blocks(self.ranges, self.raw, factor, var)
+
+
+def covariance_blocks(ranges: list[tuple[int, int]], raw: list[np.ndarray], factor: np.ndarray,
+                      var: np.ndarray) -> list:
+    """``[(g0, g1, C)]`` of :func:`domain_estimates` from each block's ``(k, nb, k, nb)``
+    covariances before ``lonely_psu='average'``'s factor ``(G, k)`` (see
+    :func:`_average_factor`), with the diagonal set to the variances ``var`` ``(G, k)`` as the
+    estimator computes them (so SEs are the same whether or not covariances are asked)."""
+    out = []
+    for (g0, g1), c in zip(ranges, raw, strict=True):
+        root = np.sqrt(factor[g0:g1].T)  # (k, nb)
+        c = c * root[:, :, None, None] * root[None, None, :, :]
+        k, nb = root.shape
+        jj, aa = np.meshgrid(np.arange(k), np.arange(nb), indexing="ij")
+        c[jj, aa, jj, aa] = var[g0:g1].T
+        out.append((g0, g1, c))
+    return out
 
 
 def _accumulate_windows(design, columns: list, partitions: list[np.ndarray], sizes: list[int],

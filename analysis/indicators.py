@@ -253,7 +253,19 @@ def _estimate_combination(design, comb: _Combination, by=None,
                      covariance="group")
     by_list = [] if by is None else ([by] if isinstance(by, str) else list(by))
     n = _respondents(design, comb, domain_partitions(design, by_list))
+    return combination_estimate(means, comb, n)
+
+
+def combination_estimate(means: Estimate, comb: _Combination, n: np.ndarray) -> Estimate:
+    """The targets of ``comb`` from the item means of every domain group (``means``, items in
+    ``comb.items`` order within each group, covariances within groups) and the respondents
+    ``n`` per group and target: ``L @ means + offset`` in every group."""
     return means.contrast_within_groups(comb.L, names=comb.names, offset=comb.offset, n=n)
+
+
+def respondent_sets(comb: _Combination) -> list[tuple[int, ...]]:
+    """Per target the positions of the items it uses (its respondents answer any of them)."""
+    return [tuple(int(j) for j in np.flatnonzero(row)) for row in comb.L != 0]
 
 
 def _combination_table(targets: Estimate, level: float) -> pd.DataFrame:

@@ -19,6 +19,7 @@ stderr too). Numbers are written at full precision unless ``--digits N``.
 
 from __future__ import annotations
 
+from analysis.commands.engine import engine_parent, uses_dask
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -37,7 +38,8 @@ from analysis.errors import AnalysisInputError
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare",
-        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("C.csv")],
+        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("C.csv"),
+                 engine_parent()],
         help="changes between two waves, with comparability rules and multiple-testing "
              "correction",
         description="Compare items and Ten Norms indicators between two waves (independent "
@@ -65,8 +67,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from analysis.compare import compare_waves
-
     if not 0 < args.alpha < 1:
         raise AnalysisInputError(f"--alpha {args.alpha:g} must be between 0 and 1")
     if args.base == args.current:
@@ -74,12 +74,24 @@ def run(args) -> int:
     items = split_list(args.items, "--items")
     by = split_list(args.by, "--by") if args.by else None
     spec = design_spec(args)
-    survey = load(args, waves=[args.base, args.current], estimated=items + (by or []))
-    result = compare_waves(survey, items, args.base, args.current, design=spec, by=by,
-                           proportion=parse_levels(args.proportion), method=args.method,
-                           alpha=args.alpha, common_items=args.common_items)
+    if uses_dask(args):
+        from analysis.commands.waves_partitioned import compare_partitioned
+
+        result = compare_partitioned(args, items, by, spec)
+    else:
+        result = compare_in_memory(args, items, by, spec)
     write_outputs(result.table, result.notes, args.out, "compare", args.digits,
                   args.language)
     if spec.weighted:
         write_weighting(result.weighting, args.out, "compare", args.digits)
     return 0
+
+
+def compare_in_memory(args, items, by, spec):
+    from analysis.compare import compare_waves
+
+    survey = load(args, waves=[args.base, args.current], estimated=items + (by or []))
+    result = compare_waves(survey, items, args.base, args.current, design=spec, by=by,
+                           proportion=parse_levels(args.proportion), method=args.method,
+                           alpha=args.alpha, common_items=args.common_items)
+    return result

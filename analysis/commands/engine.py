@@ -90,3 +90,22 @@ def dask_client(args):
                       memory_limit=LOCAL_WORKER_MEMORY, dashboard_address=None) as cluster, \
             Client(cluster) as client, dask.config.set(scheduler=client):
         yield client
+
+
+# commands that read a folder or glob of Parquet files on the Dask engine as yet: the others
+# refuse one in one line (docs/analysis.md, "Beyond one machine")
+NOT_ON_DASK = {
+    "trend": "the pooled regression needs a second pass per wave after the fit, not yet wired",
+    "report": "its analyses run in memory",
+}
+
+
+def refuse_partitioned(data, command: str) -> None:
+    """One line for a folder or glob given to a command the Dask engine does not run."""
+    from analysis.dask_engine import is_partitioned
+
+    first = data if isinstance(data, str) else data[0]
+    if is_partitioned(first):
+        raise AnalysisInputError(f"{first}: {command} is not available on the Dask engine "
+                                 f"({NOT_ON_DASK[command]}); give one file for the in-memory "
+                                 "engine")

@@ -266,15 +266,6 @@ def estimate_wave(survey, wave, design, targets, request, notes) -> pd.DataFrame
             raise AnalysisInputError(f"wave {wave}: {exc}" if wave is not None else str(exc)
                                      ) from None
         parts.append(est.assign(deff=float("nan")))
-    table = pd.concat(parts, ignore_index=True)
-    if len(parts) == 1:
-        return table
-    order = {t.name: i for i, t in enumerate(targets)}
-    blocks = {b: i for i, b in enumerate(["", *by])}
-    groups = {key: i for i, key in enumerate(dict.fromkeys(zip(table["by"], table["group"],
-                                                               strict=True)))}
-    keys = pd.DataFrame({"b": table["by"].map(blocks),
-                         "g": [groups[k] for k in zip(table["by"], table["group"], strict=True)],
-                         "i": table["item"].map(order)})
-    return table.loc[keys.sort_values(["b", "g", "i"], kind="stable").index].reset_index(
-        drop=True)
+    from analysis.commands.options import ordered_rows
+
+    return ordered_rows(parts, targets, by)

@@ -9,6 +9,9 @@ one line naming the in-memory engine.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
 from analysis.commands.engine import dask_client
@@ -27,21 +30,18 @@ DASK_STATISTICS = ("mean", "total", "proportion")
 
 def refuse_unsupported(args, targets, spec, statistic: str) -> None:
     """One line for what the Dask engine does not compute (docs/analysis.md)."""
+    refuse_design(spec)
     if statistic not in DASK_STATISTICS:
         raise AnalysisInputError(f"--{statistic} is not available on the Dask engine (it "
                                  f"estimates {', '.join(DASK_STATISTICS)}); use --engine memory")
+
+
+def refuse_design(spec) -> None:
+    """One line for a design the Dask engine does not take (every command's)."""
     if spec.calfun != "raking" or spec.bounds is not None:
         raise AnalysisInputError(f"--calfun {spec.calfun}"
                                  f"{' with --bounds' if spec.bounds is not None else ''} is not "
                                  "available on the Dask engine (it rakes); use --engine memory")
-    indicators = [t for t in targets if t.is_indicator]
-    if indicators:
-        raise AnalysisInputError(f"the Dask engine estimates items, not indicators such as "
-                                 f"'{indicators[0].name}' (their SEs need covariances); use "
-                                 "--engine memory on one file")
-    if args.ci != "wald":
-        raise AnalysisInputError(f"--ci {args.ci} is not available on the Dask engine "
-                                 "(use --engine memory)")
     if getattr(spec, "replicates", None) is not None:
         raise AnalysisInputError("replicate weights (--replicates, --repweights) are not "
                                  "available on the Dask engine; use --engine memory")
@@ -54,60 +54,159 @@ def refuse_unsupported(args, targets, spec, statistic: str) -> None:
 
 
 def run_partitioned(args, targets, request, spec, margins) -> int:
-    from analysis.commands.options import design_effect_kind
-    from analysis.dask_engine import estimate_partitioned, parquet_files, waves_of
-    from analysis.pipeline import margins_for_wave
-    from analysis.quality import ExclusionReport
+    from analysis.commands.options import design_effect_kind, ordered_rows
+    from analysis.dask_engine import estimate_partitioned, waves_of
+    from analysis.io import progress
 
     by, levels = request.by, request.levels
     refuse_unsupported(args, targets, spec, request.statistic)
     check_out(args.out)
     data = args.data[0]
-    files = parquet_files(data)
-    other = next((f for f in files if f.suffix.lower() not in PARQUET_SUFFIXES), None)
-    if other is not None:
-        raise AnalysisInputError(f"{other}: the Dask engine reads Parquet files (.parquet, .pq)")
-    items = [t.item for t in targets]
+    files = partitioned_files(data)
+    raw = [t.item for t in targets if not t.is_indicator]
+    indicators = [t for t in targets if t.is_indicator]
     statistic = request.statistic
-    start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
     tables, weighting, notes = [], [], []
     with dask_client(args) as client:
         by_wave = waves_of(files)
         if margins is not None and margins.waves and None in by_wave:
             raise AnalysisInputError(f"{args.margins}: the margins give targets per wave but "
                                      f"{data} has no 'wave' column")
-        cleanings, notes = _cleanings(files[0], list(by_wave), args)
-        for wave, wave_files in by_wave.items():
-            result = estimate_partitioned(
-                wave_files, items, statistic, weights=start, strata=spec.strata, psu=spec.psu,
-                fpc=spec.fpc,
-                margins=margins_for_wave(margins, wave) if margins is not None else None,
-                rescale=spec.rescale, rake_variance=spec.rake_variance, by=by or None,
-                levels=levels, lonely_psu=spec.lonely_psu, wave=wave, cleaning=cleanings[wave],
-                deff=lambda weight_sum, rows: design_effect_kind(
-                    args.deff, _Weights(weight_sum, rows)),
-                source=str(data))
-            table = result.estimate.table
+        meta = wave_metadata(files[0], list(by_wave), args)
+        notes = [m for _, _, m in meta.notes]
+        for wave, wave_files in progress(list(by_wave.items()), "estimating", unit="wave"):
+            options = design_options(spec, margins, wave, meta.cleanings[wave], data)
+            parts, result = [], None
+            if raw:
+                result = estimate_partitioned(
+                    wave_files, raw, statistic, by=by or None, levels=levels,
+                    deff=lambda weight_sum, rows: design_effect_kind(
+                        args.deff, _Weights(weight_sum, rows)), **options)
+                parts.append(proportion_intervals(result, request.ci, len(raw)))
+            if indicators:
+                scales, dropped = indicator_scales(wave_files, wave, meta, indicators)
+                notes += [m for _, _, m in dropped]
+                estimate, result = target_estimate_partitioned(
+                    wave_files, indicators, scales, by=by or None, options=options)
+                parts.append(estimate.to_frame())
+            table = ordered_rows(parts, targets, by)
             table.insert(0, "wave", "" if wave is None else wave)
             tables.append(table)
-            label = f"wave {wave}: " if wave is not None else ""
-            if result.excluded:
-                reasons = {k: v for k, v in result.excluded.items() if k not in ("total", "rows")}
-                report = ExclusionReport(n_rows=result.excluded["rows"], by_reason=reasons,
-                                         total=result.excluded.get("total", 0))
-                notes.append(f"{label}{report.message()}")
-            for col, k in result.recoded.items():
-                notes.append(f"{label}column '{col}': {k} out-of-range answer "
-                             f"code{'s' if k != 1 else ''} set to missing (--recode-invalid)")
+            notes += result_notes(result, wave)
             weighting.append({"wave": "" if wave is None else wave,
                               **result.diagnostics.as_dict()})
-        notes.append(f"Dask engine: {len(files)} file(s), {len(client.scheduler_info()['workers'])}"
-                     f" worker(s) at {client.scheduler.address}")
+        notes.append(engine_note(files, client))
     write_csv(pd.concat(tables, ignore_index=True)[OUTPUT_COLUMNS], args.out, args.digits)
     say("estimate", notes)
     if spec.weighted:
         write_weighting(pd.DataFrame(weighting), args.out, "estimate", args.digits)
     return 0
+
+
+def partitioned_files(data) -> list:
+    """The Parquet files of a folder or glob (one line for any other file)."""
+    from analysis.dask_engine import parquet_files
+
+    files = parquet_files(data)
+    other = next((f for f in files if f.suffix.lower() not in PARQUET_SUFFIXES), None)
+    if other is not None:
+        raise AnalysisInputError(f"{other}: the Dask engine reads Parquet files (.parquet, .pq)")
+    return files
+
+
+def engine_note(files, client) -> str:
+    return (f"Dask engine: {len(files)} file(s), {len(client.scheduler_info()['workers'])} "
+            f"worker(s) at {client.scheduler.address}")
+
+
+def design_options(spec, margins, wave, cleaning, data) -> dict:
+    """The design arguments of :func:`analysis.dask_engine.estimate_partitioned` for ``wave``
+    (its margins, cleaning and the design columns of ``spec``)."""
+    from analysis.pipeline import margins_for_wave
+
+    start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
+    return dict(weights=start, strata=spec.strata, psu=spec.psu, fpc=spec.fpc,
+                margins=margins_for_wave(margins, wave) if margins is not None else None,
+                rescale=spec.rescale, rake_variance=spec.rake_variance,
+                lonely_psu=spec.lonely_psu, wave=wave, cleaning=cleaning, source=str(data))
+
+
+def result_notes(result, wave) -> list[str]:
+    """What the cleaning did to one wave's rows (the in-memory pipeline's notes)."""
+    from analysis.quality import ExclusionReport
+
+    notes = []
+    label = f"wave {wave}: " if wave is not None else ""
+    if result.excluded:
+        reasons = {k: v for k, v in result.excluded.items() if k not in ("total", "rows")}
+        report = ExclusionReport(n_rows=result.excluded["rows"], by_reason=reasons,
+                                 total=result.excluded.get("total", 0))
+        notes.append(f"{label}{report.message()}")
+    for col, k in result.recoded.items():
+        notes.append(f"{label}column '{col}': {k} out-of-range answer "
+                     f"code{'s' if k != 1 else ''} set to missing (--recode-invalid)")
+    return notes
+
+
+def proportion_intervals(result, method: str, k: int) -> pd.DataFrame:
+    """The estimate's table with ``method``'s intervals (:mod:`analysis.ciprop`): the domain
+    degrees of freedom are the engine's per-group PSUs reached minus their strata."""
+    table = result.estimate.table
+    if method == "wald":
+        return table
+    from analysis.ciprop import CI_METHODS
+
+    table = table.copy()
+    df = np.repeat(result.group_df.astype(float), k)
+    low, high = CI_METHODS[method](table["estimate"].to_numpy(dtype=float),
+                                   table["se"].to_numpy(dtype=float),
+                                   table["n"].to_numpy(dtype=float), df)
+    table["ci_low"], table["ci_high"] = low, high
+    return table
+
+
+def indicator_scales(files, wave, meta, targets) -> tuple[list, list]:
+    """The scales wave ``wave``'s indicator ``targets`` are scored from (its definition's items
+    the data answer) and notes naming the items the data lack: the in-memory
+    ``Survey.indicator_scales`` on the answer counts of the files."""
+    from analysis.comparability import component_scales, wave_scales_in_data
+
+    frame = answered_frame(files, wave, meta, [])
+    scales, notes = wave_scales_in_data({wave: meta.definitions[wave]}, {wave: frame}, targets)
+    used = {n for t in targets if t.is_indicator for n in component_scales(t, scales[wave])}
+    return [s for name, s in scales[wave].items() if name in used], notes
+
+
+def answered_frame(files, wave, meta, extra: list[str]) -> pd.DataFrame:
+    """A one-row frame standing for a wave's rows where the comparability rules look: a column
+    per item of the wave's definition (and ``extra``) the files have, answered (1) when some
+    row answers it, else missing."""
+    from analysis.dask_engine import answer_counts
+
+    columns = list(dict.fromkeys([*meta.definitions[wave].items, *extra]))
+    counts = answer_counts(files, columns, wave, meta.cleanings[wave])
+    return pd.DataFrame({c: [1.0 if n > 0 else np.nan] for c, n in counts.items()})
+
+
+def target_estimate_partitioned(files, targets, scales, *, by=None, proportion=None,
+                                options: dict):
+    """:func:`analysis.indicators.target_estimate` on the Dask engine: the item means (or
+    shares) of every domain group with their covariances within groups, and the targets as
+    their contrasts (``indicators.combination_estimate``). Returns the estimate and the
+    engine's result."""
+    from analysis.dask_engine import estimate_partitioned
+    from analysis.indicators import _combination, combination_estimate, respondent_sets
+
+    if proportion is not None and any(t.is_indicator for t in targets):
+        raise AnalysisInputError("--proportion applies to raw items, not to indicators "
+                                 "(norm scores are means on 0-100)")
+    comb = _combination(targets, scales)
+    result = estimate_partitioned(files, comb.items,
+                                  "mean" if proportion is None else "proportion", by=by,
+                                  levels=proportion, deff=False, covariance="group",
+                                  respondents=respondent_sets(comb), **options)
+    estimate = combination_estimate(result.estimate, comb, result.respondents.ravel())
+    return estimate, result
 
 
 class _Weights:
@@ -118,7 +217,26 @@ class _Weights:
         self.n = rows
 
 
-def _cleanings(first, waves: list, args) -> tuple[dict, list[str]]:
+@dataclass(frozen=True)
+class WaveMetadata:
+    """Per wave the row-level cleaning and definition, whether wording versions are known,
+    and the notes about where the metadata came from."""
+
+    cleanings: dict
+    definitions: dict
+    versions_known: dict
+    notes: list  # (kind, item, message), as the in-memory pipeline's
+
+
+def wave_metadata(first, waves: list, args) -> WaveMetadata:
+    """:func:`_cleanings` with the definitions (for indicators and comparability)."""
+    cleanings, notes, definitions, known = _cleanings(first, waves, args, details=True)
+    kinds = ["metadata"] * (len(notes) - args.keep_flagged) + ["quality"] * args.keep_flagged
+    return WaveMetadata(cleanings, definitions, known,
+                        [(kind, "", m) for kind, m in zip(kinds, notes, strict=True)])
+
+
+def _cleanings(first, waves: list, args, details: bool = False) -> tuple:
     """Per wave the row-level cleaning of the pipeline, from the metadata of the first file
     (a codebook beside it or in its Parquet metadata, else the repository's wave definition,
     else the column names), and the notes about the metadata."""
@@ -152,4 +270,8 @@ def _cleanings(first, waves: list, args) -> tuple[dict, list[str]]:
     notes = [m for _, _, m in meta.notes]
     if args.keep_flagged:
         notes.append("quality flags ignored (--keep-flagged): no response excluded")
+    if details:
+        known = {y: (meta.waves[y].versions_known if y is not None else False)
+                 for y in definitions}
+        return cleanings, notes, definitions, known
     return cleanings, notes

@@ -405,3 +405,20 @@ def write_outputs(table: pd.DataFrame, notes: pd.DataFrame, out: str, command: s
     written = write_csv(table, out, digits, language)
     notes.to_csv(sidecar(out, "notes"), index=False)
     say(command, list(notes["message"]) + written)
+
+
+def ordered_rows(parts: list[pd.DataFrame], targets, by: list[str]) -> pd.DataFrame:
+    """The tables of raw items and of indicators as one: whole sample first, then each
+    group, targets in the order asked."""
+    table = pd.concat(parts, ignore_index=True)
+    if len(parts) == 1:
+        return table
+    order = {t.name: i for i, t in enumerate(targets)}
+    blocks = {b: i for i, b in enumerate(["", *by])}
+    groups = {key: i for i, key in enumerate(dict.fromkeys(zip(table["by"], table["group"],
+                                                               strict=True)))}
+    keys = pd.DataFrame({"b": table["by"].map(blocks),
+                         "g": [groups[k] for k in zip(table["by"], table["group"], strict=True)],
+                         "i": table["item"].map(order)})
+    return table.loc[keys.sort_values(["b", "g", "i"], kind="stable").index].reset_index(
+        drop=True)

@@ -32,11 +32,13 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from analysis.commands.engine import refuse_partitioned
     from analysis.report.findings import build_findings
     from analysis.report.fonts import NoCJKFontError, find_cjk_font
     from analysis.report.plan import load_plan
     from analysis.report.render import write_report
 
+    refuse_partitioned(args.data, "report")
     started = time.perf_counter()
     plan = load_plan(args.plan).with_language(args.language)
     try:

@@ -19,6 +19,7 @@ Writes three files:
 
 from __future__ import annotations
 
+from analysis.commands.engine import refuse_partitioned
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -67,6 +68,7 @@ def run(args) -> int:
 
     if not 0 < args.level < 1:
         raise AnalysisInputError(f"--level {args.level:g} must be between 0 and 1")
+    refuse_partitioned(args.data, "trend")
     waves = parse_numbers(args.waves, "--waves", int, "year")
     items = split_list(args.items, "--items")
     spec = design_spec(args)

@@ -161,6 +161,23 @@ def test_a_two_process_local_cluster_gives_the_same_numbers(folder, whole, clust
     assert_same(design.mean(ITEMS, by="region").table, got)
 
 
+@pytest.mark.parametrize("covariance", ["group", "by", "all"])
+@pytest.mark.parametrize("name", ["stratified clusters", "clusters with fpc", "rows as PSUs"])
+def test_covariances_equal_the_in_memory_engine(folder, whole, name, covariance):
+    spec = DESIGNS[name]
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS)
+    design = SurveyDesign(whole[whole["wave"] == 2025].reset_index(drop=True), **spec)
+    ref = design.rake(margins).mean(ITEMS, by="region", covariance=covariance)
+    got = estimate_partitioned(parquet_files(folder), ITEMS, "mean", margins=margins,
+                               by="region", wave=2025, covariance=covariance,
+                               **spec).estimate
+    assert (np.isnan(ref.vcov) == np.isnan(got.vcov)).all()
+    ok = ~np.isnan(ref.vcov)
+    rel = np.abs(ref.vcov[ok] - got.vcov[ok]) / np.abs(ref.vcov[ok])
+    assert rel.max() <= TOLERANCE, rel.max()
+    assert (ref.blocks is None and got.blocks is None) or (ref.blocks == got.blocks).all()
+
+
 # ------------------------------------------------------------------------------ command line
 def run_cli(args) -> tuple[int, str]:
     import contextlib
@@ -190,6 +207,58 @@ def test_estimate_on_a_folder_equals_estimate_on_one_file(folder, whole, tmp_pat
     w_ref = pd.read_csv(tmp_path / "m.weighting.csv")
     w_got = pd.read_csv(tmp_path / "d.weighting.csv")
     assert np.allclose(w_ref.to_numpy(float), w_got.to_numpy(float), rtol=1e-12)
+
+
+def same_files(ref: Path, got: Path, labels: list[str]) -> None:
+    a, b = pd.read_csv(ref), pd.read_csv(got)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    assert (a[labels].fillna("").astype(str) == b[labels].fillna("").astype(str)).all().all()
+    numbers = [c for c in a.columns if c not in labels and a[c].dtype != bool]
+    x, y = a[numbers].to_numpy(float), b[numbers].to_numpy(float)
+    assert (np.isnan(x) == np.isnan(y)).all()
+    ok = np.isfinite(x) & (x != 0)
+    assert (np.abs(x[ok] - y[ok]) / np.abs(x[ok])).max() <= TOLERANCE
+
+
+@pytest.mark.parametrize("extra", [
+    ["--items", "N01_A1,N04.practice,index.gap,N04_P2", "--by", "region"],
+    ["--items", "N01_A1,N04_P2", "--proportion", "4,5", "--ci", "logit", "--by", "region,sex"],
+    ["--items", "N01_A1,N04_P2", "--proportion", "4,5", "--ci", "wilson", "--by", "region"],
+], ids=["indicators", "logit", "wilson"])
+def test_indicators_and_proportion_intervals_equal_the_in_memory_engine(folder, whole,
+                                                                        tmp_path, cluster,
+                                                                        extra):
+    one = tmp_path / "all.parquet"
+    whole.to_parquet(one, index=False)
+    common = [*extra, "--weight", "base_weight", "--strata", "stratum", "--psu", "psu",
+              "--keep-flagged"]
+    code, err = run_cli(["estimate", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["estimate", str(folder), "--scheduler", cluster.scheduler_address,
+                         *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    same_files(tmp_path / "m.csv", tmp_path / "d.csv", ["wave", "item", "by", "group"])
+
+
+def test_compare_on_a_partitioned_data_set_equals_compare_in_memory(tmp_path, cluster):
+    files = write_partitioned(tmp_path / "parts", 3000, waves=(2025, 2026), seed=3,
+                              rows_per_file=1000)
+    one = tmp_path / "all.parquet"
+    pd.concat([read_responses(f) for f in files], ignore_index=True).to_parquet(one)
+    common = ["--items", "N01_A1,N04.practice,index.gap,N09_P1", "--base", "2025",
+              "--current", "2026", "--by", "region", "--base-weight", "base_weight",
+              "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata", "stratum", "--psu",
+              "psu", "--keep-flagged"]
+    code, err = run_cli(["compare", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["compare", str(tmp_path / "parts"), "--scheduler",
+                         cluster.scheduler_address, *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    assert "Dask engine: 6 file(s)" in err
+    same_files(tmp_path / "m.csv", tmp_path / "d.csv", ["item", "by", "group", "significant"])
+    m_notes = pd.read_csv(tmp_path / "m.notes.csv")
+    d_notes = pd.read_csv(tmp_path / "d.notes.csv")
+    assert m_notes.equals(d_notes[d_notes["kind"] != "engine"].reset_index(drop=True))
 
 
 def test_a_glob_selects_the_files(folder, tmp_path, cluster):
@@ -235,7 +304,6 @@ def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tm
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--items", "N04.practice"], "not indicators such as 'N04.practice'"),
     (["--items", "N01_A1", "--psu", "psu,response_id"], "one --psu column"),
     (["--items", "N01_A1", "--engine", "memory"], "leave out --engine memory"),
     (["--items", "N01_A1", "--strata", "stratum"], "no column 'flag_speeder'"),
@@ -255,6 +323,17 @@ def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_pat
                          cluster.scheduler_address, "--out", str(tmp_path / "e.csv")])
     assert code == 2, err
     assert message in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command, extra", [
+    ("trend", ["--items", "N01_A1", "--out", "t.csv"]),
+    ("report", ["--plan", str(ROOT / "analysis/report/example_plan.yaml"), "--out", "r.html"]),
+])
+def test_commands_without_the_engine_refuse_a_folder_in_one_line(folder, command, extra):
+    code, err = run_cli([command, str(folder), *extra])
+    assert code == 2
+    assert f"{command} is not available on the Dask engine" in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_the_in_memory_engine_does_not_import_dask(tmp_path):
