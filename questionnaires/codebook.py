@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .loader import load_item_bank
-from .model import KINDS, Item, Page, Text, Wave
+from .model import KINDS, Condition, Item, Page, Text, Wave
 from .question_types import question_type
 from .reference import REGIONS
 
@@ -121,11 +121,16 @@ def _join(pairs: Iterable[tuple[object, str]]) -> str:
 
 
 def show_if(item: Item) -> str:
-    """The item's condition as ``N05_P1 in {2,3,4,5}``; '' when it is always shown."""
-    if item.condition is None:
+    """The item's condition: the one-question form as ``N05_P1 in {2,3,4,5}`` (as codebooks
+    always wrote it), any other in the condition grammar (``N04_P3 != 9 and sex = 2``,
+    questionnaires/conditions.py); '' when it is always shown."""
+    condition = item.condition
+    if condition is None:
         return ""
-    values = ",".join(str(v) for v in sorted(item.condition.values))
-    return f"{item.condition.item} in {{{values}}}"
+    if isinstance(condition, Condition):
+        values = ",".join(str(v) for v in sorted(condition.values))
+        return f"{condition.item} in {{{values}}}"
+    return condition.text()
 
 
 def _row(wave: Wave, item: str, kind: str, text: Text, **fields: str) -> dict[str, str]:

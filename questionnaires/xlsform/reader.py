@@ -23,7 +23,12 @@ from ..errors import QuestionnaireError
 from ..loader import _NORM_ITEM_CODE, _WaveParser, load_item_bank, org_code_problem
 from ..model import LANGUAGES, ItemBank, NormCatalogue, Option, Wave
 from ..reference import load_norms
-from .conditions import ConditionSyntaxError, parse_relevant, referenced_fields
+from .conditions import (
+    ConditionSyntaxError,
+    grammar_text,
+    parse_relevant,
+    referenced_fields,
+)
 from .constraints import SUPPORTED as CONSTRAINT_FORMS
 from .constraints import ConstraintSyntaxError, parse_constraint
 from .workbook import LANGUAGE_NAMES, Sheet, XLSFormError, echo, open_workbook, read_sheet
@@ -599,23 +604,33 @@ class _FormReader:
             if reference not in self.names:
                 raise sheet.error(f"reference to unknown field ${{{shown_name(reference)}}}",
                                   number, "relevant")
+        for reference in referenced_fields(expression):
+            if reference not in self.questions:
+                row, kind = self.names[reference]
+                raise sheet.error(f"${{{shown_name(reference)}}} is a {kind} (row {row}); a "
+                                  "condition can only use an earlier question's answer",
+                                  number, "relevant")
         try:
             parsed = parse_relevant(expression)
+        except ConditionSyntaxError:
+            parsed = None
+        if parsed is not None and self._question_type(parsed.field) in (None, "scale",
+                                                                        "single_choice"):
+            # the one-question form: a select_one answer among some codes
+            answers = self._answer_codes(self.questions[parsed.field])
+            return {"item": self.questions[parsed.field].code,
+                    "values": sorted(parsed.values(answers))}
+        code_of = {name: question.code for name, question in self.questions.items()}
+        try:
+            return grammar_text(expression, code_of, self._question_type)
         except ConditionSyntaxError as error:
             raise sheet.error(f"{echo(expression)} {error}", number, "relevant") from None
-        target = self.questions.get(parsed.field)
-        if target is None:
-            row, kind = self.names[parsed.field]
-            raise sheet.error(f"${{{parsed.field}}} is a {kind} (row {row}); a condition can "
-                              "only use an earlier question's answer", number, "relevant")
-        local = next((i for i in self.local_items if i["code"] == target.code), {})
-        if local.get("type") not in (None, "scale", "single_choice"):
-            raise sheet.error(f"${{{parsed.field}}} is a question of type {local['type']}; a "
-                              "condition can only use the answer of an earlier select_one "
-                              "question",
-                              number, "relevant")
-        answers = self._answer_codes(target)
-        return {"item": target.code, "values": sorted(parsed.values(answers))}
+
+    def _question_type(self, name: str) -> str | None:
+        """A question's type name (None: a select_one of the national bank or a local one)."""
+        code = self.questions[name].code
+        local = next((i for i in self.local_items if i["code"] == code), {})
+        return local.get("type")
 
     def _answer_codes(self, question: _Question) -> frozenset[int]:
         if question.code in self.bank:
@@ -723,6 +738,8 @@ class _FormReader:
                       else f"unit::{LANGUAGE_NAMES[field_[-2:]]}"
                       if field_.startswith("local_items.unit_")
                       else "name")
+            if column == "relevant":  # a position in the grammar's text, not in the cell
+                problem = re.sub(r"^position \d+: ", "", problem)
             return self.survey.error(problem, question.row, column)
         if field_.startswith("pages."):
             key = field_.split(".")[1]

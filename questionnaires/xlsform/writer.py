@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import CHOICE_TYPES, LANGUAGES, STUDY_FIELDS, Item, ItemBank, Option, Wave
-from .conditions import relevant_expression
+from .conditions import odk_expression
 from .constraints import constraint_expression
 from .workbook import LANGUAGE_NAMES, XLSFormError
 
@@ -124,9 +124,8 @@ def _question(item: Item, wave: Wave, lists: ChoiceLists) -> dict[str, str]:
             row.update({f"unit::{LANGUAGE_NAMES[lang]}": item.settings["unit"][lang]
                         for lang in LANGUAGES})
     if item.condition is not None:
-        target = wave.items[item.condition.item]
-        row["relevant"] = relevant_expression(target.code, item.condition.values,
-                                              target.answer_codes)
+        row["relevant"] = odk_expression(item.condition,
+                                         lambda code: wave.items[code].answer_codes)
     return row
 
 

@@ -124,7 +124,7 @@ def test_fieldwork_sidecar_and_its_absence(elsewhere, tmp_path):
 @pytest.mark.parametrize("field, value, message", [
     ("wording_version", "two", "row {row}, field 'wording_version': value 'two' is not an "
                                "integer"),
-    ("show_if", "N05_P1 = 2", "row {row}, field 'show_if': 'N05_P1 = 2' is not"),
+    ("show_if", "N05_P1 == 2", "row {row}, field 'show_if': 'N05_P1 == 2' is not"),
     ("kind", "opinion", "row {row}, field 'kind': value 'opinion' is not one of"),
     ("answer_labels_zh", "1=从不; often", "row {row}, field 'answer_labels_zh': 'often' is not "
                                          "code=label"),
