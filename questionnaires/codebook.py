@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from .loader import load_item_bank
 from .model import KINDS, Condition, Item, Page, Text, Wave
+from .presentation import order_columns, order_texts
 from .question_types import question_type
 from .reference import REGIONS
 
@@ -197,6 +198,9 @@ def codebook_rows(wave: Wave) -> list[dict[str, str]]:
     for item in wave.items.values():
         if item.kind != "demographic":
             rows += _item_rows(wave, item, page_of[item.code])
+    # the order each response saw randomised pages and options in (questionnaires/presentation.py)
+    rows += [dict(_row(wave, column, "paradata", order_texts(shown)), type="text")
+             for column, shown in order_columns(wave)]
     rows += [_row(wave, column, kind, text) for column, (kind, text) in _TRAILING.items()]
     flag_texts = _flag_texts(wave)
     rows += [_labelled(wave, column, "flag", flag_texts[column], FLAG_LABELS)

@@ -121,10 +121,15 @@ class WaveEntry:
         self.content_hash = content_hash or wave.content_hash
         self.page_index = {page.key: index for index, page in enumerate(wave.pages)}
         self.validator = AnswerValidator(wave)
-        # visibility depends only on the answers to the items that conditions refer to
+        # visibility depends only on the answers to the items that conditions refer to (the
+        # conditions themselves were parsed once, when the definition was read)
         self.condition_items = tuple(sorted({
-            item.condition.item for page in wave.pages for item in page.items
-            if item.condition is not None}))
+            code for page in wave.pages for item in page.items
+            if item.condition is not None for code in item.condition.items}))
+        # pages whose items or options are shown in an order of each response's own
+        self.reordered_pages = frozenset(
+            page.key for page in wave.pages
+            if page.randomise or any(item.randomise_options for item in page.items))
         self.questions = BoundedCache(self.QUESTIONS_LIMIT)
         self.frames = BoundedCache(self.FRAMES_LIMIT)
         self._visibility = BoundedCache(self.VISIBILITY_LIMIT)
