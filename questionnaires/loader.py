@@ -576,16 +576,16 @@ class _WaveParser:
         item = definition.to_item(version, condition=condition, required=required,
                                   randomise_options=shuffle)
         if shuffle:
-            self._check_shuffle(item)
+            self._check_shuffle(item, definition)
         return item
 
-    def _check_shuffle(self, item: Item) -> None:
+    def _check_shuffle(self, item: Item, definition: ItemDefinition) -> None:
         """Only a list of unordered options may be shown in a shuffled order."""
         check = self.check
         if not item.options:
             check.fail(item.code, "randomise_options",
                        f"a question of type {item.type} has no options to shuffle")
-        if item.type == "scale":
+        if item.type == "scale" or definition.scale is not None:
             check.fail(item.code, "randomise_options",
                        "the answers of a scale are ordered and keep their order (shuffling "
                        "them changes what the scale measures); only a list of unordered "
