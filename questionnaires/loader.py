@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from ._checks import Checker
-from .errors import QuestionnaireError, display_path, read_yaml
 from .conditions import (
     Answered,
     Chosen,
@@ -24,6 +23,7 @@ from .conditions import (
     parse_condition,
     written,
 )
+from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
     BANK_KINDS,
     NOT_APPLICABLE_CODE,

@@ -82,7 +82,8 @@ def order_cells(columns: list[tuple[str, Page | Item]], seed: int | None) -> dic
 def order_texts(shown: Page | Item) -> Text:
     """The codebook's description of an order column."""
     if isinstance(shown, Page):
-        return {"zh": f"第{shown.key}页题目的呈现顺序（按显示顺序列出题目编号；隐藏的题目也在其位置上）",
+        return {"zh": f"第{shown.key}页题目的呈现顺序（按显示顺序列出题目编号；"
+                      "隐藏的题目也在其位置上）",
                 "en": f"Order in which page {shown.key}'s items were shown (item codes in the "
                       "order shown; items hidden by a condition keep their place)"}
     return {"zh": f"{shown.code}选项的呈现顺序（按显示顺序列出选项代码）",

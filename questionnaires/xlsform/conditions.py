@@ -41,7 +41,6 @@ from ..conditions import (
     Condition,
     Expression,
     Not,
-    Or,
     parse_condition,
     written,
 )
