@@ -37,13 +37,15 @@ from .writer import CONSENT_GROUP, CONSENT_NOTE, STUDY_NOTES, WIDGET_APPEARANCE
 # -------------------------------------------------------------------------- what is supported
 # type -> the columns a row of that type may fill (besides type and name); the docs' table
 SUPPORTED_TYPES = {
-    "select_one": ("label", "required", "relevant", "appearance", "wording_version"),
-    "select_multiple": ("label", "required", "relevant", "wording_version", "constraint"),
+    "select_one": ("label", "required", "relevant", "appearance", "wording_version",
+                   "parameters"),
+    "select_multiple": ("label", "required", "relevant", "wording_version", "constraint",
+                        "parameters"),
     "integer": ("label", "required", "relevant", "wording_version", "constraint", "unit"),
     "decimal": ("label", "required", "relevant", "wording_version", "constraint", "unit",
                 "decimals"),
     "text": ("label", "required", "relevant", "wording_version", "constraint"),
-    "begin_group": ("label", "appearance", "grid"),
+    "begin_group": ("label", "appearance", "grid", "randomise"),
     "end_group": (),
     "note": ("label",),
 }
@@ -63,7 +65,9 @@ UNSUPPORTED_TYPES = frozenset("""
 _UNSUPPORTED_LOWER = frozenset(t.lower() for t in UNSUPPORTED_TYPES)
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",
                   "constraint_message", "appearance", "wording_version", "grid", "decimals",
-                  "unit")
+                  "unit", "parameters", "randomise")
+# the one ``parameters`` setting read: ODK's shuffled choices (randomise_options: true)
+RANDOMIZE_PARAMETER = "randomize=true"
 CHOICE_COLUMNS = ("list_name", "name", "label", "export_value")
 SETTINGS_COLUMNS = ("form_id", "form_title", "version", "default_language", "norms_version",
                     "opens", "closes", "min_seconds_per_item")
@@ -379,6 +383,9 @@ class _FormReader:
             data["title"] = title
         if self._flag(sheet, number, cells, "grid"):
             data["grid"] = True
+        randomise = self._cell(sheet, cells, "randomise")
+        if randomise:  # the wave loader checks the value
+            data["randomise"] = randomise
         data["items"] = []
         page = _Page(row=number, key=key, data=data)
         self.pages.append(page)
@@ -404,6 +411,7 @@ class _FormReader:
         entry: dict[str, Any] = {"item": entry_code}
         if required != default_required:
             entry["required"] = required
+        self._parameters(number, cells, entry)
         relevant = self._cell(sheet, cells, "relevant")
         if relevant:
             entry["show_if"] = self._condition(number, relevant, question)
@@ -441,12 +449,24 @@ class _FormReader:
         entry: dict[str, Any] = {"item": code}
         if not required:
             entry["required"] = False
+        self._parameters(number, cells, entry)
         relevant = self._cell(sheet, cells, "relevant")
         if relevant:
             entry["show_if"] = self._condition(number, relevant, question)
         page.data["items"].append(entry if len(entry) > 1 else code)
         page.questions.append(question)
         self.questions[name] = question
+
+    def _parameters(self, number: int, cells: list[str], entry: dict) -> None:
+        """``randomize=true``: the options in an order of each response's own."""
+        text = self._cell(self.survey, cells, "parameters")
+        if not text:
+            return
+        if re.sub(r"\s+", "", text).lower() != RANDOMIZE_PARAMETER:
+            raise self.survey.error(f"unsupported parameters {echo(text)}: only "
+                                    f"{RANDOMIZE_PARAMETER} (shuffled options) is supported",
+                                    number, "parameters")
+        entry["randomise_options"] = True
 
     def _typed_number(self, number: int, cells: list[str], kind: str, item: dict) -> None:
         sheet = self.survey
@@ -729,6 +749,7 @@ class _FormReader:
             question = by_code[error.item]
             column = ("relevant" if field_.startswith("show_if") else
                       "required" if field_ == "required" else
+                      "parameters" if field_ == "randomise_options" else
                       label if "text" in field_ else
                       "type" if field_.startswith(("local_items.options", "local_items.scale",
                                                    "local_items.type"))
@@ -744,7 +765,9 @@ class _FormReader:
         if field_.startswith("pages."):
             key = field_.split(".")[1]
             row = next((p.row for p in self.pages if p.key == key), None)
-            return self.survey.error(problem, row, label if ".title" in field_ else "name")
+            column = (label if ".title" in field_ else
+                      "randomise" if field_.endswith(".randomise") else "name")
+            return self.survey.error(problem, row, column)
         if field_ == "title":
             return self.survey.error(problem, self.consent_row, label)
         if field_ == "consent" or field_.startswith("study."):

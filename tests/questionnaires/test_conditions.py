@@ -376,3 +376,16 @@ def test_randomisation_errors(change, item, field, problem):
     change(data)
     error = load_error(data)
     assert (error.item, error.field, error.problem) == (item, field, problem)
+
+
+def test_randomised_order_survives_xlsform_export_and_import(tmp_path):
+    wave = _randomised_wave()
+    path = export_xlsform(wave, tmp_path / "form.xlsx")
+    imported = import_xlsform(path, YEAR, "DEMO")
+    assert imported.wave.page("follow").randomise
+    assert imported.wave.items["DEMO_colour"].randomise_options
+    assert imported.wave.content_hash == wave.content_hash
+    pyxform = pytest.importorskip("pyxform.xls2xform")
+    warnings: list = []
+    xform = pyxform.convert(xlsform=str(path), validate=False, warnings=warnings).xform
+    assert warnings == [] and "randomize(instance('DEMO_colour')/root/item)" in xform
