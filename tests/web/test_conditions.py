@@ -176,3 +176,19 @@ def test_each_response_sees_its_own_order_on_every_view(app, randomised, runner,
     described = {r["item"]: r for r in book}
     assert described["order__follow"]["kind"] == "paradata"
     assert described["order__follow"]["type"] == "text"
+
+
+def test_visibility_is_cached_per_presence_of_a_text_answer():
+    """``answered(DEMO_comment)`` depends on whether there is a comment, not on what it says:
+    one cache entry for any text typed."""
+    from survey.wave_cache import WaveEntry
+
+    entry = WaveEntry(parse(_wave_data()))
+    base = {"sex": 2, "N05_P1": 4, "DEMO_bins": 4}  # bin 2 chosen (bit 2)
+    for text in ("a", "b", "c" * 400):
+        visible, _ = entry.visibility({**base, "DEMO_comment": text})
+        assert visible["extra"] == ()
+    assert len(entry._visibility) == 1
+    visible, _ = entry.visibility(base)
+    assert [i.code for i in visible["extra"]] == ["DEMO_extra"]
+    assert len(entry._visibility) == 2
