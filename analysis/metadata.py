@@ -308,16 +308,27 @@ def _item(row: Mapping, origin: str, n: int):
     show_if = str(row.get("show_if", "")).strip()
     if show_if:
         m = _SHOW_IF.match(show_if)
-        if not m:
-            raise AnalysisInputError(f"{_where(origin, n, 'show_if')}: '{show_if}' is not "
-                                     "'ITEM in {v1,v2}'")
-        values = [_integer(v, origin, n, "show_if") for v in m.group(2).split(",") if v.strip()]
-        condition = Condition(item=m.group(1), values=frozenset(values))
+        if m:
+            values = [_integer(v, origin, n, "show_if")
+                      for v in m.group(2).split(",") if v.strip()]
+            condition = Condition(item=m.group(1), values=frozenset(values))
+        else:  # a condition in the grammar of questionnaires/conditions.py
+            condition = _condition_text(show_if, origin, n)
     return Item(code=code, norm=row["norm"].strip() or None, kind=kind,
                 wording_version=_integer(row["wording_version"], origin, n, "wording_version"),
                 text={"zh": row["text_zh"], "en": row["text_en"]}, options=tuple(options),
                 not_applicable=not_applicable, required=False, condition=condition,
                 expected=_expected_answer(code) if kind == "attention" else None)
+
+
+def _condition_text(text: str, origin: str, n: int):
+    from questionnaires.conditions import ConditionSyntaxError, parse_condition
+
+    try:
+        return parse_condition(text)
+    except ConditionSyntaxError as error:
+        raise AnalysisInputError(f"{_where(origin, n, 'show_if')}: '{text}' is not "
+                                 f"'ITEM in {{v1,v2}}' nor a condition ({error})") from None
 
 
 def _expected_answer(code: str) -> int | None:

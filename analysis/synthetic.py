@@ -61,6 +61,7 @@ import pyarrow as pa
 
 from questionnaires import (
     NOT_APPLICABLE_CODE,
+    Condition,
     Item,
     available_waves,
     load_item_bank,
@@ -448,6 +449,11 @@ def make_responses(
         for item in lookup.values():  # page order, so a condition sees its item's final state
             if item.condition is None:
                 continue
+            if not isinstance(item.condition, Condition):
+                raise ValueError(
+                    f"wave {waves[w]}: item {item.code!r} is shown on the condition "
+                    f"{item.condition.text()!r}; the synthetic data follow conditions on one "
+                    "question's answer codes only")
             if item.condition.item not in code_index:
                 raise ValueError(
                     f"wave {waves[w]}: item {item.code!r} is shown on a condition on "

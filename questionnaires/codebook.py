@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .loader import load_item_bank
-from .model import KINDS, Item, Page, Text, Wave
+from .model import KINDS, Condition, Item, Page, Text, Wave
+from .presentation import order_columns, order_texts
 from .question_types import question_type
 from .reference import REGIONS
 
@@ -121,11 +122,16 @@ def _join(pairs: Iterable[tuple[object, str]]) -> str:
 
 
 def show_if(item: Item) -> str:
-    """The item's condition as ``N05_P1 in {2,3,4,5}``; '' when it is always shown."""
-    if item.condition is None:
+    """The item's condition: the one-question form as ``N05_P1 in {2,3,4,5}`` (as codebooks
+    always wrote it), any other in the condition grammar (``N04_P3 != 9 and sex = 2``,
+    questionnaires/conditions.py); '' when it is always shown."""
+    condition = item.condition
+    if condition is None:
         return ""
-    values = ",".join(str(v) for v in sorted(item.condition.values))
-    return f"{item.condition.item} in {{{values}}}"
+    if isinstance(condition, Condition):
+        values = ",".join(str(v) for v in sorted(condition.values))
+        return f"{condition.item} in {{{values}}}"
+    return condition.text()
 
 
 def _row(wave: Wave, item: str, kind: str, text: Text, **fields: str) -> dict[str, str]:
@@ -192,6 +198,9 @@ def codebook_rows(wave: Wave) -> list[dict[str, str]]:
     for item in wave.items.values():
         if item.kind != "demographic":
             rows += _item_rows(wave, item, page_of[item.code])
+    # the order each response saw randomised pages and options in (questionnaires/presentation.py)
+    rows += [dict(_row(wave, column, "paradata", order_texts(shown)), type="text")
+             for column, shown in order_columns(wave)]
     rows += [_row(wave, column, kind, text) for column, (kind, text) in _TRAILING.items()]
     flag_texts = _flag_texts(wave)
     rows += [_labelled(wave, column, "flag", flag_texts[column], FLAG_LABELS)

@@ -13,6 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from ._checks import Checker
+from .conditions import (
+    Answered,
+    Chosen,
+    Comparison,
+    ConditionSyntaxError,
+    Expression,
+    Not,
+    parse_condition,
+    written,
+)
 from .errors import QuestionnaireError, display_path, read_yaml
 from .model import (
     BANK_KINDS,
@@ -506,7 +516,7 @@ class _WaveParser:
             d,
             None,
             required=("key", "items"),
-            optional=("title", "norm", "grid"),
+            optional=("title", "norm", "grid", "randomise"),
             prefix=f"{where}.",
         )
         if d.get("norm") is not None:
@@ -525,7 +535,15 @@ class _WaveParser:
         if not entries:
             check.fail(None, f"{where}.items", "empty page (list at least one item)")
         items = tuple(self._item(entry, key) for entry in entries)
-        return Page(key=key, title=title, items=items, grid=grid)
+        randomise = d.get("randomise")
+        if randomise is not None and randomise != "items":
+            check.fail(None, f"{where}.randomise",
+                       f"must be 'items' (show the page's items in an order of their own per "
+                       f"response), got {shown(repr(randomise))}")
+        if randomise and len(items) < 2:
+            check.fail(None, f"{where}.randomise", "a page with one item has no order to "
+                       "randomise")
+        return Page(key=key, title=title, items=items, grid=grid, randomise=bool(randomise))
 
     def _item(self, entry: Any, page_key: str) -> Item:
         check = self.check
@@ -534,14 +552,18 @@ class _WaveParser:
             if not isinstance(ref, str):
                 check.fail(None, "items", f"an item entry needs 'item: CODE' (page {page_key})")
             code, version = self._reference(ref)
-            check.fields(entry, code, required=("item",), optional=("show_if", "required"))
+            check.fields(entry, code, required=("item",),
+                         optional=("show_if", "required", "randomise_options"))
             required = entry.get("required")
             if required is not None:
                 required = check.boolean(required, code, "required")
             show_if = entry.get("show_if")
+            shuffle = check.boolean(entry.get("randomise_options", False), code,
+                                    "randomise_options")
         elif isinstance(entry, str):
             code, version = self._reference(entry)
             required = show_if = None
+            shuffle = False
         else:
             check.fail(None, "items", f"an item entry must be a code or a mapping, got {entry!r}")
         definition = self.bank[code]
@@ -551,7 +573,28 @@ class _WaveParser:
             )
         condition = self._condition(code, show_if, page_key) if show_if is not None else None
         self.seen[code] = (len(self.seen), page_key)
-        return definition.to_item(version, condition=condition, required=required)
+        item = definition.to_item(version, condition=condition, required=required,
+                                  randomise_options=shuffle)
+        if shuffle:
+            self._check_shuffle(item, definition)
+        return item
+
+    def _check_shuffle(self, item: Item, definition: ItemDefinition) -> None:
+        """Only a list of unordered options may be shown in a shuffled order."""
+        check = self.check
+        if not item.options:
+            check.fail(item.code, "randomise_options",
+                       f"a question of type {item.type} has no options to shuffle")
+        if item.type == "scale" or definition.scale is not None:
+            check.fail(item.code, "randomise_options",
+                       "the answers of a scale are ordered and keep their order (shuffling "
+                       "them changes what the scale measures); only a list of unordered "
+                       "options can be shuffled")
+        if item.kind == "demographic":
+            check.fail(item.code, "randomise_options",
+                       "the demographics keep the order of their categories (the weighting "
+                       "and the national questionnaire compare them); only a wave's own "
+                       "lists of unordered options can be shuffled")
 
     def _reference(self, ref: str) -> tuple[str, int | None]:
         """'N02_P3@1' -> ('N02_P3', 1); a bare code means the newest version (None)."""
@@ -572,39 +615,18 @@ class _WaveParser:
             )
         return code, version
 
-    def _condition(self, code: str, raw: Any, page_key: str) -> Condition:
+    def _condition(self, code: str, raw: Any, page_key: str) -> Expression:
+        """``show_if``: a condition in the grammar (text, questionnaires/conditions.py) or the
+        one-question form ``{item: A, values: [...]}``."""
+        if isinstance(raw, str):
+            return self._expression(code, raw, page_key)
         check = self.check
         d = check.mapping(raw, code, "show_if")
         check.fields(d, code, required=("item", "values"), prefix="show_if.")
         target = d["item"]
         if not isinstance(target, str):
             check.fail(code, "show_if.item", f"must be an item code, got {target!r}")
-        if target == code:
-            check.fail(code, "show_if.item", "an item cannot depend on its own answer")
-        if target not in self.seen:
-            if target in self.wave_codes:
-                check.fail(
-                    code,
-                    "show_if.item",
-                    f"condition refers to {target!r}, which comes later in the wave "
-                    "(a condition can only use earlier answers)",
-                )
-            if target in self.bank:
-                check.fail(
-                    code,
-                    "show_if.item",
-                    f"condition refers to {target!r}, which this wave does not ask",
-                )
-            check.fail(code, "show_if.item", f"condition refers to unknown item {target!r}")
-        if self.seen[target][1] == page_key:
-            # pages are rendered before they are answered, so a condition can only use the
-            # answers of earlier pages
-            check.fail(
-                code,
-                "show_if.item",
-                f"condition refers to {target!r} on the same page {page_key!r}; "
-                "move one of them to another page",
-            )
+        self._condition_target(code, target, page_key, "show_if.item")
         target_type = self.bank[target].type
         if target_type and not QUESTION_TYPES[target_type].choice:
             check.fail(code, "show_if.item",
@@ -614,20 +636,117 @@ class _WaveParser:
         values = check.list_(d["values"], code, "show_if.values")
         if not values:
             check.fail(code, "show_if.values", "list at least one answer code")
-        target_def = self.bank[target]
-        codes = {o.code for o in target_def.options}
-        if target_def.not_applicable is not None:
-            codes.add(target_def.not_applicable.code)
+        codes = self.bank[target].to_item().answer_codes
         for v in values:
             v = check.integer(v, code, "show_if.values")
             if v not in codes:
-                listed = ", ".join(map(str, sorted(codes)))
-                check.fail(
-                    code,
-                    "show_if.values",
-                    f"{target!r} has no answer code {v} (its codes: {listed})",
-                )
+                check.fail(code, "show_if.values", _no_such_code(target, v, codes))
         return Condition(item=target, values=frozenset(values))
+
+    def _condition_target(self, code: str, target: str, page_key: str, field: str,
+                          where: str = "") -> None:
+        """``target`` is an item asked on an earlier page than ``code``'s."""
+        check = self.check
+        if target == code:
+            check.fail(code, field, f"{where}an item cannot depend on its own answer")
+        if target not in self.seen:
+            if target in self.wave_codes:
+                check.fail(code, field,
+                           f"{where}condition refers to {target!r}, which comes later in the "
+                           "wave (a condition can only use earlier answers)")
+            if target in self.bank:
+                check.fail(code, field,
+                           f"{where}condition refers to {target!r}, which this wave does not ask")
+            check.fail(code, field, f"{where}condition refers to unknown item {shown(target)!r}")
+        if self.seen[target][1] == page_key:
+            # pages are rendered before they are answered, so a condition can only use the
+            # answers of earlier pages
+            check.fail(code, field,
+                       f"{where}condition refers to {target!r} on the same page {page_key!r}; "
+                       "move one of them to another page")
+
+    def _expression(self, code: str, text: str, page_key: str) -> Expression:
+        check = self.check
+        if len(text) > MAX_CONDITION_LENGTH:
+            check.fail(code, "show_if", f"is {len(text)} characters long; a condition may have "
+                       f"at most {MAX_CONDITION_LENGTH}")
+        try:
+            expression = parse_condition(text)
+        except ConditionSyntaxError as error:
+            check.fail(code, "show_if", str(error))
+        for leaf in expression.leaves():
+            where = f"position {leaf.position}: "
+            self._condition_target(code, leaf.item, page_key, "show_if", where)
+            problem = _leaf_problem(leaf, self.bank[leaf.item].to_item())
+            if problem:
+                check.fail(code, "show_if", where + problem)
+        return self._normal_form(code, expression)
+
+    def _normal_form(self, code: str, expression: Expression) -> Expression:
+        """A condition on one choice question's answer alone (tests of its code joined by
+        ``and``/``or``, no ``not`` or ``answered``) is stored as the codes that meet it: the
+        one-question form, whatever way it was written (so ``A != 9`` and ``{item: A, values:
+        [1, 2, 3, 4, 5]}`` are the same condition, with the same content hash)."""
+        leaves = list(expression.leaves())
+        items = expression.items
+        if len(items) != 1 or _has_not(expression) or not all(
+                isinstance(leaf, Condition | Comparison) for leaf in leaves):
+            return expression
+        target = self.bank[items[0]].to_item()
+        if not QUESTION_TYPES[target.type].choice:
+            return expression
+        values = frozenset(c for c in target.answer_codes if expression.is_met({target.code: c}))
+        if not values:
+            self.check.fail(code, "show_if", f"no answer to {target.code!r} meets this condition "
+                            "(the item would never be shown)")
+        return Condition(item=target.code, values=values)
+
+
+def _has_not(expression: Expression) -> bool:
+    if isinstance(expression, Not):
+        return True
+    return any(_has_not(o) for o in getattr(expression, "operands", ()))
+
+
+def _no_such_code(target: str, value, codes) -> str:
+    listed = ", ".join(map(str, sorted(codes)))
+    return f"{target!r} has no answer code {value} (its codes: {listed})"
+
+
+def _leaf_problem(leaf, target: Item) -> str | None:
+    """Why a test cannot apply to the answers of ``target``, or None."""
+    kind = QUESTION_TYPES[target.type]
+    name, codes = target.code, target.answer_codes
+    if isinstance(leaf, Answered):
+        return None
+    if isinstance(leaf, Chosen):
+        if target.type != "select_multiple":
+            return (f"{leaf.function} tests a select_multiple question; {name!r} is of type "
+                    f"{target.type} (write {name} in (…) or {name} = …)")
+        missing = sorted(leaf.values - codes)
+        return _no_such_code(name, missing[0], codes) if missing else None
+    if target.type == "select_multiple":
+        return (f"{name!r} is a select_multiple question: test it with any_of({name}, …) or "
+                f"all_of({name}, …)")
+    if target.type == "text":
+        return f"{name!r} is a text question: a condition can only test answered({name})"
+    if isinstance(leaf, Condition):
+        if not kind.choice:
+            return (f"'in' tests the answer codes of a choice question; {name!r} is of type "
+                    f"{target.type} (compare it with =, <, >, …)")
+        missing = sorted(leaf.values - codes)
+        return _no_such_code(name, missing[0], codes) if missing else None
+    # a comparison
+    whole = leaf.value == leaf.value.to_integral_value()
+    if kind.choice or target.type == "integer":
+        if not whole:
+            return f"{name!r} has whole-number answers; got {written(leaf.value)}"
+        if kind.choice and leaf.op in ("=", "!=") and int(leaf.value) not in codes:
+            return _no_such_code(name, written(leaf.value), codes)
+    return None
+
+
+MAX_CONDITION_LENGTH = 1_000
 
 
 __all__ = [

@@ -17,6 +17,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from .conditions import Condition as Condition  # re-exported: the one-question condition
+from .conditions import Expression, condition_from_dict, condition_to_dict
+
 NOT_APPLICABLE_CODE = 9
 LANGUAGES = ("zh", "en")
 # kinds of the national item bank
@@ -185,25 +188,6 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Condition:
-    """Show an item only when the earlier item ``item`` was answered with one of ``values``."""
-
-    item: str
-    values: frozenset[int]
-
-    def is_met(self, answers: Mapping[str, int | None]) -> bool:
-        """True when ``answers[item]`` is one of ``values``; an unanswered item never meets it."""
-        return answers.get(self.item) in self.values
-
-    def to_dict(self) -> dict:
-        return {"item": self.item, "values": sorted(self.values)}
-
-    @classmethod
-    def from_dict(cls, d: Mapping) -> Condition:
-        return cls(item=d["item"], values=frozenset(int(v) for v in d["values"]))
-
-
-@dataclass(frozen=True)
 class Item:
     """A question as one wave asks it (one wording version, its options, its condition).
 
@@ -223,11 +207,13 @@ class Item:
     options: tuple[Option, ...]
     not_applicable: Option | None = None
     required: bool = True
-    condition: Condition | None = None
+    condition: Expression | None = None
     expected: int | None = None
     widget: str = "radio"
     type: str = ""
     settings: dict = field(default_factory=dict)
+    # shown in an order of its own per response (docs/questionnaires.md, "Randomised order")
+    randomise_options: bool = False
 
     def __post_init__(self) -> None:
         if not self.type:
@@ -243,6 +229,7 @@ class Item:
                 self.options,
                 self.condition,
                 self.required,
+                self.randomise_options,
             )
         )
 
@@ -273,13 +260,15 @@ class Item:
             "options": [o.to_dict() for o in self.options],
             "not_applicable": self.not_applicable.to_dict() if self.not_applicable else None,
             "required": self.required,
-            "condition": self.condition.to_dict() if self.condition else None,
+            "condition": condition_to_dict(self.condition) if self.condition else None,
             "expected": self.expected,
             "widget": self.widget,
             # choice items write no type: their definitions (and content hashes) stay as they
             # were before types had names
             **({} if self.type in CHOICE_TYPES else
                {"type": self.type, "settings": json.loads(json.dumps(self.settings))}),
+            # written only when set: definitions without it keep their content hashes
+            **({"randomise_options": True} if self.randomise_options else {}),
         }
 
     @classmethod
@@ -293,11 +282,12 @@ class Item:
             options=tuple(Option.from_dict(o) for o in d["options"]),
             not_applicable=Option.from_dict(d["not_applicable"]) if d["not_applicable"] else None,
             required=bool(d["required"]),
-            condition=Condition.from_dict(d["condition"]) if d["condition"] else None,
+            condition=condition_from_dict(d["condition"]) if d["condition"] else None,
             expected=d["expected"],
             widget=d["widget"],
             type=d.get("type", ""),
             settings=dict(d.get("settings") or {}),
+            randomise_options=bool(d.get("randomise_options", False)),
         )
 
 
@@ -348,8 +338,9 @@ class ItemDefinition:
         self,
         version: int | None = None,
         *,
-        condition: Condition | None = None,
+        condition: Expression | None = None,
         required: bool | None = None,
+        randomise_options: bool = False,
     ) -> Item:
         """The item as a wave asks it; ``version`` None means the newest wording."""
         v = self.versions[-1] if version is None else self.version(version)
@@ -367,6 +358,7 @@ class ItemDefinition:
             widget=self.widget,
             type=self.type,
             settings=dict(self.settings),
+            randomise_options=randomise_options,
         )
 
 
@@ -400,15 +392,17 @@ class ItemBank(Mapping[str, ItemDefinition]):
 
 @dataclass(frozen=True)
 class Page:
-    """One questionnaire page; ``grid`` pages share one scale layout (straight-lining checks)."""
+    """One questionnaire page; ``grid`` pages share one scale layout (straight-lining checks);
+    ``randomise`` pages show their items in an order of their own per response."""
 
     key: str
     title: Text
     items: tuple[Item, ...]
     grid: bool = False
+    randomise: bool = False
 
     def __hash__(self) -> int:
-        return hash((self.key, self.items, self.grid))
+        return hash((self.key, self.items, self.grid, self.randomise))
 
     def to_dict(self) -> dict:
         return {
@@ -416,6 +410,8 @@ class Page:
             "title": dict(self.title),
             "grid": self.grid,
             "items": [i.to_dict() for i in self.items],
+            # written only when set: definitions without it keep their content hashes
+            **({"randomise": "items"} if self.randomise else {}),
         }
 
     @classmethod
@@ -425,6 +421,7 @@ class Page:
             title=dict(d["title"]),
             grid=bool(d["grid"]),
             items=tuple(Item.from_dict(i) for i in d["items"]),
+            randomise=d.get("randomise") == "items",
         )
 
 

@@ -54,6 +54,7 @@ class ResponseView(NamedTuple):
     page_index: int
     language: str
     started_at: datetime
+    presentation_seed: int | None
     resume_code: str
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from analysis.quality import FLAG_COLUMNS, flag_quality
 from questionnaires import CODEBOOK_COLUMNS, codebook_rows, province_regions
 from questionnaires import Wave as WaveDefinition
+from questionnaires.presentation import order_cells, order_columns
 from questionnaires.question_types import question_type
 
 from .db import db
@@ -86,10 +87,11 @@ class _Layout:
         if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
             raise ExportError("the codebook's flag columns differ from analysis.quality's")
         self.regions = province_regions()  # once: a lookup per row re-read the file's path
+        self.orders = order_columns(wave)  # randomised pages and options: the order shown
         self.median_duration: float | None = None
 
-    def row(self, public_id, started_at, submitted_at, duration_s, answers: dict[str, int]
-            ) -> dict:
+    def row(self, public_id, started_at, submitted_at, duration_s, answers: dict[str, int],
+            seed: int | None = None) -> dict:
         # the minute only, even for a row stored before times were cut at completion
         started_at, submitted_at = to_minute(started_at), to_minute(submitted_at)
         row = {"response_id": public_id, "wave": self.wave.year}
@@ -105,6 +107,8 @@ class _Layout:
         if row.get("province") is not None:
             # a province without a region mapping (another province list) leaves region empty
             row["region"] = self.regions.get(row["province"])
+        if self.orders:
+            row.update(order_cells(self.orders, seed))
         row["started_at"] = started_at
         row["submitted_at"] = submitted_at
         row["duration_s"] = None if duration_s is None else float(duration_s)
@@ -141,8 +145,8 @@ def _median_duration(wave_id: int) -> float | None:
 def _rows(layout: _Layout, records) -> Iterator[list[dict]]:
     """The table's rows, flagged, in chunks of at most CHUNK_ROWS."""
     chunk: list[dict] = []
-    for public_id, started_at, submitted_at, duration_s, answers in records:
-        chunk.append(layout.row(public_id, started_at, submitted_at, duration_s, answers))
+    for public_id, started_at, submitted_at, duration_s, seed, answers in records:
+        chunk.append(layout.row(public_id, started_at, submitted_at, duration_s, answers, seed))
         if len(chunk) == CHUNK_ROWS:
             layout.add_flags(chunk)
             yield chunk
@@ -165,11 +169,12 @@ def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefi
 
 
 def _completed(wave_id: int) -> Iterator[tuple]:
-    """(public_id, started_at, submitted_at, duration_s, answers) per completed response, in
-    id order."""
+    """(public_id, started_at, submitted_at, duration_s, presentation seed, answers) per
+    completed response, in id order."""
     query = (
         select(Response.id, Response.public_id, Response.started_at, Response.submitted_at,
-               Response.duration_s, Answer.item, Answer.code, Answer.value)
+               Response.duration_s, Response.presentation_seed, Answer.item, Answer.code,
+               Answer.value)
         .outerjoin(Answer, Answer.response_id == Response.id)
         .where(Response.wave_id == wave_id, Response.status == "complete")
         .order_by(Response.id)
@@ -178,11 +183,12 @@ def _completed(wave_id: int) -> Iterator[tuple]:
         result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
         current = None
         answers: dict[str, int] = {}
-        for rid, public_id, started_at, submitted_at, duration_s, item, code, value in result:
+        for (rid, public_id, started_at, submitted_at, duration_s, seed, item, code,
+             value) in result:
             if current is None or rid != current[0]:
                 if current is not None:
                     yield (*current[1:], answers)
-                current = (rid, public_id, started_at, submitted_at, duration_s)
+                current = (rid, public_id, started_at, submitted_at, duration_s, seed)
                 answers = {}
             if item is not None:  # an answer is an int (code) or a str (value)
                 answers[item] = code if code is not None else value

@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from questionnaires.presentation import new_seed
+
 from .db import db
 
 WAVE_STATUSES = ("draft", "open", "closed")
@@ -318,6 +320,9 @@ class Response(db.Model):
     # submitted_at - started_at in whole seconds, from the exact start (the quality rules need
     # it; the stored times keep the minute only)
     duration_s: Mapped[int | None] = mapped_column(Integer)
+    # the random seed of the order this response sees randomised pages and options in
+    # (questionnaires/presentation.py); NULL for responses started before orders were recorded
+    presentation_seed: Mapped[int | None] = mapped_column(Integer, default=new_seed)
 
     __table_args__ = (
         CheckConstraint("status IN ('in_progress', 'complete')", name="status"),

@@ -44,6 +44,8 @@ def question_html(entry, item, value, error=None, lang: str | None = None) -> Ma
 
         lang = current_language()
     key = (lang, item.code, value)
+    if item.randomise_options:  # this response's order of the options
+        key += (tuple(option.code for option in item.options),)
     html = entry.questions.get(key)
     if html is None:
         html = entry.questions.get_or_make(key, lambda: Markup(_macro(item)(item, value, None)))

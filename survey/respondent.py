@@ -42,6 +42,8 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import BadRequest, TooManyRequests
 from werkzeug.routing import BaseConverter, IntegerConverter
 
+from questionnaires.presentation import item_order, presented
+
 from . import credentials, limits, store
 from .db import commit, rollback
 from .definitions import current_wave_year, survey_today, wave_entry, wave_state
@@ -187,10 +189,20 @@ def _neighbour(wave, visible, index: int, step: int) -> int | None:
     return None
 
 
+def _in_order(entry, page, visible, seed) -> tuple:
+    """The page's visible items in the order this response sees them, their options too
+    (questionnaires/presentation.py)."""
+    items = visible[page.key]
+    if page.key not in entry.reordered_pages:
+        return items
+    shown = {item.code for item in items}
+    return tuple(presented(item, seed) for item in item_order(page, seed) if item.code in shown)
+
+
 def _render_page(entry, page, index, response, visible, values, errors, *, notice=None,
                  status=200):
     wave = entry.wave
-    items = visible[page.key]
+    items = _in_order(entry, page, visible, response.presentation_seed)
     lang = current_language()
     questions = [question_html(entry, item, values.get(item.code), errors.get(item.code), lang)
                  for item in items]

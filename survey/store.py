@@ -47,16 +47,18 @@ class ResponseRow(NamedTuple):
     page_index: int
     language: str
     started_at: datetime
+    presentation_seed: int | None
 
 
 # a completed response has no token hash, so these find in-progress responses only
 _BY_TOKEN = """
-SELECT id, status, page_index, language, started_at
+SELECT id, status, page_index, language, started_at, presentation_seed
   FROM responses
  WHERE token_hash = :token AND wave_id = :wave_id
 """
 _WITH_ANSWERS = """
-SELECT r.id, r.status, r.page_index, r.language, r.started_at, a.item, a.code, a.value
+SELECT r.id, r.status, r.page_index, r.language, r.started_at, r.presentation_seed,
+       a.item, a.code, a.value
   FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id
  WHERE r.token_hash = :token AND r.wave_id = :wave_id
 """
@@ -161,8 +163,9 @@ def _read_timestamp(conn, value) -> datetime:
 
 
 def _row(conn, values) -> ResponseRow:
-    rid, status, page_index, language, started_at = values
-    return ResponseRow(rid, status, page_index, language, _read_timestamp(conn, started_at))
+    rid, status, page_index, language, started_at, seed = values
+    return ResponseRow(rid, status, page_index, language, _read_timestamp(conn, started_at),
+                       seed)
 
 
 def _run(conn, text: str, params, *, many: bool = False):
@@ -204,9 +207,9 @@ def response_with_answers(token_hash: str, wave_id: int):
     rows = _run(conn, _WITH_ANSWERS, {"token": token_hash, "wave_id": wave_id}).fetchall()
     if not rows:
         return None, {}
-    answers = {row[5]: row[6] if row[6] is not None else row[7]
-               for row in rows if row[5] is not None}
-    return _row(conn, rows[0][:5]), answers
+    answers = {row[6]: row[7] if row[7] is not None else row[8]
+               for row in rows if row[6] is not None}
+    return _row(conn, rows[0][:6]), answers
 
 
 def _code(answer):

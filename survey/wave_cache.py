@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 
 from questionnaires import Wave
+from questionnaires.conditions import Answered
 
 from .forms import AnswerValidator
 
@@ -124,10 +125,20 @@ class WaveEntry:
         self.content_hash = content_hash or wave.content_hash
         self.page_index = {page.key: index for index, page in enumerate(wave.pages)}
         self.validator = AnswerValidator(wave)
-        # visibility depends only on the answers to the items that conditions refer to
-        self.condition_items = tuple(sorted({
-            item.condition.item for page in wave.pages for item in page.items
-            if item.condition is not None}))
+        # visibility depends only on the answers to the items that conditions refer to (the
+        # conditions themselves were parsed once, when the definition was read)
+        conditions = [item.condition for page in wave.pages for item in page.items
+                      if item.condition is not None]
+        self.condition_items = tuple(sorted({code for c in conditions for code in c.items}))
+        # items that conditions only test with answered(): whether they have an answer is all
+        # that matters (a free text would otherwise make a cache key per text typed)
+        tested = {leaf.item for c in conditions for leaf in c.leaves()
+                  if not isinstance(leaf, Answered)}
+        self._presence_only = tuple(code not in tested for code in self.condition_items)
+        # pages whose items or options are shown in an order of each response's own
+        self.reordered_pages = frozenset(
+            page.key for page in wave.pages
+            if page.randomise or any(item.randomise_options for item in page.items))
         self.questions = BoundedCache(self.QUESTIONS_LIMIT)
         self.frames = BoundedCache(self.FRAMES_LIMIT)
         self._visibility = BoundedCache(self.VISIBILITY_LIMIT)
@@ -136,7 +147,9 @@ class WaveEntry:
         """``(visible, order)``: each page's visible items (by page key) and the codes of all
         visible items in questionnaire order, given the stored ``answers`` (shared: do not
         modify)."""
-        key = tuple(answers.get(code) for code in self.condition_items)
+        key = tuple((answers.get(code) is not None) if presence else answers.get(code)
+                    for code, presence in zip(self.condition_items, self._presence_only,
+                                              strict=True))
         hit = self._visibility.get(key)
         if hit is None:
             hit = self._visibility.get_or_make(key, lambda: self._evaluate(answers))

@@ -23,7 +23,12 @@ from ..errors import QuestionnaireError
 from ..loader import _NORM_ITEM_CODE, _WaveParser, load_item_bank, org_code_problem
 from ..model import LANGUAGES, ItemBank, NormCatalogue, Option, Wave
 from ..reference import load_norms
-from .conditions import ConditionSyntaxError, parse_relevant, referenced_fields
+from .conditions import (
+    ConditionSyntaxError,
+    grammar_text,
+    parse_relevant,
+    referenced_fields,
+)
 from .constraints import SUPPORTED as CONSTRAINT_FORMS
 from .constraints import ConstraintSyntaxError, parse_constraint
 from .workbook import LANGUAGE_NAMES, Sheet, XLSFormError, echo, open_workbook, read_sheet
@@ -32,13 +37,15 @@ from .writer import CONSENT_GROUP, CONSENT_NOTE, STUDY_NOTES, WIDGET_APPEARANCE
 # -------------------------------------------------------------------------- what is supported
 # type -> the columns a row of that type may fill (besides type and name); the docs' table
 SUPPORTED_TYPES = {
-    "select_one": ("label", "required", "relevant", "appearance", "wording_version"),
-    "select_multiple": ("label", "required", "relevant", "wording_version", "constraint"),
+    "select_one": ("label", "required", "relevant", "appearance", "wording_version",
+                   "parameters"),
+    "select_multiple": ("label", "required", "relevant", "wording_version", "constraint",
+                        "parameters"),
     "integer": ("label", "required", "relevant", "wording_version", "constraint", "unit"),
     "decimal": ("label", "required", "relevant", "wording_version", "constraint", "unit",
                 "decimals"),
     "text": ("label", "required", "relevant", "wording_version", "constraint"),
-    "begin_group": ("label", "appearance", "grid"),
+    "begin_group": ("label", "appearance", "grid", "randomise"),
     "end_group": (),
     "note": ("label",),
 }
@@ -58,7 +65,9 @@ UNSUPPORTED_TYPES = frozenset("""
 _UNSUPPORTED_LOWER = frozenset(t.lower() for t in UNSUPPORTED_TYPES)
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "required", "relevant", "constraint",
                   "constraint_message", "appearance", "wording_version", "grid", "decimals",
-                  "unit")
+                  "unit", "parameters", "randomise")
+# the one ``parameters`` setting read: ODK's shuffled choices (randomise_options: true)
+RANDOMIZE_PARAMETER = "randomize=true"
 CHOICE_COLUMNS = ("list_name", "name", "label", "export_value")
 SETTINGS_COLUMNS = ("form_id", "form_title", "version", "default_language", "norms_version",
                     "opens", "closes", "min_seconds_per_item")
@@ -374,6 +383,9 @@ class _FormReader:
             data["title"] = title
         if self._flag(sheet, number, cells, "grid"):
             data["grid"] = True
+        randomise = self._cell(sheet, cells, "randomise")
+        if randomise:  # the wave loader checks the value
+            data["randomise"] = randomise
         data["items"] = []
         page = _Page(row=number, key=key, data=data)
         self.pages.append(page)
@@ -399,6 +411,7 @@ class _FormReader:
         entry: dict[str, Any] = {"item": entry_code}
         if required != default_required:
             entry["required"] = required
+        self._parameters(number, cells, entry)
         relevant = self._cell(sheet, cells, "relevant")
         if relevant:
             entry["show_if"] = self._condition(number, relevant, question)
@@ -436,12 +449,24 @@ class _FormReader:
         entry: dict[str, Any] = {"item": code}
         if not required:
             entry["required"] = False
+        self._parameters(number, cells, entry)
         relevant = self._cell(sheet, cells, "relevant")
         if relevant:
             entry["show_if"] = self._condition(number, relevant, question)
         page.data["items"].append(entry if len(entry) > 1 else code)
         page.questions.append(question)
         self.questions[name] = question
+
+    def _parameters(self, number: int, cells: list[str], entry: dict) -> None:
+        """``randomize=true``: the options in an order of each response's own."""
+        text = self._cell(self.survey, cells, "parameters")
+        if not text:
+            return
+        if re.sub(r"\s+", "", text).lower() != RANDOMIZE_PARAMETER:
+            raise self.survey.error(f"unsupported parameters {echo(text)}: only "
+                                    f"{RANDOMIZE_PARAMETER} (shuffled options) is supported",
+                                    number, "parameters")
+        entry["randomise_options"] = True
 
     def _typed_number(self, number: int, cells: list[str], kind: str, item: dict) -> None:
         sheet = self.survey
@@ -599,23 +624,33 @@ class _FormReader:
             if reference not in self.names:
                 raise sheet.error(f"reference to unknown field ${{{shown_name(reference)}}}",
                                   number, "relevant")
+        for reference in referenced_fields(expression):
+            if reference not in self.questions:
+                row, kind = self.names[reference]
+                raise sheet.error(f"${{{shown_name(reference)}}} is a {kind} (row {row}); a "
+                                  "condition can only use an earlier question's answer",
+                                  number, "relevant")
         try:
             parsed = parse_relevant(expression)
+        except ConditionSyntaxError:
+            parsed = None
+        if parsed is not None and self._question_type(parsed.field) in (None, "scale",
+                                                                        "single_choice"):
+            # the one-question form: a select_one answer among some codes
+            answers = self._answer_codes(self.questions[parsed.field])
+            return {"item": self.questions[parsed.field].code,
+                    "values": sorted(parsed.values(answers))}
+        code_of = {name: question.code for name, question in self.questions.items()}
+        try:
+            return grammar_text(expression, code_of, self._question_type)
         except ConditionSyntaxError as error:
             raise sheet.error(f"{echo(expression)} {error}", number, "relevant") from None
-        target = self.questions.get(parsed.field)
-        if target is None:
-            row, kind = self.names[parsed.field]
-            raise sheet.error(f"${{{parsed.field}}} is a {kind} (row {row}); a condition can "
-                              "only use an earlier question's answer", number, "relevant")
-        local = next((i for i in self.local_items if i["code"] == target.code), {})
-        if local.get("type") not in (None, "scale", "single_choice"):
-            raise sheet.error(f"${{{parsed.field}}} is a question of type {local['type']}; a "
-                              "condition can only use the answer of an earlier select_one "
-                              "question",
-                              number, "relevant")
-        answers = self._answer_codes(target)
-        return {"item": target.code, "values": sorted(parsed.values(answers))}
+
+    def _question_type(self, name: str) -> str | None:
+        """A question's type name (None: a select_one of the national bank or a local one)."""
+        code = self.questions[name].code
+        local = next((i for i in self.local_items if i["code"] == code), {})
+        return local.get("type")
 
     def _answer_codes(self, question: _Question) -> frozenset[int]:
         if question.code in self.bank:
@@ -714,6 +749,7 @@ class _FormReader:
             question = by_code[error.item]
             column = ("relevant" if field_.startswith("show_if") else
                       "required" if field_ == "required" else
+                      "parameters" if field_ == "randomise_options" else
                       label if "text" in field_ else
                       "type" if field_.startswith(("local_items.options", "local_items.scale",
                                                    "local_items.type"))
@@ -723,11 +759,15 @@ class _FormReader:
                       else f"unit::{LANGUAGE_NAMES[field_[-2:]]}"
                       if field_.startswith("local_items.unit_")
                       else "name")
+            if column == "relevant":  # a position in the grammar's text, not in the cell
+                problem = re.sub(r"^position \d+: ", "", problem)
             return self.survey.error(problem, question.row, column)
         if field_.startswith("pages."):
             key = field_.split(".")[1]
             row = next((p.row for p in self.pages if p.key == key), None)
-            return self.survey.error(problem, row, label if ".title" in field_ else "name")
+            column = (label if ".title" in field_ else
+                      "randomise" if field_.endswith(".randomise") else "name")
+            return self.survey.error(problem, row, column)
         if field_ == "title":
             return self.survey.error(problem, self.consent_row, label)
         if field_ == "consent" or field_.startswith("study."):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..model import CHOICE_TYPES, LANGUAGES, STUDY_FIELDS, Item, ItemBank, Option, Wave
-from .conditions import relevant_expression
+from .conditions import odk_expression
 from .constraints import constraint_expression
 from .workbook import LANGUAGE_NAMES, XLSFormError
 
@@ -30,6 +30,9 @@ CHOICE_HEADINGS = ("list_name", "name", *(f"label::{LANGUAGE_NAMES[lang]}" for l
 # the workbook of a wave of choices stays as it was
 TYPED_HEADINGS = ("constraint", "decimals",
                   *(f"unit::{LANGUAGE_NAMES[lang]}" for lang in LANGUAGES))
+# written only for a wave with randomised order: ``randomise`` (ours) = items on a page's
+# group, ODK's ``parameters`` = randomize=true on a question whose options are shuffled
+RANDOMISED_HEADINGS = ("randomise", "parameters")
 SETTINGS_HEADINGS = ("form_id", "form_title", "version", "default_language", "norms_version",
                      "opens", "closes", "min_seconds_per_item")
 WIDGET_APPEARANCE = {"radio": "", "select": "minimal"}
@@ -52,7 +55,10 @@ def build_workbook(wave: Wave, bank: ItemBank | None = None):
     _check_unique_names(wave)
     lists = ChoiceLists(bank)
     typed = any(item.type not in CHOICE_TYPES for item in wave.items.values())
-    headings = SURVEY_HEADINGS + (TYPED_HEADINGS if typed else ())
+    randomised = any(page.randomise for page in wave.pages) or any(
+        item.randomise_options for item in wave.items.values())
+    headings = (SURVEY_HEADINGS + (TYPED_HEADINGS if typed else ())
+                + (RANDOMISED_HEADINGS if randomised else ()))
     book = openpyxl.Workbook()
     survey = book.active
     survey.title = "survey"
@@ -101,7 +107,8 @@ def _survey_rows(wave: Wave, lists: ChoiceLists) -> list[dict[str, str]]:
             rows.append({"type": "note", "name": name, **_labels(getattr(wave.study, field))})
     rows.append({"type": "end_group"})
     for page in wave.pages:
-        rows.append({**_group(page.key, page.title), "grid": "yes" if page.grid else ""})
+        rows.append({**_group(page.key, page.title), "grid": "yes" if page.grid else "",
+                     "randomise": "items" if page.randomise else ""})
         rows += [_question(item, wave, lists) for item in page.items]
         rows.append({"type": "end_group"})
     return rows
@@ -123,10 +130,11 @@ def _question(item: Item, wave: Wave, lists: ChoiceLists) -> dict[str, str]:
         if item.settings.get("unit"):
             row.update({f"unit::{LANGUAGE_NAMES[lang]}": item.settings["unit"][lang]
                         for lang in LANGUAGES})
+    if item.randomise_options:
+        row["parameters"] = "randomize=true"
     if item.condition is not None:
-        target = wave.items[item.condition.item]
-        row["relevant"] = relevant_expression(target.code, item.condition.values,
-                                              target.answer_codes)
+        row["relevant"] = odk_expression(item.condition,
+                                         lambda code: wave.items[code].answer_codes)
     return row
 
 

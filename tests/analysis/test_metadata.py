@@ -124,7 +124,7 @@ def test_fieldwork_sidecar_and_its_absence(elsewhere, tmp_path):
 @pytest.mark.parametrize("field, value, message", [
     ("wording_version", "two", "row {row}, field 'wording_version': value 'two' is not an "
                                "integer"),
-    ("show_if", "N05_P1 = 2", "row {row}, field 'show_if': 'N05_P1 = 2' is not"),
+    ("show_if", "N05_P1 == 2", "row {row}, field 'show_if': 'N05_P1 == 2' is not"),
     ("kind", "opinion", "row {row}, field 'kind': value 'opinion' is not one of"),
     ("answer_labels_zh", "1=从不; often", "row {row}, field 'answer_labels_zh': 'often' is not "
                                          "code=label"),
@@ -213,3 +213,16 @@ def test_an_item_described_twice_is_refused(elsewhere, tmp_path):
                                                  f"already described for wave 2022 "
                                                  f"\\(row {first + 1}\\)"):
         load_survey(data)
+
+
+def test_a_codebook_with_compound_conditions_and_order_columns_reads_back():
+    from analysis.metadata import waves_from_codebook
+    from questionnaires.codebook import codebook_rows
+    from tests.questionnaires.test_conditions import conditions_wave_data, parse
+
+    data = conditions_wave_data()
+    data["pages"][-1]["randomise"] = "items"
+    wave = parse(data)
+    read = waves_from_codebook(codebook_rows(wave), "x.codebook.csv")[wave.year]
+    assert read.items["DEMO_follow"].condition == wave.items["DEMO_follow"].condition
+    assert not any(code.startswith("order__") for code in read.items)

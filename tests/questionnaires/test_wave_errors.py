@@ -254,7 +254,7 @@ CASES = [
         page("N01", "layout", "grid"),
         None,
         "pages.N01.layout",
-        "unknown field (allowed: grid, items, key, norm, title)",
+        "unknown field (allowed: grid, items, key, norm, randomise, title)",
     ),
     ("page-missing-items", page("N01", "items", DELETE), None, "pages.N01.items", "missing"),
     ("page-unknown-norm", page("N01", "norm", "N11"), None, "pages.N01.norm", "unknown norm 'N11'"),
@@ -363,7 +363,7 @@ CASES = [
         car_entry(hide=True),
         "N04_P4",
         "hide",
-        "unknown field (allowed: item, required, show_if)",
+        "unknown field (allowed: item, randomise_options, required, show_if)",
     ),
     (
         "entry-required-not-bool",
@@ -375,10 +375,10 @@ CASES = [
     # conditions
     (
         "condition-not-mapping",
-        show_if("N04_P3"),
+        show_if(["N04_P3"]),
         "N04_P4",
         COND,
-        "must be a mapping (key: value lines), got str 'N04_P3'",
+        "must be a mapping (key: value lines), got list ['N04_P3']",
     ),
     (
         "condition-unknown-field",

@@ -195,10 +195,14 @@ CASES = {
     "a group in a condition": (
         lambda f: ("survey", f.set("N04_P4", "relevant", "${N04} = 1"), "relevant"),
         "${N04} is a begin_group"),
-    "two questions": (
-        lambda f: ("survey", f.set("N04_P4", "relevant", "${N04_P3} != 9 and ${N04_P2} != 9"),
+    "an unsupported function": (
+        lambda f: ("survey", f.set("N04_P4", "relevant", "string-length(${N04_P3}) > 0"),
                    "relevant"),
-        "refers to more than one question"),
+        "is not a supported condition at character 1"),
+    "no answer meets it": (
+        lambda f: ("survey", f.set("N04_P4", "relevant", "${N04_P3} = 1 and ${N04_P3} = 2"),
+                   "relevant"),
+        "no answer to 'N04_P3' meets this condition"),
     "missing translation": (
         lambda f: ("survey", f.set("N01_A1", EN, None), EN),
         "missing translation: question 'N01_A1' has no English (en) text"),

@@ -135,13 +135,12 @@ def test_typed_row_errors_name_the_cell(tmp_path, name, heading, value, column, 
     assert_at(error, path, "survey", row, column, problem)
 
 
-def test_a_condition_cannot_use_a_typed_answer(tmp_path):
+def test_a_condition_on_a_typed_answer_of_the_same_page_is_refused(tmp_path):
     form = TypedForm()
     row = form.set("DEMO_comment", "relevant", "${DEMO_trips} = 1")
     path = form.save(tmp_path / "typed.xlsx")
     assert_at(import_error(path, YEAR, "DEMO"), path, "survey", row, "relevant",
-              "${DEMO_trips} is a question of type integer; a condition can only use the "
-              "answer of an earlier select_one question")
+              "condition refers to 'DEMO_trips' on the same page 'local'")
 
 
 def test_a_national_item_cannot_become_typed(tmp_path):
