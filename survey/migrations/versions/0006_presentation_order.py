@@ -1,7 +1,7 @@
 """The seed of the order a response sees randomised pages and options in.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-12 09:00:00
 
 ``responses.presentation_seed`` (an integer, 0 <= seed < 2**31) is drawn at random when a
@@ -18,8 +18,8 @@ Downgrade drops the column (the orders are then no longer known).
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
