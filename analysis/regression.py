@@ -441,15 +441,26 @@ def _unit_sums(unit: np.ndarray, n_units: int, X: np.ndarray, base: np.ndarray,
     return out
 
 
-def _weighted_grams(X: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``(b, p^2)``: ``X' diag(weights[:, r]) X`` flattened, for each column ``r``."""
+def _row_outer_products(X: np.ndarray) -> np.ndarray | None:
+    """``(n, p^2)`` the rows' ``x x'`` flattened, when they fit in :data:`MAX_BLOCK_CELLS`."""
+    n, p = X.shape
+    if n * p * p > MAX_BLOCK_CELLS:
+        return None
+    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+
+
+def _weighted_grams(X: np.ndarray, weights: np.ndarray, outer: np.ndarray | None
+                    ) -> np.ndarray:
+    """``(b, p^2)``: ``X' diag(weights[:, r]) X`` flattened, for each column ``r`` (from the
+    rows' ``outer`` products, or a block of rows at a time)."""
+    if outer is not None:
+        return weights.T @ outer
     n, p = X.shape
     out = np.zeros((weights.shape[1], p * p))
     step = max(1, MAX_BLOCK_CELLS // (p * p))
     for i0 in range(0, n, step):
         sl = slice(i0, i0 + step)
-        outer = (X[sl, :, None] * X[sl, None, :]).reshape(-1, p * p)
-        out += weights[sl].T @ outer
+        out += weights[sl].T @ (X[sl, :, None] * X[sl, None, :]).reshape(-1, p * p)
     return out
 
 
@@ -479,6 +490,7 @@ def _replicate_irls(family, reps, X, y, unit, base, start, formula) -> np.ndarra
     n, p = X.shape
     R = reps.n_replicates
     out = np.full((R, p), np.nan)
+    outer = _row_outer_products(X)
     width = max(1, MAX_BLOCK_CELLS // max(n, 1))
     for r0 in range(0, R, width):
         r1 = min(R, r0 + width)
@@ -491,7 +503,7 @@ def _replicate_irls(family, reps, X, y, unit, base, start, formula) -> np.ndarra
             dmu = family.link.inverse_deriv(eta)
             working = weights[:, active] * dmu ** 2 / family.variance(mu)
             z = eta + (y[:, None] - mu) / dmu
-            totals = np.hstack([_weighted_grams(X, working), (X.T @ (working * z)).T])
+            totals = np.hstack([_weighted_grams(X, working, outer), (X.T @ (working * z)).T])
             new = _solve_batched(totals, p).T  # (p, b_active)
             moved = np.abs(new - beta[:, active]) > PARAMS_RTOL * np.abs(new)
             beta[:, active] = new
