@@ -89,7 +89,13 @@ def domain_df(design, codes: np.ndarray, n_groups: int, rows: np.ndarray | None 
     """``(n_groups,)`` R's ``degf()`` of the subset design of each group (``codes``: group of
     each row, -1 for none), restricted to ``rows`` (a mask, e.g. the answered rows, as R's
     ``na.rm=TRUE`` subsets): first-stage PSUs with a row of positive sampling weight in the
-    group, minus the strata of those PSUs."""
+    group, minus the strata of those PSUs. With replicate weights: the rank of the group's
+    replicate weights minus 1 (R's subset of a replicate design)."""
+    reps = getattr(design, "replicates", None)
+    if reps is not None:
+        keep = (codes >= 0) if rows is None else (codes >= 0) & rows
+        return np.array([reps.df_of(keep & (codes == g)) for g in range(n_groups)],
+                        dtype=np.int64)
     s = design.structure
     keep = (design.base_weights != 0) & (codes >= 0)
     if rows is not None:

@@ -551,9 +551,9 @@ def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_ps
 def _no_replicates(design, what: str) -> None:
     """Refuse what replicate designs do not support (yet), in one line."""
     if design.replicates is not None:
-        raise AnalysisInputError(f"{what} of a design with replicate weights is not supported: "
-                                 "means, totals, proportions, ratios, indicators and their "
-                                 "contrasts are; drop --replicates/--repweights for the rest")
+        raise AnalysisInputError(f"{what} of a design with replicate weights is not supported "
+                                 "(every estimator, test and contrast is; raking and "
+                                 "calibration are); drop --replicates/--repweights for it")
 
 
 def stratum_fpc_factors(lo: np.ndarray, hi: np.ndarray, n_psu: np.ndarray, labels, fpc: str,

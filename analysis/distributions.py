@@ -8,10 +8,11 @@ NOT_APPLICABLE_CODE``; contract section 1):
 * the share of "not applicable" is separate: among everyone who was shown the item and answered
   it (1..5 or 9). Empty cells (not answered, not shown) are in neither domain.
 
-Each share is a weighted mean of an indicator over its domain, so its SE is the design's
-linearisation (:meth:`SurveyDesign.linearize_mean` and :meth:`SurveyDesign.vcov`: strata, PSUs,
-fpc, calibration), the same numbers as :meth:`SurveyDesign.proportion` with one level on data
-whose 9s are missing (``tests/analysis/test_distributions.py`` checks this). Confidence intervals
+Each share is a weighted mean of an indicator over its domain
+(:func:`analysis.estimates.estimate_columns`), so its SE is the design's (strata, PSUs, fpc,
+calibration, or the replicate weights), the same numbers as :meth:`SurveyDesign.proportion`
+with one level on data whose 9s are missing (``tests/analysis/test_distributions.py`` checks
+this). Confidence intervals
 are logit intervals, ``expit(logit(p) +- z * se / (p (1 - p)))`` (R's ``svyciprop(method =
 "logit")`` with a normal quantile), which stay inside 0..1 for rare answers; a share of 0 or 1
 gets the interval [p, p]. Shares, SEs and intervals agree with R 4.2 / survey 4.1-1 to 1e-6 on a
@@ -28,6 +29,7 @@ from scipy import stats
 
 from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError
+from analysis.estimates import estimate_columns
 
 NOT_APPLICABLE_CODE = 9
 ANSWER_CODES = (1, 2, 3, 4, 5)
@@ -102,8 +104,9 @@ def answer_distributions(design, items: Sequence[str],
                 share = np.full(len(block_codes), np.nan)
                 se = np.full(len(block_codes), np.nan)
             else:
-                share, infl = design.linearize_mean(y)
-                se = np.sqrt(np.clip(np.diag(design.vcov(infl)), 0.0, None))
+                est = estimate_columns(design, {str(c): y[:, j]
+                                                for j, c in enumerate(block_codes)})
+                share, se = est.coef, est.se
             for code, p, s in zip(block_codes, share, se, strict=True):
                 lo, hi = _logit_interval(float(p), float(s), z)
                 rows.append((item, int(code), names.get(code, ""), float(p), float(s), lo, hi,

@@ -5,11 +5,12 @@ A Ten Norms score is a linear function of item means, ``offset + sum_j c_j * mea
 norm's practice score ``25 * (mean of its item means - 1)``, see :mod:`analysis.indicators`), each
 item mean over the respondents who answered it. For the ``G`` categories of a subgroup variable
 this module estimates the score in each domain, and the joint ``G x G`` covariance of those
-estimates from the design's linearisation: per domain the items' influence values
-(:meth:`SurveyDesign.linearize_mean`) are combined with ``c``, the ``G`` columns are stacked and
-their totals' covariance taken under the design (:meth:`SurveyDesign.vcov`: strata, PSUs, fpc and
-calibration). Domains are estimated on the full design, as R's ``svyby``; two domains share PSUs,
-so their estimates are correlated and the covariance keeps that.
+estimates: the items' means in every domain with their covariance across the domains (an
+:class:`analysis.results.Estimate`, R's ``svyby(..., covmat=TRUE)``: strata, PSUs, fpc and
+calibration, or the replicate weights) and the scores as its contrast. Domains are estimated
+on the full design, as R's ``svyby``; two domains share PSUs, so their estimates are correlated
+and the covariance keeps that. The design's degrees of freedom are R's ``degf`` (PSUs minus
+strata, or the rank of the replicate weights minus 1).
 
 * :func:`score_by_domain` - domain scores and their joint covariance;
 * :func:`equal_means_test` - Wald test of ``H0: all domain scores equal``,
@@ -34,6 +35,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
+from analysis.estimates import design_df, estimate_columns
 
 PAIRWISE_COLUMNS = ("group_a", "group_b", "diff", "se", "ci_low", "ci_high", "p_value",
                     "p_adjusted")
@@ -52,7 +54,7 @@ class DomainScores:
     vcov: np.ndarray
     n: tuple[int, ...]
     design_df: int
-    """PSUs minus strata of the design (R's ``degf``)."""
+    """R's ``degf`` of the design: PSUs minus strata (replicates: their rank minus 1)."""
 
     @property
     def se(self) -> np.ndarray:
@@ -118,33 +120,36 @@ def scores_by_domain(design, scores: dict[str, tuple[Sequence[str], Sequence[flo
             weights[col[c], s] += float(w)
     y = design.item_matrix(items)
     answered = ~np.isnan(y)
-    estimates = np.empty((len(wanted), len(scores)))
+    # one partition whose groups are the wanted labels, in their order
+    code_of = {g: i for i, g in enumerate(wanted)}
+    label_code = np.array([code_of.get(lab, -1) for lab in unique_labels], dtype=np.int64)
+    group = np.where(codes >= 0, label_code[np.maximum(codes, 0)], -1)
     counts = np.empty((len(wanted), len(scores)), dtype=int)
-    columns = []
+    used = weights != 0
     for g_index, g in enumerate(wanted):
-        mask = np.isin(codes, np.flatnonzero(unique_labels == g))
+        mask = group == g_index
         if not mask.any():
             raise AnalysisInputError(f"column '{variable}': no response in group '{g}'")
-        means, z = design.linearize_mean(y, mask)
-        used = weights != 0
-        empty = np.isnan(means)[:, None] & used
+        empty = (~answered[mask].any(axis=0))[:, None] & used
         if empty.any():
             item = items[int(np.flatnonzero(empty.any(axis=1))[0])]
             raise AnalysisInputError(f"column '{item}': no answers in group '{g}' of "
                                      f"'{variable}', so the score has no estimate there")
-        estimates[g_index] = offset + np.nan_to_num(means) @ weights
-        columns.append(z @ weights)
         counts[g_index] = ((answered[mask].astype(float) @ used) > 0).sum(axis=0)
-    # columns ordered group-major: (group 0: every score), (group 1: every score), ...
-    vcov = design.vcov(np.hstack(columns))
-    s = design.structure
+    means = estimate_columns(design, {c: y[:, j] for j, c in enumerate(items)},
+                             [(variable, group, wanted)], covariance="by")
+    # each score in each group: its items' means in that group combined with its weights;
+    # rows ordered group-major: (group 0: every score), (group 1: every score), ...
+    L = np.kron(np.eye(len(wanted)), weights.T)
+    combined = means.contrast(L, offset=offset)
+    df = int(design_df(design))
     n_scores = len(scores)
     out = {}
     for k, name in enumerate(scores):
         at = [g * n_scores + k for g in range(len(wanted))]
-        out[name] = DomainScores(variable, tuple(wanted), estimates[:, k].copy(),
-                                 vcov[np.ix_(at, at)], tuple(int(n) for n in counts[:, k]),
-                                 int(s.n_psus - s.n_strata))
+        out[name] = DomainScores(variable, tuple(wanted), combined.coef[at].copy(),
+                                 combined.vcov[np.ix_(at, at)], tuple(int(n) for n in counts[:, k]),
+                                 df)
     return out
 
 

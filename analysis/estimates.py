@@ -9,7 +9,7 @@ aggregates, vectorised over items and groups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -78,6 +78,26 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
                                 df=design_df(design), statistic=statistic, deff=deff,
                                 levels=levels, covariance=covariance,
                                 **replicate_note(design))
+
+
+def estimate_columns(design, columns: Mapping[str, np.ndarray],
+                     partitions: Sequence[tuple[str, np.ndarray, list[str]]] | None = None,
+                     covariance: str | None = None) -> Estimate:
+    """Weighted means of value columns that are not the data's items (indicators, cells of a
+    table): ``columns`` maps a name to ``(n,)`` floats, NaN = missing (out of that column's
+    domain) -> :class:`Estimate`, with the variances and covariances of the design
+    (linearisation or replicates), as :func:`estimate`. ``partitions``: ``[(by, codes,
+    labels)]`` (codes ``-1``: in no group), default the whole sample."""
+    names = list(columns)
+    partitions = list(partitions) if partitions is not None else domain_partitions(design, [])
+    sizes = [len(p[2]) for p in partitions]
+    values = [np.asarray(columns[name], dtype=float) for name in names]
+    with blas_single_thread():
+        res = domain_estimates(design, values, [p[1] for p in partitions], sizes, deff=False,
+                               covariance=covariance)
+    return estimate_from_result(res, names, [(p[0], list(p[2])) for p in partitions],
+                                df=design_df(design), statistic="mean", deff=False,
+                                levels=None, covariance=covariance, **replicate_note(design))
 
 
 def estimate_from_result(res: dict, items: list[str], groups: list[tuple[str, list[str]]],

@@ -12,10 +12,13 @@
   share that is exactly ``p`` in R is exactly ``p`` here.
 * **Interval** (``interval.type="mean"``, Woodruff's): the CDF at the quantile, ``F = mean of
   [y <= q]``, gets its design-based SE from the domain estimator (calibration, strata, PSUs,
-  fpc, stages and lonely PSUs as for any mean); ``F -/+ qt(0.975, df) se`` are mapped back to
-  values by the same rule. ``df`` is R's ``degf()`` of the subset design (first-stage PSUs with
-  an answer in the domain minus their strata). A limit whose probability falls below 0 or above
-  1 is missing (R's ``NaN``).
+  fpc, stages and lonely PSUs as for any mean, or the replicate weights); ``F -/+ qt(0.975, df)
+  se`` are mapped back to values by the same rule. ``df`` is R's ``degf()`` of the subset
+  design (first-stage PSUs with an answer in the domain minus their strata; with replicate
+  weights the rank of the domain's replicate weights minus 1, as R's subset of a
+  ``svrepdesign``). A limit whose probability falls below 0 or above 1 is missing (R's
+  ``NaN``). On a replicate design this is R's ``svyquantile.svyrep.design`` with its default
+  ``interval.type="mean"`` (``tests/fixtures/r_replicate_estimators``).
 * **SE**: R's, the interval's width over ``2 qt(0.975, df)``; missing when a limit is.
 
 ``deff`` is empty (R gives no design effect for quantiles).
@@ -86,8 +89,15 @@ def quantile_estimates(design, items, probs: Sequence[float], by=None) -> Estima
         blocks.append(pd.concat(per_item).sort_index(kind="stable"))
     return Estimate.from_table(
         pd.concat(blocks, ignore_index=True), "quantile", intervals=True,
-        interval_note="R's svyquantile: qrule 'math', Woodruff 95% interval with t on the "
-                      "domain's degrees of freedom, SE from the interval's width")
+        interval_note=_interval_note(design))
+
+
+def _interval_note(design) -> str:
+    reps = design.replicates
+    source = ("" if reps is None else
+              f" (the CDF's SE from {reps.n_replicates} {reps.type} replicates)")
+    return ("R's svyquantile: qrule 'math', Woodruff 95% interval with t on the domain's "
+            f"degrees of freedom{source}, SE from the interval's width")
 
 
 def _quantile_block(design, item: str, probs: list[float], by: str, codes: np.ndarray,

@@ -16,6 +16,13 @@ What R's survey package (4.1-1) does, and so what this module does:
   final working weights); these are handed to :meth:`SurveyDesign.vcov`, which sums them to
   PSUs and applies strata, fpc, the lonely-PSU rule and, for a raked or post-stratified design,
   the calibration residuals -- exactly as for a mean (R's ``svy.varcoef`` -> ``svyrecvar``).
+* **Replicate weights** (R's ``svyglm`` of a ``svrepdesign``): the coefficients are refitted
+  with each replicate's weights (IRLS started from the full-sample coefficients; a gaussian
+  model is one weighted least squares per replicate from per-unit sums) and their covariance
+  is the replicates' (``svrVar``: scale, rscales, mse); df is R's ``degf`` of the design (of
+  the ``domain``, the rank of its replicate weights minus 1) plus 1 minus the coefficients.
+* **Accuracy**: the fit runs on centred and scaled columns and maps back exactly, so a
+  regressor far from 0 (a year) does not cost digits in ``X'WX``.
 * **Rows used**: rows of ``domain`` (R's ``subset=``) with every variable the formula names
   present (R's ``na.action = na.omit``), and weight above 0. The other rows stay in the design
   with no influence, as R's subsetting of a design keeps its PSUs and strata.
@@ -46,6 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import patsy
+import scipy.sparse as sp
 import statsmodels.api as sm
 from patsy import builtins as patsy_builtins
 from patsy.categorical import C as patsy_categorical
@@ -309,9 +317,12 @@ def fit_glm(design, formula: str, family: str = "gaussian", domain=None) -> Regr
                                  f"{', '.join(FAMILIES)}")
     model = _model_frame(design, formula, fam, domain)
     kept = _estimable_columns(model.X, design.weights[model.rows])
-    X = model.X[:, kept]
     w = design.weights[model.rows]
-    glm = sm.GLM(model.y, X, family=fam.make(), var_weights=w / w.mean())
+    # the fit runs on centred and scaled columns (X = Xs @ M): (X'WX) of a column such as a
+    # year near 2025 loses about six digits to the intercept; the coefficients and their
+    # influence are mapped back exactly through M
+    Xs, M = _standardised(model.X[:, kept], w)
+    glm = sm.GLM(model.y, Xs, family=fam.make(), var_weights=w / w.mean())
     try:
         with warnings.catch_warnings():
             # separation and non-convergence are judged below, in one line for the user
@@ -325,24 +336,56 @@ def fit_glm(design, formula: str, family: str = "gaussian", domain=None) -> Regr
         raise AnalysisInputError(
             f"model '{bounded(formula)}' did not converge in {MAX_ITERATIONS} iterations "
             "(an outcome perfectly predicted by some terms?)")
-    influence = _influence(glm.family, X, model.y, w, fit.params)
-    z = np.zeros((design.n, X.shape[1]))
-    z[model.rows] = influence
-    used = np.zeros(design.n, dtype=bool)
-    used[model.rows] = True
-    cov_kept = design.vcov(z, domain=used)
+    params = np.asarray(fit.params)
+    beta = np.linalg.solve(M, params)
+    if design.replicates is None:
+        influence = np.linalg.solve(M, _influence(glm.family, Xs, model.y, w, params).T).T
+        z = np.zeros((design.n, kept.size))
+        z[model.rows] = influence
+        used = np.zeros(design.n, dtype=bool)
+        used[model.rows] = True
+        cov_kept = design.vcov(z, domain=used)
+        df = degf(design, model.rows)
+    else:
+        reps = design.replicates
+        scaled = replicate_coefficients(glm.family, reps, Xs, model.y, model.rows, params,
+                                        formula)
+        cov_kept = reps.covariance(np.linalg.solve(M, scaled.T), beta)
+        df = reps.df_of(np.ones(design.n, dtype=bool) if domain is None
+                        else np.asarray(domain, dtype=bool))
 
     p = len(model.columns)
     coef = np.full(p, np.nan)
-    coef[kept] = fit.params
+    coef[kept] = beta
     cov = np.full((p, p), np.nan)
     cov[np.ix_(kept, kept)] = cov_kept
     names = tuple(model.columns)
     return RegressionResult(
         formula=formula, family=fam.name, coef=coef, vcov=cov, names=names,
-        df=degf(design, model.rows) + 1 - kept.size, n=len(model.rows), terms=model.terms,
+        df=int(df) + 1 - kept.size, n=len(model.rows), terms=model.terms,
         outcome=model.outcome, event=model.event, iterations=int(fit.fit_history["iteration"]),
         aliased=tuple(np.delete(np.asarray(names, dtype=object), kept)))
+
+
+def _standardised(X: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(Xs, M)`` with ``X = Xs @ M``: with an intercept column, every other column centred
+    at its weighted mean and scaled by its weighted spread (else scaled by its root mean
+    square), so ``Xs' W Xs`` is well conditioned. Coefficients map back as ``solve(M, b)``."""
+    p = X.shape[1]
+    ones = np.flatnonzero((X == 1.0).all(axis=0))
+    centre = np.zeros(p)
+    if ones.size:
+        centre = (w @ X) / w.sum()
+        centre[ones] = 0.0
+    spread = np.sqrt((w @ (X - centre) ** 2) / w.sum())
+    spread[~(spread > 0)] = 1.0
+    if ones.size:
+        spread[ones] = 1.0
+    M = np.diag(spread)
+    if ones.size:
+        M[ones[0]] += centre
+    Xs = (X - centre) / spread
+    return Xs, M
 
 
 def _influence(family, X, y, w, beta) -> np.ndarray:
@@ -356,6 +399,125 @@ def _influence(family, X, y, w, beta) -> np.ndarray:
     bread = np.linalg.inv(X.T @ (X * working[:, None]))
     score = X * (w * (y - mu) * dmu / var)[:, None]
     return score @ bread
+
+
+# --------------------------------------------------------------------------- replicates
+# bound on the cells of the (rows x replicates) and (rows x p^2) blocks held at once
+MAX_BLOCK_CELLS = 4_000_000
+
+
+def replicate_coefficients(family, reps, X: np.ndarray, y: np.ndarray, rows: np.ndarray,
+                           start: np.ndarray, formula: str = "") -> np.ndarray:
+    """``(R, p)`` the coefficients refitted with each replicate's weights on the rows used
+    (R's ``svyglm`` of a replicate design): IRLS started from the full-sample coefficients
+    ``start``, iterated to :data:`PARAMS_RTOL`; a gaussian model with the identity link is one
+    weighted least squares per replicate, from per-unit sums (no pass over the rows per
+    replicate). A replicate whose fit is singular gets NaN."""
+    unit = reps.unit[rows]
+    base = reps.base[rows]
+    if isinstance(family, sm.families.Gaussian) and isinstance(
+            family.link, sm.families.links.Identity):
+        used, local = np.unique(unit, return_inverse=True)
+        # per unit: sum of base * [x x', x y]; a replicate's sums are these times its factors
+        sums = _unit_sums(local, len(used), X, base, np.column_stack([X * (base * y)[:, None]]))
+        totals = reps.factors[used].T @ sums  # (R, p^2 + p)
+        return _solve_batched(totals, X.shape[1])
+    return _replicate_irls(family, reps, X, y, unit, base, start, formula)
+
+
+def _unit_sums(unit: np.ndarray, n_units: int, X: np.ndarray, base: np.ndarray,
+               extra: np.ndarray) -> np.ndarray:
+    """``(U, p^2 + e)``: per unit, the sums of ``base x x'`` (flattened) and of ``extra``."""
+    n, p = X.shape
+    out = np.zeros((n_units, p * p + extra.shape[1]))
+    step = max(1, MAX_BLOCK_CELLS // (p * p))
+    for i0 in range(0, n, step):
+        sl = slice(i0, i0 + step)
+        outer = (X[sl, :, None] * X[sl, None, :]).reshape(-1, p * p) * base[sl, None]
+        block = np.hstack([outer, extra[sl]])
+        member = sp.csr_matrix((np.ones(len(block)), (unit[sl], np.arange(len(block)))),
+                               shape=(n_units, len(block)))
+        out += member @ block
+    return out
+
+
+def _row_outer_products(X: np.ndarray) -> np.ndarray | None:
+    """``(n, p^2)`` the rows' ``x x'`` flattened, when they fit in :data:`MAX_BLOCK_CELLS`."""
+    n, p = X.shape
+    if n * p * p > MAX_BLOCK_CELLS:
+        return None
+    return (X[:, :, None] * X[:, None, :]).reshape(n, p * p)
+
+
+def _weighted_grams(X: np.ndarray, weights: np.ndarray, outer: np.ndarray | None
+                    ) -> np.ndarray:
+    """``(b, p^2)``: ``X' diag(weights[:, r]) X`` flattened, for each column ``r`` (from the
+    rows' ``outer`` products, or a block of rows at a time)."""
+    if outer is not None:
+        return weights.T @ outer
+    n, p = X.shape
+    out = np.zeros((weights.shape[1], p * p))
+    step = max(1, MAX_BLOCK_CELLS // (p * p))
+    for i0 in range(0, n, step):
+        sl = slice(i0, i0 + step)
+        out += weights[sl].T @ (X[sl, :, None] * X[sl, None, :]).reshape(-1, p * p)
+    return out
+
+
+def _solve_batched(totals: np.ndarray, p: int) -> np.ndarray:
+    """``(b, p)`` solutions of the normal equations in ``totals`` ``(b, p^2 + p)`` (the
+    flattened ``X'WX`` and then ``X'Wz``); NaN where ``X'WX`` is singular."""
+    A = totals[:, :p * p].reshape(-1, p, p)
+    rhs = totals[:, p * p:]
+    out = np.full(rhs.shape, np.nan)
+    scale = np.sqrt(np.einsum("bii->bi", A))
+    ok = (scale > 0).all(axis=1)
+    # unit diagonal (Jacobi scaling), then a condition bound in the spirit of glm's alias check
+    with np.errstate(invalid="ignore", divide="ignore"):
+        An = A / scale[:, :, None] / scale[:, None, :]
+        ok &= np.isfinite(An).all(axis=(1, 2))
+    if ok.any():
+        ok[ok] &= np.linalg.cond(An[ok]) < 1e18
+    if ok.any():
+        x = np.linalg.solve(An[ok], (rhs[ok] / scale[ok])[:, :, None])[:, :, 0]
+        out[ok] = x / scale[ok]
+    return out
+
+
+def _replicate_irls(family, reps, X, y, unit, base, start, formula) -> np.ndarray:
+    """IRLS for each replicate's weights, a block of replicates at a time (vectorised over
+    the block), each started from ``start``."""
+    n, p = X.shape
+    R = reps.n_replicates
+    out = np.full((R, p), np.nan)
+    outer = _row_outer_products(X)
+    width = max(1, MAX_BLOCK_CELLS // max(n, 1))
+    for r0 in range(0, R, width):
+        r1 = min(R, r0 + width)
+        weights = base[:, None] * reps.factors[unit, r0:r1]  # (n, b)
+        beta = np.repeat(start[:, None], r1 - r0, axis=1)     # (p, b)
+        active = np.ones(r1 - r0, dtype=bool)
+        for _ in range(MAX_ITERATIONS):
+            eta = X @ beta[:, active]
+            mu = family.link.inverse(eta)
+            dmu = family.link.inverse_deriv(eta)
+            working = weights[:, active] * dmu ** 2 / family.variance(mu)
+            z = eta + (y[:, None] - mu) / dmu
+            totals = np.hstack([_weighted_grams(X, working, outer), (X.T @ (working * z)).T])
+            new = _solve_batched(totals, p).T  # (p, b_active)
+            moved = np.abs(new - beta[:, active]) > PARAMS_RTOL * np.abs(new)
+            beta[:, active] = new
+            idx = np.flatnonzero(active)
+            active[idx[~moved.any(axis=0) | ~np.isfinite(new).all(axis=0)]] = False
+            if not active.any():
+                break
+        else:
+            r = r0 + int(np.flatnonzero(active)[0])
+            raise AnalysisInputError(
+                f"model '{bounded(formula)}': the fit with replicate {r + 1} of {R}'s weights "
+                f"did not converge in {MAX_ITERATIONS} iterations")
+        out[r0:r1] = beta.T
+    return out
 
 
 def degf(design, rows: np.ndarray) -> int:

@@ -157,9 +157,21 @@ class ReplicateWeights:
         tolerance 1e-5), unless the builder knows it."""
         if self.degf is not None:
             return float(self.degf)
+        return self._rank_df(self.base != 0)
+
+    def df_of(self, rows: np.ndarray) -> float:
+        """R's ``degf`` of the design subset to ``rows`` (a mask): the rank of those rows'
+        replicate weights minus 1 (R's ``[.svyrep.design`` recomputes it), the known ``df``
+        when the subset keeps every row with a weight."""
+        live = np.asarray(rows, dtype=bool) & (self.base != 0)
+        if np.array_equal(live, self.base != 0):
+            return self.df
+        return self._rank_df(live)
+
+    def _rank_df(self, rows: np.ndarray) -> float:
         from scipy.linalg import qr
 
-        live = np.unique(self.unit[self.base != 0])
+        live = np.unique(self.unit[rows])
         f = self.factors[live]
         if not f.size:
             return -1.0

@@ -6,11 +6,13 @@
   R's ``svychisq(~row + col, design, statistic = "F" | "Chisq")`` (survey 4.1-1): Pearson's X^2 of
   the weighted table scaled to the sample size, corrected by the design effects of the cell
   proportions (Rao & Scott 1984). ``"F"`` (R's default): ``F = X^2 / tr(Delta)`` on
-  ``d0 = tr(Delta)^2 / tr(Delta^2)`` and ``d0 * nu`` degrees of freedom, ``nu`` = PSUs - strata;
+  ``d0 = tr(Delta)^2 / tr(Delta^2)`` and ``d0 * nu`` degrees of freedom, ``nu`` = R's ``degf``;
   ``"Chisq"``: ``X^2 / mean(diag(Delta))`` against chi-square on ``(r-1)(c-1)`` df (the reported
   statistic is the unadjusted X^2, as R prints it). Rows missing either variable are left out
   of the cell proportions (a domain, as ``na.rm=TRUE``) while ``nu`` and the table scaling use the
-  whole design, exactly as R does. Checked against R to 1e-6
+  whole design, exactly as R does. The cell proportions and their covariance are an
+  :class:`analysis.results.Estimate` of the design (linearised or replicate, R's
+  ``svychisq.svyrep.design``). Checked against R to 1e-6
   (``tests/fixtures/r_indicators_trends``).
 * :func:`association_tests` - the test for every item x grouping variable pair, one row each.
 """
@@ -25,6 +27,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.errors import AnalysisInputError
+from analysis.estimates import design_df, estimate_columns
 
 DEFAULT_GROUPS = ("sex", "age_group", "region", "urban_rural", "education")
 STATISTICS = ("F", "Chisq")
@@ -110,8 +113,9 @@ def rao_scott_chisq(design, row: str, col: str, statistic: str = "F") -> ChisqTe
     y = np.full((n_total, n_cells), np.nan)
     y[complete] = 0.0
     y[np.flatnonzero(complete), cell[complete]] = 1.0
-    props, z = design.linearize_mean(y)
-    v = design.vcov(z)
+    cells = estimate_columns(design, {str(c): y[:, c] for c in range(n_cells)},
+                             covariance="group")
+    props, v = cells.coef, cells.vcov
 
     # Pearson X^2 of the weighted table rescaled to the whole sample size (R: Ntotal = N)
     w = design.weights
@@ -140,7 +144,7 @@ def rao_scott_chisq(design, row: str, col: str, statistic: str = "F") -> ChisqTe
     tr = float(np.trace(delta))
     tr2 = float(np.trace(delta @ delta))
     d0 = tr * tr / tr2
-    nu = design.structure.n_psus - design.structure.n_strata
+    nu = design_df(design)
     if statistic == "F":
         value = pearson / tr
         ndf, ddf = d0, d0 * nu

@@ -10,7 +10,7 @@ gets:
   (wave, stratum, PSU), so ids never merge across waves and the waves are independent samples.
   Without strata each wave is one stratum; without PSUs each respondent is a PSU. This is R's
   ``svyglm(item ~ wave, design)`` on the pooled design (survey 4.1-1): same slope, SE, t on
-  ``PSUs - strata - 1`` df and p-value (checked to 1e-6, ``tests/fixtures/r_indicators_trends``).
+  ``PSUs - strata - 1`` df and p-value (checked to 1e-9, ``tests/fixtures/r_indicators_trends``).
   A missing answer leaves the respondent out of that item's regression (R's ``na.omit``).
 * For a **norm score** (mean of its items' means on 0-100) the slope is ``25 x`` the mean of its
   items' slopes and its influence values the same combination of theirs (a gap: awareness minus
@@ -166,6 +166,9 @@ def _slopes(design, items: Sequence[str], year: np.ndarray):
     the statsmodels ``WLS`` fit of the per-wave weighted means with the per-wave weight sums as
     weights: same coefficients and same ``(X'WX)^-1``. Fitting those few points keeps the fit
     in statsmodels while the row-level work (residuals, influence values) stays vectorised.
+    :func:`analysis.regression.fit_glm` (R's ``svyglm``) on the pooled rows gives the same
+    numbers (both within 3e-12 of R's SEs) but one model per item (about 20x slower on the
+    fixture's 36 items) and no influence values, which a norm score's slope needs.
     """
     y = design.item_matrix(list(items))
     w = design.weights
