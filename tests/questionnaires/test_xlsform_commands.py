@@ -66,8 +66,18 @@ def _frozen(app, year: int):
 def test_the_worked_example_imports_with_its_local_items():
     wave = import_xlsform(EXAMPLE, 2027, org="DEMO").wave
     local = {code: item for code, item in wave.items.items() if item.kind == "local"}
-    assert set(local) == {"DEMO_recycling_station", "DEMO_sorting_source"}
+    assert {code: item.type for code, item in local.items()} == {
+        "DEMO_recycling_station": "scale", "DEMO_sorting_source": "single_choice",
+        "DEMO_bins": "select_multiple", "DEMO_trips": "integer", "DEMO_spend": "decimal",
+        "DEMO_bins_reason": "single_choice", "DEMO_comment": "text"}
     assert local["DEMO_sorting_source"].condition.item == "N05_P1"
+    assert local["DEMO_trips"].settings["unit"] == {"zh": "次", "en": "trips"}
+    assert local["DEMO_bins"].randomise_options
+    assert [page.key for page in wave.pages if page.randomise] == ["local_habits"]
+    assert local["DEMO_bins_reason"].condition.text() == (
+        "(any_of(DEMO_bins, 3) or DEMO_trips >= 10) and not urban_rural = 2")
+    national_types = {item.type for item in wave.items.values() if item.kind != "local"}
+    assert national_types == {"scale", "single_choice"}
     assert wave.items["N04_P4"].condition.values == frozenset({1, 2, 3, 4, 5})
     assert "ATTN1" in wave.items and wave.items["ATTN1"] == load_wave(2026).items["ATTN1"]
 
@@ -84,6 +94,14 @@ def test_the_worked_example_is_what_its_script_makes(tmp_path, monkeypatch):
     assert _content(fresh) == _content(import_xlsform(EXAMPLE, 2027, org="DEMO").wave)
 
 
+def test_odk_converts_the_worked_example_without_a_warning():
+    pyxform = pytest.importorskip("pyxform.xls2xform")
+    warnings: list = []
+    xform = pyxform.convert(xlsform=str(EXAMPLE), validate=False, warnings=warnings).xform
+    assert warnings == []
+    assert "selected( /data/local_habits/DEMO_bins , '3')" in xform
+
+
 # --------------------------------------------------------------------------- flask commands
 
 
@@ -92,7 +110,7 @@ def test_import_xlsform_freezes_the_wave_like_load_questionnaire(app, tmp_path):
     result = _invoke(app, "import-xlsform", EXAMPLE, "--year", 2027, "--org", "DEMO",
                      "--yaml", yaml_out)
     assert result.exit_code == 0, result.output
-    assert "2 local" in result.output and "questionnaire loaded" in result.output
+    assert "7 local" in result.output and "questionnaire loaded" in result.output
     imported = import_xlsform(EXAMPLE, 2027, org="DEMO").wave
     assert _frozen(app, 2027).content_hash == imported.content_hash
     assert load_wave(yaml_out).content_hash == imported.content_hash
