@@ -50,8 +50,8 @@ TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "c
 SERIES_COLUMNS = ("item", "wave", "estimate", "se", "ci_low", "ci_high", "n")
 MIN_WAVES = 3
 
-__all__ = ["MIN_WAVES", "SERIES_COLUMNS", "TREND_COLUMNS", "Trend", "linear_trend",
-           "pooled_design"]
+__all__ = ["MIN_WAVES", "SERIES_COLUMNS", "TREND_COLUMNS", "Trend", "WaveFit", "linear_trend",
+           "ordered_series", "pooled_design", "trend_table", "wave_fit"]
 
 
 @dataclass
@@ -159,13 +159,53 @@ def _category(v) -> str:
     return category_label(v)
 
 
-def _slopes(design, items: Sequence[str], year: np.ndarray):
-    """Per item: WLS slope on year and the (n, k) influence values of the slopes.
+@dataclass(frozen=True)
+class WaveFit:
+    """Per item the WLS fit of the answers on the survey year: ``intercept``, ``slope`` (NaN
+    where fewer than two waves have answers) and the slope's row of ``(X'WX)^-1``,
+    ``c0 + c1 t``. A row of wave ``t`` has the influence value ``w (y - center(t)) scale(t)``
+    on the slope."""
+
+    intercept: np.ndarray
+    slope: np.ndarray
+    c0: np.ndarray
+    c1: np.ndarray
+
+    def center(self, year) -> np.ndarray:
+        return self.intercept + np.nan_to_num(self.slope) * year
+
+    def scale(self, year) -> np.ndarray:
+        return self.c0 + self.c1 * year
+
+
+def wave_fit(years: np.ndarray, means: np.ndarray, weights: np.ndarray) -> WaveFit:
+    """The pooled WLS fit of each item on the year from the waves' weighted means ``(T, k)``
+    and weight sums of the answers ``(T, k)`` (``years`` ``(T,)``).
 
     The regressor takes one value per wave, so the weighted least-squares fit of the rows equals
     the statsmodels ``WLS`` fit of the per-wave weighted means with the per-wave weight sums as
     weights: same coefficients and same ``(X'WX)^-1``. Fitting those few points keeps the fit
-    in statsmodels while the row-level work (residuals, influence values) stays vectorised.
+    in statsmodels and needs only per-wave sums (the Dask engine's too).
+    """
+    k = means.shape[1]
+    slopes = np.full(k, np.nan)
+    b0, c0, c1 = np.zeros(k), np.zeros(k), np.zeros(k)
+    xt = np.column_stack([np.ones(len(years)), np.asarray(years, dtype=float)])
+    for j in range(k):
+        present = weights[:, j] > 0
+        if present.sum() < 2:
+            continue
+        fit = sm.WLS(means[present, j], xt[present], weights=weights[present, j]).fit()
+        b0[j], slopes[j] = fit.params
+        bread = fit.normalized_cov_params  # (X'WX)^-1 of the row-level fit
+        c0[j], c1[j] = bread[0, 1], bread[1, 1]
+    return WaveFit(intercept=b0, slope=slopes, c0=c0, c1=c1)
+
+
+def _slopes(design, items: Sequence[str], year: np.ndarray):
+    """Per item: WLS slope on year (:func:`wave_fit`) and the (n, k) influence values of the
+    slopes.
+
     :func:`analysis.regression.fit_glm` (R's ``svyglm``) on the pooled rows gives the same
     numbers (both within 3e-12 of R's SEs) but one model per item (about 20x slower on the
     fixture's 36 items) and no influence values, which a norm score's slope needs.
@@ -176,26 +216,14 @@ def _slopes(design, items: Sequence[str], year: np.ndarray):
     y0 = np.where(answered, y, 0.0)
     wa = np.where(answered, w[:, None], 0.0)
     years = np.unique(year)
-    slopes = np.full(len(items), np.nan)
-    c0 = np.zeros(len(items))
-    c1 = np.zeros(len(items))
-    b0 = np.zeros(len(items))
     w_sum = np.array([wa[year == t].sum(axis=0) for t in years])  # (T, k)
     wy_sum = np.array([(wa[year == t] * y0[year == t]).sum(axis=0) for t in years])
-    xt = np.column_stack([np.ones(len(years)), years.astype(float)])
-    for j in range(len(items)):
-        present = w_sum[:, j] > 0
-        if present.sum() < 2:
-            continue
-        fit = sm.WLS(wy_sum[present, j] / w_sum[present, j], xt[present],
-                     weights=w_sum[present, j]).fit()
-        b0[j], slopes[j] = fit.params
-        bread = fit.normalized_cov_params  # (X'WX)^-1 of the row-level fit
-        c0[j], c1[j] = bread[0, 1], bread[1, 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = wave_fit(years, wy_sum / w_sum, w_sum)
     yr = year.astype(float)[:, None]
-    resid = y0 - b0[None, :] - np.nan_to_num(slopes)[None, :] * yr
-    z = wa * resid * (c0[None, :] + c1[None, :] * yr)
-    return slopes, z, answered
+    resid = y0 - fit.intercept[None, :] - np.nan_to_num(fit.slope)[None, :] * yr
+    z = wa * resid * fit.scale(yr)
+    return fit.slope, z, answered
 
 
 def linear_trend(
@@ -250,10 +278,7 @@ def linear_trend(
         est = estimate_targets(d, comparable, check.scales_for(y), level=level)
         est.insert(1, "wave", y)
         series.append(est[list(SERIES_COLUMNS)])
-    series = pd.concat(series, ignore_index=True)
-    series = series.assign(_t=series["item"].map({t.name: i for i, t in enumerate(comparable)}))
-    series = series.sort_values(["_t", "wave"], kind="stable").drop(columns="_t")
-    series = series.reset_index(drop=True)
+    series = ordered_series(series, comparable)
 
     # the pooled regression
     if survey.pool is not None:  # several files: strata are file x stratum within each wave
@@ -264,30 +289,44 @@ def linear_trend(
     comb = _combination(comparable, check.scales_for(waves[0]))
     year = pdata["_wave"].to_numpy()
     slopes_items, z_items, answered = _slopes(pooled, comb.items, year)
-    slope = comb.L @ np.nan_to_num(slopes_items)
-    bad = ((comb.L != 0) & np.isnan(slopes_items)[None, :]).any(axis=1)
-    slope[bad] = np.nan
     var = np.diag(pooled.vcov(z_items @ comb.L.T))
-    se = np.sqrt(np.clip(var, 0, None))
     rows_used = answered.astype(np.int64) @ (comb.L != 0).T.astype(np.int64) > 0  # (n, m)
     # R's svyglm: degf of the design it fits (rows with the item answered) + 1 - 2 coefficients;
     # an indicator's influence lives on the whole pooled design (zeros where unanswered)
     everyone = np.ones(pooled.n, dtype=bool)
     df = np.array([degf(pooled, everyone if t.is_indicator else rows_used[:, i]) - 1
                    for i, t in enumerate(comparable)])
+    table = trend_table(comb, waves, slopes_items, var, df, rows_used.sum(axis=0), level)
+    return Trend(waves=tuple(waves), table=table, series=series,
+                 notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level,
+                 weighting=weighting_table(designs))
+
+
+def ordered_series(parts: list[pd.DataFrame], targets) -> pd.DataFrame:
+    """The waves' estimates (:data:`SERIES_COLUMNS`) as one table, target by target."""
+    series = pd.concat(parts, ignore_index=True)
+    series = series.assign(_t=series["item"].map({t.name: i for i, t in enumerate(targets)}))
+    series = series.sort_values(["_t", "wave"], kind="stable").drop(columns="_t")
+    return series.reset_index(drop=True)
+
+
+def trend_table(comb, waves: Sequence[int], item_slopes: np.ndarray, var: np.ndarray,
+                df: np.ndarray, n: np.ndarray, level: float) -> pd.DataFrame:
+    """:data:`TREND_COLUMNS` from the items' slopes, the targets' variances (``L V L'``), their
+    degrees of freedom and respondents: a target's slope is ``L`` times its items' slopes."""
+    slope = comb.L @ np.nan_to_num(item_slopes)
+    bad = ((comb.L != 0) & np.isnan(item_slopes)[None, :]).any(axis=1)
+    slope[bad] = np.nan
+    se = np.sqrt(np.clip(var, 0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         tval = slope / se
         p = np.where(df > 0, 2 * stats.t.sf(np.abs(tval), np.maximum(df, 1)), np.nan)
         q = np.where(df > 0, stats.t.ppf(0.5 + level / 2, np.maximum(df, 1)), np.nan)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "item": comb.names, "first_wave": waves[0], "last_wave": waves[-1],
         "n_waves": len(waves), "slope": slope, "se": se, "ci_low": slope - q * se,
-        "ci_high": slope + q * se, "t": tval, "df": df, "p_value": p,
-        "n": rows_used.sum(axis=0),
+        "ci_high": slope + q * se, "t": tval, "df": df, "p_value": p, "n": n,
     }, columns=list(TREND_COLUMNS))
-    return Trend(waves=tuple(waves), table=table, series=series,
-                 notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level,
-                 weighting=weighting_table(designs))
 
 
 def check_wave_count(waves: Sequence[int]) -> None:

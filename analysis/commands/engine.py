@@ -95,7 +95,6 @@ def dask_client(args):
 # commands that read a folder or glob of Parquet files on the Dask engine as yet: the others
 # refuse one in one line (docs/analysis.md, "Beyond one machine")
 NOT_ON_DASK = {
-    "trend": "the pooled regression needs a second pass per wave after the fit, not yet wired",
     "report": "its analyses run in memory",
 }
 

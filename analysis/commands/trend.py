@@ -4,7 +4,11 @@
         [--weight COL] [--strata COL] [--psu COL] [--fpc COL] [--margins M.csv [--base-weight COL]
         [--calfun raking|linear|logit] [--bounds L,U]]
         [--keep-flagged] [--recode-invalid] [--common-items] [--level 0.95] [--digits N]
+        [--engine auto|memory|dask] [--scheduler tcp://HOST:8786] [--workers N]
         --out T.csv
+
+DATA may be a folder or glob of Parquet files: the Dask engine then computes the same files
+(:func:`analysis.commands.waves_partitioned.trend_partitioned`).
 
 Writes three files:
 
@@ -19,7 +23,7 @@ Writes three files:
 
 from __future__ import annotations
 
-from analysis.commands.engine import refuse_partitioned
+from analysis.commands.engine import engine_parent, uses_dask
 from analysis.commands.options import (
     cleaning_parent,
     data_parent,
@@ -45,7 +49,8 @@ def series_path(out: str):
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "trend",
-        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("T.csv")],
+        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("T.csv"),
+                 engine_parent()],
         help="linear trend over three or more waves, with per-wave series",
         description="Design-based test for a linear trend per item and per Ten Norms "
                     "indicator over three or more waves (pooled design: strata = wave x "
@@ -68,15 +73,19 @@ def run(args) -> int:
 
     if not 0 < args.level < 1:
         raise AnalysisInputError(f"--level {args.level:g} must be between 0 and 1")
-    refuse_partitioned(args.data, "trend")
     waves = parse_numbers(args.waves, "--waves", int, "year")
     items = split_list(args.items, "--items")
     spec = design_spec(args)
     if waves is not None:
         check_wave_count(sorted(set(waves)))
-    survey = load(args, waves=waves, estimated=items)
-    result = linear_trend(survey, items, waves, design=spec, level=args.level,
-                          common_items=args.common_items)
+    if uses_dask(args):
+        from analysis.commands.waves_partitioned import trend_partitioned
+
+        result = trend_partitioned(args, items, waves, spec)
+    else:
+        survey = load(args, waves=waves, estimated=items)
+        result = linear_trend(survey, items, waves, design=spec, level=args.level,
+                              common_items=args.common_items)
     write_outputs(result.table, result.notes, args.out, "trend", args.digits, args.language)
     write_csv(result.series, series_path(args.out), args.digits)
     if spec.weighted:

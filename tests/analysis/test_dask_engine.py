@@ -22,6 +22,7 @@ from analysis import SurveyDesign, read_margins
 from analysis.cli import main
 from analysis.data import CENSUS_2020_ADULT_MARGINS
 from analysis.io import read_responses
+from analysis.regression import degf
 from analysis.synthetic import make_responses, write_partitioned
 
 dask = pytest.importorskip("dask", reason="Dask (dask[dataframe,distributed]) is not installed")
@@ -178,6 +179,29 @@ def test_covariances_equal_the_in_memory_engine(folder, whole, name, covariance)
     assert (ref.blocks is None and got.blocks is None) or (ref.blocks == got.blocks).all()
 
 
+@pytest.mark.parametrize("raked", [False, True], ids=["weights", "raked"])
+def test_a_linearisation_gives_the_in_memory_covariance_of_its_influence_values(folder, whole,
+                                                                               raked):
+    # what trend's second pass asks: the covariance of the PSU totals of w (y - center) scale
+    spec = DESIGNS["clusters with fpc"]
+    data = whole[whole["wave"] == 2025].reset_index(drop=True)
+    design = SurveyDesign(data, **spec)
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS) if raked else None
+    if raked:
+        design = design.rake(margins)
+    center, scale = np.array([2.5, 3.0, -1.0, 0.5]), np.array([0.2, -1.5, 3.0, 0.01])
+    y = design.item_matrix(ITEMS)
+    answered = ~np.isnan(y)
+    z = np.where(answered, design.weights[:, None] * (np.nan_to_num(y) - center) * scale, 0.0)
+    got = estimate_partitioned(parquet_files(folder), ITEMS, "mean", margins=margins,
+                               wave=2025, covariance="group",
+                               linearisation=(center[:, None], scale[:, None]), **spec)
+    ref = design.vcov(z)
+    assert np.abs(got.estimate.vcov - ref).max() <= TOLERANCE * np.abs(ref).max()
+    assert got.estimate.coef == pytest.approx(design.mean(ITEMS).table["estimate"], rel=1e-12)
+    assert list(got.item_df) == [degf(design, answered[:, j]) for j in range(len(ITEMS))]
+
+
 # ------------------------------------------------------------------------------ command line
 def run_cli(args) -> tuple[int, str]:
     import contextlib
@@ -261,6 +285,62 @@ def test_compare_on_a_partitioned_data_set_equals_compare_in_memory(tmp_path, cl
     assert m_notes.equals(d_notes[d_notes["kind"] != "engine"].reset_index(drop=True))
 
 
+@pytest.fixture(scope="module")
+def three_waves(tmp_path_factory) -> tuple[Path, Path]:
+    """Three waves in files of 1,000 rows (a folder) and the same rows in one file."""
+    out = tmp_path_factory.mktemp("waves")
+    files = write_partitioned(out / "parts", 2400, waves=(2024, 2025, 2026), seed=5,
+                              rows_per_file=800)
+    one = out / "all.parquet"
+    pd.concat([read_responses(f) for f in files], ignore_index=True).to_parquet(one)
+    return out / "parts", one
+
+
+@pytest.mark.parametrize("design", [
+    ["--weight", "base_weight", "--strata", "stratum", "--psu", "psu"],
+    ["--base-weight", "base_weight", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata",
+     "stratum", "--psu", "psu", "--waves", "2024,2025,2026", "--level", "0.9"],
+    ["--base-weight", "base_weight", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata",
+     "stratum", "--psu", "psu", "--rake-variance", "rake"],
+    ["--weight", "base_weight", "--strata", "stratum", "--lonely-psu", "certainty"],
+], ids=["clusters", "raked", "rake variance", "rows as PSUs"])
+def test_trend_on_a_partitioned_data_set_equals_trend_in_memory(three_waves, tmp_path, cluster,
+                                                                design):
+    parts, one = three_waves
+    common = ["--items", "N01_A1,N04.practice,index.gap,N09_P1,N04_P2", *design,
+              "--keep-flagged"]
+    code, err = run_cli(["trend", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["trend", str(parts), "--scheduler", cluster.scheduler_address,
+                         *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    assert "Dask engine: 9 file(s)" in err
+    same_files(tmp_path / "m.csv", tmp_path / "d.csv", ["item"])
+    same_files(tmp_path / "m.series.csv", tmp_path / "d.series.csv", ["item", "wave"])
+    same_files(tmp_path / "m.weighting.csv", tmp_path / "d.weighting.csv", ["wave"])
+    m_notes = pd.read_csv(tmp_path / "m.notes.csv")
+    d_notes = pd.read_csv(tmp_path / "d.notes.csv")
+    assert m_notes.equals(d_notes[d_notes["kind"] != "engine"].reset_index(drop=True))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--lonely-psu", "average"], "--lonely-psu average is not available for trend on the Dask"),
+    (["--waves", "2024,2025"], "a linear trend needs at least 3 waves"),
+    (["--waves", "2024,2025,2027"], "wave 2027 is not in the data"),
+    (["--margins", str(CENSUS_2020_ADULT_MARGINS), "--calfun", "linear"],
+     "--calfun linear is not available on the Dask engine"),
+])
+def test_what_trend_cannot_do_on_the_engine_is_refused_in_one_line(three_waves, tmp_path,
+                                                                   cluster, extra, message):
+    parts, _ = three_waves
+    code, err = run_cli(["trend", str(parts), "--items", "N01_A1", "--weight", "base_weight",
+                         "--strata", "stratum", "--psu", "psu", "--keep-flagged", *extra,
+                         "--scheduler", cluster.scheduler_address,
+                         "--out", str(tmp_path / "t.csv")])
+    assert code == 2, err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+
+
 def test_a_glob_selects_the_files(folder, tmp_path, cluster):
     code, err = run_cli(["estimate", str(folder / "part-[01].parquet"), "--items", "N01_A1",
                          "--strata", "stratum", "--psu", "psu", "--lonely-psu", "adjust",
@@ -326,7 +406,6 @@ def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_pat
 
 
 @pytest.mark.parametrize("command, extra", [
-    ("trend", ["--items", "N01_A1", "--out", "t.csv"]),
     ("report", ["--plan", str(ROOT / "analysis/report/example_plan.yaml"), "--out", "r.html"]),
 ])
 def test_commands_without_the_engine_refuse_a_folder_in_one_line(folder, command, extra):
