@@ -95,8 +95,18 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
     own raked weights, and its variances account for that calibration, as R's
     ``calibrate(pooled, ~wave:sex + wave:region, calfun="raking")`` would.
     """
+    from dataclasses import replace
+
     from analysis.design import SurveyDesign
 
+    if spec.margins is not None and spec.bounds is not None:
+        # raking and linear calibration give the same weights from any starting scale, so the
+        # pooled calibration is each wave's own; bounds apply to g-weights after R's rescaling
+        # to the targets, which differs between one wave and the pooled waves
+        raise AnalysisInputError(
+            "trend: --bounds cannot be applied to the pooled design of several waves (its "
+            "g-weights would differ from each wave's own); use unbounded --calfun raking or "
+            "linear for trends, or estimate the waves with bounds one by one")
     parts = []
     crossed = []
     for year, df in frames.items():
@@ -110,9 +120,11 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
         if spec.margins is None:
             part["_weight"] = spec.build(df, year).weights
         else:
-            start = spec.base_weight or spec.weight
-            part["_weight"] = (1.0 if start is None else
-                               SurveyDesign(df, weights=start).weights)
+            # the starting weights of the wave's own design (fpc-derived without a weight
+            # column, as R), so the pooled calibration gives each wave's own weights
+            start = replace(spec, margins=None, weight=spec.base_weight or spec.weight,
+                            base_weight=None, replicates=None)
+            part["_weight"] = start.build(df, year).weights
             margins = _as_margins(margins_for_wave(spec.margins, year))
             own = margins.targets(sample_size=len(df), rescale=spec.rescale)
             for var, targets in own.items():
@@ -132,7 +144,11 @@ def pooled_design(frames: dict[int, pd.DataFrame], spec: DesignSpec):
         from analysis.margins import Margins
 
         table = pd.DataFrame(crossed, columns=["variable", "category", "target"])
-        design = design.rake(Margins(table, source="margins crossed with wave"))
+        # the margins crossed with the wave make a block-diagonal calibration model, so any
+        # calibration function and bounds calibrate each wave exactly as its own design does
+        design = design.calibrate(Margins(table, source="margins crossed with wave"),
+                                  calfun=spec.calfun, bounds=spec.bounds,
+                                  variance=spec.rake_variance)
         data["_weight"] = design.weights
     return design, data
 

@@ -174,15 +174,15 @@ def trend_partitioned(args, items, waves, spec):
             weights.append(weight)
         fit = wave_fit(np.array(years), np.array(means), np.array(weights))
 
-        # the slopes' influence values, wave by wave (the pooled design rakes with R's
-        # calibrate() variance, whatever --rake-variance the series use)
+        # the slopes' influence values, wave by wave (the pooled design's calibration is each
+        # wave's own, with the same --rake-variance as the series)
         var, item_df, design_df, n = 0.0, 0, 0, 0
         for y in years:
             result = estimate_partitioned(
                 by_wave[y], comb.items, "mean", deff=False, covariance="group",
                 respondents=respondent_sets(comb),
                 linearisation=(fit.center(y)[:, None], fit.scale(y)[:, None]),
-                **(options[y] | {"rake_variance": "calibrate"}))
+                **options[y])
             var = var + np.einsum("ij,jk,ik->i", comb.L, _answered_vcov(result), comb.L)
             item_df = item_df + result.item_df
             design_df += result.estimate.df

@@ -123,3 +123,35 @@ def test_indicator_comparability_across_all_waves():
                                25 * common.loc["N02_P1", "slope"], rtol=1e-10)
     np.testing.assert_allclose(common.loc["N02.practice", "se"],
                                25 * common.loc["N02_P1", "se"], rtol=1e-10)
+
+
+@pytest.mark.parametrize("calfun, bounds", [("raking", None), ("linear", None)])
+def test_the_pooled_design_calibrates_each_wave_as_its_own_design(calfun, bounds):
+    """--calfun and --bounds reach the pooled design of the trend: its weights are each wave's
+    own calibrated weights (the wave-crossed margins make the calibration block-diagonal)."""
+    from analysis.data import CENSUS_2020_ADULT_MARGINS
+    from analysis.io import read_margins
+    from analysis.trend import pooled_design
+
+    data = make_responses(900, waves=[2024, 2025, 2026], seed=11, items="core")
+    frames = {y: d.reset_index(drop=True) for y, d in data.groupby("wave")}
+    spec = DesignSpec(strata="stratum", psu="psu", margins=read_margins(CENSUS_2020_ADULT_MARGINS),
+                      calfun=calfun, bounds=bounds)
+    design, pooled = pooled_design(frames, spec)
+    for year, frame in frames.items():
+        own = spec.build(frame, year).weights
+        np.testing.assert_allclose(design.weights[pooled["_wave"].to_numpy() == year], own,
+                                   rtol=1e-8)
+
+
+def test_bounded_calibration_is_refused_for_the_pooled_trend_design():
+    from analysis.data import CENSUS_2020_ADULT_MARGINS
+    from analysis.io import read_margins
+    from analysis.trend import pooled_design
+
+    data = make_responses(300, waves=[2024, 2025, 2026], seed=11, items="core")
+    frames = {y: d.reset_index(drop=True) for y, d in data.groupby("wave")}
+    spec = DesignSpec(margins=read_margins(CENSUS_2020_ADULT_MARGINS), calfun="logit",
+                      bounds=(0.3, 3.0))
+    with pytest.raises(AnalysisInputError, match="--bounds cannot be applied to the pooled"):
+        pooled_design(frames, spec)
