@@ -247,7 +247,7 @@ def preview(code: str, year: int):
         question_html(entry, item, None) for item in page.items]
     return render_template("console/preview.html", org=org, row=wave, wave=definition,
                            page=page, number=number, count=len(definition.pages),
-                           questions=questions)
+                           questions=questions, csrf_token=generate_csrf())
 
 
 def _date(text: str) -> date | None:
