@@ -344,6 +344,14 @@ def load_wave(
     ).parse()
 
 
+def load_wave_data(data: Any, source: str | Path, *, bank: ItemBank | None = None,
+                   norms: NormCatalogue | None = None) -> Wave:
+    """Validate wave-file data built elsewhere (the console's new-wave form) with every rule a
+    wave file meets; errors name ``source`` as their file."""
+    return _WaveParser(Path(source), bank if bank is not None else load_item_bank(),
+                       norms or load_norms(), year_in_name=False).parse_data(data)
+
+
 _WAVE_FIELDS = ("year", "title", "norms_version", "opens", "closes", "consent", "study", "pages")
 
 
@@ -756,5 +764,6 @@ __all__ = [
     "available_waves",
     "load_item_bank",
     "load_wave",
+    "load_wave_data",
     "wave_path",
 ]

@@ -14,22 +14,21 @@ from pathlib import Path
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from questionnaires import QuestionnaireError, load_wave
 
 from .db import db
 from .definitions import survey_today
-from .models import (
-    Questionnaire,
-    Response,
-    Wave,
-    of_default_organisation,
-    utc_now,
+from .models import DEFAULT_ORGANISATION, Organisation, Wave
+from .wave_actions import (
+    WaveRefused,
+    close_wave,
+    freeze_questionnaire,
+    open_wave,
+    response_counts,
 )
-from .wave_actions import WaveRefused, close_wave, open_wave
-from .wave_cache import forget_wave_states
 
 
 def _database_errors_are_messages(command):
@@ -49,32 +48,52 @@ def _database_errors_are_messages(command):
     return wrapper
 
 
-def _wave(year: int) -> Wave:
+ORG_OPTION_HELP = "Organisation code (default: the default national organisation)."
+
+
+def _organisation(code: str | None, option: str = "--org") -> Organisation:
+    """The organisation ``option`` names (None: the default one)."""
+    code = code if code is not None else DEFAULT_ORGANISATION["code"]
+    org = db.session.execute(
+        select(Organisation).where(Organisation.code == code)).scalar_one_or_none()
+    if org is None:
+        raise click.ClickException(f"{option} {code!r}: there is no such organisation "
+                                   f"(create it with: flask --app survey create-org {code} …)")
+    return org
+
+
+def _org_flag(org: Organisation) -> str:
+    """The ``--org`` a message's example command needs (none for the default organisation)."""
+    return "" if org.code == DEFAULT_ORGANISATION["code"] else f" --org {org.code}"
+
+
+def _of(org: Organisation) -> str:
+    return "" if org.code == DEFAULT_ORGANISATION["code"] else f" of {org.code}"
+
+
+def _wave(year: int, org_code: str | None = None) -> Wave:
+    org = _organisation(org_code)
     wave = db.session.execute(
-        select(Wave).where(of_default_organisation(year))).scalar_one_or_none()
+        select(Wave).where(Wave.organisation_id == org.id, Wave.year == year)
+    ).scalar_one_or_none()
     if wave is None:
         raise click.ClickException(
-            f"there is no wave {year}; load its questionnaire first "
-            f"(flask --app survey load-questionnaire questionnaires/waves/{year}.yaml)"
+            f"there is no wave {year}{_of(org)}; load its questionnaire first "
+            f"(flask --app survey load-questionnaire questionnaires/waves/{year}.yaml"
+            f"{_org_flag(org)})"
         )
     return wave
 
 
-def _response_counts(wave_id: int) -> dict[str, int]:
-    rows = db.session.execute(
-        select(Response.status, func.count()).where(Response.wave_id == wave_id)
-        .group_by(Response.status)
-    )
-    return dict(rows.all())
-
-
 @click.command("load-questionnaire")
 @click.argument("source")
+@click.option("--org", "org_code", help=ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def load_questionnaire_command(source: str):
+def load_questionnaire_command(source: str, org_code: str | None):
     """Validate a wave definition (FILE, or a YEAR under questionnaires/waves/) and freeze it
-    into the database as that wave's questionnaire."""
+    into the database as the questionnaire of that wave of the organisation."""
+    org = _organisation(org_code)
     target = int(source) if source.isdigit() and not Path(source).exists() else source
     try:
         definition = load_wave(target)
@@ -83,49 +102,24 @@ def load_questionnaire_command(source: str):
     except OSError as error:
         raise click.ClickException(f"{source}: {error.strerror or error}") from None
 
-    _freeze_questionnaire(definition, source)
+    _freeze_questionnaire(definition, source, org)
 
 
-def _freeze_questionnaire(definition, source: str) -> None:
+def _freeze_questionnaire(definition, source: str, org: Organisation) -> None:
     """Freeze a validated wave definition into the database as its wave's questionnaire
     (refused once the wave has responses); shared by load-questionnaire and import-xlsform."""
-    frozen = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
-    wave = db.session.execute(
-        select(Wave).where(of_default_organisation(definition.year))
-    ).scalar_one_or_none()
-    if wave is None:
-        wave = Wave(year=definition.year, status="draft", opens=definition.opens,
-                    closes=definition.closes)
-        db.session.add(wave)
-        db.session.flush()
-    questionnaire = wave.questionnaire
-    if questionnaire is not None and questionnaire.content_hash == definition.content_hash:
-        click.echo(f"Wave {definition.year}: questionnaire unchanged "
+    year = definition.year
+    try:
+        frozen = freeze_questionnaire(definition, source, org.id)
+    except WaveRefused as refused:
+        raise click.ClickException(_refusal(year, refused)) from None
+    wave = frozen.wave
+    if frozen.action == "unchanged":
+        click.echo(f"Wave {year}{_of(org)}: questionnaire unchanged "
                    f"({definition.content_hash[:12]}), nothing to do.")
         return
-    if questionnaire is not None:
-        counts = _response_counts(wave.id)
-        if counts:
-            raise click.ClickException(
-                f"wave {definition.year} already has {sum(counts.values())} responses on "
-                f"questionnaire {questionnaire.content_hash[:12]}; its questionnaire can no "
-                f"longer change (use a new wave for a changed questionnaire)"
-            )
-        questionnaire.definition = frozen
-        questionnaire.content_hash = definition.content_hash
-        questionnaire.source = str(definition.source or source)[:500]
-        questionnaire.loaded_at = utc_now()
-        action = "replaced"
-    else:
-        db.session.add(Questionnaire(wave_id=wave.id, definition=frozen,
-                                     content_hash=definition.content_hash,
-                                     source=str(definition.source or source)[:500]))
-        action = "loaded"
-    wave.opens, wave.closes = definition.opens, definition.closes
-    db.session.commit()
-    forget_wave_states()
     click.echo(
-        f"Wave {definition.year}: questionnaire {action} ({len(definition.pages)} pages, "
+        f"Wave {year}{_of(org)}: questionnaire {frozen.action} ({len(definition.pages)} pages, "
         f"{len(definition.items)} items, hash {definition.content_hash[:12]}); "
         f"status {wave.status}, dates {wave.opens} to {wave.closes}."
     )
@@ -135,11 +129,12 @@ def _freeze_questionnaire(definition, source: str) -> None:
 @click.argument("year", type=int)
 @click.option("--opens", type=click.DateTime(["%Y-%m-%d"]), help="First day (YYYY-MM-DD).")
 @click.option("--closes", type=click.DateTime(["%Y-%m-%d"]), help="Last day (YYYY-MM-DD).")
+@click.option("--org", "org_code", help=ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def open_wave_command(year: int, opens, closes):
+def open_wave_command(year: int, opens, closes, org_code: str | None):
     """Open wave YEAR for respondents from today (or --opens) until its last day (or --closes)."""
-    wave = _wave(year)
+    wave = _wave(year, org_code)
     today = survey_today()
     try:
         open_wave(wave, opens.date() if opens else None, closes.date() if closes else None,
@@ -160,22 +155,27 @@ def _refusal(year: int, refused: WaveRefused) -> str:
         "closed_by_definition":
             f"wave {year} closed on {refused.closes} by its definition; to reopen it give the "
             f"new last day: flask --app survey open-wave {year} --closes YYYY-MM-DD",
+        "has_responses":
+            f"wave {year} already has {refused.responses} responses on questionnaire "
+            f"{refused.content_hash[:12]}; its questionnaire can no longer change (use a new "
+            f"wave for a changed questionnaire)",
     }[refused.reason]
 
 
 @click.command("close-wave")
 @click.argument("year", type=int)
+@click.option("--org", "org_code", help=ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def close_wave_command(year: int):
+def close_wave_command(year: int, org_code: str | None):
     """Close wave YEAR: respondents see a polite 'closed' page; answers stay in the database.
 
     Unfinished responses can no longer be continued, so what still links them to a device goes:
     their token and resume-code hashes, and the exact start time (kept to the minute from here,
     as completed responses are)."""
-    wave = _wave(year)
+    wave = _wave(year, org_code)
     close_wave(wave)
-    counts = _response_counts(wave.id)
+    counts = response_counts(wave.id)
     click.echo(f"Wave {year} is closed: {counts.get('complete', 0)} completed and "
                f"{counts.get('in_progress', 0)} unfinished responses.")
 
@@ -189,20 +189,23 @@ def close_wave_command(year: int):
               help="Language of the variable and value labels in .sav and .dta files.")
 @click.option("--bom", is_flag=True,
               help="Start every CSV with a UTF-8 byte-order mark (Excel on Chinese Windows).")
+@click.option("--org", "org_code", help=ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def export_command(year: int, out: Path, language: str, bom: bool):
+def export_command(year: int, out: Path, language: str, bom: bool, org_code: str | None):
     """Write the responses table of wave YEAR (one row per completed response), its codebook
     and its fieldwork summary."""
     from .export import ExportError, export_responses  # pandas & co. only when exporting
 
+    org = _organisation(org_code)
     try:
-        result = export_responses(year, out, language=language, bom=bom)
+        result = export_responses(year, out, language=language, bom=bom, organisation=org.code)
     except ExportError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
         raise click.ClickException(f"{out}: {error.strerror or error}") from None
-    click.echo(f"Wrote {result.rows} completed responses of wave {year} to {result.path}, "
+    click.echo(f"Wrote {result.rows} completed responses of wave {year}{_of(org)} to "
+               f"{result.path}, "
                f"the codebook to {result.codebook_path} and the fieldwork summary to "
                f"{result.fieldwork_path}.")
     for note in result.notes:
@@ -212,22 +215,25 @@ def export_command(year: int, out: Path, language: str, bom: bool):
 @click.command("import-xlsform")
 @click.argument("form", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--year", type=int, required=True, help="The wave the form defines.")
-@click.option("--org", help="Organisation code: local items (not in the national item bank) "
+@click.option("--org", help="Prefix of the local items (not in the national item bank): they "
                             "are coded ORG_name.")
+@click.option("--wave-org", "wave_org", help="Code of the organisation whose wave it is "
+                                              "(default: the default national organisation).")
 @click.option("--yaml", "yaml_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the wave file (e.g. questionnaires/waves/YEAR.yaml).")
 @click.option("--force", is_flag=True, help="Overwrite the --yaml file if it exists.")
 @click.option("--check", is_flag=True, help="Validate only: do not touch the database.")
 @with_appcontext
 @_database_errors_are_messages
-def import_xlsform_command(form: Path, year: int, org: str | None, yaml_out: Path | None,
-                           force: bool, check: bool):
+def import_xlsform_command(form: Path, year: int, org: str | None, wave_org: str | None,
+                           yaml_out: Path | None, force: bool, check: bool):
     """Import the XLSForm FORM (.xlsx) as wave YEAR and freeze it into the database as
     load-questionnaire does (supported subset: docs/questionnaires.md, "XLSForm")."""
     from questionnaires.xlsform import import_xlsform, write_wave_yaml
 
     if yaml_out is not None and yaml_out.exists() and not force:
         raise click.ClickException(f"{yaml_out} exists; give --force to overwrite it")
+    owner = None if check else _organisation(wave_org, "--wave-org")
     try:
         imported = import_xlsform(form, year, org)
     except QuestionnaireError as error:
@@ -247,8 +253,8 @@ def import_xlsform_command(form: Path, year: int, org: str | None, yaml_out: Pat
         if reread.content_hash != wave.content_hash:  # pragma: no cover - a writer bug
             raise click.ClickException(f"{yaml_out} does not read back as the imported wave")
         click.echo(f"Wrote the wave file {yaml_out}.")
-    if not check:
-        _freeze_questionnaire(wave, str(form))
+    if owner is not None:
+        _freeze_questionnaire(wave, str(form), owner)
 
 
 @click.command("export-xlsform")
@@ -258,9 +264,10 @@ def import_xlsform_command(form: Path, year: int, org: str | None, yaml_out: Pat
 @click.option("--frozen", is_flag=True,
               help="Export the questionnaire frozen in the database for wave SOURCE (a year) "
                    "instead of the wave file.")
+@click.option("--org", "org_code", help="With --frozen: " + ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def export_xlsform_command(source: str, out: Path, frozen: bool):
+def export_xlsform_command(source: str, out: Path, frozen: bool, org_code: str | None):
     """Write wave SOURCE (a YEAR under questionnaires/waves/, or a wave FILE) as an XLSForm
     workbook for KoboToolbox or ODK."""
     from questionnaires import Wave as WaveDefinition
@@ -272,7 +279,7 @@ def export_xlsform_command(source: str, out: Path, frozen: bool):
         if frozen:
             if not source.isdigit():
                 raise click.ClickException("--frozen takes a year")
-            questionnaire = _wave(int(source)).questionnaire
+            questionnaire = _wave(int(source), org_code).questionnaire
             if questionnaire is None:
                 raise click.ClickException(f"wave {source} has no questionnaire")
             definition = WaveDefinition.from_dict(json.loads(questionnaire.definition))

@@ -1,7 +1,8 @@
 """The researchers' console (server-rendered, zh/en): ``/console/`` lists the organisations
 and waves the signed-in user may see; an organisation's page lists its waves and its audit
 trail; a wave's page shows its status and dates, the open and close buttons (organisers),
-the monitoring panel and the export download (analysts and organisers).
+the monitoring panel and the export download (analysts and organisers).  Organisers create a
+wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only.
 
 Routes are thin: the permission check on every object and the actions are
 ``survey.staff_waves``, the numbers ``survey.monitoring``.  Every form is a POST with the
@@ -13,17 +14,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, staff_waves
+from . import audit, staff_waves, wave_builder
 from .definitions import survey_today
 from .forms import csrf_ok
 from .models import DEFAULT_ORGANISATION
 from .monitoring import wave_monitoring
-from .permissions import EXPORT, MANAGE_WAVES, MONITOR
+from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MONITOR
+from .rendering import question_html
 from .research import monitored_organisations, waves_of
 from .wave_actions import WaveRefused
 
@@ -42,6 +44,8 @@ def respondent_url(org, wave) -> str:
 def _setup(state) -> None:
     state.app.config.setdefault("MONITORING_SECONDS", 60.0)
     state.app.config.setdefault("CLOSED_MONITORING_SECONDS", 3600.0)
+    # an XLSForm uploaded in the console (the 2026 wave as XLSForm is about 20 KB)
+    state.app.config.setdefault("XLSFORM_UPLOAD_BYTES", 1024 * 1024)
 
 
 @bp.get("/")
@@ -64,6 +68,7 @@ def organisation(code: str):
     org = staff_waves.organisation(code, MONITOR)
     return render_template("console/organisation.html", org=org,
                            waves=staff_waves.waves_of(org),
+                           may_create=staff_waves.may_manage_questionnaires(org),
                            events=audit.events_of([org.id]), csrf_token=generate_csrf())
 
 
@@ -78,6 +83,7 @@ def _wave_page(org, wave, *, problem: str | None = None, status: int = 200, form
     return render_template(
         "console/wave.html", org=org, row=wave, monitoring=wave_monitoring(wave),
         may_manage=staff_waves.may_manage(org), may_export=staff_waves.may_export(org),
+        may_preview=staff_waves.may_manage_questionnaires(org),
         export_formats=staff_waves.EXPORT_FORMATS, respondent_url=respondent_url,
         problem=problem, form=form or {},
         today=survey_today(), csrf_token=generate_csrf()), status
@@ -123,6 +129,127 @@ def export(code: str, year: int):
     return staff_waves.export_download(org, wave, file_format)
 
 
+# ------------------------------------------------------------------ a new wave
+
+FORM_FIELDS = ("year", "opens", "closes",
+               *(f"{name}_{lang}" for name in (*wave_builder.TEXT_FIELDS,
+                                                *wave_builder.STUDY_FORM_FIELDS)
+                 for lang in ("zh", "en")))
+
+
+@bp.get("/<code>/new-wave")
+@login_required
+def new_wave(code: str):
+    org = staff_waves.organisation(code, MANAGE_QUESTIONNAIRES)
+    return _new_wave_page(org, form={}, chosen=wave_builder.national_core())
+
+
+@bp.post("/<code>/new-wave")
+@login_required
+def create_wave(code: str):
+    org = staff_waves.organisation(code, MANAGE_QUESTIONNAIRES)
+    form = {name: request.form.get(name, "")[:wave_builder.MAX_VALUE] for name in FORM_FIELDS}
+    chosen = [c[:64] for c in request.form.getlist("items")[:1000]]
+    if not csrf_ok():
+        return _new_wave_page(org, form=form, chosen=chosen, problem=_expired(), status=400)
+    try:
+        definition = wave_builder.build_from_form(form, chosen)
+    except wave_builder.BuildProblem as problem:
+        return _new_wave_page(org, form=form, chosen=chosen, errors={
+            problem.field: _problem_text(problem)}, status=400)
+    return _created(org, definition, form=form, chosen=chosen)
+
+
+@bp.post("/<code>/new-wave/xlsform")
+@login_required
+def upload_wave(code: str):
+    org = staff_waves.organisation(code, MANAGE_QUESTIONNAIRES)
+    limit = current_app.config["XLSFORM_UPLOAD_BYTES"]
+    # a little room for the other fields and the multipart framing
+    request.max_content_length = limit + 64 * 1024
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        too_large = wave_builder.BuildProblem("form_file", reason="too_large", size=limit // 1024)
+        return _new_wave_page(org, form={}, chosen=wave_builder.national_core(),
+                              errors={"form_file": _problem_text(too_large)}, status=413)
+    year = request.form.get("upload_year", "")[:20]
+    if not csrf_ok():
+        return _new_wave_page(org, form={"upload_year": year}, chosen=wave_builder.national_core(),
+                              problem=_expired(), status=400)
+    try:
+        definition = wave_builder.build_from_upload(request.files.get("form_file"), year,
+                                                    org.code, limit)
+    except wave_builder.BuildProblem as problem:
+        return _new_wave_page(org, form={"upload_year": year}, chosen=wave_builder.national_core(),
+                              errors={problem.field: _problem_text(problem)}, status=400)
+    return _created(org, definition, form={"upload_year": year},
+                    chosen=wave_builder.national_core())
+
+
+def _created(org, definition, *, form, chosen):
+    try:
+        frozen = staff_waves.create_wave(org, definition, definition.source)
+    except WaveRefused as refused:
+        return _new_wave_page(org, form=form, chosen=chosen,
+                              problem=refusal_message(refused), status=400)
+    return redirect(url_for("console.wave", code=org.code, year=frozen.wave.year), code=303)
+
+
+BUILD_PROBLEMS = {
+    "year_digits": lambda problem: _("Give the year as four digits, e.g. 2027."),
+    "no_items": lambda problem: _("Choose at least one question."),
+    "no_file": lambda problem: _("Choose an XLSForm file (.xlsx)."),
+    "too_large": lambda problem: _("The file is larger than %(size)s KiB.", size=problem.size),
+}
+
+
+def _problem_text(problem) -> str:
+    """The builder's own reasons in the request's language; the loader's and the importer's
+    messages (which name the field, item and value) as they are."""
+    return BUILD_PROBLEMS[problem.reason](problem) if problem.reason else problem.message
+
+
+def _new_wave_page(org, *, form, chosen, errors=None, problem=None, status=200):
+    return render_template(
+        "console/new_wave.html", org=org, form=form, chosen=set(chosen), errors=errors or {},
+        problem=problem, groups=wave_builder.bank_groups(), study_fields=STUDY_LABELS,
+        upload_kib=current_app.config["XLSFORM_UPLOAD_BYTES"] // 1024,
+        csrf_token=generate_csrf()), status
+
+
+# the wave file's study fields (docs/questionnaires.md), labelled as on the consent page
+STUDY_LABELS = {
+    "study_organiser": lambda: _("Who runs it"),
+    "study_contact": lambda: _("Contact"),
+    "study_purpose": lambda: _("What it is for"),
+    "study_retention": lambda: _("How long the data are kept"),
+    "study_eligibility": lambda: _("Who can take part"),
+}
+
+
+# ------------------------------------------------------------------ preview
+
+
+@bp.get("/<code>/<year:year>/preview")
+@login_required
+def preview(code: str, year: int):
+    """The wave's respondent pages, read only, one after the other (``?page=N``; 0 is the
+    consent text): nothing is stored, the form posts nowhere."""
+    org, wave = staff_waves.find_wave(code, year, MANAGE_QUESTIONNAIRES)
+    if wave.questionnaire is None:
+        abort(404)
+    entry = staff_waves.wave_entry_of(wave)
+    definition = entry.wave
+    number = request.args.get("page", "0")
+    number = int(number) if number.isdigit() and len(number) < 4 else 0
+    number = min(number, len(definition.pages))
+    page = definition.pages[number - 1] if number else None
+    questions = [] if page is None else [
+        question_html(entry, item, None) for item in page.items]
+    return render_template("console/preview.html", org=org, row=wave, wave=definition,
+                           page=page, number=number, count=len(definition.pages),
+                           questions=questions, csrf_token=generate_csrf())
+
+
 def _date(text: str) -> date | None:
     text = text.strip()
     return date.fromisoformat(text) if text else None
@@ -142,5 +269,9 @@ def refusal_message(refused: WaveRefused) -> str:
         "closed_by_definition": lambda: _(
             "This wave's last day (%(closes)s) has passed. Give a new last day to reopen it.",
             closes=refused.closes),
+        "has_responses": lambda: _(
+            "Wave %(year)s already has %(count)s responses: its questionnaire can no longer "
+            "change. Use a new year for a changed questionnaire.",
+            year=refused.year, count=refused.responses),
     }
     return messages[refused.reason]()

@@ -363,13 +363,14 @@ class PageSave(db.Model):
 
 
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
-AUDIT_ACTIONS = ("open_wave", "close_wave", "export")
+AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "create_wave")
 
 
 class AuditEvent(db.Model):
-    """Who did what to which wave, when: an organiser opened or closed a wave, someone
-    exported its responses.  ``user_email`` is kept beside ``user_id`` so the trail still
-    names the account after it is deleted; ``detail`` is a short text (dates, file format)."""
+    """Who did what to which wave, when: an organiser created a wave (or replaced its
+    questionnaire), opened or closed it, someone exported its responses.  ``user_email`` is
+    kept beside ``user_id`` so the trail still names the account after it is deleted;
+    ``detail`` is a short text (dates, file format)."""
 
     __tablename__ = "audit_events"
 

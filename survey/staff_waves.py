@@ -7,6 +7,7 @@ the wave exists or not, so a sibling learns nothing about another's waves)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -21,8 +22,9 @@ from . import audit
 from .db import db
 from .definitions import survey_today
 from .models import Organisation, Wave
-from .permissions import EXPORT, MANAGE_WAVES, can
-from .wave_actions import close_wave, open_wave
+from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, can
+from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
+from .wave_cache import wave_entry
 
 # format → media type of the download (the export's writers are picked by the file ending)
 EXPORT_FORMATS = {
@@ -73,6 +75,31 @@ def open_now(wave: Wave, opens: date | None, closes: date | None) -> None:
 
 def close_now(wave: Wave) -> None:
     close_wave(wave, before_commit=lambda: audit.record(current_user, "close_wave", wave))
+
+
+def create_wave(org: Organisation, definition, source: str) -> Frozen:
+    """Freeze ``definition`` as the questionnaire of its year's wave of ``org`` (a new draft
+    wave, or a replaced questionnaire while it has no responses: raises ``WaveRefused``),
+    with the audit event, in one transaction."""
+    def record(wave, action):
+        audit.record(current_user, "create_wave", wave,
+                     f"{action}: {len(definition.items)} items, {source}, "
+                     f"hash {definition.content_hash[:12]}")
+    return freeze_questionnaire(definition, source, org.id, before_commit=record)
+
+
+def wave_entry_of(wave: Wave):
+    """The cached entry (definition, rendered questions) of the wave's frozen questionnaire."""
+    from questionnaires import Wave as WaveDefinition
+
+    questionnaire = wave.questionnaire
+    return wave_entry(questionnaire.content_hash, lambda: (
+        questionnaire.content_hash,
+        WaveDefinition.from_dict(json.loads(questionnaire.definition))))
+
+
+def may_manage_questionnaires(org: Organisation) -> bool:
+    return can(current_user, MANAGE_QUESTIONNAIRES, org)
 
 
 def may_manage(org: Organisation) -> bool:

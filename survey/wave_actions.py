@@ -1,5 +1,6 @@
-"""Opening and closing a wave: the one implementation behind the ``open-wave`` and
-``close-wave`` commands, the console's buttons and the API.
+"""Freezing a questionnaire into a wave, opening and closing it: the one implementation behind
+the ``load-questionnaire``, ``import-xlsform``, ``open-wave`` and ``close-wave`` commands, the
+console's pages and buttons and the API.
 
 A refusal is a ``WaveRefused`` with a ``reason`` (a key of ``REASONS``) and the dates it is
 about; each caller words it in its own language (the commands in English, the console and
@@ -7,22 +8,81 @@ the API through their translations)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from .db import db
-from .models import Response, Wave, to_minute
+from .models import Questionnaire, Response, Wave, to_minute, utc_now
 from .wave_cache import forget_wave_states
 
-REASONS = ("no_questionnaire", "closes_before_opens", "closed_by_definition")
+REASONS = ("no_questionnaire", "closes_before_opens", "closed_by_definition", "has_responses")
 
 
 class WaveRefused(Exception):
-    def __init__(self, reason: str, *, opens: date | None = None, closes: date | None = None):
+    def __init__(self, reason: str, *, opens: date | None = None, closes: date | None = None,
+                 year: int | None = None, responses: int = 0, content_hash: str = ""):
         assert reason in REASONS, reason
         super().__init__(reason)
         self.reason, self.opens, self.closes = reason, opens, closes
+        self.year, self.responses, self.content_hash = year, responses, content_hash
+
+
+@dataclass
+class Frozen:
+    """What ``freeze_questionnaire`` did: ``action`` is loaded, replaced or unchanged."""
+
+    wave: Wave
+    action: str
+
+
+def response_counts(wave_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Response.status, func.count()).where(Response.wave_id == wave_id)
+        .group_by(Response.status))
+    return dict(rows.all())
+
+
+def freeze_questionnaire(definition, source: str, organisation_id: int,
+                         before_commit=None) -> Frozen:
+    """Freeze a validated wave definition (``questionnaires.Wave``) as the questionnaire of
+    its year's wave of the organisation, creating the wave as a draft; a changed definition
+    replaces the frozen one only while the wave has no responses (``WaveRefused``
+    has_responses).  ``before_commit(wave, action)`` adds to the same transaction (the audit
+    event)."""
+    wave = db.session.execute(
+        select(Wave).where(Wave.organisation_id == organisation_id,
+                           Wave.year == definition.year)).scalar_one_or_none()
+    if wave is None:
+        wave = Wave(year=definition.year, status="draft", opens=definition.opens,
+                    closes=definition.closes, organisation_id=organisation_id)
+        db.session.add(wave)
+        db.session.flush()
+    questionnaire = wave.questionnaire
+    if questionnaire is not None and questionnaire.content_hash == definition.content_hash:
+        return Frozen(wave, "unchanged")
+    frozen = json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
+    source = str(definition.source or source)[:500]
+    if questionnaire is not None:
+        counts = response_counts(wave.id)
+        if counts:
+            raise WaveRefused("has_responses", year=wave.year, responses=sum(counts.values()),
+                              content_hash=questionnaire.content_hash)
+        questionnaire.definition, questionnaire.content_hash = frozen, definition.content_hash
+        questionnaire.source, questionnaire.loaded_at = source, utc_now()
+        action = "replaced"
+    else:
+        db.session.add(Questionnaire(wave_id=wave.id, definition=frozen,
+                                     content_hash=definition.content_hash, source=source))
+        action = "loaded"
+    wave.opens, wave.closes = definition.opens, definition.closes
+    if before_commit is not None:
+        before_commit(wave, action)
+    db.session.commit()
+    forget_wave_states()
+    return Frozen(wave, action)
 
 
 def opening_dates(wave: Wave, opens: date | None, closes: date | None,

@@ -1,5 +1,6 @@
 """axe-core (WCAG 2.1 A and AA) on the staff pages, zh and en, on a 360 px phone: sign-in (empty,
-with errors), the sign-in code step, the console and the survey waves page."""
+with errors), the sign-in code step, the console and the survey waves page, the new-wave form
+(with errors) and a wave's preview."""
 
 from __future__ import annotations
 
@@ -58,6 +59,19 @@ def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_passwor
     phone.wait_for_load_state()
     assert phone.locator("[role=alert]").count()
     _check(phone, f"a wave's page with the open and close forms and an error ({lang})")
+    phone.goto(f"{base}/console/national/new-wave")
+    _check(phone, f"the new-wave form with the item bank ({lang})")
+    phone.fill("#year", "20x7")
+    phone.locator("form[action$='/new-wave'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("#year-error").count()
+    _check(phone, f"the new-wave form with an error next to a field ({lang})")
+    phone.locator("form[action$='/xlsform'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("#upload_year-error").count()
+    _check(phone, f"the XLSForm upload with an error ({lang})")
+    phone.goto(f"{base}/console/national/{year}/preview?page=1")
+    _check(phone, f"a wave's preview ({lang})")
     phone.locator("nav.staff form button[type=submit]").click()  # sign out
     phone.wait_for_load_state()
     assert "/login" in phone.url
