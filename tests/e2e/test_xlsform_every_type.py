@@ -70,7 +70,7 @@ class _Live:
         import csv
 
         out = self.workdir / "every_type.csv"
-        invoke(self.app, "export", "--wave", str(YEAR), "--out", str(out))
+        invoke(self.app, "export", "--wave", str(YEAR), "--org", ORG, "--out", str(out))
         with open(out, newline="", encoding="utf-8") as fh:
             return list(csv.DictReader(fh))
 
@@ -92,12 +92,13 @@ def imported_survey(tmp_path_factory):
                       "SECRET_KEY": secrets.token_hex(16), "WTF_CSRF_ENABLED": True})
     invoke(app, "init-db")
     invoke(app, "create-org", ORG, "--name-zh", "示例市", "--name-en", "Demo City")
-    # --org codes the form's local questions DEMO_…; the wave itself is the default
-    # organisation's (the researcher commands address waves by year), so respondents answer
-    # at /YEAR/
-    out = invoke(app, "import-xlsform", str(EXAMPLE), "--year", str(YEAR), "--org", ORG)
+    # --org codes the form's local questions DEMO_…; --wave-org makes the wave DEMO's, so
+    # respondents answer at /o/DEMO/YEAR/
+    out = invoke(app, "import-xlsform", str(EXAMPLE), "--year", str(YEAR), "--org", ORG,
+                 "--wave-org", ORG)
     assert "7 local" in out and "questionnaire loaded" in out, out
-    invoke(app, "open-wave", str(YEAR))  # from today, whatever the form's first day
+    # from today, whatever the form's first day
+    invoke(app, "open-wave", str(YEAR), "--org", ORG)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-xlsform", daemon=True)
     thread.start()
@@ -215,7 +216,7 @@ def _answer_survey(page, base_url: str, wave, lang: str) -> tuple[list[str], dic
     shown: list[str] = []
     orders: dict[str, str] = {}
     checked: list[str] = []
-    page.goto(f"{base_url}/{YEAR}/")
+    page.goto(f"{base_url}/o/{ORG}/{YEAR}/")
     _check_page(page, "zh", checked)
     if lang == "en":
         _click_and_wait(page, page.get_by_role("link", name="English"))
@@ -229,7 +230,7 @@ def _answer_survey(page, base_url: str, wave, lang: str) -> tuple[list[str], dic
         orders.update(_shown_order(page, key))
         _answer_page(page, wave, key, ANSWERS[lang], lang, shown)
         _click_and_wait(page, page.locator("form[method=post i] button[value=next]"))
-    assert page.url.endswith(f"/{YEAR}/thanks"), f"{lang}: ended on {page.url}"
+    assert page.url.endswith(f"/o/{ORG}/{YEAR}/thanks"), f"{lang}: ended on {page.url}"
     _check_page(page, lang, checked)
     return shown, orders, checked
 
