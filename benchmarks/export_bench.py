@@ -67,13 +67,15 @@ class SqliteDatabase:
 class PostgresDatabase:
     """A database of its own on the shared server (dropped at the end unless kept)."""
 
-    def __init__(self, admin_url: str, name: str, create: bool):
+    def __init__(self, admin_url: str, name: str, fresh: bool):
         import psycopg
 
         self.psycopg, self.admin_url, self.name = psycopg, admin_url, name
-        if create:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as c:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as c:
+            if fresh:
                 c.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            if fresh or not c.execute("SELECT 1 FROM pg_database WHERE datname = %s",
+                                      (name,)).fetchone():
                 c.execute(f'CREATE DATABASE "{name}"')
         self.url = f"postgresql+psycopg://{urlsplit(admin_url).netloc}/{name}"
 
@@ -115,6 +117,13 @@ def completed_count(database) -> int:
 # --------------------------------------------------------------------------- synthetic answers
 
 
+def stored_time(moments: np.ndarray) -> np.ndarray:
+    """Times to the minute in the text form SQLAlchemy stores on SQLite (PostgreSQL reads it
+    too): ``2026-03-01 08:41:00.000000``."""
+    text = np.datetime_as_string(moments.astype("datetime64[m]"), unit="s")
+    return np.char.add(np.char.replace(text, "T", " "), ".000000")
+
+
 def stored_answers(wave, frame, first_id: int) -> tuple[dict, dict]:
     """The responses and answers rows of a synthetic export frame, as the web app stores them:
     demographics as option codes, one answer row per answered item (in key order)."""
@@ -123,14 +132,13 @@ def stored_answers(wave, frame, first_id: int) -> tuple[dict, dict]:
     start = frame["started_at"].dt.tz_localize(None).to_numpy("datetime64[s]")
     duration = frame["duration_s"].to_numpy(dtype=float)
     submitted = start + duration.astype("timedelta64[s]")
-    minute = lambda t: np.datetime_as_string(t.astype("datetime64[m]"), unit="s")  # noqa: E731
     public = np.frombuffer(os.urandom(16 * n), dtype="S16")
     responses = {
         "id": ids, "public_id": np.array([p.hex() for p in public.tolist()]),
         "wave_id": np.ones(n, dtype=np.int64), "status": np.full(n, "complete"),
         "language": np.full(n, "zh"), "page_index": np.full(n, len(wave.pages)),
-        "started_at": minute(start), "updated_at": minute(submitted),
-        "submitted_at": minute(submitted), "duration_s": duration.astype(np.int64)}
+        "started_at": stored_time(start), "updated_at": stored_time(submitted),
+        "submitted_at": stored_time(submitted), "duration_s": duration.astype(np.int64)}
     parts = []
     for code in sorted(wave.items):  # the primary key's order within a response
         item = wave.items[code]
@@ -156,7 +164,7 @@ def stored_answers(wave, frame, first_id: int) -> tuple[dict, dict]:
 def unfinished(wave, ids: np.ndarray) -> tuple[dict, dict]:
     """In-progress responses that answered the demographics' first item only."""
     n = len(ids)
-    now = np.full(n, "2026-05-01T08:00:00")
+    now = np.full(n, "2026-05-01 08:00:00.000000")
     responses = {"id": ids, "public_id": np.array([os.urandom(16).hex() for _ in range(n)]),
                  "wave_id": np.ones(n, dtype=np.int64), "status": np.full(n, "in_progress"),
                  "language": np.full(n, "zh"), "page_index": np.zeros(n, dtype=np.int64),
@@ -227,7 +235,7 @@ def bench_backend(backend: str, args, work: Path) -> None:
         database = SqliteDatabase(Path(args.database) if args.database else work / "big.sqlite")
     elif backend == "postgres":
         name = args.pg_database or f"bench_export_{os.getpid()}"
-        database = PostgresDatabase(args.pg_admin_url, name, create=not args.pg_database)
+        database = PostgresDatabase(args.pg_admin_url, name, fresh=not args.pg_database)
     else:
         raise SystemExit(f"unknown backend {backend!r} (sqlite, postgres)")
     keep = args.database if backend == "sqlite" else args.pg_database
