@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,13 @@ from .export_columns import (
     cells_one_by_one,
     response_batches,
 )
-from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
+from .export_formats import (
+    WRITERS,
+    ExportFormatError,
+    PartitionedParquetWriter,
+    TableSpec,
+    iso_utc,
+)
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
 from .models import Questionnaire, Response, Wave, of_default_organisation
 from .spreadsheet import write_text_csv
@@ -189,8 +196,7 @@ def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
                 yield layout.table(batch)
 
 
-def _write_table(path: Path, spec: TableSpec, tables: Iterator[pa.Table]) -> tuple[int, list]:
-    writer = WRITERS[path.suffix.lower()](path, spec)
+def _write_table(writer, tables: Iterator[pa.Table]) -> tuple[int, list]:
     n = 0
     try:
         for table in tables:
@@ -207,20 +213,61 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
 
 
+def _replace_folder(source: Path, target: Path) -> None:
+    """Put the folder ``source`` where ``target`` is: an earlier export of the same wave is
+    moved aside first and deleted only when the new one is in place."""
+    previous = target.with_name(f".{target.name}.{os.getpid()}.old")
+    if target.exists():
+        os.replace(target, previous)
+    os.replace(source, target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def is_folder_target(out: str | os.PathLike) -> bool:
+    """``--out DIR/`` (or an existing folder): a partitioned Parquet export."""
+    text = os.fspath(out)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
 def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
-                     bom: bool = False) -> ExportResult:
+                     bom: bool = False, partition: str | None = None) -> ExportResult:
     """Write wave ``year``'s completed responses to ``out`` (its ending picks the format, see
     :data:`WRITERS`), with the codebook and the fieldwork summary beside it.  ``language``
     (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
-    byte-order mark.  Needs an app context.  Returns the paths and the number of rows."""
+    byte-order mark.
+
+    A folder ``out`` (``DIR/``), or any ``partition``, writes partitioned Parquet instead:
+    ``DIR/wave=YEAR/part-0.parquet``, or with ``partition`` (a category column such as
+    ``province``) ``DIR/wave=YEAR/province=VALUE/part-0.parquet``, and the codebook and
+    fieldwork summary once, as ``DIR/wave=YEAR/_codebook.csv`` and ``_fieldwork.csv``.
+
+    Needs an app context.  Returns the paths and the number of rows."""
+    folder = partition is not None or is_folder_target(out)
     out = Path(out)
-    if out.suffix.lower() not in WRITERS:
-        endings = ", ".join(WRITERS)
-        raise ExportError(f"{out}: the file name must end in one of {endings}")
-    if not out.parent.is_dir():
-        raise ExportError(f"{out}: folder {out.parent} does not exist")
+    if folder:
+        if not out.is_dir():
+            raise ExportError(f"{out}: folder does not exist (a partitioned export writes "
+                              f"into an existing folder)")
+    else:
+        if out.suffix.lower() not in WRITERS:
+            endings = ", ".join(WRITERS)
+            raise ExportError(f"{out}: the file name must end in one of {endings} (or give a "
+                              f"folder, DIR/, for partitioned Parquet)")
+        if not out.parent.is_dir():
+            raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year)
     layout = _Layout(wave)
+    if partition is not None and layout.types.get(partition) != "category":
+        choices = ", ".join(layout.category_columns)
+        raise ExportError(f"--partition {partition}: not a category column of wave {year} "
+                          f"(one of {choices})")
     layout.median_duration = _median_duration(wave_id)
     fieldwork = fieldwork_rows(year)
     try:
@@ -228,19 +275,41 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
                          language=language, bom=bom)
     except ExportFormatError as error:
         raise ExportError(str(error)) from None
+    if folder:
+        return _export_folder(out / f"wave={year}", spec, layout, wave_id, partition)
     targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
     temporary = {target: _temporary(target) for target in targets}
     try:
         write_text_csv(temporary[targets[0]], CODEBOOK_COLUMNS, layout.codebook, bom=bom)
         write_text_csv(temporary[targets[1]], FIELDWORK_COLUMNS, fieldwork, bom=bom)
-        rows, notes = _write_table(temporary[out], spec, _tables(layout, wave_id))
+        writer = WRITERS[out.suffix.lower()](temporary[out], spec)
+        rows, notes = _write_table(writer, _tables(layout, wave_id))
         for target in targets:
             os.replace(temporary[target], target)
     except ExportFormatError as error:
         raise ExportError(f"{out}: {error}") from None
     finally:
         for leftover in temporary.values():
-            if leftover.exists():
-                leftover.unlink()
+            _remove(leftover)
     return ExportResult(path=out, codebook_path=targets[0], fieldwork_path=targets[1],
                         rows=rows, notes=notes)
+
+
+def _export_folder(folder: Path, spec: TableSpec, layout: _Layout, wave_id: int,
+                   partition: str | None) -> ExportResult:
+    """``DIR/wave=YEAR/`` with its Parquet files and ``_codebook.csv``, ``_fieldwork.csv``
+    (readers of partitioned data skip names that start with ``_``), built under a temporary
+    name and put in place whole."""
+    temporary = _temporary(folder)
+    try:
+        writer = PartitionedParquetWriter(temporary, spec, partition)
+        rows, notes = _write_table(writer, _tables(layout, wave_id))
+        write_text_csv(temporary / "_codebook.csv", CODEBOOK_COLUMNS, spec.codebook,
+                       bom=spec.bom)
+        write_text_csv(temporary / "_fieldwork.csv", FIELDWORK_COLUMNS, spec.fieldwork,
+                       bom=spec.bom)
+        _replace_folder(temporary, folder)
+    finally:
+        _remove(temporary)
+    return ExportResult(path=folder, codebook_path=folder / "_codebook.csv",
+                        fieldwork_path=folder / "_fieldwork.csv", rows=rows, notes=notes)

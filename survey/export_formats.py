@@ -225,6 +225,88 @@ def parquet_schema(spec: TableSpec):
                      metadata=metadata)
 
 
+class PartitionedParquetWriter(TableWriter):
+    """A folder of Parquet files, one per value of a category column, in the Hive layout
+    (``province=110000/part-0.parquet``; an empty value is ``__HIVE_DEFAULT_PARTITION__``) that
+    pyarrow, Dask, Spark and DuckDB read as one data set.  Every file is a complete export file
+    of its rows: all columns (the partition column included), the same types and the codebook
+    and fieldwork metadata, so each one also reads on its own.  Without a column the folder
+    holds one ``part-0.parquet``.
+
+    Rows are buffered per value and written in row groups of at least ROW_GROUP_ROWS, so a
+    wave spread over 31 provinces does not become thousands of tiny row groups; all buffers
+    together stay under BUFFER_ROWS rows (the largest is flushed first)."""
+
+    description = "a folder of Parquet files, one per value of --partition (Hive layout)"
+    ROW_GROUP_ROWS = 50_000
+    BUFFER_ROWS = 200_000
+    NULL_VALUE = "__HIVE_DEFAULT_PARTITION__"
+
+    def __init__(self, path: Path, spec: TableSpec, column: str | None) -> None:
+        super().__init__(path, spec)
+        self.schema = parquet_schema(spec)
+        self.column = column
+        self.writers: dict = {}
+        self.buffers: dict[str | None, list] = {}
+        path.mkdir()
+
+    def _folder(self, value: str | None) -> Path:
+        from urllib.parse import quote
+
+        if self.column is None:
+            return self.path
+        text = self.NULL_VALUE if value is None else quote(value, safe="")
+        return self.path / f"{self.column}={text}"
+
+    def write(self, table) -> None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = pa.Table.from_arrays(table.columns, schema=self.schema)
+        if self.column is None:
+            self._buffer(None, table)
+        else:
+            key = table[self.column]
+            for value in pc.unique(key).to_pylist():
+                chosen = pc.is_null(key) if value is None else pc.equal(key, value)
+                self._buffer(value, table.filter(pc.fill_null(chosen, False)))
+        while sum(t.num_rows for ts in self.buffers.values() for t in ts) > self.BUFFER_ROWS:
+            self._flush(max(self.buffers, key=lambda v: sum(t.num_rows
+                                                            for t in self.buffers[v])))
+
+    def _buffer(self, value, table) -> None:
+        self.buffers.setdefault(value, []).append(table)
+        if sum(t.num_rows for t in self.buffers[value]) >= self.ROW_GROUP_ROWS:
+            self._flush(value)
+
+    def _flush(self, value) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = self.buffers.pop(value, [])
+        if not tables:
+            return
+        if value not in self.writers:
+            folder = self._folder(value)
+            folder.mkdir(exist_ok=True)
+            self.writers[value] = pq.ParquetWriter(folder / "part-0.parquet", self.schema)
+        self.writers[value].write_table(pa.concat_tables(tables))
+
+    def close(self) -> None:
+        import pyarrow.parquet as pq
+
+        for value in list(self.buffers):
+            self._flush(value)
+        for writer in self.writers.values():
+            writer.close()
+        if not self.writers:  # no rows: one empty file keeps the columns and the codebook
+            pq.write_table(self.schema.empty_table(), self.path / "part-0.parquet")
+
+    def discard(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
 class XlsxTableWriter(TableWriter):
     """Sheet ``responses`` (header row first; timestamps are Excel date-time cells, UTC), then
     sheets ``codebook`` and ``fieldwork`` with the rows of the CSVs beside the file."""

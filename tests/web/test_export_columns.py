@@ -122,3 +122,60 @@ def test_parquet_is_value_for_value_the_row_by_row_export(app, runner, varied_wa
     assert written.to_pylist() == expected.to_pylist()
     flags = [r["flag_speeder"] + r["flag_straightliner"] + r["flag_attention"] for r in rows]
     assert any(flags) and not all(flags)
+
+
+def test_partitioned_parquet_by_province(app, runner, varied_wave, tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from analysis.dask_engine import parquet_files
+    from survey import export
+
+    monkeypatch.setattr(export, "CHUNK_ROWS", 7)
+    single = tmp_path / "all.parquet"
+    assert runner.invoke(args=["export", "--wave", str(YEAR), "--out", str(single)]
+                         ).exit_code == 0
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for _ in range(2):  # a second export replaces the first
+        result = runner.invoke(args=["export", "--wave", str(YEAR), "--out", f"{folder}/",
+                                     "--partition", "province"])
+        assert result.exit_code == 0, result.output
+    assert [p.name for p in folder.iterdir()] == [f"wave={YEAR}"]
+    assert (folder / f"wave={YEAR}" / "_codebook.csv").read_bytes() == (
+        tmp_path / "all.codebook.csv").read_bytes()
+    assert (folder / f"wave={YEAR}" / "_fieldwork.csv").exists()
+    files = parquet_files(folder)  # what `survey-analysis estimate DIR --engine dask` reads
+    whole = pq.read_table(single)
+    provinces = set(whole["province"].to_pylist())
+    assert None in provinces and len(provinces) > 3
+    assert sorted(f.parent.name for f in files) == sorted(
+        f"province={'__HIVE_DEFAULT_PARTITION__' if p is None else p}" for p in provinces)
+    assert all(f.name == "part-0.parquet" and f.parent.parent.name == f"wave={YEAR}"
+               for f in files)
+    for f in files:  # every file is a whole export file of its rows
+        assert pq.read_schema(f).equals(whole.schema, check_metadata=True)
+    parts = pa.concat_tables(pq.read_table(f) for f in files).sort_by("response_id")
+    assert parts.to_pylist() == whole.sort_by("response_id").to_pylist()
+    # and the folder reads as one Hive-partitioned data set, with the files' own types
+    # (inferred from the folder names a province code would be a number)
+    dataset = ds.dataset(folder, format="parquet", partitioning="hive",
+                         schema=pq.read_schema(files[0]))
+    assert dataset.to_table().sort_by("response_id").equals(whole.sort_by("response_id"))
+    unsplit = tmp_path / "unsplit"
+    unsplit.mkdir()
+    assert runner.invoke(args=["export", "--wave", str(YEAR), "--out", f"{unsplit}/"]
+                         ).exit_code == 0
+    assert pq.read_table(unsplit / f"wave={YEAR}" / "part-0.parquet").equals(whole)
+
+
+def test_partition_errors_are_messages(app, runner, varied_wave, tmp_path):
+    bad = runner.invoke(args=["export", "--wave", str(YEAR), "--out", f"{tmp_path}/",
+                              "--partition", "N05_A1"])
+    assert bad.exit_code == 1 and "not a category column" in bad.output
+    assert "province" in bad.output and "Traceback" not in bad.output
+    missing = runner.invoke(args=["export", "--wave", str(YEAR), "--out",
+                                  f"{tmp_path}/nowhere/", "--partition", "province"])
+    assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("survey.sqlite")] == []
