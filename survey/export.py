@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,7 @@ from .export_columns import (
     ItemAnswers,
     ResponseBatch,
     cells_one_by_one,
+    read_ahead,
     response_batches,
 )
 from .export_formats import (
@@ -186,17 +187,28 @@ def _wave_definition(year: int) -> tuple[int, WaveDefinition]:
     return row.id, WaveDefinition.from_dict(json.loads(row.definition))
 
 
-def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
-    """The table in chunks of at most CHUNK_ROWS responses, from one read snapshot."""
-    with db.engine.connect() as connection:
+def _batches(engine, wave_id: int, items: list[str]) -> Iterator[ResponseBatch]:
+    """The wave's response batches from one read snapshot."""
+    with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin():
-            for batch in response_batches(connection, wave_id, layout.items, CHUNK_ROWS):
-                yield layout.table(batch)
+            yield from response_batches(connection, wave_id, items, CHUNK_ROWS)
 
 
-def _write_table(writer, tables: Iterator[pa.Table]) -> tuple[int, list]:
+def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
+    """The table in chunks of at most CHUNK_ROWS responses.  The next batch is read while this
+    one is flagged and written: the database, Arrow and NumPy release the GIL, so reading and
+    writing share two cores."""
+    reader = read_ahead(_batches(db.engine, wave_id, layout.items))
+    try:
+        for batch in reader:
+            yield layout.table(batch)
+    finally:
+        reader.close()
+
+
+def _write_table(writer, tables: Generator[pa.Table, None, None]) -> tuple[int, list]:
     n = 0
     try:
         for table in tables:
@@ -206,6 +218,8 @@ def _write_table(writer, tables: Iterator[pa.Table]) -> tuple[int, list]:
     except BaseException:
         writer.discard()
         raise
+    finally:
+        tables.close()  # stops the reader now, not when the generator is collected
     return n, writer.notes
 
 

@@ -22,6 +22,8 @@ rule here.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -208,6 +210,56 @@ def _pivot(responses: pa.Table, ids: np.ndarray, items: list[str], item_set: pa.
             present[index, position[chosen]] = True
     return ResponseBatch(responses=responses, items=items, codes=codes, present=present,
                          values=values)
+
+
+class read_ahead:  # noqa: N801 - used as a generator
+    """Run ``source`` (a generator) in a thread of its own, one item ahead of the consumer;
+    its exception reaches the consumer.  ``close()`` stops it (the thread finishes the item it
+    is reading, then closes ``source``, releasing its connection)."""
+
+    _DONE = object()
+
+    def __init__(self, source: Iterator):
+        self.source = source
+        self.items: queue.Queue = queue.Queue(maxsize=1)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="export-reader", daemon=True)
+        self.thread.start()
+
+    def _put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.items.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self) -> None:
+        try:
+            for item in self.source:
+                if not self._put((item, None)):
+                    break
+            self._put((self._DONE, None))
+        except BaseException as error:  # handed to the consumer
+            self._put((self._DONE, error))
+        finally:
+            self.source.close()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        item, error = self.items.get()
+        if error is not None:
+            raise error
+        if item is self._DONE:
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 # --------------------------------------------------------------------------- cells
