@@ -257,7 +257,8 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
     (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
     byte-order mark.
 
-    A folder ``out`` (``DIR/``), or any ``partition``, writes partitioned Parquet instead:
+    A folder ``out`` (``DIR/``, created if need be), or any ``partition``, writes partitioned
+    Parquet instead:
     ``DIR/wave=YEAR/part-0.parquet``, or with ``partition`` (a category column such as
     ``province``) ``DIR/wave=YEAR/province=VALUE/part-0.parquet``, and the codebook and
     fieldwork summary once, as ``DIR/wave=YEAR/_codebook.csv`` and ``_fieldwork.csv``.
@@ -266,9 +267,8 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
     folder = partition is not None or is_folder_target(out)
     out = Path(out)
     if folder:
-        if not out.is_dir():
-            raise ExportError(f"{out}: folder does not exist (a partitioned export writes "
-                              f"into an existing folder)")
+        if not out.parent.is_dir():
+            raise ExportError(f"{out}: folder {out.parent} does not exist")
     else:
         if out.suffix.lower() not in WRITERS:
             endings = ", ".join(WRITERS)
@@ -290,6 +290,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
     except ExportFormatError as error:
         raise ExportError(str(error)) from None
     if folder:
+        out.mkdir(exist_ok=True)
         return _export_folder(out / f"wave={year}", spec, layout, wave_id, partition)
     targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
     temporary = {target: _temporary(target) for target in targets}

@@ -136,8 +136,7 @@ def test_partitioned_parquet_by_province(app, runner, varied_wave, tmp_path, mon
     single = tmp_path / "all.parquet"
     assert runner.invoke(args=["export", "--wave", str(YEAR), "--out", str(single)]
                          ).exit_code == 0
-    folder = tmp_path / "data"
-    folder.mkdir()
+    folder = tmp_path / "data"  # created by the export
     for _ in range(2):  # a second export replaces the first
         result = runner.invoke(args=["export", "--wave", str(YEAR), "--out", f"{folder}/",
                                      "--partition", "province"])
@@ -176,6 +175,6 @@ def test_partition_errors_are_messages(app, runner, varied_wave, tmp_path):
     assert bad.exit_code == 1 and "not a category column" in bad.output
     assert "province" in bad.output and "Traceback" not in bad.output
     missing = runner.invoke(args=["export", "--wave", str(YEAR), "--out",
-                                  f"{tmp_path}/nowhere/", "--partition", "province"])
+                                  f"{tmp_path}/no/where/", "--partition", "province"])
     assert missing.exit_code == 1 and "does not exist" in missing.output
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("survey.sqlite")] == []
