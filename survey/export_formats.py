@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -242,7 +243,7 @@ class PartitionedParquetWriter(TableWriter):
 
     description = "a folder of Parquet files, one per value of --partition (Hive layout)"
     ROW_GROUP_ROWS = 50_000
-    BUFFER_ROWS = 200_000
+    BUFFER_ROWS = 100_000
     NULL_VALUE = "__HIVE_DEFAULT_PARTITION__"
 
     def __init__(self, path: Path, spec: TableSpec, column: str | None) -> None:
@@ -269,10 +270,14 @@ class PartitionedParquetWriter(TableWriter):
         if self.column is None:
             self._buffer(None, table)
         else:
-            key = table[self.column]
-            for value in pc.unique(key).to_pylist():
-                chosen = pc.is_null(key) if value is None else pc.equal(key, value)
-                self._buffer(value, table.filter(pc.fill_null(chosen, False)))
+            # one stable sort by the partition value (rows keep their id order within each
+            # value), then a slice per value
+            table = table.take(pc.sort_indices(table[self.column]))
+            start = 0
+            for value, run in itertools.groupby(table[self.column].to_pylist()):
+                length = sum(1 for _ in run)
+                self._buffer(value, table.slice(start, length))
+                start += length
         while sum(t.num_rows for ts in self.buffers.values() for t in ts) > self.BUFFER_ROWS:
             self._flush(max(self.buffers, key=lambda v: sum(t.num_rows
                                                             for t in self.buffers[v])))
