@@ -271,12 +271,13 @@ class PartitionedParquetWriter(TableWriter):
             self._buffer(None, table)
         else:
             # one stable sort by the partition value (rows keep their id order within each
-            # value), then a slice per value
-            table = table.take(pc.sort_indices(table[self.column]))
+            # value), then a copy of each value's rows: a slice of the whole sorted batch
+            # would keep all of it alive while a small province's buffer fills
+            order = pc.sort_indices(table[self.column])
             start = 0
-            for value, run in itertools.groupby(table[self.column].to_pylist()):
+            for value, run in itertools.groupby(table[self.column].take(order).to_pylist()):
                 length = sum(1 for _ in run)
-                self._buffer(value, table.slice(start, length))
+                self._buffer(value, table.take(order.slice(start, length)))
                 start += length
         while sum(t.num_rows for ts in self.buffers.values() for t in ts) > self.BUFFER_ROWS:
             self._flush(max(self.buffers, key=lambda v: sum(t.num_rows
