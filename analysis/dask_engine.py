@@ -65,12 +65,16 @@ AUTO_DASK_BYTES = 1 << 30
 
 # --------------------------------------------------------------------------- the source
 def parquet_files(source) -> list[Path]:
-    """The Parquet files of ``source``: a folder (its ``*.parquet``/``*.pq`` files, sorted), a
-    glob pattern (``data/*.parquet``, sorted) or one file."""
+    """The Parquet files of ``source``: a folder (its ``*.parquet``/``*.pq`` files, sorted; a
+    folder without any holding ``key=value`` folders, the Hive layout of ``flask --app survey
+    export --out DIR/ --partition province``, gives the files under them), a glob pattern
+    (``data/*.parquet``, sorted) or one file."""
     text = str(source)
     path = Path(text)
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in PARQUET_SUFFIXES)
+        if not files:
+            files = _partition_files(path)
         if not files:
             raise AnalysisInputError(f"{text}: the folder has no .parquet files")
         return files
@@ -82,6 +86,14 @@ def parquet_files(source) -> list[Path]:
     if not path.exists():
         raise FileNotFoundError(2, "No such file or directory", text)
     return [path]
+
+
+def _partition_files(folder: Path) -> list[Path]:
+    """The Parquet files under ``key=value`` folders (hidden and ``_`` folders, such as an
+    export's temporary one, left out), sorted."""
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in PARQUET_SUFFIXES
+                  and all("=" in part and not part.startswith((".", "_"))
+                          for part in p.relative_to(folder).parts[:-1]))
 
 
 def is_partitioned(source) -> bool:

@@ -182,9 +182,13 @@ def close_wave_command(year: int, org_code: str | None):
 
 @click.command("export")
 @click.option("--wave", "year", type=int, required=True, help="Survey year.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--out", type=click.Path(path_type=str), required=True,
               help="FILE.csv, .parquet, .sav (SPSS), .dta (Stata) or .xlsx (Excel); "
-                   "FILE.codebook.csv and FILE.fieldwork.csv are written beside it.")
+                   "FILE.codebook.csv and FILE.fieldwork.csv are written beside it. A folder "
+                   "(DIR/) writes partitioned Parquet: DIR/wave=YEAR/…/part-0.parquet.")
+@click.option("--partition", metavar="COLUMN",
+              help="Partitioned Parquet, one file per value of this category column "
+                   "(e.g. province): DIR/wave=YEAR/province=VALUE/part-0.parquet.")
 @click.option("--language", type=click.Choice(["zh", "en"]), default="zh", show_default=True,
               help="Language of the variable and value labels in .sav and .dta files.")
 @click.option("--bom", is_flag=True,
@@ -192,14 +196,16 @@ def close_wave_command(year: int, org_code: str | None):
 @click.option("--org", "org_code", help=ORG_OPTION_HELP)
 @with_appcontext
 @_database_errors_are_messages
-def export_command(year: int, out: Path, language: str, bom: bool, org_code: str | None):
+def export_command(year: int, out: str, partition: str | None, language: str, bom: bool,
+                   org_code: str | None):
     """Write the responses table of wave YEAR (one row per completed response), its codebook
     and its fieldwork summary."""
     from .export import ExportError, export_responses  # pandas & co. only when exporting
 
     org = _organisation(org_code)
     try:
-        result = export_responses(year, out, language=language, bom=bom, organisation=org.code)
+        result = export_responses(year, out, language=language, bom=bom, partition=partition,
+                                  organisation=org.code)
     except ExportError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:

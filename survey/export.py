@@ -2,9 +2,11 @@
 written as CSV, Parquet, SPSS, Stata or Excel (``survey.export_formats.WRITERS``), with
 ``X.codebook.csv`` and ``X.fieldwork.csv`` beside it.
 
-Streams: the responses and their answers come from one ordered query read in chunks
-(a server-side cursor on PostgreSQL) and reach the file writer chunk by chunk (how much a format
-keeps in memory: survey/export_formats.py).  The quality flags (``flag_speeder``,
+Streams: the completed responses are read in batches of CHUNK_ROWS (keyset pagination on the
+response id) with their answers, in bulk and pivoted with NumPy into Arrow columns
+(survey/export_columns.py), and each batch reaches the file writer as a ``pyarrow.Table`` (how
+much a format keeps in memory: survey/export_formats.py).  Memory stays that of one batch
+whatever the wave's size.  The quality flags (``flag_speeder``,
 ``flag_straightliner``, ``flag_attention``) come from :func:`analysis.quality.flag_quality`, the
 same rule the analysis applies; the speeder rule needs the wave's median duration, which a light
 first query gives.  Every file is written under a temporary name and renamed at the end (the
@@ -20,24 +22,42 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 
 from analysis.quality import FLAG_COLUMNS, flag_quality
 from questionnaires import CODEBOOK_COLUMNS, codebook_rows, province_regions
 from questionnaires import Wave as WaveDefinition
 from questionnaires.presentation import order_cells, order_columns
-from questionnaires.question_types import question_type
+from questionnaires.question_types import QuestionType, question_type
 
 from .db import db
-from .export_formats import WRITERS, ExportFormatError, TableSpec, iso_utc
+from .export_columns import (
+    ARROW_TYPES,
+    COLUMN_CELLS,
+    ItemAnswers,
+    ResponseBatch,
+    cells_one_by_one,
+    read_ahead,
+    response_batches,
+)
+from .export_formats import (
+    WRITERS,
+    ExportFormatError,
+    PartitionedParquetWriter,
+    TableSpec,
+    iso_utc,
+)
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import Answer, Questionnaire, Response, Wave, of_organisation, to_minute
+from .models import Questionnaire, Response, Wave, of_organisation
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -89,46 +109,70 @@ class _Layout:
         self.regions = province_regions()  # once: a lookup per row re-read the file's path
         self.orders = order_columns(wave)  # randomised pages and options: the order shown
         self.median_duration: float | None = None
+        self.items = [item.code for item, _ in self.questions]
+        self.schema = {c: ARROW_TYPES[self.types[c]] for c in self.columns}
 
-    def row(self, public_id, started_at, submitted_at, duration_s, answers: dict[str, int],
-            seed: int | None = None) -> dict:
-        # the minute only, even for a row stored before times were cut at completion
-        started_at, submitted_at = to_minute(started_at), to_minute(submitted_at)
-        row = {"response_id": public_id, "wave": self.wave.year}
-        for column in self.category_columns:
-            row[column] = None
-        answered = row["_answered"] = set()
-        for item, kind in self.questions:
-            value = answers.get(item.code)
+    def table(self, batch: ResponseBatch) -> pa.Table:
+        """A batch of responses as the table's columns (a ``pyarrow.Table``), flagged."""
+        n = len(batch)
+        columns: dict[str, pa.Array] = {
+            "response_id": batch.responses["public_id"],
+            "wave": pa.array(np.full(n, self.wave.year, dtype=np.int64))}
+        answered: dict[str, np.ndarray] = {}
+        for index, (item, kind) in enumerate(self.questions):
+            answers = ItemAnswers(batch.codes[index], batch.present[index],
+                                  batch.values.get(index))
+            rule = COLUMN_CELLS.get(kind.name)
             # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
-            row.update(kind.export_cells(item, value))
-            if kind.answered(value):
-                answered.add(item.code)
-        if row.get("province") is not None:
+            columns.update(rule(item, answers) if rule is not None else
+                           cells_one_by_one(item, kind, answers, self.types))
+            answered[item.code] = (answers.present if _answered_is_stored(kind) else
+                                   np.array([kind.answered(answers.stored(r))
+                                             for r in range(n)], dtype=bool))
+        if "province" in columns:
             # a province without a region mapping (another province list) leaves region empty
-            row["region"] = self.regions.get(row["province"])
+            provinces = pa.array(list(self.regions), type=pa.string())
+            columns["region"] = pc.take(pa.array(list(self.regions.values()), type=pa.string()),
+                                        pc.index_in(columns["province"], value_set=provinces))
+        for name in ("started_at", "submitted_at"):
+            # the minute only, even for a row stored before times were cut at completion
+            moment = pc.floor_temporal(batch.responses[name], unit="minute")
+            columns[name] = pc.cast(moment, ARROW_TYPES["timestamp"])
         if self.orders:
-            row.update(order_cells(self.orders, seed))
-        row["started_at"] = started_at
-        row["submitted_at"] = submitted_at
-        row["duration_s"] = None if duration_s is None else float(duration_s)
-        return row
+            columns.update(self.shown_orders(batch.responses["presentation_seed"]))
+        columns["duration_s"] = pc.cast(batch.responses["duration_s"], pa.float64())
+        columns.update(self.flags(batch, columns["duration_s"], answered))
+        return pa.table([columns[c] if c in columns else pa.nulls(n, type=self.schema[c])
+                         for c in self.columns], names=self.columns)
 
-    def add_flags(self, rows: list[dict]) -> None:
-        """Set the quality-flag cells of a chunk of rows (in place)."""
-        if not rows:
-            return
-        columns = {c: np.array([np.nan if r[c] is None else r[c] for r in rows], dtype=float)
-                   for c in (*self.choice_codes, "duration_s")}
-        for item, _ in self.questions:  # answered or not, for the speeder floor
-            if item.code not in columns:
-                columns[item.code] = np.array([1.0 if item.code in r["_answered"] else np.nan
-                                               for r in rows])
-        flags = flag_quality(pd.DataFrame(columns), self.wave,
+    def shown_orders(self, seeds: pa.Array) -> dict[str, pa.Array]:
+        """The ``order__`` columns: the order each response saw its randomised pages and
+        options in, from its presentation seed (per response in Python; only waves with
+        randomised order have such columns)."""
+        rows = [order_cells(self.orders, seed) for seed in seeds.to_pylist()]
+        return {column: pa.array([row[column] for row in rows], type=self.schema[column])
+                for column, _ in self.orders}
+
+    def flags(self, batch: ResponseBatch, duration: pa.Array, answered: dict[str, np.ndarray]
+              ) -> dict[str, pa.Array]:
+        """The quality-flag columns of a batch (the analysis's rule, on the same inputs)."""
+        frame = {"duration_s": duration.to_numpy(zero_copy_only=False)}
+        position = {code: i for i, code in enumerate(self.items)}
+        for code in self.choice_codes:
+            index = position[code]
+            frame[code] = np.where(batch.present[index], batch.codes[index], np.nan)
+        for code in self.items:  # answered or not, for the speeder floor
+            if code not in frame:
+                frame[code] = np.where(answered[code], 1.0, np.nan)
+        flags = flag_quality(pd.DataFrame(frame), self.wave,
                              median_duration=self.median_duration)
-        for column in FLAG_COLUMNS:
-            for row, value in zip(rows, flags[column].tolist(), strict=True):
-                row[column] = value
+        return {c: pa.array(flags[c].to_numpy(dtype=np.int8), type=pa.int8())
+                for c in FLAG_COLUMNS}
+
+
+def _answered_is_stored(kind) -> bool:
+    """Whether the type counts every stored answer as answered (the base rule)."""
+    return type(kind).answered is QuestionType.answered
 
 
 def _median_duration(wave_id: int) -> float | None:
@@ -140,19 +184,6 @@ def _median_duration(wave_id: int) -> float | None:
         result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
         values = np.fromiter((d for (d,) in result), dtype=float)
     return float(np.median(values)) if len(values) else None
-
-
-def _rows(layout: _Layout, records) -> Iterator[list[dict]]:
-    """The table's rows, flagged, in chunks of at most CHUNK_ROWS."""
-    chunk: list[dict] = []
-    for public_id, started_at, submitted_at, duration_s, seed, answers in records:
-        chunk.append(layout.row(public_id, started_at, submitted_at, duration_s, answers, seed))
-        if len(chunk) == CHUNK_ROWS:
-            layout.add_flags(chunk)
-            yield chunk
-            chunk = []
-    layout.add_flags(chunk)
-    yield chunk
 
 
 def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefinition]:
@@ -168,46 +199,39 @@ def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefi
     return row.id, WaveDefinition.from_dict(json.loads(row.definition))
 
 
-def _completed(wave_id: int) -> Iterator[tuple]:
-    """(public_id, started_at, submitted_at, duration_s, presentation seed, answers) per
-    completed response, in id order."""
-    query = (
-        select(Response.id, Response.public_id, Response.started_at, Response.submitted_at,
-               Response.duration_s, Response.presentation_seed, Answer.item, Answer.code,
-               Answer.value)
-        .outerjoin(Answer, Answer.response_id == Response.id)
-        .where(Response.wave_id == wave_id, Response.status == "complete")
-        .order_by(Response.id)
-    )
-    with db.engine.connect() as connection:
-        result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
-        current = None
-        answers: dict[str, int] = {}
-        for (rid, public_id, started_at, submitted_at, duration_s, seed, item, code,
-             value) in result:
-            if current is None or rid != current[0]:
-                if current is not None:
-                    yield (*current[1:], answers)
-                current = (rid, public_id, started_at, submitted_at, duration_s, seed)
-                answers = {}
-            if item is not None:  # an answer is an int (code) or a str (value)
-                answers[item] = code if code is not None else value
-        if current is not None:
-            yield (*current[1:], answers)
+def _batches(engine, wave_id: int, items: list[str]) -> Iterator[ResponseBatch]:
+    """The wave's response batches from one read snapshot."""
+    with engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            yield from response_batches(connection, wave_id, items, CHUNK_ROWS)
 
 
-def _write_table(path: Path, spec: TableSpec, layout: _Layout, records) -> tuple[int, list]:
-    writer = WRITERS[path.suffix.lower()](path, spec)
+def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
+    """The table in chunks of at most CHUNK_ROWS responses.  The next batch is read while this
+    one is flagged and written: the database, Arrow and NumPy release the GIL, so reading and
+    writing share two cores."""
+    reader = read_ahead(_batches(db.engine, wave_id, layout.items))
+    try:
+        for batch in reader:
+            yield layout.table(batch)
+    finally:
+        reader.close()
+
+
+def _write_table(writer, tables: Generator[pa.Table, None, None]) -> tuple[int, list]:
     n = 0
     try:
-        for chunk in _rows(layout, records):
-            if chunk:
-                writer.write(chunk)
-                n += len(chunk)
+        for table in tables:
+            writer.write(table)
+            n += table.num_rows
         writer.close()
     except BaseException:
         writer.discard()
         raise
+    finally:
+        tables.close()  # stops the reader now, not when the generator is collected
     return n, writer.notes
 
 
@@ -215,21 +239,63 @@ def _temporary(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
 
 
+def _replace_folder(source: Path, target: Path) -> None:
+    """Put the folder ``source`` where ``target`` is: an earlier export of the same wave is
+    moved aside first and deleted only when the new one is in place."""
+    previous = target.with_name(f".{target.name}.{os.getpid()}.old")
+    if target.exists():
+        os.replace(target, previous)
+    os.replace(source, target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+
+def is_folder_target(out: str | os.PathLike) -> bool:
+    """``--out DIR/`` (or an existing folder): a partitioned Parquet export."""
+    text = os.fspath(out)
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
 def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
-                     bom: bool = False, organisation: str | None = None) -> ExportResult:
+                     bom: bool = False, partition: str | None = None,
+                     organisation: str | None = None) -> ExportResult:
     """Write wave ``year``'s completed responses to ``out`` (its ending picks the format, see
     :data:`WRITERS`), with the codebook and the fieldwork summary beside it.  ``language``
     (zh/en) is the language of the SPSS/Stata labels; ``bom`` starts every CSV with a UTF-8
     byte-order mark; ``organisation`` is the code of the wave's organisation (None: the
-    default one).  Needs an app context.  Returns the paths and the number of rows."""
+    default one).
+
+    A folder ``out`` (``DIR/``, created if need be), or any ``partition``, writes partitioned
+    Parquet instead:
+    ``DIR/wave=YEAR/part-0.parquet``, or with ``partition`` (a category column such as
+    ``province``) ``DIR/wave=YEAR/province=VALUE/part-0.parquet``, and the codebook and
+    fieldwork summary once, as ``DIR/wave=YEAR/_codebook.csv`` and ``_fieldwork.csv``.
+
+    Needs an app context.  Returns the paths and the number of rows."""
+    folder = partition is not None or is_folder_target(out)
     out = Path(out)
-    if out.suffix.lower() not in WRITERS:
-        endings = ", ".join(WRITERS)
-        raise ExportError(f"{out}: the file name must end in one of {endings}")
-    if not out.parent.is_dir():
-        raise ExportError(f"{out}: folder {out.parent} does not exist")
+    if folder:
+        if not out.parent.is_dir():
+            raise ExportError(f"{out}: folder {out.parent} does not exist")
+    else:
+        if out.suffix.lower() not in WRITERS:
+            endings = ", ".join(WRITERS)
+            raise ExportError(f"{out}: the file name must end in one of {endings} (or give a "
+                              f"folder, DIR/, for partitioned Parquet)")
+        if not out.parent.is_dir():
+            raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year, organisation)
     layout = _Layout(wave)
+    if partition is not None and layout.types.get(partition) != "category":
+        choices = ", ".join(layout.category_columns)
+        raise ExportError(f"--partition {partition}: not a category column of wave {year} "
+                          f"(one of {choices})")
     layout.median_duration = _median_duration(wave_id)
     fieldwork = fieldwork_rows(year, organisation)
     try:
@@ -237,19 +303,42 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
                          language=language, bom=bom)
     except ExportFormatError as error:
         raise ExportError(str(error)) from None
+    if folder:
+        out.mkdir(exist_ok=True)
+        return _export_folder(out / f"wave={year}", spec, layout, wave_id, partition)
     targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
     temporary = {target: _temporary(target) for target in targets}
     try:
         write_text_csv(temporary[targets[0]], CODEBOOK_COLUMNS, layout.codebook, bom=bom)
         write_text_csv(temporary[targets[1]], FIELDWORK_COLUMNS, fieldwork, bom=bom)
-        rows, notes = _write_table(temporary[out], spec, layout, _completed(wave_id))
+        writer = WRITERS[out.suffix.lower()](temporary[out], spec)
+        rows, notes = _write_table(writer, _tables(layout, wave_id))
         for target in targets:
             os.replace(temporary[target], target)
     except ExportFormatError as error:
         raise ExportError(f"{out}: {error}") from None
     finally:
         for leftover in temporary.values():
-            if leftover.exists():
-                leftover.unlink()
+            _remove(leftover)
     return ExportResult(path=out, codebook_path=targets[0], fieldwork_path=targets[1],
                         rows=rows, notes=notes)
+
+
+def _export_folder(folder: Path, spec: TableSpec, layout: _Layout, wave_id: int,
+                   partition: str | None) -> ExportResult:
+    """``DIR/wave=YEAR/`` with its Parquet files and ``_codebook.csv``, ``_fieldwork.csv``
+    (readers of partitioned data skip names that start with ``_``), built under a temporary
+    name and put in place whole."""
+    temporary = _temporary(folder)
+    try:
+        writer = PartitionedParquetWriter(temporary, spec, partition)
+        rows, notes = _write_table(writer, _tables(layout, wave_id))
+        write_text_csv(temporary / "_codebook.csv", CODEBOOK_COLUMNS, spec.codebook,
+                       bom=spec.bom)
+        write_text_csv(temporary / "_fieldwork.csv", FIELDWORK_COLUMNS, spec.fieldwork,
+                       bom=spec.bom)
+        _replace_folder(temporary, folder)
+    finally:
+        _remove(temporary)
+    return ExportResult(path=folder, codebook_path=folder / "_codebook.csv",
+                        fieldwork_path=folder / "_fieldwork.csv", rows=rows, notes=notes)
