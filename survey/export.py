@@ -57,7 +57,7 @@ from .export_formats import (
     iso_utc,
 )
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import Questionnaire, Response, Wave, of_organisation
+from .models import DEFAULT_ORGANISATION, Questionnaire, Response, Wave, of_organisation
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -262,6 +262,14 @@ def is_folder_target(out: str | os.PathLike) -> bool:
     return text.endswith(("/", os.sep)) or Path(text).is_dir()
 
 
+def partition_folder(out: Path, year: int, organisation: str | None) -> Path:
+    """``DIR/wave=YEAR`` for the default organisation, ``DIR/organisation=CODE/wave=YEAR`` for
+    another: two organisations' waves of one year never replace each other in one folder."""
+    if organisation is None or organisation == DEFAULT_ORGANISATION["code"]:
+        return out / f"wave={year}"
+    return out / f"organisation={organisation}" / f"wave={year}"
+
+
 def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
                      bom: bool = False, partition: str | None = None,
                      organisation: str | None = None) -> ExportResult:
@@ -275,7 +283,8 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
     Parquet instead:
     ``DIR/wave=YEAR/part-0.parquet``, or with ``partition`` (a category column such as
     ``province``) ``DIR/wave=YEAR/province=VALUE/part-0.parquet``, and the codebook and
-    fieldwork summary once, as ``DIR/wave=YEAR/_codebook.csv`` and ``_fieldwork.csv``.
+    fieldwork summary once, as ``DIR/wave=YEAR/_codebook.csv`` and ``_fieldwork.csv``; another
+    organisation's wave goes under ``DIR/organisation=CODE/`` (:func:`partition_folder`).
 
     Needs an app context.  Returns the paths and the number of rows."""
     folder = partition is not None or is_folder_target(out)
@@ -305,7 +314,8 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
         raise ExportError(str(error)) from None
     if folder:
         out.mkdir(exist_ok=True)
-        return _export_folder(out / f"wave={year}", spec, layout, wave_id, partition)
+        return _export_folder(partition_folder(out, year, organisation), spec, layout, wave_id,
+                              partition)
     targets = [codebook_path_for(out), fieldwork_path_for(out), out]  # the table last
     temporary = {target: _temporary(target) for target in targets}
     try:
@@ -329,6 +339,7 @@ def _export_folder(folder: Path, spec: TableSpec, layout: _Layout, wave_id: int,
     """``DIR/wave=YEAR/`` with its Parquet files and ``_codebook.csv``, ``_fieldwork.csv``
     (readers of partitioned data skip names that start with ``_``), built under a temporary
     name and put in place whole."""
+    folder.parent.mkdir(exist_ok=True)  # DIR/organisation=CODE/ for another organisation
     temporary = _temporary(folder)
     try:
         writer = PartitionedParquetWriter(temporary, spec, partition)

@@ -284,3 +284,25 @@ def test_the_default_organisations_wave_of_the_same_year_has_no_order_columns(
     assert not [c for c in written.column_names if c.startswith("order__")]
     assert set(written["response_id"].to_pylist()) == {
         f"{rid:032x}" for rid in [*range(1, 61), *range(61, 181, 2)] if rid % 6}
+
+
+def test_two_organisations_waves_of_one_year_share_a_partitioned_folder(
+        app, runner, randomised_wave, tmp_path):
+    """The default organisation's wave under DIR/wave=YEAR, CITY's of the same year under
+    DIR/organisation=CITY/wave=YEAR: neither export replaces the other."""
+    import pyarrow.parquet as pq
+
+    from analysis.dask_engine import parquet_files
+
+    folder = tmp_path / "data"
+    for org in ("national", "CITY"):
+        result = runner.invoke(args=["export", "--wave", str(YEAR), "--org", org, "--out",
+                                     f"{folder}/"])
+        assert result.exit_code == 0, result.output
+    national = folder / f"wave={YEAR}" / "part-0.parquet"
+    city = folder / "organisation=CITY" / f"wave={YEAR}" / "part-0.parquet"
+    assert sorted(parquet_files(folder)) == sorted([national, city])
+    national_ids = set(pq.read_table(national)["response_id"].to_pylist())
+    city_ids = set(pq.read_table(city)["response_id"].to_pylist())
+    assert national_ids and city_ids and not national_ids & city_ids
+    assert (folder / "organisation=CITY" / f"wave={YEAR}" / "_codebook.csv").exists()
