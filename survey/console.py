@@ -2,7 +2,8 @@
 and waves the signed-in user may see; an organisation's page lists its waves and its audit
 trail; a wave's page shows its status and dates, the open and close buttons (organisers),
 the monitoring panel and the export download (analysts and organisers).  Organisers create a
-wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only.
+wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only; analysts
+and organisers read the answers to its short text questions (``texts``, audited).
 
 Routes are thin: the permission check on every object and the actions are
 ``survey.staff_waves``, the numbers ``survey.monitoring``.  Every form is a POST with the
