@@ -1,7 +1,8 @@
-"""The audit trail of organisers' actions: who opened, closed or exported which wave, when
-(``audit_events``).  Written in the same transaction as the action it records where there is
-one (opening, closing), so an action is never without its event nor an event without its
-action; an export's event is written when the file is handed out."""
+"""The audit trail of organisers' and analysts' actions: who opened, closed, exported or read the
+free texts of which wave, when (``audit_events``).  Written in the same transaction as the
+action it records where there is one (opening, closing), so an action is never without its
+event nor an event without its action; an export's event is written when the file is handed
+out, a free-text page's when it is shown."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 and waves the signed-in user may see; an organisation's page lists its waves and its audit
 trail; a wave's page shows its status and dates, the open and close buttons (organisers),
 the monitoring panel and the export download (analysts and organisers).  Organisers create a
-wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only.
+wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only; analysts
+and organisers read the answers to its short text questions (``texts``, audited).
 
 Routes are thin: the permission check on every object and the actions are
 ``survey.staff_waves``, the numbers ``survey.monitoring``.  Every form is a POST with the
@@ -19,12 +20,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, staff_waves, wave_builder
+from . import audit, free_texts, staff_waves, wave_builder
 from .definitions import survey_today
 from .forms import csrf_ok
 from .models import DEFAULT_ORGANISATION
 from .monitoring import wave_monitoring
-from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MONITOR
+from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MONITOR, READ_RESPONSES
 from .rendering import question_html
 from .research import monitored_organisations, waves_of
 from .wave_actions import WaveRefused
@@ -84,6 +85,7 @@ def _wave_page(org, wave, *, problem: str | None = None, status: int = 200, form
         "console/wave.html", org=org, row=wave, monitoring=wave_monitoring(wave),
         may_manage=staff_waves.may_manage(org), may_export=staff_waves.may_export(org),
         may_preview=staff_waves.may_manage_questionnaires(org),
+        has_texts=staff_waves.may_read_responses(org) and bool(staff_waves.text_items_of(wave)),
         export_formats=staff_waves.EXPORT_FORMATS, respondent_url=respondent_url,
         problem=problem, form=form or {},
         today=survey_today(), csrf_token=generate_csrf()), status
@@ -127,6 +129,27 @@ def export(code: str, year: int):
     if file_format not in staff_waves.EXPORT_FORMATS:
         abort(404)
     return staff_waves.export_download(org, wave, file_format)
+
+
+@bp.get("/<code>/<year:year>/texts")
+@login_required
+def texts(code: str, year: int):
+    """The free texts of the wave's ``text`` items, one item at a time (``?item=CODE``), 50 to
+    a page (``&page=N``), for those who may read its answers; each view is audited."""
+    org, wave = staff_waves.find_wave(code, year, READ_RESPONSES)
+    items = staff_waves.text_items_of(wave)
+    if not items:
+        abort(404)
+    chosen = request.args.get("item", items[0].code)
+    item = next((i for i in items if i.code == chosen), None)
+    if item is None:
+        abort(404)
+    number = request.args.get("page", "1")
+    page = free_texts.texts_page(wave, item, int(number) if number.isdigit()
+                                 and len(number) < 7 else 1)
+    staff_waves.record_texts_read(wave, page)
+    return render_template("console/texts.html", org=org, row=wave, items=items, page=page,
+                           csrf_token=generate_csrf())
 
 
 # ------------------------------------------------------------------ a new wave

@@ -22,7 +22,7 @@ from . import audit
 from .db import db
 from .definitions import survey_today
 from .models import Organisation, Wave
-from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, can
+from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
 from .wave_cache import wave_entry
 
@@ -108,6 +108,24 @@ def may_manage(org: Organisation) -> bool:
 
 def may_export(org: Organisation) -> bool:
     return can(current_user, EXPORT, org)
+
+
+def may_read_responses(org: Organisation) -> bool:
+    return can(current_user, READ_RESPONSES, org)
+
+
+def text_items_of(wave: Wave) -> list:
+    """The wave's free-text items (none without a questionnaire)."""
+    from .free_texts import text_items
+
+    return text_items(wave_entry_of(wave).wave) if wave.questionnaire else []
+
+
+def record_texts_read(wave: Wave, page) -> None:
+    """The audit event of a page of free texts shown (which item, which page, how many)."""
+    audit.record(current_user, "view_texts", wave,
+                 f"{page.item.code}, page {page.number} of {page.pages}, {len(page.rows)} texts")
+    db.session.commit()
 
 
 def export_download(org: Organisation, wave: Wave, file_format: str) -> Response:

@@ -123,6 +123,8 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         unknown = [v for v in plan.subgroups if v not in columns]
     if unknown:
         raise AnalysisInputError(f"subgroups (plan {plan.source}): unknown column '{unknown[0]}'")
+    # a free text is never a subgroup nor a design column: its words would be printed
+    survey.refuse_free_text([*subgroups, *(c for c in plan.design.values() if c)])
 
     margins = None
     weighting_targets: tuple[WeightTarget, ...] = ()

@@ -89,3 +89,16 @@ def test_free_text_is_refused_by_the_model_command_too(export, tmp_path, capsys)
                  "--out", str(tmp_path / "m.csv")])
     assert code == 2
     assert "column 'DEMO_comment' is a free-text answer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("plan", [{"subgroups": ["DEMO_comment"]},
+                                  {"design": {"strata": "DEMO_comment"}}])
+def test_a_report_never_groups_by_or_designs_with_a_free_text(export, plan):
+    from analysis.errors import AnalysisInputError
+    from analysis.report.findings import build_findings
+    from analysis.report.plan import plan_from_dict
+
+    path, _ = export
+    with pytest.raises(AnalysisInputError, match="column 'DEMO_comment' is a free-text answer"):
+        build_findings(path, plan_from_dict(plan))
+

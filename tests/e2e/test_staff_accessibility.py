@@ -1,10 +1,11 @@
 """axe-core (WCAG 2.1 A and AA) on the staff pages, zh and en, on a 360 px phone: sign-in (empty,
 with errors), the sign-in code step, the console and the survey waves page, the new-wave form
-(with errors) and a wave's preview."""
+(with errors), a wave's preview and its free texts."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,36 @@ from .test_respondent_accessibility import _check, phone  # noqa: F401  (the fix
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+# the worked XLSForm example: organisation TXT's wave, for its short free-text question
+EXAMPLE = (Path(__file__).resolve().parents[2] / "questionnaires" / "examples"
+           / "ten_norms_local_module.xlsx")
+TEXTS_YEAR = 2027
+
+
+@pytest.fixture(scope="module")
+def texts_wave(live_survey, demo_password):
+    """Organisation TXT's wave with a free-text question and 60 completed responses, hostile
+    texts among them; the demo account reads it as analyst."""
+    from survey.db import db
+    from survey.models import Answer, Organisation, Response, Wave
+
+    app = live_survey.app
+    invoke(app, "create-org", "TXT", "--name-zh", "文字市", "--name-en", "Text City")
+    invoke(app, "import-xlsform", str(EXAMPLE), "--year", str(TEXTS_YEAR), "--org", "DEMO",
+           "--wave-org", "TXT")
+    invoke(app, "create-user", "demo@example.org", "--org", "TXT", "--role", "analyst")
+    texts = ["<script>alert(1)</script>", "=1+1 少用塑料袋", "多建回收站\n第二行"]
+    with app.app_context():
+        wave = db.session.execute(db.select(Wave).join(Organisation).where(
+            Organisation.code == "TXT", Wave.year == TEXTS_YEAR)).scalar_one()
+        for n in range(60):
+            response = Response(wave_id=wave.id, status="complete")
+            db.session.add(response)
+            db.session.flush()
+            db.session.add(Answer(response_id=response.id, item="DEMO_comment",
+                                  value=texts[n % len(texts)]))
+        db.session.commit()
+    return f"/console/TXT/{TEXTS_YEAR}"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +61,7 @@ def _submit(page) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_password,  # noqa: F811
-                                                lang):
+                                                texts_wave, lang):
     base = live_survey.base_url
     phone.goto(f"{base}/language/{lang}?next=/login")
     _check(phone, f"sign-in ({lang})")
@@ -72,6 +103,15 @@ def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_passwor
     _check(phone, f"the XLSForm upload with an error ({lang})")
     phone.goto(f"{base}/console/national/{year}/preview?page=1")
     _check(phone, f"a wave's preview ({lang})")
+    phone.goto(f"{base}{texts_wave}/")
+    phone.locator(f"a[href^='{texts_wave}/texts']").click()
+    phone.wait_for_load_state()
+    assert phone.locator("td.free-text").count() == 50 and not phone.locator("main script").count()
+    _check(phone, f"a wave's free texts ({lang})")
+    phone.locator("nav.nav a").first.click()  # the next page
+    phone.wait_for_load_state()
+    assert phone.locator("td.free-text").count() == 10
+    _check(phone, f"a wave's free texts, the last page ({lang})")
     phone.locator("nav.staff form button[type=submit]").click()  # sign out
     phone.wait_for_load_state()
     assert "/login" in phone.url
