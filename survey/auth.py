@@ -241,4 +241,20 @@ def init_app(app: Flask) -> None:
     manager.user_loader(load_user_from_session)
     manager.request_loader(load_user_from_request)
     manager.unauthorized_handler(_unauthorised)
+    _skip_remember_cookie_for_respondents(app, manager)
     app.register_blueprint(bp)
+
+
+def _skip_remember_cookie_for_respondents(app: Flask, manager: LoginManager) -> None:
+    """Flask-Login's after-request hook reads the session on every response; a respondent's
+    request never signs anybody in or out, so on the respondent's pages it has nothing to do
+    but costs CPU and marks the session read (``Vary: Cookie``)."""
+    hooks = app.after_request_funcs[None]
+    position = hooks.index(manager._update_remember_cookie)
+
+    def update_remember_cookie(response):
+        if request.blueprint == "respondent":
+            return response
+        return manager._update_remember_cookie(response)
+
+    hooks[position] = update_remember_cookie
