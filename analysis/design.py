@@ -405,17 +405,18 @@ class SurveyDesign:
     def item_values(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """``(values, missing)`` of an item column: a numeric array whose entries at the row
         positions ``missing`` are meaningless (the caller zeroes what it computes there), and
-        those positions. Validated and cached like :meth:`item_column`. Nullable integer
-        columns are read as integers (no float copy; without missing values, the column's own
-        memory): do not modify the data after building the design.
+        those positions. Validated and cached like :meth:`item_column`. A nullable integer
+        column without missing values is read as integers in the column's own memory (no
+        copy): do not modify the data after building the design. With missing values it is
+        :meth:`item_column`'s float copy, shared with it: pandas' float conversion of a masked
+        column is several times faster than its integer one with a fill value.
         """
         def read():
             require_column(self.data, col, "item")
             arr = self.data[col].array
-            if _nullable_integer(arr.dtype):
-                # no NA: the column's own memory; with NAs one integer copy, NAs set to 0
-                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, na_value=0, copy=False)
-                return _read_only(values), np.flatnonzero(pd.isna(arr))
+            if _nullable_integer(arr.dtype) and not arr.isna().any():
+                values = arr.to_numpy(dtype=arr.dtype.numpy_dtype, copy=False)
+                return _read_only(values), np.empty(0, dtype=np.int64)
             y = self.item_column(col)
             return y, np.flatnonzero(np.isnan(y))
 
