@@ -54,7 +54,8 @@ def numeric_column(data: pd.DataFrame, col: str, allow_missing: bool, role: str)
                 i = int(np.flatnonzero(bad)[np.flatnonzero(really.to_numpy())[0]])
                 raise AnalysisInputError(
                     f"column '{col}': value '{s.iloc[i]}' in {row_name(data, i)} is not a number")
-    if np.isinf(values).any():
+    # integers and booleans cannot be infinite: no pass over them
+    if s.dtype.kind not in "iub" and np.isinf(values).any():
         i = int(np.flatnonzero(np.isinf(values))[0])
         raise AnalysisInputError(f"column '{col}': value '{values[i]}' in {row_name(data, i)} "
                                  "is not a finite number")
