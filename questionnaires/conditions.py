@@ -88,8 +88,21 @@ def _codes(values) -> str:
 # takes no part in equality: a condition read back from its own text is equal to it.
 
 
+class _Leaf:
+    """A test of one item's answer: the leaves of a condition's tree (``item`` is its code)."""
+
+    item: str
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return (self.item,)
+
+    def leaves(self):
+        yield self
+
+
 @dataclass(frozen=True)
-class Condition:
+class Condition(_Leaf):
     """``item in (values…)``: the earlier item was answered with one of the codes (the
     one-question form of the wave files, ``{item: A, values: [...]}``)."""
 
@@ -100,13 +113,6 @@ class Condition:
     def is_met(self, answers: Mapping) -> bool:
         """True when ``answers[item]`` is one of ``values``; an unanswered item never meets it."""
         return answers.get(self.item) in self.values
-
-    @property
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def leaves(self):
-        yield self
 
     def text(self) -> str:
         return f"{self.item} in ({_codes(self.values)})"
@@ -126,7 +132,7 @@ _COMPARE = {
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(_Leaf):
     """``item op value``: the item was answered, and its answer (a code or a number) compares
     so with ``value``."""
 
@@ -139,19 +145,12 @@ class Comparison:
         answer = _number(answers.get(self.item))
         return answer is not None and _COMPARE[self.op](answer, self.value)
 
-    @property
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def leaves(self):
-        yield self
-
     def text(self) -> str:
         return f"{self.item} {self.op} {written(self.value)}"
 
 
 @dataclass(frozen=True)
-class Chosen:
+class Chosen(_Leaf):
     """``any_of(item, …)`` / ``all_of(item, …)``: a multiple-choice item (its answer is a
     bitmask of option codes) was answered with any / all of the codes chosen."""
 
@@ -169,19 +168,12 @@ class Chosen:
             mask |= 1 << code
         return bool(answer & mask) if self.function == "any_of" else answer & mask == mask
 
-    @property
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def leaves(self):
-        yield self
-
     def text(self) -> str:
         return f"{self.function}({self.item}, {_codes(self.values)})"
 
 
 @dataclass(frozen=True)
-class Answered:
+class Answered(_Leaf):
     """``answered(item)``: the item has an answer (any answer, "not applicable" included)."""
 
     item: str
@@ -189,13 +181,6 @@ class Answered:
 
     def is_met(self, answers: Mapping) -> bool:
         return answers.get(self.item) is not None
-
-    @property
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def leaves(self):
-        yield self
 
     def text(self) -> str:
         return f"answered({self.item})"
