@@ -205,12 +205,10 @@ class Not:
         return f"not ({inner})" if isinstance(self.operand, And | Or) else f"not {inner}"
 
 
-@dataclass(frozen=True)
-class And:
-    operands: tuple[Expression, ...]
+class _Junction:
+    """``and``/``or`` of several operands: the items and leaves of all of them."""
 
-    def is_met(self, answers: Mapping) -> bool:
-        return all(o.is_met(answers) for o in self.operands)
+    operands: tuple[Expression, ...]
 
     @property
     def items(self) -> tuple[str, ...]:
@@ -219,6 +217,14 @@ class And:
     def leaves(self):
         for o in self.operands:
             yield from o.leaves()
+
+
+@dataclass(frozen=True)
+class And(_Junction):
+    operands: tuple[Expression, ...]
+
+    def is_met(self, answers: Mapping) -> bool:
+        return all(o.is_met(answers) for o in self.operands)
 
     def text(self) -> str:
         return " and ".join(f"({o.text()})" if isinstance(o, Or) else o.text()
@@ -226,19 +232,11 @@ class And:
 
 
 @dataclass(frozen=True)
-class Or:
+class Or(_Junction):
     operands: tuple[Expression, ...]
 
     def is_met(self, answers: Mapping) -> bool:
         return any(o.is_met(answers) for o in self.operands)
-
-    @property
-    def items(self) -> tuple[str, ...]:
-        return _unique(code for o in self.operands for code in o.items)
-
-    def leaves(self):
-        for o in self.operands:
-            yield from o.leaves()
 
     def text(self) -> str:
         return " or ".join(o.text() for o in self.operands)
