@@ -3,7 +3,6 @@ what the account's roles reach; respondent URLs keep serving the default organis
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
@@ -11,23 +10,10 @@ from sqlalchemy import event, func, select
 
 from survey import wave_cache
 from survey.db import db
-from survey.models import Organisation, Questionnaire, Response, Wave
+from survey.models import Organisation, Response, Wave
 
-from .conftest import add_org, add_user, complete, make_wave, sign_in, start
-
-
-def add_wave(app, org_code: str, year: int, status: str = "open"):
-    wave = make_wave(year)
-    with app.app_context():
-        org = db.session.execute(
-            select(Organisation).where(Organisation.code == org_code)).scalar_one()
-        row = Wave(year=year, status=status, opens=wave.opens, closes=wave.closes,
-                   organisation=org)
-        db.session.add(row)
-        db.session.flush()
-        db.session.add(Questionnaire(wave_id=row.id, content_hash=wave.content_hash,
-                                     definition=json.dumps(wave.to_dict(), ensure_ascii=False)))
-        db.session.commit()
+from .conftest import add_org, add_user, complete, sign_in, start
+from .staff_tree import add_wave
 
 
 @pytest.fixture
