@@ -225,13 +225,13 @@ class Aborted(Exception):
 class AiohttpClient:
     """One respondent's browser: aiohttp with its own cookie jar."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
         # unsafe: accept cookies from an IP address host; gunicorn's sync workers close every
-        # connection, so none is kept for reuse
+        # connection, so none is kept for reuse unless the server keeps it (``--threads``)
         self.session = aiohttp.ClientSession(
             cookie_jar=aiohttp.CookieJar(unsafe=True),
             timeout=aiohttp.ClientTimeout(total=30),
-            connector=aiohttp.TCPConnector(force_close=True, limit=1),
+            connector=aiohttp.TCPConnector(force_close=not keep_alive, limit=1),
             auto_decompress=False,
         )
 
@@ -257,7 +257,10 @@ class RawClient:
     cookies by name (one host, path /). About half the CPU per request of aiohttp, which
     matters when the load generator shares two cores with the server (``--client raw``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_alive: bool = False) -> None:
+        if keep_alive:
+            raise SystemExit("--client raw speaks Connection: close only; "
+                             "use aiohttp with --threads")
         self.cookies: dict[str, str] = {}
 
     def reset(self) -> None:
@@ -307,10 +310,11 @@ CLIENTS = {"aiohttp": AiohttpClient, "raw": RawClient}
 
 
 async def respondent(
-    base: str, deadline: float, stats: Stats, seed: int, max_steps: int, client_kind: str
+    base: str, deadline: float, stats: Stats, seed: int, max_steps: int, client_kind: str,
+    keep_alive: bool = False,
 ) -> None:
     rng = random.Random(seed)
-    client = CLIENTS[client_kind]()
+    client = CLIENTS[client_kind](keep_alive)
 
     async def get(url: str) -> tuple[str, str]:
         for _hop in range(10):
@@ -387,7 +391,8 @@ async def drive(
     deadline = t0 + seconds
     tasks = [
         asyncio.create_task(
-            respondent(base, deadline, stats, seed + i, args.max_steps, args.client)
+            respondent(base, deadline, stats, seed + i, args.max_steps, args.client,
+                       keep_alive=args.threads > 0)
         )
         for i in range(args.concurrency)
     ]
@@ -506,7 +511,7 @@ gunicorn.util.close_graceful = _plain_close
 
 class Gunicorn:
     def __init__(self, env: dict[str, str], workers: int, workdir: Path, no_linger: bool = False,
-                 name: str = "gunicorn"):
+                 name: str = "gunicorn", threads: int = 0):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / f"{name}.log", "w+")
@@ -515,6 +520,8 @@ class Gunicorn:
             conf = workdir / "gunicorn_no_linger.py"
             conf.write_text(_NO_LINGER_CONF)
             extra = ["-c", str(conf)]
+        if threads:
+            extra += ["-k", "gthread", "--threads", str(threads)]
         cmd = [
             sys.executable,
             "-m",
@@ -610,7 +617,7 @@ class Deployment:
         try:
             for i in range(args.instances):
                 self.apps.append(Gunicorn(env, args.workers, workdir, no_linger=args.no_linger,
-                                          name=f"gunicorn{i + 1}"))
+                                          name=f"gunicorn{i + 1}", threads=args.threads))
             for app in self.apps:
                 app.wait_ready()
             if args.proxy == "nginx":
@@ -662,6 +669,8 @@ def wait_for(base: str, proc: subprocess.Popen, logtext, timeout: float = 120) -
 
 def setup_label(args: argparse.Namespace) -> str:
     label = f"gunicorn -w {args.workers}{' (no linger)' if args.no_linger else ''}"
+    if args.threads:
+        label += f" -k gthread --threads {args.threads} (keep-alive)"
     if args.proxy == "nginx":
         label = f"nginx + {args.instances} x {label}"
     return label
@@ -783,7 +792,9 @@ def app_cpu_profile(database_url: str, respondents: int, top: int = 25) -> None:
         sys.path.insert(0, str(PROJECT))
     from survey import create_app
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    # one client starts every response here, as in the load run: lift the new-response limit
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                      "NEW_RESPONSE_RATE_LIMIT": "100000000 per hour"})
     cpu: dict[str, list[float]] = {}
     rng = random.Random(7)
 
@@ -1041,6 +1052,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=50, help="virtual respondents (default 50)")
     p.add_argument("--backend", default="sqlite,postgres", help="comma list: sqlite,postgres")
     p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default 2)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="experiment: gthread workers with this many threads each, and clients "
+                        "that keep their connection alive (default 0: sync workers)")
     p.add_argument(
         "--wave", type=int, default=dt.date.today().year, help="wave year (default: this year)"
     )
