@@ -321,15 +321,19 @@ class SurveyDesign:
 
     def poststratify(self, table: pd.DataFrame, target: str = "target") -> SurveyDesign:
         """Post-stratify to a joint table: columns = weighting variables + ``target``
-        (counts, or shares summing to 1)."""
-        _no_replicates(self, "post-stratifying")
+        (counts, or shares summing to 1). With replicate weights every replicate is
+        post-stratified to the same table on its own, as R's ``postStratify`` of a
+        ``svrepdesign``."""
         return poststratify_design(self, table, target=target)
 
     def trim(self, lower: float | None = None, upper: float | None = None,
              max_iter: int = 100, epsilon: float = 1e-10) -> SurveyDesign:
         """Trim weights to ``[lower, upper]`` (weight values) and re-calibrate, repeating until
-        both the bounds and the margins hold."""
-        _no_replicates(self, "trimming")
+        both the bounds and the margins hold. Refused with replicate weights: R's
+        ``trimWeights`` of a ``svrepdesign`` (survey 4.1-1) leaves the sampling weights
+        untrimmed and adds a recycled vector to the replicate weights, so there is no R
+        method to follow (docs/analysis.md, "Replicate weights")."""
+        _no_replicates(self, "trimming", TRIM_REPLICATES)
         return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
 
     # ------------------------------------------------------------------ replicates
@@ -552,12 +556,18 @@ def _later_stages(data, first: PSUStructure, psu_columns, fpc_columns, lonely_ps
     return first
 
 
-def _no_replicates(design, what: str) -> None:
-    """Refuse what replicate designs do not support (yet), in one line."""
+# why trimming a replicate design is refused (see SurveyDesign.trim)
+TRIM_REPLICATES = ("R's trimWeights of a replicate design does not trim each replicate in a "
+                   "way that can be reproduced")
+
+
+def _no_replicates(design, what: str, why: str | None = None) -> None:
+    """Refuse what replicate designs do not support, in one line (with the reason)."""
     if design.replicates is not None:
         raise AnalysisInputError(f"{what} of a design with replicate weights is not supported "
-                                 "(every estimator, test and contrast is; raking and "
-                                 "calibration are); drop --replicates/--repweights for it")
+                                 f"({why or 'every estimator, test and contrast is'}; raking, "
+                                 "calibration and post-stratification are); drop "
+                                 "--replicates/--repweights for it")
 
 
 def stratum_fpc_factors(lo: np.ndarray, hi: np.ndarray, n_psu: np.ndarray, labels, fpc: str,

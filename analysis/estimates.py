@@ -82,21 +82,23 @@ def estimate(design, items, statistic: str, by=None, na_rm: bool = True, deff=Tr
 
 def estimate_columns(design, columns: Mapping[str, np.ndarray],
                      partitions: Sequence[tuple[str, np.ndarray, list[str]]] | None = None,
-                     covariance: str | None = None) -> Estimate:
-    """Weighted means of value columns that are not the data's items (indicators, cells of a
-    table): ``columns`` maps a name to ``(n,)`` floats, NaN = missing (out of that column's
-    domain) -> :class:`Estimate`, with the variances and covariances of the design
-    (linearisation or replicates), as :func:`estimate`. ``partitions``: ``[(by, codes,
-    labels)]`` (codes ``-1``: in no group), default the whole sample."""
+                     covariance: str | None = None, total: bool = False) -> Estimate:
+    """Weighted means (``total``: totals) of value columns that are not the data's items
+    (indicators, cells of a table, a regression's sums): ``columns`` maps a name to ``(n,)``
+    floats, NaN = missing (out of that column's domain) -> :class:`Estimate`, with the
+    variances and covariances of the design (linearisation or replicates), as
+    :func:`estimate`. ``partitions``: ``[(by, codes, labels)]`` (codes ``-1``: in no group),
+    default the whole sample."""
     names = list(columns)
     partitions = list(partitions) if partitions is not None else domain_partitions(design, [])
     sizes = [len(p[2]) for p in partitions]
     values = [np.asarray(columns[name], dtype=float) for name in names]
     with blas_single_thread():
         res = domain_estimates(design, values, [p[1] for p in partitions], sizes, deff=False,
-                               covariance=covariance)
+                               covariance=covariance, total=total)
     return estimate_from_result(res, names, [(p[0], list(p[2])) for p in partitions],
-                                df=design_df(design), statistic="mean", deff=False,
+                                df=design_df(design), statistic="total" if total else "mean",
+                                deff=False,
                                 levels=None, covariance=covariance, **replicate_note(design))
 
 

@@ -21,7 +21,10 @@
   ``interval.type="mean"`` (``tests/fixtures/r_replicate_estimators``).
 * **SE**: R's, the interval's width over ``2 qt(0.975, df)``; missing when a limit is.
 
-``deff`` is empty (R gives no design effect for quantiles).
+``deff`` is empty (R gives no design effect for quantiles). The covariance between two
+quantiles is unknown (R gives none): ``vcov`` has the variances only, and a contrast that needs
+a covariance is refused (:data:`UNKNOWN_COVARIANCE`), never taken as 0; a contrast of quantiles
+of independent waves (:func:`analysis.results.combine_independent`) needs none.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ from analysis.results import Estimate
 from analysis.variance import blas_single_thread
 
 LEVEL = 0.95
+# R's svyquantile gives each quantile an interval and an SE from it, no covariance between two
+# quantiles (of one item, two items or two groups): a contrast that needs one is refused
+UNKNOWN_COVARIANCE = ("R's svyquantile gives each quantile's SE from its Woodruff interval, no "
+                      "covariance between quantiles; compare quantiles of independent samples "
+                      "(waves) or use one quantile at a time")
 
 
 def check_probabilities(probs: Iterable) -> list[float]:
@@ -89,7 +97,7 @@ def quantile_estimates(design, items, probs: Sequence[float], by=None) -> Estima
         blocks.append(pd.concat(per_item).sort_index(kind="stable"))
     return Estimate.from_table(
         pd.concat(blocks, ignore_index=True), "quantile", intervals=True,
-        interval_note=_interval_note(design))
+        interval_note=_interval_note(design), unknown_covariance=UNKNOWN_COVARIANCE)
 
 
 def _interval_note(design) -> str:

@@ -554,19 +554,12 @@ def _design_effects(var, ysum, wsum, y2, counts, total: bool, deff) -> np.ndarra
 
 
 def replicate_ratios(design, y: np.ndarray, x: np.ndarray, keys: np.ndarray, n_groups: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """``(ratios (G,), variances (G,))`` of ``sum w y / sum w x`` per group (rows with both
-    answered; ``keys`` -1 elsewhere), the variance from the ratio in each replicate (R's
-    ``svyratio`` of a replicate design)."""
-    reps = design.replicates
-    a = design.weights
-    bins = np.where(keys >= 0, keys, n_groups)
+                     ) -> np.ndarray:
+    """``(G, R)``: ``sum w y / sum w x`` of each group (rows with both answered; ``keys`` -1
+    elsewhere) in each replicate (R's ``svyratio`` of a replicate design)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        coef = (np.bincount(bins, a * y, minlength=n_groups + 1)[:n_groups]
-                / np.bincount(bins, a * x, minlength=n_groups + 1)[:n_groups])
-        sums = reps.group_sums(keys, n_groups, np.column_stack([y, x]))
-        theta = sums[0] / sums[1]
-    return coef, reps.variance(theta, coef)
+        sums = design.replicates.group_sums(keys, n_groups, np.column_stack([y, x]))
+        return sums[0] / sums[1]
 
 
 # --------------------------------------------------------------------------- how to build them

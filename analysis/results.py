@@ -97,6 +97,10 @@ class Estimate:
             ``blocks[i] == blocks[j]``; ``None``: every covariance was computed.
         covariance: what was asked of the estimator (``None``, ``"group"``, ``"by"``,
             ``"all"``), for messages.
+        unknown_covariance: why the covariances outside ``blocks`` are unknown when no
+            ``covariance=`` of the estimator can give them (quantiles: R's ``svyquantile``
+            gives SEs only); a contrast that needs one is refused with this reason, never
+            taken as 0.
     """
 
     coef: np.ndarray
@@ -113,14 +117,17 @@ class Estimate:
     covariance: str | None = "all"
     intervals: np.ndarray | None = None
     interval_note: str = "Taylor-linearised SE, 95% normal CI"
+    unknown_covariance: str | None = None
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, statistic: str, *, intervals: bool = False,
-                   interval_note: str | None = None, df: float = np.inf) -> Estimate:
+                   interval_note: str | None = None, df: float = np.inf,
+                   unknown_covariance: str | None = None) -> Estimate:
         """An estimate from an estimator's table (``item, by, group, estimate, se, n,
         deff``) whose covariances between rows were not computed: each row is its own block.
         ``intervals``: keep the table's ``ci_low``/``ci_high`` as the 95% intervals (for an
-        estimator whose interval is not ``estimate -/+ q se``, as R's ``svyquantile``)."""
+        estimator whose interval is not ``estimate -/+ q se``, as R's ``svyquantile``);
+        ``unknown_covariance``: why no covariance between rows can be given."""
         m = len(table)
         se = table["se"].to_numpy(dtype=float)
         vcov = np.full((m, m), np.nan)
@@ -133,7 +140,8 @@ class Estimate:
             blocks=np.arange(m), covariance=None,
             intervals=(table[["ci_low", "ci_high"]].to_numpy(dtype=float) if intervals
                        else None),
-            interval_note=interval_note or cls.interval_note)
+            interval_note=interval_note or cls.interval_note,
+            unknown_covariance=unknown_covariance)
 
     def __post_init__(self):
         coef = np.array(self.coef, dtype=float).reshape(-1)
@@ -253,7 +261,7 @@ class Estimate:
             blocks=None if self.blocks is None else self.blocks[idx],
             covariance=self.covariance,
             intervals=None if self.intervals is None else self.intervals[idx],
-            interval_note=self.interval_note)
+            interval_note=self.interval_note, unknown_covariance=self.unknown_covariance)
 
     # ------------------------------------------------------------------ contrasts
     def contrast(self, L, names: Sequence[str] | None = None, offset=None,
@@ -296,7 +304,7 @@ class Estimate:
             coef=coef, vcov=vcov,
             item=list(names) if names is not None else [f"contrast{i + 1}" for i in range(r)],
             by=by, group=group, n=n, deff=None, df=self.df, statistic="contrast",
-            blocks=blocks, covariance=self.covariance)
+            blocks=blocks, covariance=self.covariance, unknown_covariance=self.unknown_covariance)
 
     def contrast_within_groups(self, L, names: Sequence[str], offset=None, n=None
                                ) -> Estimate:
@@ -337,7 +345,7 @@ class Estimate:
         lin = self.contrast(J, names=names)
         return Estimate(coef=values, vcov=vcov, item=lin.item, by=lin.by, group=lin.group,
                         n=None, deff=None, df=self.df, statistic="contrast", blocks=blocks,
-                        covariance=self.covariance)
+                        covariance=self.covariance, unknown_covariance=self.unknown_covariance)
 
     def ratio(self, numerator, denominator, name: str | None = None) -> Estimate:
         """``coef[numerator] / coef[denominator]`` with its delta-method SE (positions or
@@ -383,6 +391,10 @@ class Estimate:
             b = np.unique(self.blocks[used[i]])
             if len(b) > 1:
                 a, c = (int(np.flatnonzero(used[i] & (self.blocks == v))[0]) for v in b[:2])
+                if self.unknown_covariance:
+                    raise ValueError(
+                        f"the covariance of '{self.names[a]}' and '{self.names[c]}' is unknown "
+                        f"({self.unknown_covariance}); a combination of them has no SE")
                 raise ValueError(
                     f"the covariance of '{self.names[a]}' and '{self.names[c]}' was not "
                     f"computed (estimated with covariance={self.covariance!r}); estimate with "
@@ -431,7 +443,9 @@ def combine_independent(parts: Sequence[tuple[Estimate, np.ndarray]],
              for i, g in enumerate(first.group)]
     return Estimate(coef=coef, vcov=vcov, item=first.item, by=by, group=group, n=None,
                     deff=None, df=sum(t.df for t in terms), statistic="contrast",
-                    blocks=blocks, covariance=first.covariance)
+                    blocks=blocks, covariance=first.covariance,
+                    unknown_covariance=next((t.unknown_covariance for t in terms
+                                             if t.unknown_covariance), None))
 
 
 def _nan_aware_product(A: np.ndarray, B: np.ndarray) -> np.ndarray:

@@ -5,15 +5,18 @@ gets:
 
 * **A linear trend**: the slope per year of a weighted least-squares regression of the answers on
   the survey year, fitted with statsmodels (``WLS``) on the pooled waves, with a design-based
-  (cluster-robust) variance: the influence values ``w_i e_i (X'WX)^-1 x_i`` are summed by PSU and
-  centred within strata, where the pooled design's strata are (wave, stratum) and its PSUs
-  (wave, stratum, PSU), so ids never merge across waves and the waves are independent samples.
+  variance: the slope is a smooth function of each wave's totals of the answers and of their
+  weights, so its covariance is a delta-method contrast (:meth:`analysis.results.Estimate.
+  contrast_fn`) of those totals' covariance from the one estimation core
+  (:func:`slope_estimate`). The totals are estimated on the pooled design, whose strata are
+  (wave, stratum) and PSUs (wave, stratum, PSU), so ids never merge across waves and the waves
+  are independent samples (their totals' covariance is block-diagonal).
   Without strata each wave is one stratum; without PSUs each respondent is a PSU. This is R's
   ``svyglm(item ~ wave, design)`` on the pooled design (survey 4.1-1): same slope, SE, t on
   ``PSUs - strata - 1`` df and p-value (checked to 1e-9, ``tests/fixtures/r_indicators_trends``).
   A missing answer leaves the respondent out of that item's regression (R's ``na.omit``).
 * For a **norm score** (mean of its items' means on 0-100) the slope is ``25 x`` the mean of its
-  items' slopes and its influence values the same combination of theirs (a gap: awareness minus
+  items' slopes, a contrast of the items' slope :class:`Estimate` (a gap: awareness minus
   practice; the index: the mean over the norms), so the SE again accounts for the covariance of
   items answered by the same people.
 * **A per-wave series**: each wave's estimate on its own design with SE and CI, ready to plot.
@@ -44,6 +47,7 @@ from analysis.errors import AnalysisInputError
 from analysis.indicators import _combination, estimate_targets, parse_targets
 from analysis.pipeline import DesignSpec, Survey, load_survey, margins_for_wave, weighting_table
 from analysis.regression import degf
+from analysis.results import Estimate
 
 TREND_COLUMNS = ("item", "first_wave", "last_wave", "n_waves", "slope", "se", "ci_low",
                  "ci_high", "t", "df", "p_value", "n")
@@ -218,28 +222,50 @@ def wave_fit(years: np.ndarray, means: np.ndarray, weights: np.ndarray) -> WaveF
     return WaveFit(intercept=b0, slope=slopes, c0=c0, c1=c1)
 
 
-def _slopes(design, items: Sequence[str], year: np.ndarray):
-    """Per item: WLS slope on year (:func:`wave_fit`) and the (n, k) influence values of the
-    slopes.
+def slope_estimate(design, items: Sequence[str], year: np.ndarray) -> Estimate:
+    """Per item the WLS slope on ``year`` (:func:`wave_fit`) as an :class:`Estimate`: a smooth
+    function of each wave's totals of the answers ``Y_t`` and of the weights of the answers
+    ``W_t``, whose covariance (one :func:`analysis.estimates.estimate_columns` of the totals by
+    wave) gives the slopes' by the delta method, as R's ``svycontrast``.
 
-    :func:`analysis.regression.fit_glm` (R's ``svyglm``) on the pooled rows gives the same
-    numbers (both within 3e-12 of R's SEs) but one model per item (about 20x slower on the
-    fixture's 36 items) and no influence values, which a norm score's slope needs.
+    The slope is ``b = sum_t s_t Y_t`` with ``s_t = c0 + c1 t`` the slope's row of
+    ``(X'WX)^-1`` at wave ``t``; its derivatives are ``s_t`` for ``Y_t`` and ``-s_t yhat_t``
+    for ``W_t`` (``yhat_t`` the fitted value), which is the linearisation of R's
+    ``svyglm(item ~ wave)`` on the pooled design: the combination ``J`` is evaluated at the
+    estimates, and ``J V J'`` is the sandwich variance. An item answered in fewer than two
+    waves has a NaN slope and a zero row of ``J``.
     """
-    y = design.item_matrix(list(items))
-    w = design.weights
-    answered = ~np.isnan(y)
-    y0 = np.where(answered, y, 0.0)
-    wa = np.where(answered, w[:, None], 0.0)
-    years = np.unique(year)
-    w_sum = np.array([wa[year == t].sum(axis=0) for t in years])  # (T, k)
-    wy_sum = np.array([(wa[year == t] * y0[year == t]).sum(axis=0) for t in years])
+    from analysis.estimates import estimate_columns
+
+    items = list(items)
+    k = len(items)
+    codes, years = pd.factorize(np.asarray(year), sort=True)
+    y = design.item_matrix(items)
+    columns = {f"Y:{c}": y[:, j] for j, c in enumerate(items)}
+    columns.update({f"W:{c}": (~np.isnan(y[:, j])).astype(float) for j, c in enumerate(items)})
+    s = design.structure
+    if s.lonely_psu == "average" and s.lonely.any() and not design.calibrated:
+        # R's svyglm averages the lonely strata over every stratum of the pooled design, a wave
+        # domain over the strata it reaches: the totals of each wave are columns of the whole
+        # sample (zero outside the wave, and for the unanswered), not domains
+        columns = {f"{name}@{t}": np.where(codes == i, np.nan_to_num(v), 0.0)
+                   for i, t in enumerate(years) for name, v in columns.items()}
+        partitions = None
+    else:
+        partitions = [("_wave", codes.astype(np.int64), [str(t) for t in years])]
+    totals = estimate_columns(design, columns, partitions, covariance="all", total=True)
+    sums = totals.coef.reshape(len(years), 2, k)
+    wy_sum, w_sum = sums[:, 0], sums[:, 1]
+    years = np.asarray(years, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         fit = wave_fit(years, wy_sum / w_sum, w_sum)
-    yr = year.astype(float)[:, None]
-    resid = y0 - fit.intercept[None, :] - np.nan_to_num(fit.slope)[None, :] * yr
-    z = wa * resid * fit.scale(yr)
-    return fit.slope, z, answered
+    scale = fit.scale(years[:, None])  # (T, k)
+    J = np.zeros((k, len(years), 2, k))
+    rows = np.arange(k)
+    J[rows, :, 0, rows] = scale.T
+    J[rows, :, 1, rows] = -(scale * fit.center(years[:, None])).T
+    J = J.reshape(k, -1)
+    return totals.contrast_fn(lambda _: fit.slope, lambda _: J, names=items)
 
 
 def linear_trend(
@@ -304,15 +330,16 @@ def linear_trend(
     pooled, pdata = pooled_design(frames, design)
     comb = _combination(comparable, check.scales_for(waves[0]))
     year = pdata["_wave"].to_numpy()
-    slopes_items, z_items, answered = _slopes(pooled, comb.items, year)
-    var = np.diag(pooled.vcov(z_items @ comb.L.T))
+    slopes = slope_estimate(pooled, comb.items, year)
+    var = slopes.contrast(comb.L).var
+    answered = ~np.isnan(pooled.item_matrix(list(comb.items)))
     rows_used = answered.astype(np.int64) @ (comb.L != 0).T.astype(np.int64) > 0  # (n, m)
     # R's svyglm: degf of the design it fits (rows with the item answered) + 1 - 2 coefficients;
     # an indicator's influence lives on the whole pooled design (zeros where unanswered)
     everyone = np.ones(pooled.n, dtype=bool)
     df = np.array([degf(pooled, everyone if t.is_indicator else rows_used[:, i]) - 1
                    for i, t in enumerate(comparable)])
-    table = trend_table(comb, waves, slopes_items, var, df, rows_used.sum(axis=0), level)
+    table = trend_table(comb, waves, slopes.coef, var, df, rows_used.sum(axis=0), level)
     return Trend(waves=tuple(waves), table=table, series=series,
                  notes=pd.DataFrame(notes, columns=list(NOTES_COLUMNS)), level=level,
                  weighting=weighting_table(designs))

@@ -596,7 +596,10 @@ def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
                            model=np.eye(len(cell_cats)), before=base, after=weights)
     spec = CalibrationTargets(variables, cell, np.arange(len(cell_cats))[:, None],
                               (t[cell_row],), (tuple(str(i) for i in range(len(cell_cats))),))
-    return _calibrated_design(design, weights, step, report, spec)
+    new = _calibrated_design(design, weights, step, report, spec)
+    # each replicate post-stratified on its own (R's postStratify of a svrepdesign): raking to
+    # the one variable "cell" is one sweep, target / the replicate's cell total
+    return _calibrated_replicates(design, new, spec, RAKING_MAX_ITER, 1e-10)
 
 
 # ---------------------------------------------------------------------- trimming

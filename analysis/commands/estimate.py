@@ -221,7 +221,8 @@ def estimate_ratios(design, items, request) -> pd.DataFrame:
     from analysis.ratios import ratio_estimates
 
     deff = design_effect_kind(request.deff, design)
-    return ratio_estimates(design, request.ratios, by=request.by or None, deff=deff).table
+    return ratio_estimates(design, request.ratios, by=request.by or None, deff=deff,
+                           covariance=None).table  # the table needs the variances only
 
 
 def estimate_quantiles(design, items, request) -> pd.DataFrame:

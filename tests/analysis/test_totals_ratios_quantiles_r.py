@@ -301,3 +301,25 @@ def test_each_wave_is_its_own_design_for_ratios_and_quantiles(tmp_path, capsys):
             assert mine["group"].tolist() == want["group"].tolist()
             for col in ("estimate", "se", "ci_low", "ci_high", "deff"):
                 assert np.allclose(mine[col], want[col], rtol=1e-12, equal_nan=True), col
+
+
+def test_quantile_covariances_are_unknown_and_contrasts_needing_them_refused(designs):
+    from analysis.results import combine_independent
+
+    est = quantile_estimates(designs["dclus1"], ["api00", "enroll"], [0.25, 0.5],
+                             by="stype")
+    off = ~np.eye(len(est), dtype=bool)
+    assert np.isnan(est.vcov[off]).all()
+    # one quantile at a time has its SE; two need a covariance R does not give
+    half = est.contrast({"half median": {"api00:q0.5": 0.5}})
+    np.testing.assert_allclose(half.se, est.se[est.names.index("api00:q0.5")] / 2)
+    for pair in ({"api00:q0.5": 1, "api00:q0.25": -1},      # two levels of one item
+                 {"api00:q0.5": 1, "stype=E:api00:q0.5": -1}):  # a domain and the whole
+        with pytest.raises(ValueError, match="is unknown .R's svyquantile.*no SE"):
+            est.contrast({"d": pair})
+    # medians of independent samples: the difference's variance is the sum
+    other = quantile_estimates(designs["dstrat"], ["api00"], [0.5])
+    diff = combine_independent([(other, np.array([[1.0]])),
+                                (est.select([est.names.index("api00:q0.5")]),
+                                 np.array([[-1.0]]))])
+    np.testing.assert_allclose(diff.var, other.var + est.var[est.names.index("api00:q0.5")])
