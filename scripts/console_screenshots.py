@@ -1,10 +1,10 @@
 """Screenshots of the researchers' console for the README: docs/images/console-*.png.
 
 Starts the app on a free port of 127.0.0.1 with a throw-away SQLite database and demo data —
-the demo organisation's waves (2026 open with some 400 synthetic responses over the last nine
-days, 2025 closed, 2027 a draft from the worked XLSForm example), the demo organiser account of
-``make run`` — signs in through the form in Debian's headless Chromium, opens, closes and
-exports through the console (so the audit trail has entries) and writes:
+the demo organisation's waves (2026 with some 400 synthetic responses over the last nine days,
+2025 closed), the demo organiser account of ``make run`` — signs in through the form in Debian's
+headless Chromium, opens 2026, exports it and creates 2027 from the worked XLSForm example
+through the console (so the audit trail has entries) and writes:
 
 * ``console-waves.png``: an organisation's waves and audit trail (desktop, English);
 * ``console-monitoring.png``: a wave's fieldwork — responses, completions per day, the funnel
@@ -68,12 +68,23 @@ def demo_app(folder: Path):
     password = re.search(r"password (\S+) ", flask(app, "create-demo-account")).group(1)
     flask(app, "load-questionnaire", str(waves / f"{OPEN_YEAR}.yaml"), "--org", ORG)
     flask(app, "load-questionnaire", str(waves / f"{CLOSED_YEAR}.yaml"), "--org", ORG)
-    flask(app, "open-wave", str(CLOSED_YEAR), "--org", ORG, "--closes", "2099-12-31")
-    flask(app, "import-xlsform", str(EXAMPLE), "--year", str(DRAFT_YEAR), "--org", "DEMO",
-          "--wave-org", ORG)
     add_responses(app, ORG, OPEN_YEAR, completed=372, unfinished=41, days=9, seed=7)
     add_responses(app, ORG, CLOSED_YEAR, completed=120, days=3, seed=8)
+    _closed_last_year(app)
     return app, password
+
+
+def _closed_last_year(app) -> None:
+    """Last year's wave as it stands after its fieldwork: closed on its planned last day (the
+    commands cannot open a wave whose last day has passed, so history is written directly)."""
+    from survey.db import db
+    from survey.models import Organisation, Wave
+
+    with app.app_context():
+        wave = db.session.execute(db.select(Wave).join(Organisation).where(
+            Organisation.code == ORG, Wave.year == CLOSED_YEAR)).scalar_one()
+        wave.status = "closed"
+        db.session.commit()
 
 
 def save(page, path: Path, *, full_page: bool = False, clip: dict | None = None) -> None:
@@ -100,14 +111,18 @@ def shoot(base: str, password: str, out: Path) -> None:
         page.fill("#password", password)
         with page.expect_navigation():
             page.locator("form[method=post i] button[type=submit]").click()
-        # through the console, so that the audit trail shows them
+        # through the console, so that the audit trail shows them: open this year's wave,
+        # export it, create next year's from the worked XLSForm example
         page.goto(f"{console}/{OPEN_YEAR}/")
         with page.expect_navigation():
             page.get_by_role("button", name="Open the wave").click()
-        page.goto(f"{console}/{CLOSED_YEAR}/")
-        with page.expect_navigation():
-            page.get_by_role("button", name="Close the wave").click()
         assert page.request.get(f"{console}/{OPEN_YEAR}/export?format=csv").ok
+        page.goto(f"{console}/new-wave")
+        page.fill("#upload_year", str(DRAFT_YEAR))
+        page.set_input_files("#form_file", str(EXAMPLE))
+        with page.expect_navigation():
+            page.get_by_role("button", name="Create the wave from the file").click()
+        assert page.url.endswith(f"/{DRAFT_YEAR}/"), page.url
 
         page.goto(f"{console}/")
         save(page, out / "console-waves.png", full_page=True)
