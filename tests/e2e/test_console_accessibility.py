@@ -187,6 +187,7 @@ def site(tmp_path_factory):
     for role in ("organiser", "admin"):
         accounts[role] = (f"{role}@axe.example.org", new_password())
         create_account(app, *accounts[role][:1], ORG, role, accounts[role][1])
+    _audit_trail(app, accounts["organiser"][0], year)
     from questionnaires import load_wave
     from questionnaires.xlsform import import_xlsform
 
@@ -199,6 +200,25 @@ def site(tmp_path_factory):
 # both languages on the phone (English words are longer: the narrow screen is where they
 # would overflow), Chinese, the survey's first language, on the desktop
 COMBINATIONS = [("phone", "zh"), ("phone", "en"), ("desktop", "zh")]
+
+
+def _audit_trail(app, email: str, year: int) -> None:
+    """The organisation's audit trail as the console writes it: an opening, an export and a
+    questionnaire loaded from a file with a long name."""
+    from survey import audit
+    from survey.db import db
+    from survey.models import Organisation, User, Wave
+
+    with app.app_context():
+        user = db.session.execute(db.select(User).where(User.email == email)).scalar_one()
+        waves = dict(db.session.execute(db.select(Wave.year, Wave).join(Organisation)
+                                        .where(Organisation.code == ORG)).all())
+        audit.record(user, "open_wave", waves[year], f"{year}-01-01 – {year}-12-31")
+        audit.record(user, "export", waves[year], "csv, 40 rows")
+        audit.record(user, "create_wave", waves[TEXTS_YEAR],
+                     "loaded: 31 items, XLSForm ten_norms_local_module_with_a_long_name.xlsx, "
+                     "hash 0fe0a52aab36")
+        db.session.commit()
 
 
 @pytest.fixture(scope="module", params=COMBINATIONS, ids=lambda p: f"{p[0]}-{p[1]}")
