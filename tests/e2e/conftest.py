@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import secrets
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -74,8 +75,6 @@ class LiveSurvey:
 
 @pytest.fixture(scope="session")
 def live_survey(tmp_path_factory):
-    from werkzeug.serving import make_server
-
     from survey import create_app
 
     workdir = tmp_path_factory.mktemp("e2e")
@@ -91,14 +90,66 @@ def live_survey(tmp_path_factory):
     invoke(app, "load-questionnaire", str(wave_file))
     invoke(app, "open-wave", wave_file.stem)
 
+    with serve(app) as base_url:
+        yield LiveSurvey(app, base_url, wave_file, workdir)
+
+
+@contextmanager
+def serve(app):
+    """Serve ``app`` on a free port of 127.0.0.1 (a threaded WSGI server, as in production
+    several requests at once); yields its base URL."""
+    from werkzeug.serving import make_server
+
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-server", daemon=True)
     thread.start()
     try:
-        yield LiveSurvey(app, f"http://127.0.0.1:{server.server_port}", wave_file, workdir)
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         thread.join(10)
+
+
+def staff_app(workdir: Path, **config):
+    """A fresh app for the console's browser tests: its own SQLite database (created with the
+    real ``init-db``), CSRF on, and monitoring recomputed every second instead of every
+    minute, so that a response shows on the wave's page while the test waits."""
+    from survey import create_app
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'console.sqlite'}",
+        "SECRET_KEY": secrets.token_hex(16),
+        "WTF_CSRF_ENABLED": True,
+        "MONITORING_SECONDS": 1.0,
+        "CLOSED_MONITORING_SECONDS": 1.0,
+        **config,
+    })
+    invoke(app, "init-db")
+    return app
+
+
+def new_password() -> str:
+    return "Pw-" + secrets.token_urlsafe(12)
+
+
+def create_account(app, email: str, org: str, role: str, password: str) -> None:
+    """The account through the real ``create-user --password-stdin``."""
+    with app.app_context():
+        result = app.test_cli_runner().invoke(
+            args=["create-user", email, "--org", org, "--role", role, "--password-stdin"],
+            input=password + "\n")
+    if result.exit_code != 0:
+        pytest.fail(f"create-user {email} failed: {result.output}")
+
+
+def sign_in(page, base_url: str, email: str, password: str, lang: str = "en") -> None:
+    """Sign in through the form as a person does; ends on the console."""
+    page.goto(f"{base_url}/language/{lang}?next=/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    with page.expect_navigation():
+        page.locator("form[method=post i] button[type=submit]").click()
+    assert page.url.endswith("/console/"), f"signing in ended at {page.url}"
 
 
 @pytest.fixture(scope="session")
