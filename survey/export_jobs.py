@@ -16,9 +16,10 @@ Runners (both claim the same way, so any number of them can run side by side):
   off with PostgreSQL, where the worker runs): the embedded default needs no other process.
 
 Claiming: ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`` on PostgreSQL (a second
-worker skips the row the first has locked instead of waiting for it), a conditional ``UPDATE
-… WHERE id = ? AND status = 'queued'`` on SQLite (one writer at a time; the loser sees 0 rows
-changed and tries the next job).
+worker skips the row the first has locked instead of waiting for it), one conditional
+``UPDATE … WHERE id = (the oldest queued) AND status = 'queued'`` on SQLite (a write from its
+first step: SQLite has one writer at a time, so two runners take turns and never both see the
+same row queued).
 
 Why the table and not a queue library (RQ, Celery): the job row has to exist anyway (the
 status page, the permission check, the audit trail), the embedded SQLite default must work
@@ -279,20 +280,15 @@ def claim_next() -> int | None:
                 update(ExportJob).where(ExportJob.id == oldest)
                 .values(status="running", started_at=now).returning(ExportJob.id)
             ).scalar_one_or_none()
-    while True:
-        with engine.begin() as connection:
-            candidate = connection.execute(
-                select(ExportJob.id).where(ExportJob.status == "queued")
-                .order_by(ExportJob.id).limit(1)).scalar_one_or_none()
-            if candidate is None:
-                return None
-            changed = connection.execute(
-                update(ExportJob).where(ExportJob.id == candidate,
-                                        ExportJob.status == "queued")
-                .values(status="running", started_at=now)).rowcount
-        if changed == 1:
-            return candidate
-        # another runner took it between the two statements: try the next one
+    # SQLite: one conditional UPDATE, a write from its first step (so it waits for the
+    # write lock instead of failing to upgrade a read snapshot another writer has passed)
+    oldest = (select(ExportJob.id).where(ExportJob.status == "queued")
+              .order_by(ExportJob.id).limit(1).scalar_subquery())
+    with engine.begin() as connection:
+        return connection.execute(
+            update(ExportJob).where(ExportJob.id == oldest, ExportJob.status == "queued")
+            .values(status="running", started_at=now).returning(ExportJob.id)
+        ).scalar_one_or_none()
 
 
 def _finish(job_id: int, **values) -> None:

@@ -23,7 +23,7 @@ from . import audit, export_jobs
 from .db import db
 from .definitions import survey_today
 from .export_jobs import JOB_FORMATS
-from .models import ExportJob, Organisation, Wave
+from .models import AuditEvent, ExportJob, Organisation, Wave
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
 from .wave_cache import wave_entry
@@ -150,8 +150,7 @@ def export_download(org: Organisation, wave: Wave, file_format: str) -> Response
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    audit.record(current_user, "export", wave, f"{file_format}, {rows} rows")
-    db.session.commit()
+    _record_alone("export", wave, f"{file_format}, {rows} rows")
     return _file_response(path, file_format, path.name,
                           on_close=lambda: shutil.rmtree(folder, ignore_errors=True))
 
@@ -194,10 +193,22 @@ def job_download(job: ExportJob) -> Response:
     path = export_jobs.file_of(job)
     if path is None:
         abort(409, description=f"the export is {job.status}, there is no file to download")
-    audit.record(current_user, "export", job.wave,
-                 f"{job.format}, {job.rows} rows, job {job.id}")
+    name, file_format = path.name, job.format
+    _record_alone("export", job.wave, f"{job.format}, {job.rows} rows, job {job.id}")
+    return _file_response(path, file_format, name)
+
+
+def _record_alone(action: str, wave: Wave, detail: str) -> None:
+    """The audit event of a GET request, in a transaction of its own whose first statement
+    is the insert: on SQLite a read transaction that later writes fails at once ("database
+    is locked") when another writer (an export job's runner) committed in between."""
+    user_id, email = current_user.id, current_user.email
+    organisation_id, wave_id = wave.organisation_id, wave.id
+    db.session.commit()  # ends the reads
+    db.session.add(AuditEvent(user_id=user_id, user_email=email, action=action,
+                              organisation_id=organisation_id, wave_id=wave_id,
+                              detail=detail[:500]))
     db.session.commit()
-    return _file_response(path, job.format, path.name)
 
 
 def _file_response(path: Path, file_format: str, name: str, on_close=None) -> Response:
