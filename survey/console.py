@@ -171,7 +171,7 @@ def export_job(code: str, year: int, job_id: int):
         "console/export_job.html", org=org, row=wave, job=job,
         job_format=export_jobs.JOB_FORMATS[job.format],
         failure=export_jobs.FAILURES.get(job.error_kind or "", ""),
-        ready=export_jobs.file_of(job) is not None,
+        ready=export_jobs.file_of(job) is not None, stalled=export_jobs.stalled(job),
         keep_hours=current_app.config["EXPORT_KEEP_HOURS"], csrf_token=generate_csrf())
 
 

@@ -188,6 +188,7 @@ def init_app(app) -> None:
     app.config.setdefault("EXPORT_KEEP_HOURS", 24.0)
     app.config.setdefault("EXPORT_RUNNING_LIMIT_MINUTES", 120.0)
     app.config.setdefault("EXPORT_POLL_SECONDS", 2.0)
+    app.config.setdefault("EXPORT_STALLED_MINUTES", 5.0)
     # waves with at most this many completed responses still stream at once from the old
     # GET …/export?format= (a few seconds); larger ones get a job
     app.config.setdefault("EXPORT_STREAM_ROWS", 50_000)
@@ -243,6 +244,13 @@ def file_of(job: ExportJob) -> Path | None:
         return None
     path = job_folder(job.id) / job.file_name
     return path if path.is_file() else None
+
+
+def stalled(job: ExportJob) -> bool:
+    """Queued for longer than ``EXPORT_STALLED_MINUTES``: no runner seems to be there (no
+    ``run-export-jobs`` worker with PostgreSQL), which the job page says."""
+    limit = timedelta(minutes=float(current_app.config["EXPORT_STALLED_MINUTES"]))
+    return job.status == "queued" and utc_now() - job.created_at > limit
 
 
 class FileBlocks:

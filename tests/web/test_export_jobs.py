@@ -431,3 +431,24 @@ def test_expired_jobs_and_stale_runs_are_swept(tree):
     assert "The export stopped before it finished" in page.text
     assert client.get(JOB_PATH.format(org="SC", job=old)).status_code == 404
 
+
+
+def test_a_job_nobody_runs_says_so_after_a_few_minutes(make_app):
+    app = make_app(install=False, EXPORT_JOBS_INLINE=False)  # as PostgreSQL without a worker
+    with app.app_context():
+        db.create_all()
+    build_tree(app)
+    client = app.test_client()
+    sign_in(client, staff(app, "analyst"))
+    job_url = client.post("/console/SC/2031/exports", data={"format": "csv"}).headers["Location"]
+    page = client.get(job_url + "?lang=en")
+    assert "Waiting to start" in page.text and "job-stalled" not in page.text
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(update(ExportJob).values(
+                created_at=utc_now() - timedelta(minutes=6)))
+    page = client.get(job_url + "?lang=en")
+    assert "the export worker may not be running" in page.text
+    assert "工作进程" in client.get(job_url + "?lang=zh").text
+    assert app.test_cli_runner().invoke(args=["run-export-jobs", "--once"]).exit_code == 0
+    assert "Ready" in client.get(job_url + "?lang=en").text
