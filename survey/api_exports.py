@@ -60,7 +60,7 @@ def request_export(body, code, year):
     return job_created(staff_waves.request_export(wave, body["format"]))
 
 
-@bp.get("/exports/<int:job_id>")
+@bp.get("/exports/<int(max=2147483647):job_id>")
 @bp.response(200, ExportJobSchema)
 @bp.alt_response(404, schema=ApiErrorSchema)
 def export_job(job_id):
@@ -69,7 +69,7 @@ def export_job(job_id):
     return staff_waves.job_by_id(job_id)
 
 
-@bp.get("/exports/<int:job_id>/file")
+@bp.get("/exports/<int(max=2147483647):job_id>/file")
 @bp.response(200, content_type="application/octet-stream",
              description="the file, streamed with Content-Length")
 @bp.alt_response(404, schema=ApiErrorSchema)

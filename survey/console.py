@@ -159,7 +159,7 @@ def request_export(code: str, year: int):
     return redirect(_job_url(org, wave, job), code=303)
 
 
-@bp.get("/<code>/<year:year>/exports/<int:job_id>")
+@bp.get("/<code>/<year:year>/exports/<int(max=2147483647):job_id>")
 @login_required
 def export_job(code: str, year: int, job_id: int):
     """A job's status (the page reloads itself while the job waits or runs) and, once done,
@@ -175,7 +175,7 @@ def export_job(code: str, year: int, job_id: int):
         keep_hours=current_app.config["EXPORT_KEEP_HOURS"], csrf_token=generate_csrf())
 
 
-@bp.get("/<code>/<year:year>/exports/<int:job_id>/file")
+@bp.get("/<code>/<year:year>/exports/<int(max=2147483647):job_id>/file")
 @login_required
 def export_job_file(code: str, year: int, job_id: int):
     _org, _wave, job = staff_waves.find_job(code, year, job_id)
