@@ -455,3 +455,44 @@ def test_a_job_nobody_runs_says_so_after_a_few_minutes(make_app):
     assert "工作进程" in client.get(job_url + "?lang=zh").text
     assert app.test_cli_runner().invoke(args=["run-export-jobs", "--once"]).exit_code == 0
     assert "Ready" in client.get(job_url + "?lang=en").text
+
+
+def test_the_request_answers_before_the_export_runs(tree, monkeypatch):
+    """The form's POST returns while the export is still held back: no request waits on it."""
+    answered(tree)
+    gate = threading.Event()
+    real = export_jobs.write_export
+
+    def held(*args):
+        assert gate.wait(60)
+        return real(*args)
+
+    monkeypatch.setattr(export_jobs, "write_export", held)
+    client = tree.test_client()
+    sign_in(client, staff(tree, "analyst"))
+    began = time.monotonic()
+    created = client.post("/console/SC/2031/exports", data={"format": "parquet"})
+    assert created.status_code == 303 and time.monotonic() - began < 10
+    page = client.get(created.headers["Location"] + "?lang=en")
+    assert ("Waiting to start" in page.text or "Being written" in page.text)
+    assert "/file" not in page.text
+    gate.set()
+    run_jobs(tree)
+    assert "Ready" in client.get(created.headers["Location"] + "?lang=en").text
+
+
+def test_the_worker_stops_when_asked(app):
+    stop = threading.Event()
+    result = {}
+
+    def worker():
+        with app.app_context():
+            result["ran"] = export_jobs.work(poll=0.1, stop=stop)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    time.sleep(0.3)
+    assert thread.is_alive()  # an empty queue: it waits for jobs
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and result["ran"] == 0
