@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 from flask import Response, abort, current_app
 from flask_login import current_user
@@ -162,8 +163,13 @@ def request_export(wave: Wave, file_format: str) -> ExportJob:
         abort(400)
     if wave.questionnaire is None:
         abort(409)
-    job = export_jobs.create_job(current_user, wave, file_format)
-    audit.record(current_user, "request_export", wave, f"{file_format}, job {job.id}")
+    # the reads end before the writes begin (SQLite: a GET's read transaction that later
+    # writes fails at once when a runner committed in between, see _record_alone)
+    user = SimpleNamespace(id=current_user.id, email=current_user.email)
+    target = SimpleNamespace(id=wave.id, organisation_id=wave.organisation_id)
+    db.session.commit()
+    job = export_jobs.create_job(user, target, file_format)
+    audit.record(user, "request_export", target, f"{file_format}, job {job.id}")
     db.session.commit()
     export_jobs.job_added()
     return job
