@@ -14,7 +14,15 @@ memory (``ru_maxrss`` of that process, read with ``os.wait4``).
 
 ``--project`` runs another checkout's export against the same database (old against new).
 ``--partition province`` adds a partitioned Parquet export (``--out DIR/ --partition
-province``). Figures and findings: benchmarks/README.md, "Export".
+province``). ``--jobs csv,xlsx,…`` times the export job path instead, as the console and the
+API use it: ``POST /api/v1/waves/national/YEAR/exports`` (how long the request takes), a
+``flask run-export-jobs`` worker in a subprocess (from the request until the job is done, and
+the worker's peak memory), then ``GET /api/v1/exports/ID/file`` read to the end:
+
+    .venv/bin/python benchmarks/export_bench.py 1000000 --backend postgres \
+        --jobs csv,parquet,xlsx,sav,dta,parquet-partitioned --formats ""
+
+Figures and findings: benchmarks/README.md, "Export".
 """
 
 from __future__ import annotations
@@ -237,6 +245,73 @@ def size_of(path: Path) -> int:
     return path.stat().st_size
 
 
+def bench_jobs(url: str, have: int, formats: list[str], work: Path) -> None:
+    """Each format through an export job: the API request, a worker process, the download."""
+    import signal
+
+    sys.path.insert(0, str(PROJECT))
+    from sqlalchemy import select
+
+    from survey import create_app
+    from survey.accounts import create_api_token
+    from survey.db import db
+    from survey.models import Membership, Organisation, User
+
+    exports = work / "exports"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "export benchmark",
+                      "EXPORT_DIR": str(exports), "EXPORT_JOBS_INLINE": False})
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == "bench@example.org")
+                                  ).scalar_one_or_none()
+        if user is None:
+            user = User(email="bench@example.org", password_hash="")
+            national = db.session.execute(select(Organisation).where(
+                Organisation.code == "national")).scalar_one()
+            user.memberships.append(Membership(organisation=national, role="analyst"))
+            db.session.add(user)
+            db.session.commit()
+        headers = {"Authorization": f"Bearer {create_api_token(user)}"}
+    client = app.test_client()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "export benchmark",
+           "PYTHONPATH": str(PROJECT), "EXPORT_DIR": str(exports)}
+    worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "survey",
+                               "run-export-jobs", "--poll", "0.2"], env=env, cwd=PROJECT,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for file_format in formats:
+            began = time.perf_counter()
+            created = client.post(f"/api/v1/waves/national/{YEAR}/exports",
+                                  json={"format": file_format}, headers=headers)
+            asked = time.perf_counter() - began
+            if created.status_code != 202:
+                raise SystemExit(f"{file_format}: {created.status_code} {created.text}")
+            while True:
+                job = client.get(created.json["url"], headers=headers).json
+                if job["status"] in ("done", "failed"):
+                    break
+                if worker.poll() is not None:
+                    raise SystemExit(f"the worker stopped:\n{worker.stdout.read()}")
+                time.sleep(0.2)
+            ready = time.perf_counter() - began
+            if job["status"] == "failed":
+                print(f"  job {file_format:<22} failed: {job['error']}", flush=True)
+                continue
+            began = time.perf_counter()
+            download = client.get(job["file_url"], headers=headers, buffered=False)
+            size = sum(len(block) for block in download.response)
+            download.close()
+            fetched = time.perf_counter() - began
+            assert size == job["size_bytes"] == int(download.headers["Content-Length"])
+            print(f"  job {file_format:<22} request {asked * 1000:5.0f} ms  done after "
+                  f"{ready:6.1f} s  {have / ready:9,.0f} rows/s  download {fetched:5.1f} s  "
+                  f"{size / 1e6:7.1f} MB", flush=True)
+    finally:
+        worker.send_signal(signal.SIGTERM)  # stops after the job in hand
+        _, status, usage = os.wait4(worker.pid, 0)
+        print(f"  worker peak RSS {usage.ru_maxrss / 1024:.0f} MB", flush=True)
+        shutil.rmtree(exports, ignore_errors=True)
+
+
 def bench_backend(backend: str, args, work: Path) -> None:
     if backend == "sqlite":
         database = SqliteDatabase(Path(args.database) if args.database else work / "big.sqlite")
@@ -266,6 +341,8 @@ def bench_backend(backend: str, args, work: Path) -> None:
                              f"not {args.rows:,}")
         print(f"== {backend}: {have:,} completed responses, export from {args.project}",
               flush=True)
+        if args.jobs:
+            bench_jobs(database.url, have, args.jobs, work)
         runs = [(f, ()) for f in args.formats]
         if args.partition:
             runs.append(("parquet", ("--partition", args.partition)))
@@ -292,6 +369,9 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="sqlite", help="comma list: sqlite,postgres")
     p.add_argument("--formats", default="csv,parquet", help="comma list of file endings")
     p.add_argument("--partition", choices=["province"], help="also a partitioned Parquet export")
+    p.add_argument("--jobs", default="", help="comma list of export job formats to time "
+                   "through the API and a run-export-jobs worker (csv, parquet, xlsx, sav, dta, "
+                   "parquet-partitioned)")
     p.add_argument("--project", default=str(PROJECT), help="checkout whose export runs")
     p.add_argument("--database", help="SQLite file to fill once and keep (reused when filled)")
     p.add_argument("--pg-database", help="PostgreSQL database to fill once and keep")
@@ -299,6 +379,7 @@ def main(argv=None) -> int:
                    default=os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test"))
     args = p.parse_args(argv)
     args.formats = [f.strip().lstrip(".") for f in args.formats.split(",") if f.strip()]
+    args.jobs = [f.strip() for f in args.jobs.split(",") if f.strip()]
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="export_bench_") as work:
         for backend in args.backend.split(","):

@@ -45,6 +45,16 @@ def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number of hours, got {text!r}") from None
+    if not value > 0:
+        raise ValueError(f"expected a positive number of hours, got {text!r}")
+    return value
+
+
 def _count(text: str) -> int:
     if not text.strip().isdigit():
         raise ValueError(f"expected a whole number, got {text!r}")
@@ -66,6 +76,11 @@ ENVIRONMENT = {
     "NEW_RESPONSE_RATE_LIMIT": ("NEW_RESPONSE_RATE_LIMIT", str),
     "LOGIN_RATE_LIMIT": ("LOGIN_RATE_LIMIT", str),
     "LOGIN_ADDRESS_RATE_LIMIT": ("LOGIN_ADDRESS_RATE_LIMIT", str),
+    # export jobs (survey/export_jobs.py): where files go, how long they stay, and whether the
+    # web process runs jobs itself (default: yes on SQLite, no on PostgreSQL)
+    "EXPORT_DIR": ("EXPORT_DIR", str),
+    "EXPORT_KEEP_HOURS": ("EXPORT_KEEP_HOURS", _hours),
+    "EXPORT_JOBS_INLINE": ("EXPORT_JOBS_INLINE", _flag),
 }
 
 
@@ -135,6 +150,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         commands,
         console,
         errors,
+        export_jobs,
         i18n,
         language,
         limits,
@@ -149,6 +165,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     limits.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
+    export_jobs.init_app(app)
     org_commands.init_app(app)
     auth.init_app(app)
     research.init_app(app)

@@ -10,21 +10,24 @@ checked with ``survey.permissions.can`` through ``survey.staff_waves``, as in th
 "Not Found", "message": …}``), never an HTML page and never a 500.
 
 Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``GET /waves/CODE/YEAR`` (status and
-monitoring), ``GET /waves/CODE/YEAR/export?format=csv|parquet`` (streamed),
-``POST /waves/CODE/YEAR/open`` and ``/close`` (organisers).
+monitoring), ``GET /waves/CODE/YEAR/export?format=…`` (streamed for a small wave, else a job),
+``POST /waves/CODE/YEAR/open`` and ``/close`` (organisers); export jobs
+(``POST /waves/CODE/YEAR/exports``, ``GET /exports/ID``, ``GET /exports/ID/file``) are
+``survey.api_exports``.
 """
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from flask import abort, request
+from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 
 from . import staff_waves
 from .auth import api_csrf_ok
+from .models import ExportJob
 from .monitoring import wave_monitoring
 from .permissions import EXPORT, MANAGE_WAVES, MONITOR
 from .research import monitored_organisations
@@ -139,13 +142,25 @@ def wave(code, year):
 @bp.get("/waves/<org:code>/<year:year>/export")
 @bp.arguments(ExportQuerySchema, location="query")
 @bp.response(200, content_type="text/csv", description="the responses table, streamed")
+@bp.alt_response(202, description="a large wave: an export job was queued instead (the "
+                 "body is the job, as GET /exports/ID gives it; Location is its URL)")
 @bp.alt_response(403, schema=ApiErrorSchema)
 @bp.alt_response(404, schema=ApiErrorSchema)
 def export(query, code, year):
     """The wave's responses table (one row per completed response), as the export command
-    writes it; recorded in the audit trail."""
+    writes it, at once for a wave of at most EXPORT_STREAM_ROWS completed responses; for a
+    larger one an export job is queued (202, as ``POST …/exports``).  Recorded in the audit
+    trail."""
+    from .api_exports import ExportJobSchema
+
     org, wave = staff_waves.find_wave(code, year, EXPORT)
-    return staff_waves.export_download(org, wave, query["format"])
+    result = staff_waves.export_download(org, wave, query["format"])
+    if isinstance(result, ExportJob):
+        response = jsonify(ExportJobSchema().dump(result))
+        response.status_code = 202
+        response.headers["Location"] = url_for("api.export_job", job_id=result.id)
+        return response
+    return result
 
 
 @bp.post("/waves/<org:code>/<year:year>/open")
@@ -172,6 +187,10 @@ def close_wave(code, year):
     _org, wave = staff_waves.find_wave(code, year, MANAGE_WAVES)
     staff_waves.close_now(wave)
     return wave
+
+
+# the export jobs' routes, on this blueprint (before init_app registers it)
+from . import api_exports  # noqa: E402,F401
 
 
 def is_api_request() -> bool:

@@ -1,9 +1,11 @@
 """The researchers' console (server-rendered, zh/en): ``/console/`` lists the organisations
 and waves the signed-in user may see; an organisation's page lists its waves and its audit
 trail; a wave's page shows its status and dates, the open and close buttons (organisers),
-the monitoring panel and the export download (analysts and organisers).  Organisers create a
-wave from the item bank or an XLSForm (``new-wave``) and preview its pages read-only; analysts
-and organisers read the answers to its short text questions (``texts``, audited).
+the monitoring panel and the export form (analysts and organisers: an export job in any
+format the export command writes, with a page that shows its status and then its download).
+Organisers create a wave from the item bank or an XLSForm (``new-wave``) and preview its
+pages read-only; analysts and organisers read the answers to its short text questions
+(``texts``, audited).
 
 Routes are thin: the permission check on every object and the actions are
 ``survey.staff_waves``, the numbers ``survey.monitoring``.  Every form is a POST with the
@@ -20,10 +22,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, free_texts, staff_waves, wave_builder
+from . import audit, export_jobs, free_texts, staff_waves, wave_builder
 from .definitions import survey_today
 from .forms import csrf_ok
-from .models import DEFAULT_ORGANISATION
+from .models import DEFAULT_ORGANISATION, ExportJob
 from .monitoring import wave_monitoring
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MONITOR, READ_RESPONSES
 from .rendering import question_html
@@ -86,7 +88,8 @@ def _wave_page(org, wave, *, problem: str | None = None, status: int = 200, form
         may_manage=staff_waves.may_manage(org), may_export=staff_waves.may_export(org),
         may_preview=staff_waves.may_manage_questionnaires(org),
         has_texts=staff_waves.may_read_responses(org) and bool(staff_waves.text_items_of(wave)),
-        export_formats=staff_waves.EXPORT_FORMATS, respondent_url=respondent_url,
+        export_formats=export_jobs.JOB_FORMATS, respondent_url=respondent_url,
+        jobs=export_jobs.jobs_of(wave) if staff_waves.may_export(org) else [],
         problem=problem, form=form or {},
         today=survey_today(), csrf_token=generate_csrf()), status
 
@@ -124,11 +127,63 @@ def close_wave(code: str, year: int):
 @bp.get("/<code>/<year:year>/export")
 @login_required
 def export(code: str, year: int):
+    """The one-step download (small waves); a large wave's export becomes a job."""
     org, wave = staff_waves.find_wave(code, year, EXPORT)
     file_format = request.args.get("format", "csv")
     if file_format not in staff_waves.EXPORT_FORMATS:
         abort(404)
-    return staff_waves.export_download(org, wave, file_format)
+    result = staff_waves.export_download(org, wave, file_format)
+    if isinstance(result, ExportJob):
+        return redirect(_job_url(org, wave, result), code=303)
+    return result
+
+
+# ------------------------------------------------------------------ export jobs
+
+
+@bp.post("/<code>/<year:year>/exports")
+@login_required
+def request_export(code: str, year: int):
+    """The export form: a job in the chosen format, then its page."""
+    org, wave = staff_waves.find_wave(code, year, EXPORT)
+    file_format = request.form.get("format", "")[:40]
+    if not csrf_ok():
+        return _wave_page(org, wave, problem=_expired(), status=400)
+    if file_format not in export_jobs.JOB_FORMATS:
+        return _wave_page(org, wave, problem=_("Please choose one of the formats listed."),
+                          status=400)
+    if wave.questionnaire is None:
+        return _wave_page(org, wave, problem=_(
+            "This wave has no questionnaire, so there is nothing to export."), status=400)
+    job = staff_waves.request_export(wave, file_format)
+    return redirect(_job_url(org, wave, job), code=303)
+
+
+@bp.get("/<code>/<year:year>/exports/<int(max=2147483647):job_id>")
+@login_required
+def export_job(code: str, year: int, job_id: int):
+    """A job's status (the page reloads itself while the job waits or runs) and, once done,
+    its download link."""
+    org, wave, job = staff_waves.find_job(code, year, job_id)
+    if job.status == "queued" and current_app.config["EXPORT_JOBS_INLINE"]:
+        export_jobs.job_added()  # a job left queued by a restarted process starts again
+    return render_template(
+        "console/export_job.html", org=org, row=wave, job=job,
+        job_format=export_jobs.JOB_FORMATS[job.format],
+        failure=export_jobs.FAILURES.get(job.error_kind or "", ""),
+        ready=export_jobs.file_of(job) is not None, stalled=export_jobs.stalled(job),
+        keep_hours=current_app.config["EXPORT_KEEP_HOURS"], csrf_token=generate_csrf())
+
+
+@bp.get("/<code>/<year:year>/exports/<int(max=2147483647):job_id>/file")
+@login_required
+def export_job_file(code: str, year: int, job_id: int):
+    _org, _wave, job = staff_waves.find_job(code, year, job_id)
+    return staff_waves.job_download(job)
+
+
+def _job_url(org, wave, job) -> str:
+    return url_for("console.export_job", code=org.code, year=wave.year, job_id=job.id)
 
 
 @bp.get("/<code>/<year:year>/texts")

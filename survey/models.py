@@ -16,6 +16,7 @@ import secrets
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -363,7 +364,7 @@ class PageSave(db.Model):
 
 
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
-AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "create_wave")
+AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "request_export", "create_wave")
 
 
 class AuditEvent(db.Model):
@@ -387,4 +388,48 @@ class AuditEvent(db.Model):
     __table_args__ = (
         # the console lists an organisation's events, newest first
         Index("ix_audit_events_organisation_created", "organisation_id", "created_at"),
+    )
+
+
+# an export job's life: queued by the console or the API, claimed by one runner (the
+# run-export-jobs worker or the web process's own thread), then done or failed
+EXPORT_JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class ExportJob(db.Model):
+    """One requested export of a wave's responses table (survey/export_jobs.py): who asked,
+    for which wave and format, where it stands, and once done how many rows and bytes the file
+    has (``file_name`` under ``EXPORT_DIR/<id>/``).  A failed job keeps a one-line ``error``
+    and its kind (``error_kind``, the console's translated message).  Times to the minute;
+    ``requester_email`` is kept beside ``requested_by`` as in the audit trail."""
+
+    __tablename__ = "export_jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
+                                                 nullable=False)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), nullable=False)
+    requested_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"))
+    requester_email: Mapped[str] = mapped_column(String(254), nullable=False)
+    format: Mapped[str] = mapped_column(String(32), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="queued")
+    rows: Mapped[int | None] = mapped_column(Integer)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    file_name: Mapped[str | None] = mapped_column(String(200))
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    wave: Mapped[Wave] = relationship()
+    organisation: Mapped[Organisation] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        # a runner claims the oldest queued job
+        Index("ix_export_jobs_status_id", "status", "id"),
+        # the wave page lists its recent jobs
+        Index("ix_export_jobs_wave_created", "wave_id", "created_at"),
     )

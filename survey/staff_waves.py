@@ -1,5 +1,6 @@
 """What the console and the API do with a wave, behind their thin routes: find it with the
-permission check, open and close it (with the audit event), export it as a streamed download.
+permission check, open and close it (with the audit event), export it (an export job, or a
+streamed download for a small wave) and hand out a finished job's file.
 
 Every lookup checks the permission on the object it returns: an unknown organisation or wave
 is 404, a known organisation the user's roles do not reach for the action is 403 (whether
@@ -8,30 +9,29 @@ the wave exists or not, so a sibling learns nothing about another's waves)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
-from flask import Response, abort
+from flask import Response, abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
 
-from . import audit
+from . import audit, export_jobs
 from .db import db
 from .definitions import survey_today
-from .models import Organisation, Wave
+from .export_jobs import JOB_FORMATS
+from .models import AuditEvent, ExportJob, Organisation, Wave
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
 from .wave_cache import wave_entry
 
-# format → media type of the download (the export's writers are picked by the file ending)
-EXPORT_FORMATS = {
-    "csv": "text/csv; charset=utf-8",
-    "parquet": "application/vnd.apache.parquet",
-}
-DOWNLOAD_BLOCK = 64 * 1024
+# format → media type of the download: every format the export command writes
+# (survey/export_jobs.py, JOB_FORMATS)
+EXPORT_FORMATS = {key: f.media_type for key, f in JOB_FORMATS.items()}
 
 
 def organisation(code: str, action: str) -> Organisation:
@@ -128,45 +128,100 @@ def record_texts_read(wave: Wave, page) -> None:
     db.session.commit()
 
 
-def export_download(org: Organisation, wave: Wave, file_format: str) -> Response:
-    """The wave's responses table through the export's one function, written to a private
-    temporary folder and sent in blocks (never held in memory), the folder removed once sent.
-    The export is recorded in the audit trail."""
-    from .export import ExportError, export_responses  # pandas & co. only when exporting
+def export_download(org: Organisation, wave: Wave, file_format: str) -> Response | ExportJob:
+    """The old one-step download (``GET …/export?format=``): a wave with at most
+    ``EXPORT_STREAM_ROWS`` completed responses is exported at once into a private temporary
+    folder and sent in blocks (never held in memory), the folder removed once sent, with the
+    audit event; a larger one becomes an export job (returned: the caller points to it), so
+    the request never outlasts a proxy's timeout."""
+    from .export import ExportError  # pandas & co. only when exporting
 
     if file_format not in EXPORT_FORMATS:
         abort(400)
+    if wave.questionnaire is None:
+        abort(409)  # no questionnaire loaded: nothing to export
+    if export_jobs.completed_responses(wave) > current_app.config["EXPORT_STREAM_ROWS"]:
+        return request_export(wave, file_format)
     folder = Path(tempfile.mkdtemp(prefix="survey-export-"))
-    name = f"{org.code}-{wave.year}.{file_format}"
     try:
-        result = export_responses(wave.year, folder / name, organisation=org.code)
+        path, rows = export_jobs.write_export(file_format, wave.year, org.code, folder)
     except ExportError:
         shutil.rmtree(folder, ignore_errors=True)
-        abort(409)  # no questionnaire loaded: nothing to export
+        abort(409)  # e.g. more rows than the format holds
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    audit.record(current_user, "export", wave, f"{file_format}, {result.rows} rows")
+    _record_alone("export", wave, f"{file_format}, {rows} rows")
+    return _file_response(path, file_format, path.name,
+                          on_close=lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+def request_export(wave: Wave, file_format: str) -> ExportJob:
+    """A queued export job of ``wave`` for the signed-in user, with its audit event; the web
+    process's thread starts on it when jobs run inline."""
+    if file_format not in EXPORT_FORMATS:
+        abort(400)
+    if wave.questionnaire is None:
+        abort(409)
+    # the reads end before the writes begin (SQLite: a GET's read transaction that later
+    # writes fails at once when a runner committed in between, see _record_alone)
+    user = SimpleNamespace(id=current_user.id, email=current_user.email)
+    target = SimpleNamespace(id=wave.id, organisation_id=wave.organisation_id)
     db.session.commit()
-    size = result.path.stat().st_size
-    return Response(_FileBlocks(result.path, folder), mimetype=None,
-                    content_type=EXPORT_FORMATS[file_format], headers={
-                        "Content-Disposition": f'attachment; filename="{name}"',
-                        "Content-Length": str(size),
-                        "Cache-Control": "no-store",
-                    }, direct_passthrough=True)
+    job = export_jobs.create_job(user, target, file_format)
+    audit.record(user, "request_export", target, f"{file_format}, job {job.id}")
+    db.session.commit()
+    export_jobs.job_added()
+    return job
 
 
-class _FileBlocks:
-    """The file in blocks; closing it (WSGI does, sent or not) removes its folder."""
+def find_job(code: str, year: int, job_id: int) -> tuple[Organisation, Wave, ExportJob]:
+    """A job of the wave, for a user who may export the wave's organisation's responses."""
+    org, wave = find_wave(code, year, EXPORT)
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.wave_id != wave.id:
+        abort(404)
+    return org, wave, job
 
-    def __init__(self, path: Path, folder: Path) -> None:
-        self.path, self.folder = path, folder
 
-    def __iter__(self) -> Iterator[bytes]:
-        with self.path.open("rb") as fh:
-            while block := fh.read(DOWNLOAD_BLOCK):
-                yield block
+def job_by_id(job_id: int) -> ExportJob:
+    """A job by its number alone (the API): 404 as well for one the user may not see, so its
+    number says nothing about another organisation's exports."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None or not can(current_user, EXPORT, job.organisation):
+        abort(404)
+    return job
 
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+
+def job_download(job: ExportJob) -> Response:
+    """The finished job's file in blocks with its length, and the audit event; 409 while the
+    job is not done (or its file was removed)."""
+    path = export_jobs.file_of(job)
+    if path is None:
+        abort(409, description=f"the export is {job.status}, there is no file to download")
+    name, file_format = path.name, job.format
+    _record_alone("export", job.wave, f"{job.format}, {job.rows} rows, job {job.id}")
+    return _file_response(path, file_format, name)
+
+
+def _record_alone(action: str, wave: Wave, detail: str) -> None:
+    """The audit event of a GET request, in a transaction of its own whose first statement
+    is the insert: on SQLite a read transaction that later writes fails at once ("database
+    is locked") when another writer (an export job's runner) committed in between."""
+    user_id, email = current_user.id, current_user.email
+    organisation_id, wave_id = wave.organisation_id, wave.id
+    db.session.commit()  # ends the reads
+    db.session.add(AuditEvent(user_id=user_id, user_email=email, action=action,
+                              organisation_id=organisation_id, wave_id=wave_id,
+                              detail=detail[:500]))
+    db.session.commit()
+
+
+def _file_response(path: Path, file_format: str, name: str, on_close=None) -> Response:
+    blocks = export_jobs.FileBlocks(path, on_close)  # opened now: a sweep cannot cut it short
+    size = os.fstat(blocks.fh.fileno()).st_size
+    return Response(blocks, mimetype=None, content_type=EXPORT_FORMATS[file_format], headers={
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Length": str(size),
+        "Cache-Control": "no-store",
+    }, direct_passthrough=True)

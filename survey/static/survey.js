@@ -12,3 +12,12 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+// a page whose content is still being prepared (an export job) reloads itself; without
+// JavaScript it has a link to do so
+document.addEventListener("DOMContentLoaded", function () {
+  var waiting = document.querySelector("[data-refresh-seconds]");
+  if (waiting) {
+    var seconds = parseInt(waiting.dataset.refreshSeconds, 10) || 5;
+    setTimeout(function () { window.location.reload(); }, seconds * 1000);
+  }
+});

@@ -83,6 +83,7 @@ def live_survey(tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'e2e.sqlite'}",
             "SECRET_KEY": secrets.token_hex(16),
             "WTF_CSRF_ENABLED": True,  # the browser goes through CSRF like any citizen
+            "EXPORT_DIR": str(workdir / "exports"),
         }
     )
     wave_file = current_wave_file()

@@ -1,6 +1,7 @@
 """axe-core (WCAG 2.1 A and AA) on the staff pages, zh and en, on a 360 px phone: sign-in (empty,
 with errors), the sign-in code step, the console and the survey waves page, the new-wave form
-(with errors), a wave's preview and its free texts."""
+(with errors), a wave's preview and its free texts, an export job's page (waiting, done,
+failed)."""
 
 from __future__ import annotations
 
@@ -117,3 +118,48 @@ def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_passwor
     assert "/login" in phone.url
     violations = axe_violations(phone)
     assert not violations, describe(violations)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_export_job_page_has_no_axe_violations(live_survey, phone, demo_password,  # noqa: F811
+                                                   lang):
+    from sqlalchemy import select
+
+    from survey import export_jobs
+    from survey.db import db
+    from survey.models import Organisation, User, Wave, utc_now
+
+    app, base = live_survey.app, live_survey.base_url
+    year = live_survey.wave_file.stem
+    invoke(app, "create-user", "demo@example.org", "--org", "national", "--role", "organiser")
+    phone.goto(f"{base}/language/{lang}?next=/login")
+    phone.fill("#email", "demo@example.org")
+    phone.fill("#password", demo_password)
+    _submit(phone)
+    phone.goto(f"{base}/console/national/{year}/")
+    phone.check("#format-xlsx")
+    phone.locator("form[action$='/exports'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert "/exports/" in phone.url, phone.url
+    _check(phone, f"an export job's page ({lang})")
+    phone.wait_for_selector("a[href$='/file']", timeout=60_000)  # the page reloads itself
+    _check(phone, f"a finished export job with its download ({lang})")
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == "demo@example.org")
+                                  ).scalar_one()
+        wave = db.session.execute(select(Wave).join(Organisation).where(
+            Organisation.code == "national", Wave.year == int(year))).scalar_one()
+        running = export_jobs.create_job(user, wave, "sav")
+        running.status, running.started_at = "running", utc_now()
+        failed = export_jobs.create_job(user, wave, "xlsx")
+        failed.status, failed.finished_at = "failed", utc_now()
+        failed.error_kind, failed.error = "format_limit", "an Excel sheet holds at most …"
+        db.session.commit()
+        pages = {"running": running.id, "failed": failed.id}
+    for state, job_id in pages.items():
+        phone.goto(f"{base}/console/national/{year}/exports/{job_id}")
+        assert phone.locator("[role=alert]").count() == (state == "failed")
+        _check(phone, f"a {state} export job ({lang})")
+    phone.goto(f"{base}/console/national/{year}/")
+    assert phone.locator("form[action$='/exports'] input[type=radio]").count() == 6
+    _check(phone, f"a wave's page with its recent exports ({lang})")

@@ -157,6 +157,7 @@ def app(database_url, tmp_path):
         "CLOSED_STATUS_COUNTS_SECONDS": 0,
         "MONITORING_SECONDS": 0,
         "CLOSED_MONITORING_SECONDS": 0,
+        "EXPORT_DIR": str(tmp_path / "exports"),
     })
     with app.app_context():
         if backend == "sqlite":
@@ -321,7 +322,8 @@ def make_app(tmp_path, monkeypatch):
                 database or f"sqlite:///{tmp_path / f'db{len(made)}.sqlite'}",
             "WAVE_CACHE_SECONDS": 0, "STATUS_COUNTS_SECONDS": 0,
             "CLOSED_STATUS_COUNTS_SECONDS": 0, "MONITORING_SECONDS": 0,
-            "CLOSED_MONITORING_SECONDS": 0, **config,
+            "CLOSED_MONITORING_SECONDS": 0, "EXPORT_DIR": str(tmp_path / "exports"),
+            **config,
         })
         if install:
             with app.app_context():

@@ -108,7 +108,8 @@ def test_the_openapi_document_describes_every_endpoint(tree):
     assert set(spec.json["paths"]) == {
         "/api/v1/orgs", "/api/v1/orgs/{code}/waves", "/api/v1/waves/{code}/{year}",
         "/api/v1/waves/{code}/{year}/export", "/api/v1/waves/{code}/{year}/open",
-        "/api/v1/waves/{code}/{year}/close"}
+        "/api/v1/waves/{code}/{year}/close", "/api/v1/waves/{code}/{year}/exports",
+        "/api/v1/exports/{job_id}", "/api/v1/exports/{job_id}/file"}
     assert spec.json["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
@@ -135,13 +136,16 @@ def test_a_cookie_authenticated_call_needs_the_csrf_header_to_change_anything(ma
 
 PATHS = ["/api/v1/orgs", "/api/v1/orgs/{org}/waves", "/api/v1/waves/{org}/{year}",
          "/api/v1/waves/{org}/{year}/export", "/api/v1/waves/{org}/{year}/open",
-         "/api/v1/waves/{org}/{year}/close", "/api/v1/openapi.json", "/api/v1/{junk}"]
+         "/api/v1/waves/{org}/{year}/close", "/api/v1/openapi.json", "/api/v1/{junk}",
+         "/api/v1/waves/{org}/{year}/exports", "/api/v1/exports/{year}",
+         "/api/v1/exports/{year}/file", "/api/v1/exports/{junk}"]
 ORG_VALUES = ["SC", "CD", "HB", "national", "nowhere", "%00", "a" * 40, "..", "ＳＣ", "-"]
 YEAR_VALUES = ["2031", "1999", "0", "99999", "٢٠٣١", "-1", "x", "2031.0"]
 JUNK = ["", "%ff", "<script>", "a/b/c", "orgs/", "\u202e", "x" * 300]
 QUERIES = ["", "?format=csv", "?format=parquet", "?format=", "?format=%00", "?format=sav",
            "?lang=en", "?format=csv&format=parquet"]
-BODIES = [None, {}, {"opens": "2031-01-01"}, {"closes": None}, {"opens": 5}, [1, 2],
+BODIES = [None, {}, {"format": "xlsx"}, {"format": ["csv"]}, {"opens": "2031-01-01"},
+          {"closes": None}, {"opens": 5}, [1, 2],
           "not json", {"closes": "9999-12-31"}, {"opens": "0001-01-01", "closes": "x"}]
 
 

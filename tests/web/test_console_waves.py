@@ -61,16 +61,16 @@ def test_every_route_checks_the_role_and_the_organisation(tree, role):
     assert client.get("/console/SC/2031/export?format=exe").status_code in (403, 404)
 
 
-def test_the_buttons_and_the_download_link_show_only_to_who_may_use_them(tree):
+def test_the_buttons_and_the_export_form_show_only_to_who_may_use_them(tree):
     for role, buttons, download in [("viewer", False, False), ("analyst", False, True),
                                     ("organiser", True, True)]:
         client = tree.test_client()
         sign_in(client, staff(tree, role))
         page = client.get("/console/SC/2031/?lang=en").text
         assert ("Close the wave" in page) is buttons, role
-        assert ("Download as CSV" in page) is download, role
+        assert ("Export the responses" in page) is download, role
         child = client.get("/console/CD/2031/?lang=en").text  # a parent reads, never changes
-        assert "Close the wave" not in child and ("Download as CSV" in child) is download
+        assert "Close the wave" not in child and ("Export the responses" in child) is download
 
 
 def test_open_and_close_write_audit_events_shown_in_the_console(tree):
