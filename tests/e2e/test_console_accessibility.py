@@ -54,6 +54,7 @@ class Site:
     texts_year: int  # a draft wave with a free-text question and 60 answers to it
     texts_pages: int
     closed_year: int
+    export_job: int  # a finished export job of the open wave
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,13 @@ def _texts(site: Site) -> list[Visit]:
     return [Visit("first page", path), Visit("last page", f"{path}?page=2")]
 
 
+def _export_job(site: Site) -> list[Visit]:
+    return [Visit("a finished export", f"/console/{site.org}/{site.year}/exports/"
+                                       f"{site.export_job}")]
+
+
 PAGES: dict[str, Callable[[Site], list[Visit]]] = {
+    "console.export_job": _export_job,
     "console.wave": _wave,
     "console.new_wave": _new_wave,
     "console.preview": _preview,
@@ -119,6 +126,7 @@ PAGES: dict[str, Callable[[Site], list[Visit]]] = {
 
 FILES: dict[str, str] = {
     "console.export": "the responses table as a CSV or Parquet download",
+    "console.export_job_file": "a finished export job's file",
 }
 """Console GET routes that give a file, not a page (checked to be a download, not HTML)."""
 
@@ -151,7 +159,7 @@ def _path(site: Site, endpoint: str) -> str:
     """The route's path for the open wave of the test's organisation."""
     from flask import url_for
 
-    values = {"code": site.org, "year": site.year}
+    values = {"code": site.org, "year": site.year, "job_id": site.export_job}
     with site.app.test_request_context():
         return url_for(endpoint, **{name: values[name] for name in ROUTES[endpoint]})
 
@@ -188,18 +196,36 @@ def site(tmp_path_factory):
         accounts[role] = (f"{role}@axe.example.org", new_password())
         create_account(app, *accounts[role][:1], ORG, role, accounts[role][1])
     _audit_trail(app, accounts["organiser"][0], year)
+    export_job = _finished_export(app, accounts["organiser"][0], year)
     from questionnaires import load_wave
     from questionnaires.xlsform import import_xlsform
 
     pages = len(load_wave(wave_file).pages)
     texts_pages = len(import_xlsform(EXAMPLE, TEXTS_YEAR, "DEMO").wave.pages)
     with serve(app) as base_url:
-        yield Site(app, base_url, ORG, year, pages, TEXTS_YEAR, texts_pages, CLOSED_YEAR), accounts
+        yield Site(app, base_url, ORG, year, pages, TEXTS_YEAR, texts_pages, CLOSED_YEAR,
+                   export_job), accounts
 
 
 # both languages on the phone (English words are longer: the narrow screen is where they
 # would overflow), Chinese, the survey's first language, on the desktop
 COMBINATIONS = [("phone", "zh"), ("phone", "en"), ("desktop", "zh")]
+
+
+def _finished_export(app, email: str, year: int) -> int:
+    """A CSV export job of the open wave, run to its end as the worker runs it."""
+    from survey import export_jobs
+    from survey.db import db
+    from survey.models import Organisation, User, Wave
+
+    with app.app_context():
+        user = db.session.execute(db.select(User).where(User.email == email)).scalar_one()
+        wave = db.session.execute(db.select(Wave).join(Organisation).where(
+            Organisation.code == ORG, Wave.year == year)).scalar_one()
+        job_id = export_jobs.create_job(user, wave, "csv").id
+        db.session.commit()
+        assert export_jobs.run_pending() == 1
+        return job_id
 
 
 def _audit_trail(app, email: str, year: int) -> None:
