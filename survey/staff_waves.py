@@ -22,6 +22,7 @@ from . import audit
 from .db import db
 from .definitions import survey_today
 from .models import Organisation, Wave
+from .models import Response as SurveyResponse
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
 from .wave_cache import wave_entry
@@ -96,6 +97,41 @@ def wave_entry_of(wave: Wave):
     return wave_entry(questionnaire.content_hash, lambda: (
         questionnaire.content_hash,
         WaveDefinition.from_dict(json.loads(questionnaire.definition))))
+
+
+def definition_of(wave: Wave):
+    """The wave's frozen questionnaire (a ``questionnaires.Wave``); 404 without one."""
+    if wave.questionnaire is None:
+        abort(404, description=f"wave {wave.year} has no questionnaire yet")
+    return wave_entry_of(wave).wave
+
+
+class UnknownCursor(Exception):
+    """``after`` names no completed response of the wave."""
+
+
+def read_responses(wave: Wave, after: str | None, limit: int):
+    """One page of the wave's responses table (``survey.export.response_page``) after the
+    completed response whose ``response_id`` is ``after`` (None: from the start), recorded in
+    the audit trail: one event per page read.  Raises ``UnknownCursor``; 409 without a
+    questionnaire (nothing to read, as for the export)."""
+    from .export import response_page  # pandas & co. only when reading responses
+
+    if wave.questionnaire is None:
+        abort(409, description=f"wave {wave.year} has no questionnaire loaded")
+    after_id = 0
+    if after is not None:
+        after_id = db.session.execute(select(SurveyResponse.id).where(
+            SurveyResponse.public_id == after, SurveyResponse.wave_id == wave.id,
+            SurveyResponse.status == "complete")).scalar_one_or_none()
+        if after_id is None:
+            raise UnknownCursor(after)
+    page = response_page(wave.id, wave_entry_of(wave).wave, after_id, limit)
+    audit.record(current_user, "read_responses", wave,
+                 f"{len(page.rows)} rows, limit {limit}, "
+                 f"{'after a cursor' if after is not None else 'from the start'}")
+    db.session.commit()
+    return page
 
 
 def may_manage_questionnaires(org: Organisation) -> bool:
