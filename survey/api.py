@@ -355,6 +355,7 @@ def export(query, code, year):
 @bp.arguments(OpenSchema, location="json", required=False)
 @bp.response(200, WaveSchema)
 @bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
 @bp.alt_response(409, schema=ApiErrorSchema)
 def open_wave(dates, code, year):
     """Open the wave (organisers of the wave's own organisation); optional JSON body
@@ -370,6 +371,7 @@ def open_wave(dates, code, year):
 @bp.post("/waves/<org:code>/<year:year>/close")
 @bp.response(200, WaveSchema)
 @bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
 def close_wave(code, year):
     """Close the wave (organisers of the wave's own organisation)."""
     _org, wave = staff_waves.find_wave(code, year, MANAGE_WAVES)
