@@ -20,6 +20,7 @@ wave from the item bank, organisers), ``GET /waves/CODE/YEAR`` (status and monit
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from types import SimpleNamespace
 
 from flask import abort, request, url_for
@@ -109,7 +110,7 @@ class QuestionnaireSchema(Schema):
     content_hash = fields.String(required=True, metadata={
         "description": "sha256 of the canonical JSON of the definition without its source"})
     source = fields.String(allow_none=True)
-    loaded_at = fields.DateTime()
+    loaded_at = fields.DateTime(metadata={"description": "when it was frozen (UTC)"})
     item_types = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
         "description": "item code → question type (the definition names only non-choice "
                        "types)"})
@@ -167,6 +168,21 @@ class NewWaveSchema(Schema):
     title = fields.Nested(TextSchema, load_default=dict)
     consent = fields.Nested(TextSchema, load_default=dict)
     study = fields.Nested(StudySchema, load_default=dict)
+
+
+# the OpenAPI document's example of a new wave (the API test sends it: it must be valid)
+NEW_WAVE_EXAMPLE = {
+    "year": 2040, "norms": ["N01", "N02"], "items": ["sex", "age_group", "province"],
+    "opens": "2040-03-01", "closes": "2040-04-30",
+    "title": {"zh": "2040年生态环境行为调查", "en": "Ecological behaviour survey 2040"},
+    "consent": {"zh": "本调查匿名进行。", "en": "This survey is anonymous."},
+    "study": {"organiser": {"zh": "四川课题组", "en": "The Sichuan team"},
+              "contact": {"zh": "survey@example.org", "en": "survey@example.org"},
+              "purpose": {"zh": "了解公众的生态环境行为。",
+                          "en": "To learn how people care for the environment."},
+              "retention": {"zh": "数据保存至2045年。", "en": "Kept until 2045."},
+              "eligibility": {"zh": "年满18岁的居民。", "en": "Residents aged 18 or over."}},
+}
 
 
 class CreatedWaveSchema(WaveSchema):
@@ -243,7 +259,7 @@ def organisation_waves(code):
 
 
 @bp.post("/orgs/<org:code>/waves")
-@bp.arguments(NewWaveSchema, location="json")
+@bp.arguments(NewWaveSchema, location="json", example=NEW_WAVE_EXAMPLE)
 @bp.response(201, CreatedWaveSchema)
 @bp.alt_response(200, schema=CreatedWaveSchema,
                  description="the year's wave existed: its questionnaire replaced or unchanged")
@@ -298,7 +314,8 @@ def questionnaire(code, year):
     definition = staff_waves.definition_of(wave)
     stored = wave.questionnaire
     return SimpleNamespace(organisation=org, year=wave.year, content_hash=stored.content_hash,
-                           source=stored.source, loaded_at=stored.loaded_at,
+                           source=stored.source,
+                           loaded_at=stored.loaded_at.replace(tzinfo=UTC),  # stored naive UTC
                            item_types={code: item.type for code, item in definition.items.items()},
                            definition=json.loads(stored.definition))
 
