@@ -16,7 +16,7 @@ from survey.db import db
 from survey.export import export_responses
 from survey.models import AuditEvent, Organisation, Questionnaire, Response, Wave
 
-from .conftest import make_wave
+from .conftest import make_wave, sign_in
 from .staff_tree import ROLES, add_responses, build_tree, expected, staff, token_for
 
 TARGETS = ("SC", "CD", "HB")
@@ -195,6 +195,10 @@ def test_each_page_read_is_one_audit_event(tree):
     assert events(tree, "read_responses") == [
         (email, "CD", "2 rows, limit 2, from the start"),
         (email, "CD", "1 rows, limit 2, after a cursor")]
+    console = tree.test_client()
+    sign_in(console, email)
+    trail = console.get("/console/CD/").text
+    assert trail.count("通过 API 读取了答卷") == 2
 
 
 def test_bad_cursors_and_limits_are_422_naming_the_parameter(tree):
