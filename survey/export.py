@@ -177,7 +177,7 @@ def _answered_is_stored(kind) -> bool:
     return type(kind).answered is QuestionType.answered
 
 
-def _median_duration(wave_id: int) -> float | None:
+def median_duration(wave_id: int) -> float | None:
     """Median ``duration_s`` of the wave's completed responses, as the table will carry it."""
     query = select(Response.duration_s).where(
         Response.wave_id == wave_id, Response.status == "complete",
@@ -233,12 +233,14 @@ class ResponsePage:
     last_id: int | None
 
 
-def response_page(wave_id: int, wave: WaveDefinition, after: int, limit: int) -> ResponsePage:
+def response_page(wave_id: int, wave: WaveDefinition, after: int, limit: int,
+                  median_duration: float | None) -> ResponsePage:
     """At most ``limit`` completed responses of the wave, from the first internal id above
     ``after``: the export's batch reader, pivot and cells (one batch, read in one snapshot),
-    flagged against the median duration of the whole wave as the export flags them."""
+    flagged as the export flags them, against ``median_duration``, the median of the whole
+    wave (:func:`median_duration`)."""
     layout = _Layout(wave)
-    layout.median_duration = _median_duration(wave_id)
+    layout.median_duration = median_duration
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection = connection.execution_options(isolation_level="REPEATABLE READ")
@@ -348,7 +350,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
         choices = ", ".join(layout.category_columns)
         raise ExportError(f"--partition {partition}: not a category column of wave {year} "
                           f"(one of {choices})")
-    layout.median_duration = _median_duration(wave_id)
+    layout.median_duration = median_duration(wave_id)
     fieldwork = fieldwork_rows(year, organisation)
     try:
         spec = TableSpec(columns=layout.columns, codebook=layout.codebook, fieldwork=fieldwork,

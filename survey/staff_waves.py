@@ -14,18 +14,18 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from flask import Response, abort
+from flask import Response, abort, current_app
 from flask_login import current_user
 from sqlalchemy import select
 
 from . import audit
 from .db import db
-from .definitions import survey_today
+from .definitions import database_key, survey_today
 from .models import Organisation, Wave
 from .models import Response as SurveyResponse
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
-from .wave_cache import wave_entry
+from .wave_cache import median_durations, wave_entry
 
 # format → media type of the download (the export's writers are picked by the file ending)
 EXPORT_FORMATS = {
@@ -113,9 +113,10 @@ class UnknownCursor(Exception):
 def read_responses(wave: Wave, after: str | None, limit: int):
     """One page of the wave's responses table (``survey.export.response_page``) after the
     completed response whose ``response_id`` is ``after`` (None: from the start), recorded in
-    the audit trail: one event per page read.  Raises ``UnknownCursor``; 409 without a
-    questionnaire (nothing to read, as for the export)."""
-    from .export import response_page  # pandas & co. only when reading responses
+    the audit trail: one event per page read.  The speeder flag's median duration of the wave
+    is cached as the monitoring numbers are (``MONITORING_SECONDS``).  Raises
+    ``UnknownCursor``; 409 without a questionnaire (nothing to read, as for the export)."""
+    from .export import median_duration, response_page  # pandas & co. only when reading
 
     if wave.questionnaire is None:
         abort(409, description=f"wave {wave.year} has no questionnaire loaded")
@@ -126,7 +127,12 @@ def read_responses(wave: Wave, after: str | None, limit: int):
             SurveyResponse.status == "complete")).scalar_one_or_none()
         if after_id is None:
             raise UnknownCursor(after)
-    page = response_page(wave.id, wave_entry_of(wave).wave, after_id, limit)
+    config = current_app.config
+    seconds = (config["CLOSED_MONITORING_SECONDS"] if wave.status == "closed"
+               else config["MONITORING_SECONDS"])
+    median = median_durations.fresh((database_key(), wave.id, wave.status), seconds,
+                                    lambda: median_duration(wave.id))
+    page = response_page(wave.id, wave_entry_of(wave).wave, after_id, limit, median)
     audit.record(current_user, "read_responses", wave,
                  f"{len(page.rows)} rows, limit {limit}, "
                  f"{'after a cursor' if after is not None else 'from the start'}")
