@@ -182,6 +182,42 @@ def test_the_responses_pages_are_the_export_file_row_by_row(tree, tmp_path):
     assert isinstance(rows[0]["N01_A1"], int) and isinstance(rows[0]["sex"], str)
 
 
+def test_every_question_type_reads_as_the_export_writes_it(tree, tmp_path):
+    from survey.models import Answer
+    from tests.typed_wave import typed_wave
+
+    from .test_console_texts import add_typed_wave
+
+    wave_id = add_typed_wave(tree, "SC")
+    answers = [{"DEMO_bins": 0b1010, "DEMO_trips": 3, "DEMO_spend": "12.5",
+                "DEMO_comment": 'with a comma, and "quotes"'},
+               {"DEMO_bins": 0b10, "DEMO_trips": 0, "DEMO_spend": "0.1"},
+               {}]
+    with tree.app_context():
+        for given in answers:
+            response = Response(wave_id=wave_id, status="complete", duration_s=60)
+            db.session.add(response)
+            db.session.flush()
+            for item, value in given.items():
+                db.session.add(Answer(response_id=response.id, item=item,
+                                      **({"value": value} if isinstance(value, str)
+                                         else {"code": value})))
+        db.session.commit()
+        export_responses(2032, tmp_path / "typed.csv", organisation="SC")
+    page = tree.test_client().get("/api/v1/waves/SC/2032/responses",
+                                  headers=organiser(tree)).json
+    with (tmp_path / "typed.csv").open(encoding="utf-8", newline="") as fh:
+        exported = list(csv.DictReader(fh))
+    assert len(exported) == 3 and page["next"] is None
+    assert [{c: _csv_cell(row[c]) for c in page["columns"]} for row in page["rows"]] == exported
+    first = page["rows"][0]
+    assert first["DEMO_spend"] == 12.5 and first["DEMO_comment"] == 'with a comma, and "quotes"'
+    assert {c for c in page["columns"] if c.startswith("DEMO_bins__")} and \
+        [first[c] for c in page["columns"] if c.startswith("DEMO_bins__")].count(1) == 2
+    assert page["rows"][2]["DEMO_trips"] is None
+    assert [r["item"] for r in codebook_rows(typed_wave(2032))] == page["columns"]
+
+
 def test_each_page_read_is_one_audit_event(tree):
     add_responses(tree, "CD", 3)
     email = staff(tree, "analyst", "SC")
