@@ -9,8 +9,11 @@ checked with ``survey.permissions.can`` through ``survey.staff_waves``, as in th
 (a sibling's), 404 for what does not exist.  Errors are JSON (``{"code": 404, "status":
 "Not Found", "message": …}``), never an HTML page and never a 500.
 
-Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``GET /waves/CODE/YEAR`` (status and
-monitoring), ``GET /waves/CODE/YEAR/export?format=…`` (streamed for a small wave, else a job),
+Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``POST /orgs/CODE/waves`` (a draft
+wave from the item bank, organisers), ``GET /waves/CODE/YEAR`` (status and monitoring),
+``GET /waves/CODE/YEAR/questionnaire`` and ``/codebook``,
+``GET /waves/CODE/YEAR/responses?after=…&limit=…`` (the export's table in pages, audited),
+``GET /waves/CODE/YEAR/export?format=…`` (streamed for a small wave, else a job),
 ``POST /waves/CODE/YEAR/open`` and ``/close`` (organisers); export jobs
 (``POST /waves/CODE/YEAR/exports``, ``GET /exports/ID``, ``GET /exports/ID/file``) are
 ``survey.api_exports``.
@@ -18,18 +21,30 @@ monitoring), ``GET /waves/CODE/YEAR/export?format=…`` (streamed for a small wa
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
 from types import SimpleNamespace
 
 from flask import abort, jsonify, request, url_for
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
+from werkzeug.exceptions import UnprocessableEntity
 
-from . import staff_waves
+from questionnaires import CODEBOOK_COLUMNS, codebook_rows
+from questionnaires.model import STUDY_FIELDS
+
+from . import staff_waves, wave_builder
 from .auth import api_csrf_ok
 from .models import ExportJob
 from .monitoring import wave_monitoring
-from .permissions import EXPORT, MANAGE_WAVES, MONITOR
+from .permissions import (
+    EXPORT,
+    MANAGE_QUESTIONNAIRES,
+    MANAGE_WAVES,
+    MONITOR,
+    READ_RESPONSES,
+)
 from .research import monitored_organisations
 from .respondent import OrganisationConverter, YearConverter
 from .wave_actions import WaveRefused
@@ -89,6 +104,96 @@ class ApiErrorSchema(Schema):
     code = fields.Integer()
     status = fields.String()
     message = fields.String()
+    errors = fields.Dict(metadata={"description": "location → field → messages (422 only)"})
+
+
+class QuestionnaireSchema(Schema):
+    organisation = fields.Function(lambda q: q.organisation.code)
+    year = fields.Integer(required=True)
+    content_hash = fields.String(required=True, metadata={
+        "description": "sha256 of the canonical JSON of the definition without its source"})
+    source = fields.String(allow_none=True)
+    loaded_at = fields.DateTime(metadata={"description": "when it was frozen (UTC)"})
+    item_types = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "item code → question type (the definition names only non-choice "
+                       "types)"})
+    definition = fields.Dict(required=True, metadata={
+        "description": "the frozen wave definition: year, title, dates, consent, study, "
+                       "quality and pages with their items (texts, options and labels in zh "
+                       "and en, conditions)"})
+
+
+CodebookRowSchema = Schema.from_dict(
+    {column: fields.String() for column in CODEBOOK_COLUMNS}, name="CodebookRow")
+
+
+class ResponsesQuerySchema(Schema):
+    after = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9a-f]{32}$"),
+                          metadata={"description": "the response_id of the last row of the "
+                                                   "previous page (its `next`)"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
+                           metadata={"description": "rows per page, at most 1000"})
+
+
+class ResponsesPageSchema(Schema):
+    columns = fields.List(fields.String(), required=True,
+                          metadata={"description": "the export's columns, in order"})
+    rows = fields.List(fields.Dict(), required=True, metadata={
+        "description": "one object per completed response, keyed by column: codes and "
+                       "numbers as in the export file, times as ISO 8601 UTC text"})
+    next = fields.String(allow_none=True, required=True, metadata={
+        "description": "the `after` of the next page; null on the last page"})
+
+
+class TextSchema(Schema):
+    zh = fields.String(load_default="", validate=validate.Length(max=wave_builder.MAX_VALUE))
+    en = fields.String(load_default="", validate=validate.Length(max=wave_builder.MAX_VALUE))
+
+
+StudySchema = Schema.from_dict(
+    {name: fields.Nested(TextSchema, load_default=dict) for name in STUDY_FIELDS},
+    name="Study")
+
+
+class NewWaveSchema(Schema):
+    """What the console's new-wave form asks, as JSON."""
+
+    year = fields.Integer(required=True, strict=True)
+    items = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list,
+                        validate=validate.Length(max=1000),
+                        metadata={"description": "item codes of the item bank"})
+    norms = fields.List(fields.String(validate=validate.Length(max=64)), load_default=list,
+                        validate=validate.Length(max=100), metadata={
+                            "description": "whole groups of the item bank: norm codes (N01…), "
+                                           "demographic, attention"})
+    opens = fields.Date(load_default=None, allow_none=True)
+    closes = fields.Date(load_default=None, allow_none=True)
+    title = fields.Nested(TextSchema, load_default=dict)
+    consent = fields.Nested(TextSchema, load_default=dict)
+    study = fields.Nested(StudySchema, load_default=dict)
+
+
+# the OpenAPI document's example of a new wave (the API test sends it: it must be valid)
+NEW_WAVE_EXAMPLE = {
+    "year": 2040, "norms": ["N01", "N02"], "items": ["sex", "age_group", "province"],
+    "opens": "2040-03-01", "closes": "2040-04-30",
+    "title": {"zh": "2040年生态环境行为调查", "en": "Ecological behaviour survey 2040"},
+    "consent": {"zh": "本调查匿名进行。", "en": "This survey is anonymous."},
+    "study": {"organiser": {"zh": "四川课题组", "en": "The Sichuan team"},
+              "contact": {"zh": "survey@example.org", "en": "survey@example.org"},
+              "purpose": {"zh": "了解公众的生态环境行为。",
+                          "en": "To learn how people care for the environment."},
+              "retention": {"zh": "数据保存至2045年。", "en": "Kept until 2045."},
+              "eligibility": {"zh": "年满18岁的居民。", "en": "Residents aged 18 or over."}},
+}
+
+
+class CreatedWaveSchema(WaveSchema):
+    questionnaire = fields.String(metadata={
+        "enum": ["loaded", "replaced", "unchanged"],
+        "description": "loaded (a new wave), replaced (a draft's questionnaire, no responses "
+                       "yet) or unchanged"})
+    content_hash = fields.String()
 
 
 # --------------------------------------------------------------------------- every request
@@ -106,6 +211,34 @@ def _wave_detail(wave):
     return SimpleNamespace(organisation=wave.organisation, year=wave.year, status=wave.status,
                            opens=wave.opens, closes=wave.closes,
                            monitoring=wave_monitoring(wave).to_json())
+
+
+def _form_of(body: dict) -> dict[str, str]:
+    """The console's new-wave form fields of a JSON body (the builder reads the form)."""
+    form = {"year": str(body["year"]),
+            "opens": body["opens"].isoformat() if body["opens"] else "",
+            "closes": body["closes"].isoformat() if body["closes"] else ""}
+    for name in wave_builder.TEXT_FIELDS:
+        form.update({f"{name}_{lang}": text for lang, text in body[name].items()})
+    for name in STUDY_FIELDS:
+        form.update({f"study_{name}_{lang}": text
+                     for lang, text in body["study"].get(name, {}).items()})
+    return form
+
+
+def _json_field(form_field: str) -> str:
+    """The JSON field of a builder problem's form field (``study_contact`` → ``study.contact``)."""
+    if form_field in wave_builder.STUDY_FORM_FIELDS:
+        return "study." + form_field.removeprefix("study_")
+    return form_field
+
+
+def _unprocessable(location: str, field: str, message: str):
+    """A 422 shaped as the schemas' own (``errors.LOCATION.FIELD``), the message in
+    ``message`` too."""
+    error = UnprocessableEntity(description=f"{field}: {message}")
+    error.data = {"messages": {location: {field: [message]}}}
+    raise error
 
 
 # --------------------------------------------------------------------------- routes
@@ -128,6 +261,40 @@ def organisation_waves(code):
     return staff_waves.waves_of(staff_waves.organisation(code, MONITOR))
 
 
+@bp.post("/orgs/<org:code>/waves")
+@bp.arguments(NewWaveSchema, location="json", example=NEW_WAVE_EXAMPLE)
+@bp.response(201, CreatedWaveSchema)
+@bp.alt_response(200, schema=CreatedWaveSchema,
+                 description="the year's wave existed: its questionnaire replaced or unchanged")
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+@bp.alt_response(409, schema=ApiErrorSchema)
+@bp.alt_response(422, schema=ApiErrorSchema)
+def create_wave(body, code):
+    """Create a draft wave from the item bank (organisers of the organisation), as the
+    console's new-wave form does: ``items`` (item codes) and/or ``norms`` (whole norms, or
+    ``demographic``, ``attention``), ``year``, ``opens``, ``closes``, ``title``, ``consent``
+    and ``study`` texts in zh and en.  A problem is a 422 naming the field; a year whose wave
+    already has responses is a 409.  Recorded in the audit trail."""
+    org = staff_waves.organisation(code, MANAGE_QUESTIONNAIRES)
+    try:
+        chosen = [*body["items"], *wave_builder.items_of_groups(body["norms"])]
+        definition = wave_builder.build_from_form(_form_of(body), chosen)
+    except wave_builder.BuildProblem as problem:
+        _unprocessable("json", _json_field(problem.field), wave_builder.problem_text(problem))
+    try:
+        frozen = staff_waves.create_wave(org, definition, definition.source)
+    except WaveRefused as refused:
+        abort(409, description=refused.reason)
+    wave = frozen.wave
+    created = SimpleNamespace(organisation=org, year=wave.year, status=wave.status,
+                              opens=wave.opens, closes=wave.closes,
+                              questionnaire=frozen.action,
+                              content_hash=wave.questionnaire.content_hash)
+    location = url_for("api.wave", code=org.code, year=wave.year)
+    return created, 201 if frozen.action == "loaded" else 200, {"Location": location}
+
+
 @bp.get("/waves/<org:code>/<year:year>")
 @bp.response(200, WaveDetailSchema)
 @bp.alt_response(403, schema=ApiErrorSchema)
@@ -137,6 +304,59 @@ def wave(code, year):
     MONITORING_SECONDS)."""
     _org, wave = staff_waves.find_wave(code, year, MONITOR)
     return _wave_detail(wave)
+
+
+@bp.get("/waves/<org:code>/<year:year>/questionnaire")
+@bp.response(200, QuestionnaireSchema)
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+def questionnaire(code, year):
+    """The wave's questionnaire as frozen: pages, items, their types, options and labels in
+    zh and en, conditions, and its content hash (404 while it has none)."""
+    org, wave = staff_waves.find_wave(code, year, MONITOR)
+    definition = staff_waves.definition_of(wave)
+    stored = wave.questionnaire
+    return SimpleNamespace(organisation=org, year=wave.year, content_hash=stored.content_hash,
+                           source=stored.source,
+                           loaded_at=stored.loaded_at.replace(tzinfo=UTC),  # stored naive UTC
+                           item_types={code: item.type for code, item in definition.items.items()},
+                           definition=json.loads(stored.definition))
+
+
+@bp.get("/waves/<org:code>/<year:year>/codebook")
+@bp.response(200, CodebookRowSchema(many=True))
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+def codebook(code, year):
+    """The codebook of the wave's responses table: one row per column, in column order, the
+    rows the export writes beside its file (every value a string)."""
+    _org, wave = staff_waves.find_wave(code, year, MONITOR)
+    return codebook_rows(staff_waves.definition_of(wave))
+
+
+@bp.get("/waves/<org:code>/<year:year>/responses")
+@bp.arguments(ResponsesQuerySchema, location="query")
+@bp.response(200, ResponsesPageSchema)
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+@bp.alt_response(409, schema=ApiErrorSchema)
+@bp.alt_response(422, schema=ApiErrorSchema)
+def responses(query, code, year):
+    """The wave's completed responses in the export's columns and codes, ``limit`` (at most
+    1000, default 100) at a time in response order; the next page is ``?after=NEXT`` (also in
+    the ``Link`` header, rel="next").  Each page read is one event in the audit trail."""
+    org, wave = staff_waves.find_wave(code, year, READ_RESPONSES)
+    try:
+        page = staff_waves.read_responses(wave, query["after"], query["limit"])
+    except staff_waves.UnknownCursor:
+        _unprocessable("query", "after", "not a completed response of this wave")
+    following = page.rows[-1]["response_id"] if page.last_id is not None else None
+    headers = {"Cache-Control": "no-store"}
+    if following is not None:
+        link = url_for("api.responses", code=org.code, year=wave.year, after=following,
+                       limit=query["limit"])
+        headers["Link"] = f'<{link}>; rel="next"'
+    return {"columns": page.columns, "rows": page.rows, "next": following}, 200, headers
 
 
 @bp.get("/waves/<org:code>/<year:year>/export")
@@ -167,6 +387,7 @@ def export(query, code, year):
 @bp.arguments(OpenSchema, location="json", required=False)
 @bp.response(200, WaveSchema)
 @bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
 @bp.alt_response(409, schema=ApiErrorSchema)
 def open_wave(dates, code, year):
     """Open the wave (organisers of the wave's own organisation); optional JSON body
@@ -182,6 +403,7 @@ def open_wave(dates, code, year):
 @bp.post("/waves/<org:code>/<year:year>/close")
 @bp.response(200, WaveSchema)
 @bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
 def close_wave(code, year):
     """Close the wave (organisers of the wave's own organisation)."""
     _org, wave = staff_waves.find_wave(code, year, MANAGE_WAVES)

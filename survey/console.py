@@ -234,7 +234,7 @@ def create_wave(code: str):
         definition = wave_builder.build_from_form(form, chosen)
     except wave_builder.BuildProblem as problem:
         return _new_wave_page(org, form=form, chosen=chosen, errors={
-            problem.field: _problem_text(problem)}, status=400)
+            problem.field: wave_builder.problem_text(problem)}, status=400)
     return _created(org, definition, form=form, chosen=chosen)
 
 
@@ -248,7 +248,8 @@ def upload_wave(code: str):
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         too_large = wave_builder.BuildProblem("form_file", reason="too_large", size=limit // 1024)
         return _new_wave_page(org, form={}, chosen=wave_builder.national_core(),
-                              errors={"form_file": _problem_text(too_large)}, status=413)
+                              errors={"form_file": wave_builder.problem_text(too_large)},
+                              status=413)
     year = request.form.get("upload_year", "")[:20]
     if not csrf_ok():
         return _new_wave_page(org, form={"upload_year": year}, chosen=wave_builder.national_core(),
@@ -258,7 +259,8 @@ def upload_wave(code: str):
                                                     org.code, limit)
     except wave_builder.BuildProblem as problem:
         return _new_wave_page(org, form={"upload_year": year}, chosen=wave_builder.national_core(),
-                              errors={problem.field: _problem_text(problem)}, status=400)
+                              errors={problem.field: wave_builder.problem_text(problem)},
+                              status=400)
     return _created(org, definition, form={"upload_year": year},
                     chosen=wave_builder.national_core())
 
@@ -270,20 +272,6 @@ def _created(org, definition, *, form, chosen):
         return _new_wave_page(org, form=form, chosen=chosen,
                               problem=refusal_message(refused), status=400)
     return redirect(url_for("console.wave", code=org.code, year=frozen.wave.year), code=303)
-
-
-BUILD_PROBLEMS = {
-    "year_digits": lambda problem: _("Give the year as four digits, e.g. 2027."),
-    "no_items": lambda problem: _("Choose at least one question."),
-    "no_file": lambda problem: _("Choose an XLSForm file (.xlsx)."),
-    "too_large": lambda problem: _("The file is larger than %(size)s KiB.", size=problem.size),
-}
-
-
-def _problem_text(problem) -> str:
-    """The builder's own reasons in the request's language; the loader's and the importer's
-    messages (which name the field, item and value) as they are."""
-    return BUILD_PROBLEMS[problem.reason](problem) if problem.reason else problem.message
 
 
 def _new_wave_page(org, *, form, chosen, errors=None, problem=None, status=200):

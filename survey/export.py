@@ -50,6 +50,7 @@ from .export_columns import (
     response_batches,
 )
 from .export_formats import (
+    CSV_CELLS,
     WRITERS,
     ExportFormatError,
     PartitionedParquetWriter,
@@ -62,7 +63,8 @@ from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
 
-__all__ = ["WRITERS", "ExportError", "ExportResult", "export_responses", "iso_utc"]
+__all__ = ["WRITERS", "ExportError", "ExportResult", "ResponsePage", "export_responses",
+           "iso_utc", "response_page"]
 
 
 class ExportError(Exception):
@@ -175,7 +177,7 @@ def _answered_is_stored(kind) -> bool:
     return type(kind).answered is QuestionType.answered
 
 
-def _median_duration(wave_id: int) -> float | None:
+def median_duration(wave_id: int) -> float | None:
     """Median ``duration_s`` of the wave's completed responses, as the table will carry it."""
     query = select(Response.duration_s).where(
         Response.wave_id == wave_id, Response.status == "complete",
@@ -218,6 +220,49 @@ def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
             yield layout.table(batch)
     finally:
         reader.close()
+
+
+@dataclass(frozen=True)
+class ResponsePage:
+    """One page of a wave's responses table (the API's ``/responses``): the export's columns
+    and rows, the rows as JSON values (numbers and codes as they are, times as the CSV file
+    writes them), and ``last_id``, the internal id of the last row, when more rows follow."""
+
+    columns: list[str]
+    rows: list[dict]
+    last_id: int | None
+
+
+def response_page(wave_id: int, wave: WaveDefinition, after: int, limit: int,
+                  median_duration: float | None) -> ResponsePage:
+    """At most ``limit`` completed responses of the wave, from the first internal id above
+    ``after``: the export's batch reader, pivot and cells (one batch, read in one snapshot),
+    flagged as the export flags them, against ``median_duration``, the median of the whole
+    wave (:func:`median_duration`)."""
+    layout = _Layout(wave)
+    layout.median_duration = median_duration
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin():
+            batches = response_batches(connection, wave_id, layout.items, limit, after)
+            try:
+                batch = next(batches, None)
+            finally:
+                batches.close()
+            if batch is None:
+                return ResponsePage(columns=layout.columns, rows=[], last_id=None)
+            last = int(batch.responses["id"][-1].as_py())
+            more = len(batch) == limit and connection.execute(
+                select(Response.id).where(Response.wave_id == wave_id,
+                                          Response.status == "complete", Response.id > last)
+                .limit(1)).first() is not None
+    table = layout.table(batch)
+    for index, column in enumerate(layout.columns):
+        if layout.types[column] == "timestamp":
+            table = table.set_column(index, column, CSV_CELLS["timestamp"](table[column]))
+    return ResponsePage(columns=layout.columns, rows=table.to_pylist(),
+                        last_id=last if more else None)
 
 
 def _write_table(writer, tables: Generator[pa.Table, None, None]) -> tuple[int, list]:
@@ -305,7 +350,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
         choices = ", ".join(layout.category_columns)
         raise ExportError(f"--partition {partition}: not a category column of wave {year} "
                           f"(one of {choices})")
-    layout.median_duration = _median_duration(wave_id)
+    layout.median_duration = median_duration(wave_id)
     fieldwork = fieldwork_rows(year, organisation)
     try:
         spec = TableSpec(columns=layout.columns, codebook=layout.codebook, fieldwork=fieldwork,

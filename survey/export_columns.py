@@ -164,14 +164,14 @@ class ResponseBatch:
         return self.responses.num_rows
 
 
-def response_batches(connection, wave_id: int, items: list[str], size: int
+def response_batches(connection, wave_id: int, items: list[str], size: int, after: int = 0
                      ) -> Iterator[ResponseBatch]:
-    """The wave's completed responses in id order, ``size`` at a time."""
+    """The wave's completed responses in id order, ``size`` at a time, from the first id
+    above ``after`` (the keyset: the API's pages start where the previous page ended)."""
     if connection.dialect.name not in SOURCES:
         raise ValueError(f"no bulk reader for {connection.dialect.name}")
     source = SOURCES[connection.dialect.name](connection)
     item_set = pa.array(items, type=pa.string())
-    after = 0
     while True:
         responses = source.responses(wave_id, after, size)
         if responses.num_rows == 0:

@@ -364,7 +364,8 @@ class PageSave(db.Model):
 
 
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
-AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "request_export", "create_wave")
+AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "request_export", "create_wave",
+                 "view_texts", "read_responses")
 
 
 class AuditEvent(db.Model):

@@ -22,12 +22,13 @@ from sqlalchemy import select
 
 from . import audit, export_jobs
 from .db import db
-from .definitions import survey_today
+from .definitions import database_key, survey_today
 from .export_jobs import JOB_FORMATS
 from .models import AuditEvent, ExportJob, Organisation, Wave
+from .models import Response as SurveyResponse
 from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, READ_RESPONSES, can
 from .wave_actions import Frozen, close_wave, freeze_questionnaire, open_wave
-from .wave_cache import wave_entry
+from .wave_cache import median_durations, wave_entry
 
 # format → media type of the download: every format the export command writes
 # (survey/export_jobs.py, JOB_FORMATS)
@@ -96,6 +97,47 @@ def wave_entry_of(wave: Wave):
     return wave_entry(questionnaire.content_hash, lambda: (
         questionnaire.content_hash,
         WaveDefinition.from_dict(json.loads(questionnaire.definition))))
+
+
+def definition_of(wave: Wave):
+    """The wave's frozen questionnaire (a ``questionnaires.Wave``); 404 without one."""
+    if wave.questionnaire is None:
+        abort(404, description=f"wave {wave.year} has no questionnaire yet")
+    return wave_entry_of(wave).wave
+
+
+class UnknownCursor(Exception):
+    """``after`` names no completed response of the wave."""
+
+
+def read_responses(wave: Wave, after: str | None, limit: int):
+    """One page of the wave's responses table (``survey.export.response_page``) after the
+    completed response whose ``response_id`` is ``after`` (None: from the start), recorded in
+    the audit trail: one event per page read.  The speeder flag's median duration of the wave
+    is cached as the monitoring numbers are (``MONITORING_SECONDS``).  Raises
+    ``UnknownCursor``; 409 without a questionnaire (nothing to read, as for the export)."""
+    from .export import median_duration, response_page  # pandas & co. only when reading
+
+    if wave.questionnaire is None:
+        abort(409, description=f"wave {wave.year} has no questionnaire loaded")
+    after_id = 0
+    if after is not None:
+        after_id = db.session.execute(select(SurveyResponse.id).where(
+            SurveyResponse.public_id == after, SurveyResponse.wave_id == wave.id,
+            SurveyResponse.status == "complete")).scalar_one_or_none()
+        if after_id is None:
+            raise UnknownCursor(after)
+    config = current_app.config
+    seconds = (config["CLOSED_MONITORING_SECONDS"] if wave.status == "closed"
+               else config["MONITORING_SECONDS"])
+    median = median_durations.fresh((database_key(), wave.id, wave.status), seconds,
+                                    lambda: median_duration(wave.id))
+    page = response_page(wave.id, wave_entry_of(wave).wave, after_id, limit, median)
+    audit.record(current_user, "read_responses", wave,
+                 f"{len(page.rows)} rows, limit {limit}, "
+                 f"{'after a cursor' if after is not None else 'from the start'}")
+    db.session.commit()
+    return page
 
 
 def may_manage_questionnaires(org: Organisation) -> bool:

@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask_babel import gettext as _
+
 from questionnaires import QuestionnaireError, available_waves, load_item_bank, load_norms
 from questionnaires import load_wave as load_wave_file
 from questionnaires.loader import load_wave_data, org_code_problem
@@ -56,6 +58,21 @@ class BuildProblem(Exception):
         self.field, self.message, self.reason, self.size = field, message, reason, size
 
 
+BUILD_PROBLEMS = {
+    "year_digits": lambda problem: _("Give the year as four digits, e.g. 2027."),
+    "no_items": lambda problem: _("Choose at least one question."),
+    "no_file": lambda problem: _("Choose an XLSForm file (.xlsx)."),
+    "too_large": lambda problem: _("The file is larger than %(size)s KiB.", size=problem.size),
+}
+
+
+def problem_text(problem: BuildProblem) -> str:
+    """The builder's own reasons in the request's language; the loader's and the importer's
+    messages (which name the field, item and value) as they are (the console's form and the
+    API's 422 both show this text)."""
+    return BUILD_PROBLEMS[problem.reason](problem) if problem.reason else problem.message
+
+
 def bank_groups() -> list[BankGroup]:
     """The item bank grouped for the checklist: demographics, each norm (newest norms
     version's title), the attention checks."""
@@ -72,6 +89,21 @@ def bank_groups() -> list[BankGroup]:
     return [BankGroup(key=key, title=titles.get(key) or dict(norms.norm(key).title(version)),
                       items=tuple(by_group[key]))
             for key in order if key in by_group]
+
+
+def items_of_groups(keys: list[str]) -> list[str]:
+    """The item codes of whole checklist groups (norm codes such as ``N01``, ``demographic``,
+    ``attention``), in bank order: the API's ``norms`` (raises ``BuildProblem`` naming an
+    unknown group)."""
+    groups = {group.key: group for group in bank_groups()}
+    codes: list[str] = []
+    for key in dict.fromkeys(keys):
+        if key not in groups:
+            known = ", ".join(groups)
+            raise BuildProblem("norms", f"{shown(key, 64)}: not a norm of the item bank "
+                                        f"(one of {known})")
+        codes += [code for code, _text in groups[key].items]
+    return codes
 
 
 def newest_norms_version() -> str:

@@ -19,6 +19,9 @@
 * ``monitoring``: each wave's monitoring numbers for the console and the API
   (survey/monitoring.py), per database, wave and wave status, trusted for
   ``MONITORING_SECONDS`` (a closed wave's for ``CLOSED_MONITORING_SECONDS``).
+* ``median_durations``: each wave's median duration, which the speeder flag of the API's
+  responses pages needs (survey/staff_waves.py), per database, wave and wave status, trusted
+  as long as the monitoring numbers: a page then costs its own rows, not a scan of the wave.
 
 Every cache is bounded and thread-safe enough for gunicorn's threads: lookups are plain dict
 reads (atomic in CPython), insertions take a lock, and a full cache drops its oldest entry.
@@ -183,9 +186,11 @@ urls = BoundedCache(10_000)  # (script root, endpoint, *values) → URL
 dialects = BoundedCache(256)  # ("sql", paramstyle, text) / ("bind" | "read", dialect) → …
 response_counts = ExpiringCache(4_096)  # (database, wave id, status) → (read at, counts)
 monitoring = ExpiringCache(256)  # (database, wave id, status) → (computed at, Monitoring)
+median_durations = ExpiringCache(256)  # (database, wave id, status) → (read at, seconds)
 
 CACHES = {"waves": waves, "wave_states": wave_states, "urls": urls, "dialects": dialects,
-          "response_counts": response_counts, "monitoring": monitoring}
+          "response_counts": response_counts, "monitoring": monitoring,
+          "median_durations": median_durations}
 
 
 def wave_entry(content_hash: str, load: Callable[[], tuple[str, Wave]]) -> WaveEntry:

@@ -18,7 +18,7 @@ from questionnaires import codebook_rows, province_regions
 from questionnaires.presentation import order_cells, order_columns
 from questionnaires.question_types import question_type
 from survey.db import db
-from survey.export import _median_duration, _wave_definition
+from survey.export import _wave_definition, median_duration
 from survey.export_formats import STRING_TYPES, iso_utc, parquet_schema
 from survey.models import Answer, Response, to_minute
 from survey.spreadsheet import neutralise, open_csv
@@ -97,7 +97,7 @@ def reference_rows(year: int, organisation: str | None = None
     needs an app context)."""
     wave_id, wave = _wave_definition(year, organisation)
     layout = ReferenceLayout(wave)
-    layout.median_duration = _median_duration(wave_id)
+    layout.median_duration = median_duration(wave_id)
     rows = [layout.row(*record) for record in _completed(wave_id)]
     layout.add_flags(rows)
     return layout, rows

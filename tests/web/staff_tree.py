@@ -59,3 +59,45 @@ def expected(role: str, action: str, target: str) -> bool:
     allowed = {"viewer": {"monitor"}, "analyst": {"monitor", "export"},
                "organiser": {"monitor", "export", "manage"}, "admin": {"monitor"}}[role]
     return reaches and action in allowed
+
+
+# the answers of the tree's completed responses: (item, code) of make_wave's items, varied by
+# the response's number so that codes, categories and flags differ from row to row
+def _answers(n: int) -> dict[str, int]:
+    return {"sex": 1 + n % 2, "province": 1 + n % 3, "education": 1 + n % 2,
+            "N01_A1": 1 + n % 5, "N01_P1": 4 if n % 2 else 9, "N04_P4": 1 + n % 5,
+            "ATTN1": 4 if n % 4 else 2, "N02_P1": 1 + (n * 3) % 5}
+
+
+def add_responses(app, org_code: str, count: int, year: int = 2031,
+                  in_progress: int = 0) -> list[str]:
+    """``count`` completed responses (and ``in_progress`` unfinished ones between them) to
+    the organisation's wave; returns the completed ones' public ids in id order."""
+    from datetime import datetime, timedelta
+
+    from survey.models import Answer, Response
+
+    public_ids = []
+    with app.app_context():
+        wave_id = db.session.execute(
+            select(Wave.id).join(Organisation).where(Organisation.code == org_code,
+                                                     Wave.year == year)).scalar_one()
+        statuses = []
+        for n in range(count):  # an unfinished response after each of the first completed
+            statuses += ["complete"] + (["in_progress"] if n < in_progress else [])
+        statuses += ["in_progress"] * max(0, in_progress - count)
+        for n, status in enumerate(statuses):
+            complete = status == "complete"
+            started = datetime(2031, 3, 1, 8, 0) + timedelta(minutes=7 * n)
+            response = Response(
+                wave_id=wave_id, status=status, started_at=started,
+                submitted_at=started + timedelta(minutes=5) if complete else None,
+                duration_s=(20 if n % 5 == 0 else 300 + 11 * n) if complete else None)
+            db.session.add(response)
+            db.session.flush()
+            for item, code in _answers(n).items():
+                db.session.add(Answer(response_id=response.id, item=item, code=code))
+            if complete:
+                public_ids.append(response.public_id)
+        db.session.commit()
+    return public_ids
