@@ -371,3 +371,25 @@ def test_postgresql_with_a_select_only_role_in_read_only_transactions(pg_schema,
         admin.dispose()
         with app.app_context():
             db.engine.dispose()
+
+
+# --------------------------------------------------------------------------- no web code
+def test_reading_the_database_loads_neither_flask_nor_the_app(surveyed, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    url, backend = surveyed
+    if backend != "sqlite":
+        pytest.skip("one back end is enough to see the imports")
+    code = ("import sys; from analysis.cli import main; "
+            f"rc = main(['estimate', '--database', {url!r}, '--org', 'national', '--items', "
+            f"'N01_A1', '--out', {str(tmp_path / 'e.csv')!r}]); assert rc == 0; "
+            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'survey', "
+            "'flask_sqlalchemy', 'werkzeug'}); assert not bad, bad; "
+            "assert 'response_table' in sys.modules")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
