@@ -8,6 +8,7 @@ have SELECT only (docs/analysis.md, "Reading the database")."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from urllib.parse import quote
@@ -80,8 +81,4 @@ def read_only_engine(text: str):
 
 def _masked(text: str) -> str:
     """A text that is no URL, shown without what could be a password (``user:secret@``)."""
-    head, at, tail = text.strip().rpartition("@")
-    if at and ":" in head.split("//")[-1]:
-        scheme, _, user = head.rpartition("//")
-        head = f"{scheme}//{user.split(':')[0]}:***" if scheme else f"{user.split(':')[0]}:***"
-    return f"{head}{at}{tail}"[:200]
+    return re.sub(r":[^:@/]*@", ":***@", text.strip())[:200]
