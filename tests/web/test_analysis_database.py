@@ -203,6 +203,46 @@ def test_weight_writes_the_same_weights(surveyed, runner, tmp_path, capsys):
     _same_numbers(tmp_path / "file.csv", tmp_path / "db.csv")
 
 
+REPORT_PLAN = """
+waves: [2030, 2031, 2032]
+current_wave: 2032
+base_wave: 2031
+language: en
+min_n: 20
+subgroups: [sex, region]
+exclude_flagged: true
+publisher: {zh: 测试中心, en: Test Centre}
+"""
+
+
+@pytest.mark.slow
+def test_the_report_from_the_database_is_the_report_from_the_export(surveyed, runner,
+                                                                    tmp_path, capsys):
+    from analysis.report.fonts import NoCJKFontError, find_cjk_font
+
+    if surveyed[1] != "sqlite":
+        pytest.skip("one back end is enough for the report (the others read both)")
+    try:
+        find_cjk_font()
+    except NoCJKFontError as exc:
+        pytest.skip(f"no CJK font: {exc}")
+    url, _ = surveyed
+    data = _export(runner, tmp_path, YEARS)
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(REPORT_PLAN, encoding="utf-8")
+    pages = {}
+    for name, args in (("file", [data]), ("db", ["--database", url, "--org", "national"])):
+        code, err = _cli(capsys, "report", *args, "--plan", plan, "--format", "html",
+                         "--out", tmp_path / f"{name}.html")
+        assert code == 0, err
+        pages[name] = (tmp_path / f"{name}.html").read_text(encoding="utf-8")
+    assert "Test Centre" in pages["db"]
+    # every figure and table the same; the charts' SVG differ only in matplotlib's random ids
+    charts = re.compile(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+")
+    assert len(charts.findall(pages["db"])) == len(charts.findall(pages["file"])) > 0
+    assert charts.sub("", pages["db"]) == charts.sub("", pages["file"])
+
+
 # --------------------------------------------------------------------------- whose waves
 def test_only_the_organisations_own_waves_and_with_children_its_descendants(surveyed, tmp_path,
                                                                             capsys):
