@@ -32,7 +32,7 @@ import pyarrow as pa
 from questionnaires import CODEBOOK_COLUMNS
 from questionnaires import Wave as WaveDefinition
 from response_table import TableError
-from response_table.layout import Layout as _Layout
+from response_table.layout import Layout
 from response_table.queries import median_duration, tables, wave_definition
 
 from .db import db
@@ -89,7 +89,7 @@ def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefi
         raise ExportError(str(error)) from None
 
 
-def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
+def _tables(layout: Layout, wave_id: int) -> Iterator[pa.Table]:
     """The table in chunks of at most CHUNK_ROWS responses (response_table.queries.tables)."""
     return tables(db.engine, layout, wave_id, CHUNK_ROWS)
 
@@ -174,7 +174,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
         if not out.parent.is_dir():
             raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year, organisation)
-    layout = _Layout(wave)
+    layout = Layout(wave)
     if partition is not None and layout.types.get(partition) != "category":
         choices = ", ".join(layout.category_columns)
         raise ExportError(f"--partition {partition}: not a category column of wave {year} "
@@ -208,7 +208,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
                         rows=rows, notes=notes)
 
 
-def _export_folder(folder: Path, spec: TableSpec, layout: _Layout, wave_id: int,
+def _export_folder(folder: Path, spec: TableSpec, layout: Layout, wave_id: int,
                    partition: str | None) -> ExportResult:
     """``DIR/wave=YEAR/`` with its Parquet files and ``_codebook.csv``, ``_fieldwork.csv``
     (readers of partitioned data skip names that start with ``_``), built under a temporary
