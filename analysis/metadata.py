@@ -477,7 +477,7 @@ DataWave = _wave_class()
 def read_metadata(source, years: Iterable[int], columns: Mapping[int, Sequence[str]], *,
                   codebook: Sequence[Mapping] | None = None,
                   fieldwork: pd.DataFrame | None = None,
-                  load_wave=None) -> SurveyMetadata:
+                  load_wave=None, codebook_origin: str | None = None) -> SurveyMetadata:
     """The metadata of waves ``years`` of the data at ``source`` (a path, or ``None`` for data
     given in memory); ``columns`` gives each wave's columns with answers (for a definition made
     from column names).
@@ -485,9 +485,10 @@ def read_metadata(source, years: Iterable[int], columns: Mapping[int, Sequence[s
     ``codebook`` (rows) and ``fieldwork`` override what lies beside the file. ``load_wave``
     replaces :func:`questionnaires.load_wave` as the repository fallback (tests give their own
     waves); giving it makes it the definition of every wave, ahead of any codebook.
+    ``codebook_origin`` says where a given ``codebook`` came from (in messages).
     """
     years = sorted(int(y) for y in years)
-    origin = "the codebook given"
+    origin = codebook_origin or "the codebook given"
     if fieldwork is None and source is not None:
         fieldwork = read_fieldwork(source)
     if codebook is None and source is not None and load_wave is None:

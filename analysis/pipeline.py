@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.database import DatabaseData, DatabaseSource
 from analysis.errors import AnalysisInputError
 from analysis.metadata import NO_METADATA, WaveMetadata, read_metadata, valid_codes
 from analysis.quality import FLAG_COLUMNS, ExclusionReport, add_quality_flags, exclude_flagged
@@ -233,6 +234,9 @@ def _read(source, columns, keep_flagged):
         # rows are matched by index label after exclusions: make labels unique
         return (source if source.index.is_unique else source.reset_index(drop=True),
                 None, "the data")
+    if isinstance(source, DatabaseSource):
+        data = source.read()
+        return _columns_of(data.frame, source, columns, keep_flagged), data, str(source)
     present = response_columns(source)
     if columns is not None:
         for col in columns:
@@ -243,6 +247,23 @@ def _read(source, columns, keep_flagged):
             wanted = list(dict.fromkeys(wanted + quality_columns(present)))
         columns = [c for c in present if c in set(wanted)]
     return read_responses(source, columns=columns), source, str(source)
+
+
+def _columns_of(frame: pd.DataFrame, name, columns, keep_flagged) -> pd.DataFrame:
+    """``frame`` cut to ``columns`` as a file read with ``columns`` would be (plus ``wave`` and
+    what the quality flags need)."""
+    from analysis.quality import quality_columns
+
+    if columns is None:
+        return frame
+    present = list(frame.columns)
+    for col in columns:
+        if col not in present:
+            raise AnalysisInputError(f"{name}: unknown column '{col}'")
+    wanted = set(columns) | ({"wave"} & set(present))
+    if not keep_flagged:
+        wanted |= set(quality_columns(present))
+    return frame[[c for c in present if c in wanted]]
 
 
 def _select_waves(data, name, waves, require_wave):
@@ -335,8 +356,11 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
     """Read, validate and clean a responses table; see the module docstring.
 
     Parameters:
-        source: a path (CSV, Parquet, ...) or a DataFrame (several files, each an
-            independent survey, are pooled by :func:`analysis.pooling.load_pooled`).
+        source: a path (CSV, Parquet, ...), a DataFrame or an
+            :class:`analysis.database.DatabaseSource` (an organisation's waves read from the
+            survey database, with the codebook and fieldwork summary an export carries);
+            several files, each an independent survey, are pooled by
+            :func:`analysis.pooling.load_pooled`.
         waves: the waves to keep (default: every wave in the data); each must be there.
         keep_flagged: keep responses flagged by the quality checks (default: exclude them).
         recode_invalid: set out-of-range answer codes to missing (and say how many per column)
@@ -357,12 +381,18 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
                             "analysis.pooling.load_pooled(paths)")
         (source,) = source
     data, path, name = _read(source, columns, keep_flagged)
+    origin = None
+    if isinstance(path, DatabaseData):  # the metadata an export file would carry beside it
+        codebook = path.codebook if codebook is None else codebook
+        fieldwork = path.fieldwork if fieldwork is None else fieldwork
+        origin, path = path.origin, None
     blocks = _select_waves(data, name, waves, require_wave)
     years = [y for y in blocks if y is not None]
     parts = {y: data.iloc[rows] if len(blocks) > 1 or len(rows) != len(data) else data
              for y, rows in blocks.items()}
     meta = read_metadata(path, years, {y: _answered_columns(parts[y]) for y in years},
-                         codebook=codebook, fieldwork=fieldwork, load_wave=load_wave)
+                         codebook=codebook, fieldwork=fieldwork, load_wave=load_wave,
+                         codebook_origin=origin)
     if None in blocks:
         meta.waves[None] = _metadata_without_waves(path, codebook, data)
         if meta.waves[None].source == "none":

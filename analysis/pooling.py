@@ -107,7 +107,8 @@ def pool_labels(paths: Sequence, labels: Sequence[str] | None) -> list[str]:
                                      "data files; give one per file, in the same order")
         chosen = [str(x) for x in labels]
     else:
-        chosen = [Path(p).stem for p in paths]
+        # a file: its name without the suffix; an organisation read from the database: its code
+        chosen = [getattr(p, "label", None) or Path(p).stem for p in paths]
     seen: dict[str, str] = {}
     for path, label in zip(paths, chosen, strict=True):
         if label in seen:
@@ -119,15 +120,17 @@ def pool_labels(paths: Sequence, labels: Sequence[str] | None) -> list[str]:
 
 def load_pooled(sources: Sequence, *, labels: Sequence[str] | None = None,
                 weight: str | None = None, columns: Sequence[str] | None = None, **options):
-    """Load every file of ``sources`` through :func:`analysis.pipeline.load_survey` (with
-    ``options``) and pool them (module docstring). ``weight`` names the weight column the
-    notes sum per file; ``columns`` the columns to read (``source`` is made, not read)."""
+    """Load every file (or :class:`analysis.database.DatabaseSource`) of ``sources`` through
+    :func:`analysis.pipeline.load_survey` (with ``options``) and pool them (module docstring).
+    ``weight`` names the weight column the notes sum per file; ``columns`` the columns to read
+    (``source`` is made, not read)."""
     from analysis.pipeline import Survey, load_survey
 
     paths = [str(s) for s in sources]
-    names = pool_labels(paths, labels)
+    names = pool_labels(sources, labels)
     wanted = None if columns is None else [c for c in columns if c != POOL_COLUMN]
-    surveys = [_load_one(load_survey, path, wanted, options) for path in paths]
+    surveys = [_load_one(load_survey, source, path, wanted, options)
+               for source, path in zip(sources, paths, strict=True)]
     _check_waves(paths, surveys)
     _check_types(paths, surveys)
     for path, survey in zip(paths, surveys, strict=True):
@@ -170,9 +173,9 @@ def load_pooled(sources: Sequence, *, labels: Sequence[str] | None = None,
     return pooled
 
 
-def _load_one(load_survey, path, columns, options):
+def _load_one(load_survey, source, path: str, columns, options):
     try:
-        return load_survey(path, columns=columns, **options)
+        return load_survey(source, columns=columns, **options)
     except AnalysisInputError as exc:
         text = str(exc)
         raise AnalysisInputError(text if text.startswith(path) else f"{path}: {text}") from None

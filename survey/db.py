@@ -13,6 +13,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
+from response_table.connect import normalise_database_url  # noqa: F401 - the app's too
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
@@ -28,14 +30,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-
-
-def normalise_database_url(url: str) -> str:
-    """Accept the usual ``postgres://``/``postgresql://`` spellings and use the psycopg 3 driver."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

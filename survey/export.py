@@ -3,10 +3,11 @@ written as CSV, Parquet, SPSS, Stata or Excel (``survey.export_formats.WRITERS``
 ``X.codebook.csv`` and ``X.fieldwork.csv`` beside it.
 
 Streams: the completed responses are read in batches of CHUNK_ROWS (keyset pagination on the
-response id) with their answers, in bulk and pivoted with NumPy into Arrow columns
-(survey/export_columns.py), and each batch reaches the file writer as a ``pyarrow.Table`` (how
-much a format keeps in memory: survey/export_formats.py).  Memory stays that of one batch
-whatever the wave's size.  The quality flags (``flag_speeder``,
+response id) with their answers, in bulk and pivoted with NumPy into Arrow columns, and each
+batch reaches the file writer as a ``pyarrow.Table`` (how much a format keeps in memory:
+survey/export_formats.py).  The reading, the pivot, the cells and the codebook are the
+``response_table`` package's, which the analysis's database reader shares.  Memory stays that
+of one batch whatever the wave's size.  The quality flags (``flag_speeder``,
 ``flag_straightliner``, ``flag_attention``) come from :func:`analysis.quality.flag_quality`, the
 same rule the analysis applies; the speeder rule needs the wave's median duration, which a light
 first query gives.  Every file is written under a temporary name and renamed at the end (the
@@ -20,35 +21,24 @@ text says); ``duration_s`` is the whole seconds stored at submission from the ex
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import select
 
-from analysis.quality import FLAG_COLUMNS, flag_quality
-from questionnaires import CODEBOOK_COLUMNS, codebook_rows, province_regions
+from questionnaires import CODEBOOK_COLUMNS
 from questionnaires import Wave as WaveDefinition
-from questionnaires.presentation import order_cells, order_columns
-from questionnaires.question_types import QuestionType, question_type
+from response_table import TableError
+from response_table.columns import response_batches
+from response_table.layout import Layout
+from response_table.queries import median_duration as median_duration_of
+from response_table.queries import tables, wave_definition
 
 from .db import db
-from .export_columns import (
-    ARROW_TYPES,
-    COLUMN_CELLS,
-    ItemAnswers,
-    ResponseBatch,
-    cells_one_by_one,
-    read_ahead,
-    response_batches,
-)
 from .export_formats import (
     CSV_CELLS,
     WRITERS,
@@ -58,7 +48,7 @@ from .export_formats import (
     iso_utc,
 )
 from .fieldwork import FIELDWORK_COLUMNS, fieldwork_rows
-from .models import DEFAULT_ORGANISATION, Questionnaire, Response, Wave, of_organisation
+from .models import DEFAULT_ORGANISATION, Response
 from .spreadsheet import write_text_csv
 
 CHUNK_ROWS = 20_000
@@ -90,136 +80,23 @@ def fieldwork_path_for(out: Path) -> Path:
     return out.with_name(out.stem + ".fieldwork.csv")
 
 
-class _Layout:
-    """Which columns the wave's table has (its codebook rows, in order) and how an answer code
-    becomes a cell."""
-
-    def __init__(self, wave: WaveDefinition):
-        self.wave = wave
-        self.codebook = codebook_rows(wave)
-        self.columns = [r["item"] for r in self.codebook]
-        self.types = {r["item"]: r["type"] for r in self.codebook}
-        self.questions = [(item, question_type(item)) for item in wave.items.values()]
-        self.demographic_codes = [i.code for i in wave.items.values() if i.kind == "demographic"]
-        # the quality rules read the answer codes of choice items and only whether the other
-        # questions were answered
-        self.choice_codes = [i.code for i, kind in self.questions
-                             if kind.choice and i.kind != "demographic"]
-        self.category_columns = [c for c in self.columns if self.types[c] == "category"]
-        if tuple(c for c in self.columns if self.types[c] == "flag") != FLAG_COLUMNS:
-            raise ExportError("the codebook's flag columns differ from analysis.quality's")
-        self.regions = province_regions()  # once: a lookup per row re-read the file's path
-        self.orders = order_columns(wave)  # randomised pages and options: the order shown
-        self.median_duration: float | None = None
-        self.items = [item.code for item, _ in self.questions]
-        self.schema = {c: ARROW_TYPES[self.types[c]] for c in self.columns}
-
-    def table(self, batch: ResponseBatch) -> pa.Table:
-        """A batch of responses as the table's columns (a ``pyarrow.Table``), flagged."""
-        n = len(batch)
-        columns: dict[str, pa.Array] = {
-            "response_id": batch.responses["public_id"],
-            "wave": pa.array(np.full(n, self.wave.year, dtype=np.int64))}
-        answered: dict[str, np.ndarray] = {}
-        for index, (item, kind) in enumerate(self.questions):
-            answers = ItemAnswers(batch.codes[index], batch.present[index],
-                                  batch.values.get(index))
-            rule = COLUMN_CELLS.get(kind.name)
-            # "not applicable" (9) is an answer and is exported as its code (docs/web.md)
-            columns.update(rule(item, answers) if rule is not None else
-                           cells_one_by_one(item, kind, answers, self.types))
-            answered[item.code] = (answers.present if _answered_is_stored(kind) else
-                                   np.array([kind.answered(answers.stored(r))
-                                             for r in range(n)], dtype=bool))
-        if "province" in columns:
-            # a province without a region mapping (another province list) leaves region empty
-            provinces = pa.array(list(self.regions), type=pa.string())
-            columns["region"] = pc.take(pa.array(list(self.regions.values()), type=pa.string()),
-                                        pc.index_in(columns["province"], value_set=provinces))
-        for name in ("started_at", "submitted_at"):
-            # the minute only, even for a row stored before times were cut at completion
-            moment = pc.floor_temporal(batch.responses[name], unit="minute")
-            columns[name] = pc.cast(moment, ARROW_TYPES["timestamp"])
-        if self.orders:
-            columns.update(self.shown_orders(batch.responses["presentation_seed"]))
-        columns["duration_s"] = pc.cast(batch.responses["duration_s"], pa.float64())
-        columns.update(self.flags(batch, columns["duration_s"], answered))
-        return pa.table([columns[c] if c in columns else pa.nulls(n, type=self.schema[c])
-                         for c in self.columns], names=self.columns)
-
-    def shown_orders(self, seeds: pa.Array) -> dict[str, pa.Array]:
-        """The ``order__`` columns: the order each response saw its randomised pages and
-        options in, from its presentation seed (per response in Python; only waves with
-        randomised order have such columns)."""
-        rows = [order_cells(self.orders, seed) for seed in seeds.to_pylist()]
-        return {column: pa.array([row[column] for row in rows], type=self.schema[column])
-                for column, _ in self.orders}
-
-    def flags(self, batch: ResponseBatch, duration: pa.Array, answered: dict[str, np.ndarray]
-              ) -> dict[str, pa.Array]:
-        """The quality-flag columns of a batch (the analysis's rule, on the same inputs)."""
-        frame = {"duration_s": duration.to_numpy(zero_copy_only=False)}
-        position = {code: i for i, code in enumerate(self.items)}
-        for code in self.choice_codes:
-            index = position[code]
-            frame[code] = np.where(batch.present[index], batch.codes[index], np.nan)
-        for code in self.items:  # answered or not, for the speeder floor
-            if code not in frame:
-                frame[code] = np.where(answered[code], 1.0, np.nan)
-        flags = flag_quality(pd.DataFrame(frame), self.wave,
-                             median_duration=self.median_duration)
-        return {c: pa.array(flags[c].to_numpy(dtype=np.int8), type=pa.int8())
-                for c in FLAG_COLUMNS}
-
-
-def _answered_is_stored(kind) -> bool:
-    """Whether the type counts every stored answer as answered (the base rule)."""
-    return type(kind).answered is QuestionType.answered
-
-
 def median_duration(wave_id: int) -> float | None:
     """Median ``duration_s`` of the wave's completed responses, as the table will carry it."""
-    query = select(Response.duration_s).where(
-        Response.wave_id == wave_id, Response.status == "complete",
-        Response.duration_s.is_not(None))
     with db.engine.connect() as connection:
-        result = connection.execution_options(yield_per=CHUNK_ROWS).execute(query)
-        values = np.fromiter((d for (d,) in result), dtype=float)
-    return float(np.median(values)) if len(values) else None
+        return median_duration_of(connection, wave_id, CHUNK_ROWS)
 
 
 def _wave_definition(year: int, organisation: str | None) -> tuple[int, WaveDefinition]:
-    row = db.session.execute(
-        select(Wave.id, Questionnaire.definition)
-        .outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id)
-        .where(of_organisation(year, organisation))
-    ).first()
-    if row is None:
-        raise ExportError(f"there is no wave {year}; load its questionnaire first")
-    if row.definition is None:
-        raise ExportError(f"wave {year} has no questionnaire loaded")
-    return row.id, WaveDefinition.from_dict(json.loads(row.definition))
-
-
-def _batches(engine, wave_id: int, items: list[str]) -> Iterator[ResponseBatch]:
-    """The wave's response batches from one read snapshot."""
-    with engine.connect() as connection:
-        if connection.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="REPEATABLE READ")
-        with connection.begin():
-            yield from response_batches(connection, wave_id, items, CHUNK_ROWS)
-
-
-def _tables(layout: _Layout, wave_id: int) -> Iterator[pa.Table]:
-    """The table in chunks of at most CHUNK_ROWS responses.  The next batch is read while this
-    one is flagged and written: the database, Arrow and NumPy release the GIL, so reading and
-    writing share two cores."""
-    reader = read_ahead(_batches(db.engine, wave_id, layout.items))
     try:
-        for batch in reader:
-            yield layout.table(batch)
-    finally:
-        reader.close()
+        return wave_definition(db.session.connection(), year,
+                               organisation or DEFAULT_ORGANISATION["code"])
+    except TableError as error:
+        raise ExportError(str(error)) from None
+
+
+def _tables(layout: Layout, wave_id: int) -> Iterator[pa.Table]:
+    """The table in chunks of at most CHUNK_ROWS responses (response_table.queries.tables)."""
+    return tables(db.engine, layout, wave_id, CHUNK_ROWS)
 
 
 @dataclass(frozen=True)
@@ -239,7 +116,7 @@ def response_page(wave_id: int, wave: WaveDefinition, after: int, limit: int,
     ``after``: the export's batch reader, pivot and cells (one batch, read in one snapshot),
     flagged as the export flags them, against ``median_duration``, the median of the whole
     wave (:func:`median_duration`)."""
-    layout = _Layout(wave)
+    layout = Layout(wave)
     layout.median_duration = median_duration
     with db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -345,7 +222,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
         if not out.parent.is_dir():
             raise ExportError(f"{out}: folder {out.parent} does not exist")
     wave_id, wave = _wave_definition(year, organisation)
-    layout = _Layout(wave)
+    layout = Layout(wave)
     if partition is not None and layout.types.get(partition) != "category":
         choices = ", ".join(layout.category_columns)
         raise ExportError(f"--partition {partition}: not a category column of wave {year} "
@@ -379,7 +256,7 @@ def export_responses(year: int, out: str | os.PathLike, *, language: str = "zh",
                         rows=rows, notes=notes)
 
 
-def _export_folder(folder: Path, spec: TableSpec, layout: _Layout, wave_id: int,
+def _export_folder(folder: Path, spec: TableSpec, layout: Layout, wave_id: int,
                    partition: str | None) -> ExportResult:
     """``DIR/wave=YEAR/`` with its Parquet files and ``_codebook.csv``, ``_fieldwork.csv``
     (readers of partitioned data skip names that start with ``_``), built under a temporary

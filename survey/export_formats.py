@@ -219,7 +219,7 @@ def parquet_schema(spec: TableSpec):
     """The table's Arrow schema with the codebook and fieldwork summary as metadata."""
     import pyarrow as pa
 
-    from .export_columns import ARROW_TYPES
+    from response_table.columns import ARROW_TYPES
 
     metadata = {
         "ten_norms.codebook": json.dumps(spec.codebook, ensure_ascii=False),

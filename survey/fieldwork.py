@@ -1,66 +1,24 @@
-"""The fieldwork summary of a wave: how many people started, completed and broke off.
-
-``X.fieldwork.csv`` beside every export, and the Parquet export's ``ten_norms.fieldwork``
-metadata (docs/web.md).  A response row is created when a person passes the consent page, so
-every response of the wave *started*; ``complete`` ones *completed*; the rest *broke off* (this
-includes people still answering while the wave is open).  Dates have day precision only, in the
-survey's time zone (``SURVEY_TIMEZONE``, the zone of the wave's open and close dates): finer times
-of when people took part do not belong in a summary that is shared.
-"""
+"""The fieldwork summary of a wave (response_table/fieldwork.py) in the app: the database and
+time zone (``SURVEY_TIMEZONE``) of the app context."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import case, func, select
+
+from response_table.fieldwork import FIELDWORK_COLUMNS, completion_rate
+from response_table.fieldwork import fieldwork_rows as read_fieldwork_rows
 
 from .db import db
-from .models import Response, Wave, of_organisation
+from .models import DEFAULT_ORGANISATION
 
-FIELDWORK_COLUMNS = ("wave", "opens", "closes", "first_response_date", "last_response_date",
-                     "started", "completed", "broken_off", "completion_rate")
-
-
-def _local_date(moment: datetime | None) -> str:
-    """Naive-UTC database time → the ISO date in the survey's time zone ('' when None)."""
-    if moment is None:
-        return ""
-    zone = ZoneInfo(current_app.config["SURVEY_TIMEZONE"])
-    return moment.replace(tzinfo=UTC).astimezone(zone).date().isoformat()
-
-
-def _iso(day: date | None) -> str:
-    return day.isoformat() if day else ""
-
-
-def completion_rate(started: int, completed: int) -> str:
-    """``completed / started`` to four decimals; '' when nobody started."""
-    return f"{completed / started:.4f}" if started else ""
+__all__ = ["FIELDWORK_COLUMNS", "completion_rate", "fieldwork_rows"]
 
 
 def fieldwork_rows(year: int, organisation: str | None = None) -> list[dict[str, str]]:
-    """One row (a list, so several waves fit the same shape) for wave ``year`` of
-    ``organisation`` (a code; None: the default one); values are strings exactly as the CSV
-    carries them."""
-    wave = db.session.execute(
-        select(Wave).where(of_organisation(year, organisation))).scalar_one()
-    started, completed, first, last = db.session.execute(
-        select(func.count(Response.id),
-               func.count(case((Response.status == "complete", Response.id))),
-               func.min(Response.started_at),
-               func.max(Response.updated_at))
-        .where(Response.wave_id == wave.id)
-    ).one()
-    return [{
-        "wave": str(year),
-        "opens": _iso(wave.opens),
-        "closes": _iso(wave.closes),
-        "first_response_date": _local_date(first),
-        "last_response_date": _local_date(last),
-        "started": str(started),
-        "completed": str(completed),
-        "broken_off": str(started - completed),
-        "completion_rate": completion_rate(started, completed),
-    }]
+    """One row for wave ``year`` of ``organisation`` (a code; None: the default one); values
+    are strings exactly as the CSV carries them."""
+    return read_fieldwork_rows(db.session.connection(), year,
+                               organisation or DEFAULT_ORGANISATION["code"],
+                               ZoneInfo(current_app.config["SURVEY_TIMEZONE"]))

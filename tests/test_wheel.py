@@ -152,6 +152,9 @@ def test_the_wheel_carries_its_data_and_runs_from_a_fresh_virtualenv(tmp_path):
             "messages.mo", "survey/translations/en/LC_MESSAGES/messages.mo"} <= expected
     assert not expected - names, f"missing from the wheel: {sorted(expected - names)}"
     assert not [n for n in names if n.startswith(NOT_SHIPPED)]
+    # the table building the export and `survey-analysis --database` share
+    assert {"response_table/__init__.py", "response_table/columns.py",
+            "response_table/layout.py", "response_table/queries.py"} <= names
 
     # 2. a fresh virtualenv with the wheel and its dependencies
     venv = _make_virtualenv(tmp_path, env)
@@ -200,3 +203,14 @@ def test_the_wheel_carries_its_data_and_runs_from_a_fresh_virtualenv(tmp_path):
     assert "@page" in report  # the stylesheet, inlined from analysis/report/templates/
     assert re.search(r"[\u4e00-\u9fff]{4}", report)
     assert "2026" in report and "N10" in report
+
+    # 6. the analysis reads the installed instance's database (read-only): the wave is there,
+    # without completed responses yet
+    database = f"sqlite:///{Path(seen['instance']) / 'survey.sqlite'}"
+    read = subprocess.run([str(bin_dir / "survey-analysis"), "estimate", "--database", database,
+                           "--org", "national", "--waves", year, "--items", "N01_A1", "--out",
+                           str(work / "e.csv")], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert read.returncode == 2, read.stderr
+    assert read.stderr.strip() == ("survey-analysis estimate: error: organisation national: no "
+                                   f"completed responses in wave(s) {year}"), read.stderr

@@ -39,8 +39,15 @@ def engine_parent() -> argparse.ArgumentParser:
 
 def uses_dask(args) -> bool:
     """Whether the command runs on the Dask engine (see the module docstring)."""
+    from analysis.commands.options import data_sources
     from analysis.dask_engine import AUTO_DASK_BYTES, data_bytes, is_partitioned, parquet_files
 
+    if not all(isinstance(s, str) for s in data_sources(args)):
+        if args.engine == "dask" or args.scheduler:
+            raise AnalysisInputError("--database is analysed in memory; the Dask engine reads a "
+                                     "folder or glob of Parquet files (leave out --engine dask "
+                                     "and --scheduler)")
+        return False
     data = args.data if isinstance(args.data, str) else args.data[0]
     partitioned = [d for d in ([args.data] if isinstance(args.data, str) else args.data)
                    if is_partitioned(d)]

@@ -19,23 +19,95 @@ LONELY_PSU_RULES = ("fail", "remove", "adjust", "average", "certainty")
 
 
 # --------------------------------------------------------------------------- parent parsers
-def data_parent() -> argparse.ArgumentParser:
+def data_parent(waves_option: bool = True) -> argparse.ArgumentParser:
+    """DATA files, or the survey database (:func:`add_database_options`); ``waves_option``
+    False for a command with its own ``--waves`` (trend), which then also says which waves
+    are read from the database."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("data", metavar="DATA", nargs="+",
+    p.add_argument("data", metavar="DATA", nargs="*",
                    help="responses table (.csv, .parquet, SPSS .sav or Stata .dta; its codebook "
                         "X.codebook.csv or Parquet metadata gives the questionnaire); several "
                         "files are pooled, each an independent survey (e.g. one per province): "
                         "strata = file x stratum, PSUs nested in them, weights as given, a "
-                        "'source' column holds each file's label")
+                        "'source' column holds each file's label. Or none, with --database")
     p.add_argument("--pool-labels", metavar="A,B,...",
                    help="with several DATA files: the 'source' label of each, in order "
                         "(default: the file names without their suffix)")
+    add_database_options(p, waves_option)
     return p
 
 
+def add_database_options(parser, waves_option: bool = True) -> None:
+    """``--database URL --org CODE [--waves Y,Y] [--include-children] [--timezone Z]``: an
+    organisation's waves read from the survey database instead of DATA
+    (:mod:`analysis.database`)."""
+    from analysis.database import DEFAULT_TIMEZONE, URL_VARIABLE
+
+    g = parser.add_argument_group(
+        "the survey database (instead of DATA: the export's table, codebook and fieldwork "
+        "summary, read only)")
+    g.add_argument("--database", metavar="URL",
+                   help="sqlite:///path/survey.sqlite or postgresql://user@host/db (default: "
+                        f"the environment variable {URL_VARIABLE}, which keeps a password off "
+                        "the command line)")
+    g.add_argument("--org", metavar="CODE",
+                   help="the organisation whose waves are read (needed with --database)")
+    if waves_option:
+        g.add_argument("--waves", metavar="Y1,Y2,...",
+                       help="the waves to read (default: the ones the command asks for, else "
+                            "every wave of --org with a questionnaire)")
+    g.add_argument("--include-children", action="store_true",
+                   help="also read the same waves of every organisation below --org, each "
+                        "pooled as an independent survey ('source' = organisation code)")
+    g.add_argument("--timezone", default=DEFAULT_TIMEZONE, metavar="ZONE",
+                   help="time zone of the fieldwork summary's dates, the app's "
+                        f"SURVEY_TIMEZONE (default {DEFAULT_TIMEZONE})")
+
+
+def data_sources(args, waves=None) -> list:
+    """What the command reads: its DATA files, or (``--database``/``--org``) one
+    :class:`analysis.database.DatabaseSource` per organisation; ``waves`` are the waves the
+    command needs (read from the database when ``--waves`` is not given).  Looked up once per
+    command."""
+    cached = getattr(args, "_sources", None)
+    if cached is not None:
+        return cached
+    data = [args.data] if isinstance(args.data, str) else list(args.data or ())
+    org = getattr(args, "org", None)
+    if getattr(args, "database", None) is None and org is None:
+        if getattr(args, "include_children", False):
+            raise AnalysisInputError("--include-children needs --database URL --org CODE")
+        if not data:
+            raise AnalysisInputError("give a DATA file, or --database URL --org CODE")
+        sources = data
+    else:
+        from analysis.database import database_sources, database_url
+
+        if data:
+            raise AnalysisInputError(f"give DATA ({data[0]}) or --database, not both")
+        if org is None:
+            raise AnalysisInputError("--database needs --org CODE (the organisation whose "
+                                     "waves are read)")
+        given = parse_numbers(getattr(args, "waves", None), "--waves", int, "year")
+        sources = database_sources(database_url(args.database), org,
+                                   given if given is not None else waves,
+                                   include_children=args.include_children,
+                                   timezone=args.timezone)
+    args._sources = sources
+    return sources
+
+
 def data_name(args) -> str:
-    """How messages name the data: the file, or the pooled files."""
-    return " + ".join(args.data)
+    """How messages name the data: the file, or the pooled files (organisations)."""
+    return " + ".join(map(str, data_sources(args)))
+
+
+def source_columns(source) -> list[str]:
+    """The column names of a DATA file or database source, without reading its rows."""
+    from analysis.io import response_columns
+
+    reader = getattr(source, "columns", None)
+    return reader() if callable(reader) else response_columns(source)
 
 
 def design_parent() -> argparse.ArgumentParser:
@@ -249,11 +321,8 @@ def replicate_spec(args):
                                  "or other)")
     if args.seed is not None:
         raise AnalysisInputError("--seed applies to --replicates bootstrap/subbootstrap")
-    from analysis.io import response_columns
-
-    data = getattr(args, "data", None)
-    files = [data] if isinstance(data, str) else list(data or ())
-    matched = [tuple(matching_columns(response_columns(f), given, str(f))) for f in files]
+    files = data_sources(args)
+    matched = [tuple(matching_columns(source_columns(f), given, str(f))) for f in files]
     for f, cols in zip(files[1:], matched[1:], strict=True):
         if cols != matched[0]:
             raise AnalysisInputError(f"{f}: --repweights '{given}' matches {len(cols)} "
@@ -319,11 +388,12 @@ def load(args, *, waves=None, columns=None, require_wave: bool = True, estimated
     options = dict(waves=waves, keep_flagged=args.keep_flagged,
                    recode_invalid=args.recode_invalid, columns=columns,
                    require_wave=require_wave)
-    if len(args.data) == 1:
+    sources = data_sources(args, waves)
+    if len(sources) == 1:
         if args.pool_labels:
             raise AnalysisInputError("--pool-labels names the source of each of several DATA "
                                      "files; one file was given")
-        survey = load_survey(args.data[0], **options)
+        survey = load_survey(sources[0], **options)
     else:
         survey = load_pooled(args, **options)
     survey.refuse_free_text(list(estimated))
@@ -338,7 +408,7 @@ def load_pooled(args, **options):
     labels = split_list(args.pool_labels, "--pool-labels", "label") if args.pool_labels \
         else None
     weight = getattr(args, "base_weight", None) or getattr(args, "weight", None)
-    return pool(args.data, labels=labels, weight=weight, **options)
+    return pool(data_sources(args), labels=labels, weight=weight, **options)
 
 
 # --------------------------------------------------------------------------- writing

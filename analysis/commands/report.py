@@ -14,6 +14,8 @@ from analysis.errors import AnalysisInputError
 
 
 def register(subparsers) -> None:
+    from analysis.commands.options import add_database_options
+
     p = subparsers.add_parser(
         "report",
         help="write the PDF (or HTML) trend report",
@@ -21,24 +23,34 @@ def register(subparsers) -> None:
                     "indicator table, methodology annex) from DATA and a report plan. "
                     "See analysis/report/example_plan.yaml.",
     )
-    p.add_argument("data", metavar="DATA", help="responses table (.csv or .parquet)")
+    p.add_argument("data", metavar="DATA", nargs="?",
+                   help="responses table (.csv or .parquet); or none, with --database")
     p.add_argument("--plan", required=True, metavar="PLAN.yaml", help="report plan (YAML)")
     p.add_argument("--out", required=True, metavar="FILE", help="report file to write")
     p.add_argument("--format", choices=("pdf", "html"), default=None,
                    help="pdf or html (default: from the --out suffix, else pdf)")
     p.add_argument("--language", choices=("zh", "en"), default=None,
                    help="report language (default: the plan's, else zh)")
+    add_database_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from analysis.commands.engine import refuse_partitioned
+    from analysis.commands.options import data_sources
     from analysis.report.findings import build_findings
     from analysis.report.fonts import NoCJKFontError, find_cjk_font
     from analysis.report.plan import load_plan
     from analysis.report.render import write_report
 
-    refuse_partitioned(args.data, "report")
+    sources = data_sources(args)
+    if len(sources) > 1:
+        raise AnalysisInputError("--include-children pools several organisations' "
+                                 "surveys, which the report does not; write one report per "
+                                 "organisation")
+    (data,) = sources
+    if isinstance(data, str):
+        refuse_partitioned(data, "report")
     started = time.perf_counter()
     plan = load_plan(args.plan).with_language(args.language)
     try:
@@ -47,7 +59,7 @@ def run(args) -> int:
         raise AnalysisInputError(str(exc)) from None
 
     with _progress() as bar:
-        findings = build_findings(args.data, plan, progress=bar.step)
+        findings = build_findings(data, plan, progress=bar.step)
         rendered = write_report(findings, args.out, lang=plan.language, fmt=args.format,
                                 sections=plan.sections, progress=bar.step)
     pages = f", {rendered.pages} pages" if rendered.pages else ""

@@ -49,8 +49,8 @@ def series_path(out: str):
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "trend",
-        parents=[data_parent(), design_parent(), cleaning_parent(), output_parent("T.csv"),
-                 engine_parent()],
+        parents=[data_parent(waves_option=False), design_parent(), cleaning_parent(),
+                 output_parent("T.csv"), engine_parent()],
         help="linear trend over three or more waves, with per-wave series",
         description="Design-based test for a linear trend per item and per Ten Norms "
                     "indicator over three or more waves (pooled design: strata = wave x "
@@ -61,7 +61,8 @@ def register(subparsers) -> None:
                    help="item codes (N04_P1) and indicators (N04.practice, N04.gap, "
                         "index.practice, ...)")
     p.add_argument("--waves", metavar="Y1,Y2,Y3,...",
-                   help="the waves (at least three; default: every wave in DATA)")
+                   help="the waves (at least three; default: every wave in DATA); with --database, "
+                        "the waves read")
     p.add_argument("--level", type=float, default=0.95, help="confidence level (default 0.95)")
     p.add_argument("--common-items", action="store_true",
                    help="score indicators on the items every wave shares with the same wording")

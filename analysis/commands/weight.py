@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from analysis.commands.options import (
         calibration_options,
         data_name,
+        data_sources,
         load_pooled,
         say,
         sidecar,
@@ -91,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     # the pipeline's reading and answer-code checks, but every row and every code kept
     options = dict(keep_flagged=True, recode_invalid=args.recode_invalid,
                    recode_not_applicable=False, require_wave=False)
-    survey = (load_survey(args.data[0], **options) if len(args.data) == 1
+    sources = data_sources(args)
+    survey = (load_survey(sources[0], **options) if len(sources) == 1
               else load_pooled(args, **options))
     data = pd.concat(survey.frames.values()).sort_index() if len(survey.frames) > 1 \
         else next(iter(survey.frames.values()))

@@ -209,3 +209,33 @@ def test_cli_bad_input_is_one_line_exit_2(files, capsys, responses):
     code, _, _ = run(capsys, "estimate", lonely_file, "--items", "N01_A1", "--strata",
                      "stratum", "--psu", "psu", "--lonely-psu", "adjust", "--out", out)
     assert code == 0
+
+
+def test_database_requests_that_need_no_survey_database_are_one_line(tmp_path, capsys,
+                                                                      monkeypatch):
+    """`--database`/`--org` mistakes found before or on opening the database (the ones that
+    need the app's tables are in tests/web/test_analysis_database.py)."""
+    import sqlite3
+
+    from analysis.database import URL_VARIABLE
+
+    monkeypatch.delenv(URL_VARIABLE, raising=False)
+    out = ["--items", "N01_A1", "--out", tmp_path / "e.csv"]
+    assert "--org needs --database URL (or the environment variable " \
+        "SURVEY_ANALYSIS_DATABASE_URL)" in one_line_error(capsys, "estimate", "--org", "X", *out)
+    assert "give a DATA file, or --database URL --org CODE" in one_line_error(
+        capsys, "compare", "--base", "2024", "--current", "2025", *out)
+    assert "--include-children needs --database URL --org CODE" in one_line_error(
+        capsys, "model", "d.csv", "--formula", "N01_A1 ~ 1", "--include-children", "--out",
+        tmp_path / "m.csv")
+    assert "--database: 'nonsense' is not a database URL" in one_line_error(
+        capsys, "estimate", "--database", "nonsense", "--org", "X", *out)
+    hidden = one_line_error(capsys, "estimate", "--database", "::user:pw@host", "--org", "X",
+                            *out)
+    assert "'::user:***@host' is not a database URL" in hidden and "pw" not in hidden
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).close()  # a SQLite file without the survey's tables
+    err = one_line_error(capsys, "trend", "--database", f"sqlite:///{empty}", "--org", "X",
+                         "--items", "N01_A1", "--out", tmp_path / "t.csv")
+    assert f"database sqlite:///{empty}: cannot read (no such table: organisations)" in err
+    assert empty.stat().st_size == 0  # opened read-only: not even a header written
