@@ -29,6 +29,7 @@ from .db import db
 from .models import ApiToken, User, to_minute, utc_now
 
 PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024
 API_TOKEN_PREFIX = "tn_"
 TOKEN_PREFIX_LENGTH = 11  # "tn_" and 8 characters: what the console and revoke-token show
 # what an API token or a typed e-mail address may look like before it reaches a query
@@ -106,8 +107,8 @@ def password_problem(password: str) -> str | None:
     """Why ``password`` cannot be used, or None."""
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"the password must have at least {PASSWORD_MIN_LENGTH} characters"
-    if len(password) > 1024:
-        return "the password must have at most 1024 characters"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"the password must have at most {PASSWORD_MAX_LENGTH} characters"
     return None
 
 

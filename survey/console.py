@@ -338,6 +338,8 @@ ACCOUNT_PROBLEMS = {
         "This account exists already and keeps its password: leave the password empty."),
     "short_password": lambda r: _(
         "The password must have at least %(length)s characters.", **r.details),
+    "long_password": lambda r: _(
+        "The password must have at most %(length)s characters.", **r.details),
     "last_root_admin": lambda r: _(
         "%(org)s would have no active admin left. Give another account the admin role "
         "there first.", **r.details),

@@ -137,6 +137,9 @@ def add_member(org: Organisation, email: str, role: str,
         return user, None
     shown = None
     if password:
+        if len(password) > accounts.PASSWORD_MAX_LENGTH:
+            raise AccountRefused("long_password", "password",
+                                 length=accounts.PASSWORD_MAX_LENGTH)
         if accounts.password_problem(password):
             raise AccountRefused("short_password", "password",
                                  length=accounts.PASSWORD_MIN_LENGTH)

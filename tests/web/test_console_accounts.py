@@ -123,6 +123,8 @@ def test_adding_an_account_shows_its_password_once_and_it_signs_in(tree):
     ({"email": "a@example.org", "role": "owner"}, "role", "Please choose one of the roles."),
     ({"email": "a@example.org", "role": "viewer", "password": "short"}, "password",
      "at least 12 characters"),
+    ({"email": "a@example.org", "role": "viewer", "password": "p" * 1050}, "password",
+     "at most 1024 characters"),
     ({"email": "admin.sc@example.org", "role": "viewer"}, "email", "has a role here already"),
 ])
 def test_form_errors_stand_next_to_their_field(tree, data, field, message):
