@@ -397,20 +397,20 @@ def _member_action(code: str, user_id: int, change):
     return redirect(url_for("console.members", code=org.code), code=303)
 
 
-@bp.post("/<code>/members/<int:user_id>/role")
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/role")
 @login_required
 def change_role(code: str, user_id: int):
     role = request.form.get("role", "")[:20]
     return _member_action(code, user_id, lambda found: staff_accounts.change_role(found, role))
 
 
-@bp.post("/<code>/members/<int:user_id>/remove")
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/remove")
 @login_required
 def remove_member(code: str, user_id: int):
     return _member_action(code, user_id, staff_accounts.remove_member)
 
 
-@bp.post("/<code>/members/<int:user_id>/active")
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/active")
 @login_required
 def set_active(code: str, user_id: int):
     active = request.form.get("active") == "1"
@@ -453,7 +453,7 @@ def create_token():
     return response
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
 @login_required
 def revoke_token(token_id: int):
     if not csrf_ok():

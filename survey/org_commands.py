@@ -188,8 +188,8 @@ def revoke_token_command(token: str | None, email: str | None, every: bool):
 def _token(text: str) -> ApiToken:
     """The token with this number, first characters or full text."""
     text = text.strip()
-    if text.isdigit() and len(text) < 12:
-        row = db.session.get(ApiToken, int(text))
+    if text.isascii() and text.isdigit():
+        row = db.session.get(ApiToken, int(text)) if int(text) < 2**31 else None
     elif text.startswith(accounts.API_TOKEN_PREFIX) and len(text) > accounts.TOKEN_PREFIX_LENGTH:
         row = db.session.execute(select(ApiToken).where(
             ApiToken.token_hash == accounts.api_token_hash(text))).scalar_one_or_none()

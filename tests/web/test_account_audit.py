@@ -153,6 +153,7 @@ def test_revoke_token_by_number_prefix_or_token_and_the_next_request_is_401(tree
 def test_revoke_token_mistakes_are_one_line(tree, runner):
     one_line_error(invoke(runner, "revoke-token"), "give a token")
     one_line_error(invoke(runner, "revoke-token", "999"), "there is no API token '999'")
+    one_line_error(invoke(runner, "revoke-token", "9" * 30), "there is no API token")
     one_line_error(invoke(runner, "revoke-token", "tn_abcdefgh"), "there is no API token")
     one_line_error(invoke(runner, "revoke-token", "hello"), "give a token's number")
     one_line_error(invoke(runner, "revoke-token", "--email", "x@example.org"), "--all")

@@ -284,3 +284,10 @@ def test_nobody_revokes_another_persons_token(tree):
     assert tree.test_client().get(
         "/api/v1/orgs", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert tree.test_client().get("/console/tokens").status_code == 303  # signed out
+
+
+def test_numbers_beyond_the_database_integers_are_404_not_500(tree):
+    client = signed_in(tree, staff(tree, "admin"))
+    for path in ("/console/SC/members/99999999999999999999/remove",
+                 "/console/SC/members/2147483648/role", "/console/tokens/9223372036854775808/revoke"):
+        assert client.post(path, data={"role": "viewer"}).status_code == 404, path
