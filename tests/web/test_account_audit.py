@@ -183,3 +183,43 @@ def test_each_token_has_its_own_rate_limit_with_a_json_429(make_app):
     with app.test_request_context():
         assert blocked_for("api_token", api_token_hash(first)) > 0
         assert blocked_for("api_token", api_token_hash(second)) == 0
+
+
+REDIS_URL = "redis://127.0.0.1:6379/5"  # a database number of these tests' own
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        import redis
+    except ImportError:
+        pytest.skip("the Redis client package `redis` is not installed (pip install redis)")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis server reachable at {REDIS_URL} ({exc})")
+    return REDIS_URL
+
+
+def test_workers_share_a_tokens_count_through_redis(make_app, redis_url, tmp_path):
+    """Two workers (two apps) on one Redis and one database: a token's requests count once
+    across them, under the token's hash, never the token."""
+    import redis
+
+    from survey.accounts import api_token_hash
+
+    database = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    one = make_app(database=database, install=False, RATELIMIT_STORAGE_URI=redis_url,
+                   API_RATE_LIMIT="3 per minute")
+    two = make_app(database=database, install=False, RATELIMIT_STORAGE_URI=redis_url,
+                   API_RATE_LIMIT="3 per minute")
+    with one.app_context():
+        db.create_all()
+    build_tree(one)
+    token = token_for(one, staff(one, "viewer"))
+    answers = [worker.test_client().get("/api/v1/orgs", headers=bearer(token)).status_code
+               for worker in (one, two, one, two)]
+    assert answers == [200, 200, 200, 429]
+    keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*api_token*")]
+    assert any(api_token_hash(token) in key for key in keys), keys
+    assert not any(token in key for key in keys)
