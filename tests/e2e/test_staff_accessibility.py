@@ -133,7 +133,7 @@ def accounts_org(live_survey, demo_password):
     return "ACC"
 
 
-def _check_accounts_pages(live_survey, phone, lang: str) -> None:
+def _check_accounts_pages(live_survey, phone, lang: str) -> None:  # noqa: F811
     base = live_survey.base_url
     phone.goto(f"{base}/console/ACC/members")
     assert phone.locator("ul.members li").count() >= 2

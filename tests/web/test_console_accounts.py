@@ -133,7 +133,7 @@ def test_form_errors_stand_next_to_their_field(tree, data, field, message):
     assert page.status_code == 400
     error = re.search(rf'<p class="field-error" id="{field}-error">([^<]+)</p>', page.text)
     assert error and message in error.group(1)
-    assert f'aria-describedby="' in page.text and 'aria-invalid="true"' in page.text
+    assert 'aria-describedby="' in page.text and 'aria-invalid="true"' in page.text
     if data["email"] and "@" in data["email"] and field != "email":
         assert f'value="{data["email"]}"' in page.text  # what was typed stays
 
@@ -289,5 +289,6 @@ def test_nobody_revokes_another_persons_token(tree):
 def test_numbers_beyond_the_database_integers_are_404_not_500(tree):
     client = signed_in(tree, staff(tree, "admin"))
     for path in ("/console/SC/members/99999999999999999999/remove",
-                 "/console/SC/members/2147483648/role", "/console/tokens/9223372036854775808/revoke"):
+                 "/console/SC/members/2147483648/role",
+                 "/console/tokens/9223372036854775808/revoke"):
         assert client.post(path, data={"role": "viewer"}).status_code == 404, path

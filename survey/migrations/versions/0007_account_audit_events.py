@@ -15,8 +15,8 @@ those).  Nothing already stored changes: every existing row keeps its organisati
 random bits), shown in the console's token list and accepted by ``revoke-token``.  Tokens made
 before have none (only their SHA-256 was kept): they are listed and revoked by their number.
 
-Downgrade drops the prefixes and deletes the rows without an organisation (they cannot satisfy NOT NULL) and makes
-the column NOT NULL again; the account events with an organisation stay.
+Downgrade drops the prefixes and deletes the rows without an organisation (they cannot satisfy
+NOT NULL), then makes the column NOT NULL again; the account events with an organisation stay.
 """
 import sqlalchemy as sa
 from alembic import op
