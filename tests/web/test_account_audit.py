@@ -223,3 +223,35 @@ def test_workers_share_a_tokens_count_through_redis(make_app, redis_url, tmp_pat
     keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*api_token*")]
     assert any(api_token_hash(token) in key for key in keys), keys
     assert not any(token in key for key in keys)
+
+
+def test_migration_0007_keeps_the_trail_and_its_downgrade_drops_only_unattached_events(
+        make_app):
+    from sqlalchemy import text
+
+    from survey.db import alembic_config, migration_connection, upgrade_database
+
+    app = make_app(install=False)
+    with app.app_context():
+        upgrade_database("0006")
+        now = {"n": "2026-01-01 00:00:00"}
+        db.session.execute(text(
+            "INSERT INTO audit_events (created_at, user_email, organisation_id, action, detail) "
+            "VALUES (:n, 'a@example.org', 1, 'export', 'csv')"), now)
+        db.session.commit()
+        upgrade_database()
+        assert db.session.execute(text("SELECT action, organisation_id FROM audit_events")
+                                  ).all() == [("export", 1)]
+        db.session.execute(text(
+            "INSERT INTO audit_events (created_at, user_email, organisation_id, action, detail) "
+            "VALUES (:n, 'x@example.org', NULL, 'login_failed', 'password'), "
+            "(:n, 'b@example.org', 1, 'login', 'password')"), now)
+        db.session.commit()
+        from alembic import command
+
+        with migration_connection() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+        assert db.session.execute(text("SELECT action FROM audit_events ORDER BY id")
+                                  ).scalars().all() == ["export", "login"]
+        columns = {c["name"] for c in db.inspect(db.engine).get_columns("api_tokens")}
+        assert "prefix" not in columns
