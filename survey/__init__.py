@@ -81,6 +81,7 @@ ENVIRONMENT = {
     "EXPORT_DIR": ("EXPORT_DIR", str),
     "EXPORT_KEEP_HOURS": ("EXPORT_KEEP_HOURS", _hours),
     "EXPORT_JOBS_INLINE": ("EXPORT_JOBS_INLINE", _flag),
+    "API_RATE_LIMIT": ("API_RATE_LIMIT", str),
 }
 
 

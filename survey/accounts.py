@@ -24,11 +24,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from . import audit
 from .db import db
 from .models import ApiToken, User, to_minute, utc_now
 
 PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024
 API_TOKEN_PREFIX = "tn_"
+TOKEN_PREFIX_LENGTH = 11  # "tn_" and 8 characters: what the console and revoke-token show
 # what an API token or a typed e-mail address may look like before it reaches a query
 _API_TOKEN = re.compile(r"tn_[A-Za-z0-9_-]{40,60}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
@@ -104,8 +107,8 @@ def password_problem(password: str) -> str | None:
     """Why ``password`` cannot be used, or None."""
     if len(password) < PASSWORD_MIN_LENGTH:
         return f"the password must have at least {PASSWORD_MIN_LENGTH} characters"
-    if len(password) > 1024:
-        return "the password must have at most 1024 characters"
+    if len(password) > PASSWORD_MAX_LENGTH:
+        return f"the password must have at most {PASSWORD_MAX_LENGTH} characters"
     return None
 
 
@@ -116,13 +119,30 @@ def api_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(user: User) -> str:
-    """A new token for ``user``; only its hash is stored, so this is the one chance to show
-    it."""
+def create_api_token(user: User, by: User | None = None) -> str:
+    """A new token for ``user``; only its hash (and its first characters) is stored, so this
+    is the one chance to show it.  Audited (``by``: who made it; None: a command)."""
     token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=api_token_hash(token)))
+    row = ApiToken(user_id=user.id, token_hash=api_token_hash(token),
+                   prefix=token[:TOKEN_PREFIX_LENGTH])
+    db.session.add(row)
+    db.session.flush()
+    audit.record_account("create_token", user, by=by, by_email=None if by else audit.COMMAND_LINE,
+                         detail=f"{user.email}: token {row.id} ({row.prefix}…)")
     db.session.commit()
     return token
+
+
+def revoke_api_token(token: ApiToken, by: User | None = None) -> bool:
+    """Revoke ``token`` now (the next request with it is 401); False if it already was."""
+    if token.revoked_at is not None:
+        return False
+    token.revoked_at = utc_now()
+    audit.record_account("revoke_token", token.user, by=by,
+                         by_email=None if by else audit.COMMAND_LINE,
+                         detail=f"{token.user.email}: token {token.id} ({token.prefix or '?'}…)")
+    db.session.commit()
+    return True
 
 
 def user_for_api_token(token: str) -> User | None:

@@ -9,6 +9,10 @@ checked with ``survey.permissions.can`` through ``survey.staff_waves``, as in th
 (a sibling's), 404 for what does not exist.  Errors are JSON (``{"code": 404, "status":
 "Not Found", "message": …}``), never an HTML page and never a 500.
 
+Each API token may make ``API_RATE_LIMIT`` requests (default 600 a minute, counted per token
+in ``RATELIMIT_STORAGE_URI``, survey/limits.py); beyond it the answer is a JSON 429 with
+``Retry-After``.
+
 Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``POST /orgs/CODE/waves`` (a draft
 wave from the item bank, organisers), ``GET /waves/CODE/YEAR`` (status and monitoring),
 ``GET /waves/CODE/YEAR/questionnaire`` and ``/codebook``,
@@ -25,17 +29,18 @@ import json
 from datetime import UTC
 from types import SimpleNamespace
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, g, jsonify, request, url_for
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
-from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.exceptions import TooManyRequests, UnprocessableEntity
 
 from questionnaires import CODEBOOK_COLUMNS, codebook_rows
 from questionnaires.model import STUDY_FIELDS
 
-from . import staff_waves, wave_builder
+from . import limits, staff_waves, wave_builder
 from .auth import api_csrf_ok
+from .errors import json_error
 from .models import ExportJob
 from .monitoring import wave_monitoring
 from .permissions import (
@@ -203,8 +208,20 @@ class CreatedWaveSchema(WaveSchema):
 def _authenticated():
     if not current_user.is_authenticated:
         abort(401)
+    if g.get("api_token_hash"):
+        wait = limits.api_token_wait(g.api_token_hash)
+        if wait:
+            return _too_many(wait)
     if not api_csrf_ok():
         abort(400, description="the X-CSRFToken header is missing or stale")
+
+
+def _too_many(wait: int):
+    """429 in JSON with ``Retry-After``: this token made more than ``API_RATE_LIMIT``."""
+    response = json_error(429, TooManyRequests(
+        description=f"this API token is over its rate limit; retry after {wait} seconds"))
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _wave_detail(wave):

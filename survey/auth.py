@@ -44,7 +44,7 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
-from . import accounts, limits
+from . import accounts, audit, limits
 from .db import db
 from .forms import csrf_ok
 from .models import User
@@ -78,8 +78,10 @@ def _count_failure(email: str) -> None:
     limits.count("login_address", limits.address_key())
 
 
-def _sign_in(user: User):
-    """Rotate the session, then put the account in it."""
+def _sign_in(user: User, how: str):
+    """Rotate the session, then put the account in it (and into the audit trail)."""
+    audit.record_account("login", user, detail=how)
+    db.session.commit()
     session.clear()
     login_user(user)
     session[SIGNED_IN_AT] = int(time.time())
@@ -121,6 +123,7 @@ def login():
     user = accounts.authenticate(email, password)
     if user is None:
         _count_failure(email)
+        audit.record_failed_sign_in(email, "password")
         return _form_page("auth/login.html", email=email, errors={
             "password": _("The e-mail address or the password is not right.")})
     if user.totp_secret:
@@ -128,7 +131,7 @@ def login():
         session[PENDING_USER] = user.session_key
         session[PENDING_SINCE] = int(time.time())
         return redirect(url_for("auth.code", next=request.args.get("next") or None), code=303)
-    return _sign_in(user)
+    return _sign_in(user, "password")
 
 
 def _pending_user() -> User | None:
@@ -162,9 +165,10 @@ def code():
             "Too many failed attempts. Please wait a few minutes and try again."))
     if not accounts.accept_totp(user, typed):
         _count_failure(user.email)
+        audit.record_failed_sign_in(user.email, "sign-in code")
         return _form_page("auth/code.html", error=_(
             "This code is not right. Please enter the code your app shows now."))
-    return _sign_in(user)
+    return _sign_in(user, "password and sign-in code")
 
 
 @bp.post("/logout")
@@ -175,6 +179,7 @@ def logout():
         user = db.session.get(User, current_user.id)
         if user is not None:
             user.session_key = accounts.new_session_key()
+            audit.record_account("logout", user)
             db.session.commit()
     logout_user()
     session.clear()
@@ -203,6 +208,7 @@ def load_user_from_request(req) -> User | None:
     user = accounts.user_for_api_token(token.strip())
     if user is not None:
         g.authenticated_by_token = True
+        g.api_token_hash = accounts.api_token_hash(token.strip())
     return user
 
 

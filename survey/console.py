@@ -7,6 +7,11 @@ Organisers create a wave from the item bank or an XLSForm (``new-wave``) and pre
 pages read-only; analysts and organisers read the answers to its short text questions
 (``texts``, audited).
 
+Admins manage accounts (``members``): the members of their organisation and of its
+descendants, a new account or role, a changed or removed role, an account deactivated or
+reactivated (``survey.staff_accounts``).  Every signed-in user lists, creates and revokes their
+own API tokens (``tokens``).
+
 Routes are thin: the permission check on every object and the actions are
 ``survey.staff_waves``, the numbers ``survey.monitoring``.  Every form is a POST with the
 session's CSRF token; a refused action shows the page again with the reason (400), never a
@@ -22,12 +27,21 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, export_jobs, free_texts, staff_waves, wave_builder
+from . import audit, export_jobs, free_texts, staff_accounts, staff_waves, wave_builder
+from .accounts import PASSWORD_MIN_LENGTH
 from .definitions import survey_today
 from .forms import csrf_ok
 from .models import DEFAULT_ORGANISATION, ExportJob
 from .monitoring import wave_monitoring
-from .permissions import EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MONITOR, READ_RESPONSES
+from .permissions import (
+    EXPORT,
+    MANAGE_QUESTIONNAIRES,
+    MANAGE_USERS,
+    MANAGE_WAVES,
+    MONITOR,
+    READ_RESPONSES,
+    VIEW_ACCOUNTS,
+)
 from .rendering import question_html
 from .research import monitored_organisations, waves_of
 from .wave_actions import WaveRefused
@@ -69,10 +83,15 @@ def index():
 @login_required
 def organisation(code: str):
     org = staff_waves.organisation(code, MONITOR)
+    admin = staff_accounts.may_view(org)
+    # admins also see the account events of the organisation and of those below it
+    accounts_of = [o.id for o in staff_accounts.descendants(org)] if admin else []
+    events = audit.visible_events([org.id], accounts_of,
+                                  unattached=admin and org.parent_id is None)
     return render_template("console/organisation.html", org=org,
                            waves=staff_waves.waves_of(org),
                            may_create=staff_waves.may_manage_questionnaires(org),
-                           events=audit.events_of([org.id]), csrf_token=generate_csrf())
+                           may_view_members=admin, events=events, csrf_token=generate_csrf())
 
 
 @bp.get("/<code>/<year:year>/")
@@ -341,3 +360,152 @@ def refusal_message(refused: WaveRefused) -> str:
             year=refused.year, count=refused.responses),
     }
     return messages[refused.reason]()
+
+
+# ------------------------------------------------------------------ accounts and roles
+
+ROLE_LABELS = {
+    "admin": lambda: _("admin"),
+    "organiser": lambda: _("organiser"),
+    "analyst": lambda: _("analyst"),
+    "viewer": lambda: _("viewer"),
+}
+
+ACCOUNT_PROBLEMS = {
+    "no_email": lambda r: _("Please enter the e-mail address."),
+    "bad_email": lambda r: _("This is not an e-mail address."),
+    "unknown_role": lambda r: _("Please choose one of the roles."),
+    "already_member": lambda r: _(
+        "This account has a role here already: change it in the list below."),
+    "existing_account": lambda r: _(
+        "This account exists already and keeps its password: leave the password empty."),
+    "short_password": lambda r: _(
+        "The password must have at least %(length)s characters.", **r.details),
+    "long_password": lambda r: _(
+        "The password must have at most %(length)s characters.", **r.details),
+    "last_root_admin": lambda r: _(
+        "%(org)s would have no active admin left. Give another account the admin role "
+        "there first.", **r.details),
+    "own_account": lambda r: _("You cannot deactivate your own account."),
+    "elsewhere": lambda r: _(
+        "This account also has roles in organisations where you are not an admin: only an "
+        "admin of each of them may deactivate or reactivate it."),
+}
+
+ADD_FIELDS = ("email", "role", "password")
+
+
+@bp.get("/<code>/members")
+@login_required
+def members(code: str):
+    org = staff_waves.organisation(code, VIEW_ACCOUNTS)
+    return _members_page(org)
+
+
+@bp.post("/<code>/members")
+@login_required
+def add_member(code: str):
+    org = staff_waves.organisation(code, MANAGE_USERS)
+    form = {"email": request.form.get("email", "")[:300],
+            "role": request.form.get("role", "")[:20]}
+    password = request.form.get("password", "")[:1100]
+    if not csrf_ok():
+        return _members_page(org, form=form, problem=_expired(), status=400)
+    try:
+        user, shown = staff_accounts.add_member(org, form["email"], form["role"], password)
+    except staff_accounts.AccountRefused as refused:
+        return _members_page(org, form=form, status=400, errors={
+            refused.field: ACCOUNT_PROBLEMS[refused.reason](refused)})
+    if shown is None:
+        return redirect(url_for("console.members", code=org.code), code=303)
+    # the one time the new password is shown: no redirect (it is stored nowhere)
+    page, status = _members_page(org, created=(user.email, shown))
+    response = current_app.make_response((page, status))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _member_action(code: str, user_id: int, change):
+    """A change to one membership of organisation ``code`` (admins of it): ``change`` gets
+    the membership; a refusal shows the page again with the reason."""
+    org = staff_waves.organisation(code, MANAGE_USERS)
+    found = staff_accounts.membership(org, user_id)
+    if not csrf_ok():
+        return _members_page(org, problem=_expired(), status=400)
+    try:
+        change(found)
+    except staff_accounts.AccountRefused as refused:
+        return _members_page(org, problem=ACCOUNT_PROBLEMS[refused.reason](refused),
+                             status=400)
+    return redirect(url_for("console.members", code=org.code), code=303)
+
+
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/role")
+@login_required
+def change_role(code: str, user_id: int):
+    role = request.form.get("role", "")[:20]
+    return _member_action(code, user_id, lambda found: staff_accounts.change_role(found, role))
+
+
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/remove")
+@login_required
+def remove_member(code: str, user_id: int):
+    return _member_action(code, user_id, staff_accounts.remove_member)
+
+
+@bp.post("/<code>/members/<int(max=2147483647):user_id>/active")
+@login_required
+def set_active(code: str, user_id: int):
+    active = request.form.get("active") == "1"
+    return _member_action(code, user_id,
+                          lambda found: staff_accounts.set_active(found.user, active))
+
+
+def _members_page(org, *, form=None, errors=None, problem=None, created=None, status=200):
+    rows = staff_accounts.members(org)
+    groups: dict[int, tuple] = {}
+    for row in rows:
+        groups.setdefault(row.membership.organisation_id,
+                          (row.membership.organisation, []))[1].append(row)
+    return render_template(
+        "console/members.html", org=org, groups=list(groups.values()),
+        may_add=staff_accounts.may_manage(org), roles=ROLE_LABELS, form=form or {},
+        errors={k: v for k, v in (errors or {}).items() if k}, problem=problem,
+        created=created, min_length=PASSWORD_MIN_LENGTH,
+        csrf_token=generate_csrf()), status
+
+
+# ------------------------------------------------------------------ own API tokens
+
+
+@bp.get("/tokens")
+@login_required
+def tokens():
+    return _tokens_page()
+
+
+@bp.post("/tokens")
+@login_required
+def create_token():
+    if not csrf_ok():
+        return _tokens_page(problem=_expired(), status=400)
+    token = staff_accounts.create_my_token()
+    page, status = _tokens_page(created=token)
+    response = current_app.make_response((page, status))
+    response.headers["Cache-Control"] = "no-store"  # the token is shown this once
+    return response
+
+
+@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    if not csrf_ok():
+        return _tokens_page(problem=_expired(), status=400)
+    staff_accounts.revoke_my_token(token_id)
+    return redirect(url_for("console.tokens"), code=303)
+
+
+def _tokens_page(*, created=None, problem=None, status=200):
+    return render_template("console/tokens.html", tokens=staff_accounts.my_tokens(),
+                           created=created, problem=problem,
+                           csrf_token=generate_csrf()), status

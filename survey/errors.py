@@ -16,7 +16,7 @@ from .db import db
 
 def _page(code: int, reason: str | None = None, error=None):
     if request.path.startswith("/api/"):
-        return _json_error(code, error)
+        return json_error(code, error)
     if request_ctx.url_adapter is None:
         # the request could not even be routed (Werkzeug refused its Host header), so no URL
         # can be built: a self-contained page in both languages
@@ -24,7 +24,7 @@ def _page(code: int, reason: str | None = None, error=None):
     return render_template("errors/error.html", code=code, reason=reason), code
 
 
-def _json_error(code: int, error=None):
+def json_error(code: int, error=None):
     """The API's errors: ``{"code", "status", "message"}`` (and ``errors`` for a request
     that did not validate, field by field), never a page."""
     body = {"code": code, "status": HTTP_STATUS_CODES.get(code, "Error"),
@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         if request.path.startswith("/api/"):
-            return _json_error(400, error)
+            return json_error(400, error)
         return render_template("errors/error.html", code=400, csrf=True), 400
 
     @app.errorhandler(HTTPException)

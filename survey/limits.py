@@ -36,6 +36,12 @@ at all.
   There is deliberately no limit per account over all addresses (that would be the lock-out);
   argon2 and the optional second factor bound what many addresses together can do.
 
+* ``api_token`` (``API_RATE_LIMIT``, default 600 a minute): every ``/api/v1`` request made
+  with one API token, keyed by the token's SHA-256 (the stored hash, never the token), not by
+  the address: a script on many machines shares its token's budget, and many tokens behind one
+  proxy do not share one.  Over the limit the API answers a JSON 429 with ``Retry-After``
+  (``api_token_wait``).  Requests with the console's session cookie do not count here.
+
 The client address is the one ``survey.security`` resolves through ``TRUSTED_PROXIES``
 (Werkzeug's ``ProxyFix``): behind a reverse proxy every client has its own address, not the
 proxy's.  Counters are keyed by keyed hashes (of the address, the browser, the code), never the
@@ -71,6 +77,7 @@ LIMITS = {
     "new_response": ("NEW_RESPONSE_RATE_LIMIT", "30 per hour"),
     "login": ("LOGIN_RATE_LIMIT", "5 per minute; 20 per hour"),
     "login_address": ("LOGIN_ADDRESS_RATE_LIMIT", "100 per hour"),
+    "api_token": ("API_RATE_LIMIT", "600 per minute"),
 }
 
 
@@ -168,3 +175,9 @@ def count(name: str, key: str) -> int:
 def wait_seconds(name: str) -> int:
     """Count one attempt of this client address at ``name`` (``new_response``)."""
     return count(name, address_key())
+
+
+def api_token_wait(token_hash: str) -> int:
+    """Count one API request made with the token whose SHA-256 is ``token_hash``; 0 when it
+    is within ``API_RATE_LIMIT``, else the seconds to wait."""
+    return count("api_token", token_hash)

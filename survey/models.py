@@ -236,12 +236,15 @@ class ApiToken(db.Model):
     """A bearer token for the API (``Authorization: Bearer …``).  Only its SHA-256 is kept:
     the token is 256 random bits, so a fast hash is as good as a slow one, and no key is
     involved (a changed ``SECRET_KEY`` leaves tokens valid).  ``last_used_at`` to the
-    minute."""
+    minute.  A revoked token (``revoked_at``) stays, so the list shows when it ended."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    # the token's first characters (``tn_`` and 8 more, 48 of its 256 random bits), so that
+    # its owner can tell tokens apart and revoke one by it; NULL for tokens made before 0007
+    prefix: Mapped[str | None] = mapped_column(String(16))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
                                          nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
@@ -366,13 +369,23 @@ class PageSave(db.Model):
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
 AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "request_export", "create_wave",
                  "view_texts", "read_responses")
+# what happens to an account (survey/audit.py, ``record_account``): sign-ins, roles, tokens
+ACCOUNT_ACTIONS = ("login", "login_failed", "logout", "totp_on", "totp_off", "create_user",
+                   "grant_role", "change_role", "remove_role", "deactivate_user",
+                   "reactivate_user", "create_token", "revoke_token")
 
 
 class AuditEvent(db.Model):
-    """Who did what to which wave, when: an organiser created a wave (or replaced its
-    questionnaire), opened or closed it, someone exported its responses.  ``user_email`` is
-    kept beside ``user_id`` so the trail still names the account after it is deleted;
-    ``detail`` is a short text (dates, file format)."""
+    """Who did what, when: an organiser created a wave (or replaced its questionnaire), opened
+    or closed it, someone exported its responses or read its free texts (``wave_id`` set); or
+    something happened to an account (``ACCOUNT_ACTIONS``: a sign-in, a role, a token), one
+    row per organisation the account belongs to, ``organisation_id`` NULL when it belongs to
+    none (a failed sign-in with an unknown address).  ``user_email`` is kept beside
+    ``user_id`` so the trail still names the account after it is deleted (for a failed
+    sign-in it is the address as typed, cut to 100 characters; for a command,
+    ``COMMAND_LINE``); ``detail`` is a short text (dates, file format, whose role).
+
+    Rows are only ever added: the ORM refuses to change or delete one (below)."""
 
     __tablename__ = "audit_events"
 
@@ -380,8 +393,7 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     user_email: Mapped[str] = mapped_column(String(254), nullable=False)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"),
-                                                 nullable=False)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     wave_id: Mapped[int | None] = mapped_column(ForeignKey("waves.id"))
     action: Mapped[str] = mapped_column(String(32), nullable=False)
     detail: Mapped[str] = mapped_column(String(500), nullable=False, default="")
@@ -434,3 +446,13 @@ class ExportJob(db.Model):
         # the wave page lists its recent jobs
         Index("ix_export_jobs_wave_created", "wave_id", "created_at"),
     )
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Raised when code tries to change or delete an audit event."""
+
+
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _append_only(_mapper, _connection, target) -> None:
+    raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")

@@ -1,9 +1,10 @@
 """Organisation and account commands: ``flask --app survey create-org|create-user|create-token|
-set-totp|create-demo-account``.
+revoke-token|set-totp|create-demo-account``.
 
 As with the wave commands, every mistake a person can make (an unknown organisation or role, a
 duplicate code, a short password) is one ``Error: …`` line and exit status 1.  Secrets
 (generated passwords, API tokens, TOTP keys) are printed once and never stored in the clear.
+What they do to accounts is in the audit trail, by ``(command line)`` (survey/audit.py).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import accounts
+from . import accounts, audit
 from .commands import _database_errors_are_messages
 from .db import db
-from .models import DEFAULT_ORGANISATION, ROLES, Membership, Organisation, User
+from .models import DEFAULT_ORGANISATION, ROLES, ApiToken, Membership, Organisation, User
 
 ORG_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 DEMO_ORGANISATION = {"code": "demo", "name_zh": "演示机构", "name_en": "Demo organisation"}
@@ -115,6 +116,9 @@ def create_user_command(email: str, org_code: str, role: str, password_stdin: bo
     user = User(email=email, password_hash=accounts.hash_password(password))
     db.session.add(user)
     _grant(user, org, role)
+    db.session.flush()
+    audit.record_account("create_user", user, by_email=audit.COMMAND_LINE,
+                         organisation_ids=[org.id], detail=f"{email}: {role}")
     db.session.commit()
     click.echo(f"Account {email} created: role {role} in {org.code}.")
     if not password_stdin:
@@ -122,11 +126,20 @@ def create_user_command(email: str, org_code: str, role: str, password_stdin: bo
 
 
 def _grant(user: User, org: Organisation, role: str) -> None:
+    """Give ``user`` ``role`` in ``org`` (audited when it changes anything)."""
     for membership in user.memberships:
         if membership.organisation is org:
+            if membership.role != role:
+                audit.record_account("change_role", user, by_email=audit.COMMAND_LINE,
+                                     organisation_ids=[org.id],
+                                     detail=f"{user.email}: {membership.role} → {role}")
             membership.role = role
             return
     user.memberships.append(Membership(organisation=org, role=role))
+    if user.id is not None:  # a new account's creation is its own event
+        db.session.flush()
+        audit.record_account("grant_role", user, by_email=audit.COMMAND_LINE,
+                             organisation_ids=[org.id], detail=f"{user.email}: {role}")
 
 
 @click.command("create-token")
@@ -142,6 +155,60 @@ def create_token_command(email: str):
     click.echo(token)
 
 
+@click.command("revoke-token")
+@click.argument("token", required=False)
+@click.option("--email", help="Revoke every token of this account (with --all).")
+@click.option("--all", "every", is_flag=True, help="With --email: all of its tokens.")
+@with_appcontext
+@_database_errors_are_messages
+def revoke_token_command(token: str | None, email: str | None, every: bool):
+    """Revoke API token TOKEN (its number, as the console lists it, or its first characters
+    tn_XXXXXXXX, or the whole token), or with --email EMAIL --all every token of an account.
+    A revoked token is refused (401) from the next request on."""
+    if (token is None) == (email is None):
+        raise click.ClickException("give a token (number or tn_… prefix) or --email EMAIL --all")
+    if email is not None:
+        if not every:
+            raise click.ClickException("--email revokes every token of the account: add --all")
+        user = _user(email)
+        rows = db.session.execute(select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).scalars().all()
+        for row in rows:
+            accounts.revoke_api_token(row)
+        click.echo(f"Account {user.email}: {len(rows)} API token(s) revoked.")
+        return
+    row = _token(token)
+    if not accounts.revoke_api_token(row):
+        click.echo(f"API token {row.id} of {row.user.email} was revoked already "
+                   f"({row.revoked_at:%Y-%m-%d %H:%M} UTC).")
+        return
+    click.echo(f"API token {row.id} ({row.prefix or 'no prefix'}) of {row.user.email} revoked.")
+
+
+def _token(text: str) -> ApiToken:
+    """The token with this number, first characters or full text."""
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        row = db.session.get(ApiToken, int(text)) if int(text) < 2**31 else None
+    elif text.startswith(accounts.API_TOKEN_PREFIX) and len(text) > accounts.TOKEN_PREFIX_LENGTH:
+        row = db.session.execute(select(ApiToken).where(
+            ApiToken.token_hash == accounts.api_token_hash(text))).scalar_one_or_none()
+    elif text.startswith(accounts.API_TOKEN_PREFIX) and len(text) == accounts.TOKEN_PREFIX_LENGTH:
+        rows = db.session.execute(select(ApiToken).where(ApiToken.prefix == text)
+                                  ).scalars().all()
+        if len(rows) > 1:
+            raise click.ClickException(f"{len(rows)} tokens start with {text}: give the number "
+                                       f"({', '.join(str(r.id) for r in rows)})")
+        row = rows[0] if rows else None
+    else:
+        raise click.ClickException(f"{text[:20]!r}: give a token's number, its first "
+                                   f"{accounts.TOKEN_PREFIX_LENGTH} characters (tn_…) or the "
+                                   f"token")
+    if row is None:
+        raise click.ClickException(f"there is no API token {text[:20]!r}")
+    return row
+
+
 @click.command("set-totp")
 @click.argument("email")
 @click.option("--off", is_flag=True, help="Switch the second factor off.")
@@ -153,10 +220,12 @@ def set_totp_command(email: str, off: bool):
     user = _user(email)
     if off:
         user.totp_secret, user.totp_last_step = None, None
+        audit.record_account("totp_off", user, by_email=audit.COMMAND_LINE, detail=user.email)
         db.session.commit()
         click.echo(f"Account {user.email}: sign-in code switched off.")
         return
     user.totp_secret, user.totp_last_step = accounts.new_totp_secret(), None
+    audit.record_account("totp_on", user, by_email=audit.COMMAND_LINE, detail=user.email)
     db.session.commit()
     click.echo(f"Account {user.email}: sign-in code switched on. Add this key to the "
                f"authenticator app (shown once):")
@@ -197,5 +266,5 @@ def create_demo_account_command():
 
 def init_app(app: Flask) -> None:
     for command in (create_org_command, create_user_command, create_token_command,
-                    set_totp_command, create_demo_account_command):
+                    revoke_token_command, set_totp_command, create_demo_account_command):
         app.cli.add_command(command)

@@ -3,7 +3,8 @@
 Two rules, both here and nowhere else:
 
 * **Roles → actions** (``ROLE_ACTIONS``).  A membership gives one role in one organisation:
-  ``admin`` manages users and roles; ``organiser`` questionnaires, waves, quotas and exports;
+  ``admin`` manages users and roles (and sees the accounts, their roles and their audit
+  events); ``organiser`` questionnaires, waves, quotas and exports;
   ``analyst`` reads and exports; ``viewer`` sees aggregate monitoring only.  Every role
   includes monitoring ("viewer or above").
 * **The tree** (national → provincial → city).  Actions that only read (``READ_ACTIONS``)
@@ -28,13 +29,14 @@ MANAGE_QUESTIONNAIRES = "manage_questionnaires"
 MANAGE_WAVES = "manage_waves"  # open, close, dates
 MANAGE_QUOTAS = "manage_quotas"
 MANAGE_USERS = "manage_users"  # accounts, memberships and roles
+VIEW_ACCOUNTS = "view_accounts"  # members, their roles, the account events of the audit trail
 
 ACTIONS = (MONITOR, READ_RESPONSES, EXPORT, MANAGE_QUESTIONNAIRES, MANAGE_WAVES, MANAGE_QUOTAS,
-           MANAGE_USERS)
-READ_ACTIONS = frozenset({MONITOR, READ_RESPONSES, EXPORT})
+           MANAGE_USERS, VIEW_ACCOUNTS)
+READ_ACTIONS = frozenset({MONITOR, READ_RESPONSES, EXPORT, VIEW_ACCOUNTS})
 
 ROLE_ACTIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({MONITOR, MANAGE_USERS}),
+    "admin": frozenset({MONITOR, MANAGE_USERS, VIEW_ACCOUNTS}),
     "organiser": frozenset({MONITOR, READ_RESPONSES, EXPORT, MANAGE_QUESTIONNAIRES,
                             MANAGE_WAVES, MANAGE_QUOTAS}),
     "analyst": frozenset({MONITOR, READ_RESPONSES, EXPORT}),

@@ -1,7 +1,9 @@
 """axe-core (WCAG 2.1 A and AA) on the staff pages, zh and en, on a 360 px phone: sign-in (empty,
 with errors), the sign-in code step, the console and the survey waves page, the new-wave form
 (with errors), a wave's preview and its free texts, an export job's page (waiting, done,
-failed)."""
+failed), the members and roles page (with an error next to a field, and with a new account's
+one-time password), an organisation's audit trail with account events, and "my API tokens"
+(empty, a new token shown once, a revoked one)."""
 
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ def _submit(page) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_password,  # noqa: F811
-                                                texts_wave, lang):
+                                                texts_wave, accounts_org, lang):
     base = live_survey.base_url
     phone.goto(f"{base}/language/{lang}?next=/login")
     _check(phone, f"sign-in ({lang})")
@@ -113,6 +115,7 @@ def test_every_staff_page_has_no_axe_violations(live_survey, phone, demo_passwor
     phone.wait_for_load_state()
     assert phone.locator("td.free-text").count() == 10
     _check(phone, f"a wave's free texts, the last page ({lang})")
+    _check_accounts_pages(live_survey, phone, lang)
     phone.locator("nav.staff form button[type=submit]").click()  # sign out
     phone.wait_for_load_state()
     assert "/login" in phone.url
@@ -163,3 +166,43 @@ def test_the_export_job_page_has_no_axe_violations(live_survey, phone, demo_pass
     phone.goto(f"{base}/console/national/{year}/")
     assert phone.locator("form[action$='/exports'] input[type=radio]").count() == 6
     _check(phone, f"a wave's page with its recent exports ({lang})")
+
+
+@pytest.fixture(scope="module")
+def accounts_org(live_survey, demo_password):
+    """Organisation ACC, whose admin the demo account is, with one more member."""
+    app = live_survey.app
+    invoke(app, "create-org", "ACC", "--name-zh", "账号市", "--name-en", "Accounts City",
+           "--parent", "national")
+    invoke(app, "create-user", "demo@example.org", "--org", "ACC", "--role", "admin")
+    invoke(app, "create-user", "member@example.org", "--org", "ACC", "--role", "viewer")
+    return "ACC"
+
+
+def _check_accounts_pages(live_survey, phone, lang: str) -> None:  # noqa: F811
+    base = live_survey.base_url
+    phone.goto(f"{base}/console/ACC/members")
+    assert phone.locator("ul.members li").count() >= 2
+    _check(phone, f"members and roles ({lang})")
+    phone.fill("#email", "not an address")
+    phone.locator("form[action$='/members'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("#email-error").count()
+    _check(phone, f"members and roles with an error next to a field ({lang})")
+    phone.fill("#email", f"new-{lang}@example.org")
+    phone.locator("form[action$='/members'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("code.secret").count()
+    _check(phone, f"members and roles with a one-time password ({lang})")
+    phone.goto(f"{base}/console/ACC/")
+    assert phone.locator("#audit ~ div table td").count()
+    _check(phone, f"an organisation's audit trail with account events ({lang})")
+    phone.goto(f"{base}/console/tokens")
+    _check(phone, f"my API tokens ({lang})")
+    phone.locator("form[action$='/tokens'] button[type=submit]").click()
+    phone.wait_for_load_state()
+    assert phone.locator("code.secret").count()
+    _check(phone, f"my API tokens with a new token ({lang})")
+    phone.locator("form[action$='/revoke'] button[type=submit]").first.click()
+    phone.wait_for_load_state()
+    _check(phone, f"my API tokens with a revoked token ({lang})")

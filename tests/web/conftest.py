@@ -299,7 +299,7 @@ def sign_in(client, email: str = "staff@example.org", password: str = PASSWORD, 
 ENVIRONMENT_SETTINGS = ("TRUSTED_HOSTS", "TRUSTED_PROXIES", "SESSION_COOKIE_SECURE",
                         "RATELIMIT_STORAGE_URI", "RESUME_RATE_LIMIT", "RESUME_ADDRESS_RATE_LIMIT",
                         "RESUME_CODE_RATE_LIMIT", "NEW_RESPONSE_RATE_LIMIT", "LOGIN_RATE_LIMIT",
-                        "LOGIN_ADDRESS_RATE_LIMIT")
+                        "LOGIN_ADDRESS_RATE_LIMIT", "API_RATE_LIMIT")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import AuditEvent, Wave
+from survey.models import ACCOUNT_ACTIONS, AuditEvent, Wave
 
 from .conftest import csrf_from
 from .staff_tree import ROLES, add_responses, build_tree, expected, staff, token_for
@@ -183,9 +183,10 @@ def test_every_route_refuses_no_token_and_a_sibling_s_token(tree, route):
             assert sibling.json["code"] == sibling.status_code
         else:  # a list: HB is not in it
             assert sibling.status_code == 200 and "HB" not in {o["code"] for o in sibling.json}
-    with tree.app_context():  # nothing changed, nothing read
+    with tree.app_context():  # nothing changed, nothing read (making the tokens is audited)
         waves = db.session.execute(select(Wave.year, Wave.status)).all()
-        actions = db.session.execute(select(AuditEvent.action)).scalars().all()
+        actions = db.session.execute(select(AuditEvent.action).where(
+            AuditEvent.action.not_in(ACCOUNT_ACTIONS))).scalars().all()
     assert sorted(waves) == [(2031, "open")] * 4 and actions == []
 
 

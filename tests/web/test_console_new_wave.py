@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from questionnaires import load_item_bank, load_wave
 from questionnaires.xlsform import export_xlsform
 from survey.db import db
-from survey.models import AuditEvent, Response, Wave
+from survey.models import ACCOUNT_ACTIONS, AuditEvent, Response, Wave
 
 from .conftest import csrf_from, sign_in
 from .staff_tree import ROLES, build_tree, staff
@@ -61,9 +61,10 @@ def wave_row(app, code: str, year: int) -> Wave | None:
 
 
 def actions(app) -> list[str]:
+    """The waves' events (the sign-ins are account events: test_account_audit.py)."""
     with app.app_context():
-        return list(db.session.execute(select(AuditEvent.action).order_by(AuditEvent.id))
-                    .scalars())
+        return list(db.session.execute(select(AuditEvent.action).where(
+            AuditEvent.action.not_in(ACCOUNT_ACTIONS)).order_by(AuditEvent.id)).scalars())
 
 
 # --------------------------------------------------------------------------- who may

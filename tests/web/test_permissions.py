@@ -36,13 +36,13 @@ SUBTREE = {
 # the table: admin users and roles; organiser questionnaires, waves, quotas, exports;
 # analyst read and export; viewer aggregate monitoring only; everyone monitors
 EXPECTED_ROLE_ACTIONS = {
-    "admin": {"monitor", "manage_users"},
+    "admin": {"monitor", "manage_users", "view_accounts"},
     "organiser": {"monitor", "read_responses", "export", "manage_questionnaires",
                   "manage_waves", "manage_quotas"},
     "analyst": {"monitor", "read_responses", "export"},
     "viewer": {"monitor"},
 }
-READING = {"monitor", "read_responses", "export"}
+READING = {"monitor", "read_responses", "export", "view_accounts"}
 
 
 def user_with(*memberships, active=True) -> User:
@@ -84,6 +84,7 @@ def test_a_parent_reads_but_does_not_manage_its_children():
     assert not can(organiser, "manage_waves", orgs["CD"])
     admin = user_with((orgs["SC"], "admin"))
     assert can(admin, "manage_users", orgs["SC"]) and not can(admin, "manage_users", orgs["CD"])
+    assert can(admin, "view_accounts", orgs["CD"]) and not can(admin, "view_accounts", orgs["HB"])
 
 
 def test_memberships_add_up():
