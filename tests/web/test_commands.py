@@ -62,7 +62,7 @@ def test_init_db_runs_the_migrations_and_is_repeatable(empty_app):
         assert {"waves", "questionnaires", "responses", "answers", "page_saves",
                 "alembic_version"} <= tables
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        assert version == "0006"
+        assert version == "0008"
     again = invoke(runner, "init-db")
     assert again.exit_code == 0, again.output
 
