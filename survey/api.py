@@ -11,7 +11,8 @@ checked with ``survey.permissions.can`` through ``survey.staff_waves``, as in th
 
 Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``GET /waves/CODE/YEAR`` (status and
 monitoring), ``GET /waves/CODE/YEAR/export?format=csv|parquet`` (streamed),
-``POST /waves/CODE/YEAR/open`` and ``/close`` (organisers).
+``GET /waves/CODE/YEAR/quotas`` (quota cells, caps and counts), ``POST
+/waves/CODE/YEAR/open`` and ``/close`` (organisers).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 
-from . import staff_waves
+from . import quotas, staff_waves
 from .auth import api_csrf_ok
 from .monitoring import wave_monitoring
 from .permissions import EXPORT, MANAGE_WAVES, MONITOR
@@ -80,6 +81,26 @@ class OpenSchema(Schema):
                         metadata={"description": "first day; default today or as planned"})
     closes = fields.Date(load_default=None, allow_none=True,
                          metadata={"description": "last day; default as planned"})
+
+
+class QuotaCellSchema(Schema):
+    answers = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "item code → option code of the cell"})
+    values = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                         metadata={"description": "item code → the option's category value "
+                                                  "(demographics), else null"})
+    cap = fields.Integer(allow_none=True, metadata={"description": "null: no cap"})
+    filled = fields.Integer(metadata={"description": "completed responses counted"})
+    screened_out = fields.Integer(metadata={"description": "responses turned away, cell full"})
+    full = fields.Boolean()
+
+
+class QuotasSchema(Schema):
+    organisation = fields.String()
+    year = fields.Integer()
+    items = fields.List(fields.String(), metadata={
+        "description": "the quota's questions, in the order of a cell's key; empty: no quota"})
+    cells = fields.List(fields.Nested(QuotaCellSchema))
 
 
 class ApiErrorSchema(Schema):
@@ -146,6 +167,19 @@ def export(query, code, year):
     writes it; recorded in the audit trail."""
     org, wave = staff_waves.find_wave(code, year, EXPORT)
     return staff_waves.export_download(org, wave, query["format"])
+
+
+@bp.get("/waves/<org:code>/<year:year>/quotas")
+@bp.response(200, QuotasSchema)
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+def wave_quotas(code, year):
+    """The wave's quota: its questions and every cell's answers, cap, count and screened-out
+    responses (read now, not cached)."""
+    org, wave = staff_waves.find_wave(code, year, MONITOR)
+    definition = staff_waves.wave_entry_of(wave).wave if wave.questionnaire else None
+    return {"organisation": org.code, "year": wave.year,
+            **quotas.cells_json(quotas.quota_of(wave), definition)}
 
 
 @bp.post("/waves/<org:code>/<year:year>/open")

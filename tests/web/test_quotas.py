@@ -189,3 +189,204 @@ def test_concurrent_completions_fill_a_cap_exactly(app, open_wave, cap):
     assert found.count("complete") == cap
     assert found.count("screened_out") == len(clients) - cap
     assert cells(app)["2|2"] == (cap, cap, len(clients) - cap)
+
+
+# --------------------------------------------------------------------------- console and API
+
+
+@pytest.fixture
+def tree(app):
+    from .staff_tree import add_wave
+
+    build_tree(app)
+    add_wave(app, "SC", 2032, status="draft")
+    return app
+
+
+def sc_cells(app, year: int) -> dict[str, tuple]:
+    with app.app_context():
+        rows = db.session.execute(
+            select(QuotaCell).join(Quota).join(WaveRow, WaveRow.id == Quota.wave_id)
+            .where(WaveRow.year == year, WaveRow.organisation.has(code="SC"))).scalars()
+        return {cell.key: (cell.id, cell.cap, cell.filled) for cell in rows}
+
+
+def audit_actions(app) -> list[tuple[str, str]]:
+    with app.app_context():
+        return [(e.action, e.detail) for e in
+                db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
+
+
+def test_an_organiser_defines_cells_and_sets_caps(tree):
+    client = tree.test_client()
+    sign_in(client, staff(tree, "organiser"))
+    page = client.get("/console/SC/2032/quotas?lang=en")
+    assert page.status_code == 200 and "This wave has no quota." in page.text
+    assert 'value="N01_A1"' in page.text and 'value="sex"' in page.text
+    defined = client.post("/console/SC/2032/quotas/questions",
+                          data={"items": ["sex", "province"]})
+    assert defined.status_code == 303
+    found = sc_cells(tree, 2032)
+    assert sorted(found) == sorted(SEX_PROVINCE) and all(cap is None for _i, cap, _f in
+                                                         found.values())
+    caps = {f"cap-{found['2|2'][0]}": "40", f"cap-{found['1|3'][0]}": " 0 "}
+    assert client.post("/console/SC/2032/quotas/caps", data=caps).status_code == 303
+    found = sc_cells(tree, 2032)
+    assert found["2|2"][1] == 40 and found["1|3"][1] == 0 and found["1|1"][1] is None
+    page = client.get("/console/SC/2032/quotas?lang=en").text
+    assert "Female" in page and "Sichuan" in page and 'value="40"' in page
+    assert audit_actions(tree) == [("define_quotas", "sex × province: 6 cells"),
+                                   ("set_quota_caps", "1|3: – → 0; 2|2: – → 40")]
+    # removing: no question chosen
+    assert client.post("/console/SC/2032/quotas/questions", data={}).status_code == 303
+    assert sc_cells(tree, 2032) == {}
+    assert audit_actions(tree)[-1] == ("define_quotas", "removed")
+
+
+def test_bad_caps_and_questions_are_refused_next_to_the_field(tree):
+    client = tree.test_client()
+    sign_in(client, staff(tree, "organiser"))
+    client.post("/console/SC/2032/quotas/questions", data={"items": ["sex"]})
+    found = sc_cells(tree, 2032)
+    bad = client.post("/console/SC/2032/quotas/caps?lang=en",
+                      data={f"cap-{found['1'][0]}": "12", f"cap-{found['2'][0]}": "-3"})
+    assert bad.status_code == 400
+    assert f'id="cap-{found["2"][0]}-error"' in bad.text and 'aria-invalid="true"' in bad.text
+    assert "whole number from 0 to 1,000,000" in bad.text
+    assert all(cap is None for _i, cap, _f in sc_cells(tree, 2032).values())  # nothing saved
+    for items, words in [(["N01_P1x"], "Only single-choice"),
+                         (["sex", "province", "education", "N01_A1", "N01_P1"], "at most 4"),
+                         (["ATTN1"] * 1, None)]:
+        page = client.post("/console/SC/2032/quotas/questions?lang=en", data={"items": items})
+        if words is None:
+            assert page.status_code == 303
+            continue
+        assert page.status_code == 400 and words in page.text and 'id="items-error"' in page.text
+    zh = client.post("/console/SC/2032/quotas/questions?lang=zh", data={"items": ["nope"]})
+    assert zh.status_code == 400 and 'lang="zh-CN"' in zh.text and "单选" in zh.text
+
+
+def test_an_open_waves_cells_stay_but_its_caps_change(tree):
+    client = tree.test_client()
+    sign_in(client, staff(tree, "organiser"))
+    client.post("/console/SC/2032/quotas/questions", data={"items": ["sex"]})
+    with tree.app_context():
+        wave = db.session.execute(select(WaveRow).where(
+            WaveRow.year == 2032, WaveRow.organisation.has(code="SC"))).scalar_one()
+        wave.status = "open"
+        db.session.commit()
+    page = client.post("/console/SC/2032/quotas/questions?lang=en",
+                       data={"items": ["province"]})
+    assert page.status_code == 400 and "only while the wave is a draft" in page.text
+    assert sorted(sc_cells(tree, 2032)) == ["1", "2"]
+    cell = sc_cells(tree, 2032)["1"][0]
+    assert client.post("/console/SC/2032/quotas/caps",
+                       data={f"cap-{cell}": "7"}).status_code == 303
+    assert sc_cells(tree, 2032)["1"][1] == 7
+
+
+@pytest.mark.parametrize("role", ["viewer", "analyst", "organiser", "admin"])
+def test_who_reads_and_who_changes_quotas(tree, role):
+    """Organisers of the wave's organisation change; monitoring roles of it and its parents
+    read; siblings see nothing."""
+    from .staff_tree import add_wave
+
+    add_wave(tree, "CD", 2032, status="draft")
+    email = staff(tree, role)  # a member of SC
+    client = tree.test_client()
+    sign_in(client, email)
+    for target, reads, changes in [("SC", True, role == "organiser"), ("CD", True, False),
+                                   ("HB", False, False)]:
+        if target == "HB":
+            assert client.get("/console/HB/2031/quotas").status_code == 403
+            assert client.post("/console/HB/2031/quotas/questions",
+                               data={"items": ["sex"]}).status_code == 403
+            continue
+        page = client.get(f"/console/{target}/2032/quotas?lang=en")
+        assert page.status_code == (200 if reads else 403)
+        assert ("Save the questions" in page.text) is changes
+        defined = client.post(f"/console/{target}/2032/quotas/questions", data={"items": ["sex"]})
+        assert defined.status_code == (303 if changes else 403), (role, target)
+    assert client.get("/console/SC/1999/quotas").status_code == 404
+    assert client.get("/console/nowhere/2031/quotas").status_code == 404
+
+
+def test_quota_forms_need_the_csrf_token(make_app):
+    from .conftest import csrf_from
+    from .staff_tree import add_wave
+
+    app = make_app(install=False, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.create_all()
+    build_tree(app)
+    add_wave(app, "SC", 2032, status="draft")
+    client = app.test_client()
+    email = staff(app, "organiser")
+    login = client.get("/login")
+    client.post("/login", data={"email": email, "password": "correct horse battery staple",
+                                "csrf_token": csrf_from(login.text)})
+    refused = client.post("/console/SC/2032/quotas/questions", data={"items": ["sex"]})
+    assert refused.status_code == 400 and sc_cells(app, 2032) == {}
+    token = csrf_from(client.get("/console/SC/2032/quotas").text)
+    assert client.post("/console/SC/2032/quotas/questions",
+                       data={"items": ["sex"], "csrf_token": token}).status_code == 303
+    cell = sc_cells(app, 2032)["2"][0]
+    assert client.post("/console/SC/2032/quotas/caps",
+                       data={f"cap-{cell}": "3"}).status_code == 400
+    assert sc_cells(app, 2032)["2"][1] is None
+
+
+def test_the_api_and_the_monitoring_show_the_fill(app, open_wave):
+    from .conftest import add_user
+
+    add_quota(app, "sex,province", {**SEX_PROVINCE, "2|2": 1})
+    finish(app.test_client())
+    screened = app.test_client()
+    start(screened)
+    answer(screened, 2031, "about", FULL["about"])
+    add_user(app, "viewer@example.org", ("national", "viewer"))
+    token = token_for(app, "viewer@example.org")
+    headers = {"Authorization": f"Bearer {token}"}
+    got = app.test_client().get("/api/v1/waves/national/2031/quotas", headers=headers)
+    assert got.status_code == 200, got.text
+    body = got.json
+    assert body["items"] == ["sex", "province"] and len(body["cells"]) == 6
+    cell = next(c for c in body["cells"] if c["answers"] == {"sex": 2, "province": 2})
+    assert cell == {"answers": {"sex": 2, "province": 2},
+                    "values": {"sex": "female", "province": "510000"},
+                    "cap": 1, "filled": 1, "screened_out": 1, "full": True}
+    monitoring = app.test_client().get("/api/v1/waves/national/2031", headers=headers).json
+    assert monitoring["monitoring"]["screened_out"] == 1
+    assert monitoring["monitoring"]["started"] == 2
+    assert monitoring["monitoring"]["quotas"] == {
+        "items": ["sex", "province"], "cells": 6, "capped_cells": 1, "full_cells": 1,
+        "filled": 1, "cap_total": 1, "screened_out": 1}
+    none = app.test_client().get("/api/v1/waves/national/1999/quotas", headers=headers)
+    assert none.status_code == 404 and none.json["code"] == 404
+    client = app.test_client()
+    sign_in(client, "viewer@example.org")
+    page = client.get("/console/national/2031/?lang=en").text
+    assert "Screened out (quota cell full)" in page and "Quota fill (sex × province)" in page
+
+
+def test_the_api_quotas_are_403_for_a_sibling(tree):
+    email = staff(tree, "organiser", "HB")
+    headers = {"Authorization": f"Bearer {token_for(tree, email)}"}
+    client = tree.test_client()
+    assert client.get("/api/v1/waves/SC/2031/quotas", headers=headers).status_code == 403
+    got = client.get("/api/v1/waves/HB/2031/quotas", headers=headers)
+    assert got.status_code == 200 and got.json == {"organisation": "HB", "year": 2031,
+                                                   "items": [], "cells": []}
+
+
+def test_screened_out_responses_are_not_exported(app, open_wave, tmp_path):
+    from survey.export import export_responses
+
+    add_quota(app, "sex", {"1": None, "2": 0})
+    finish(app.test_client(), {**FULL, "about": {**FULL["about"], "sex": "1"}})
+    start(screened := app.test_client())
+    answer(screened, 2031, "about", FULL["about"])
+    assert statuses(app) == ["complete", "screened_out"]
+    with app.app_context():
+        result = export_responses(2031, tmp_path / "out.csv")
+    assert result.rows == 1
