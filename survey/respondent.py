@@ -296,7 +296,8 @@ def page(year: int, key: str, org: str | None = None):
             # this device's response is gone from its token: completed (the other half of a
             # double tap, a refresh) or moved to another device by its resume code
             return credentials.forget_device(_see_other("respondent.thanks", year=year))
-        if session.get(credentials.SUBMITTED) == state.id:  # submitted here; nothing links it
+        if state.id in (session.get(credentials.SUBMITTED), session.get(SCREENED_OUT)):
+            # submitted (or screened out) here; nothing links it
             return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
     response = credentials.view(row)
