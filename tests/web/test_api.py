@@ -108,7 +108,7 @@ def test_the_openapi_document_describes_every_endpoint(tree):
     assert set(spec.json["paths"]) == {
         "/api/v1/orgs", "/api/v1/orgs/{code}/waves", "/api/v1/waves/{code}/{year}",
         "/api/v1/waves/{code}/{year}/export", "/api/v1/waves/{code}/{year}/open",
-        "/api/v1/waves/{code}/{year}/close"}
+        "/api/v1/waves/{code}/{year}/close", "/api/v1/waves/{code}/{year}/quotas"}
     assert spec.json["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
