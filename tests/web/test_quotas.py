@@ -159,36 +159,62 @@ def test_one_quota_statement_where_the_cell_is_placed_and_one_at_completion(
     assert cells(app)["2|2"] == (None, 1, 0)
 
 
-@pytest.mark.parametrize("cap", [3])
-def test_concurrent_completions_fill_a_cap_exactly(app, open_wave, cap):
-    """Many respondents on the last page of one cell submit at once: exactly ``cap``
-    complete, the others are screened out (PostgreSQL: row locks; SQLite: the write lock)."""
-    add_quota(app, "sex,province", {**SEX_PROVINCE, "2|2": cap})
-    clients = [app.test_client() for _ in range(12)]
-    for client in clients:
-        start(client)
-        for key in ("about", "n01", "walk"):
-            assert answer(client, 2031, key, FULL[key]).status_code == 303
-    barrier = threading.Barrier(len(clients))
-    results, errors = [], []
+def _at_once(calls) -> list:
+    """Run the calls in threads released together; their results (an exception fails)."""
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), []
 
-    def submit(client):
+    def run(index, call):
         try:
             barrier.wait()
-            results.append(answer(client, 2031, "last", FULL["last"]).status_code)
+            results[index] = call()
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=submit, args=(client,)) for client in clients]
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors and results == [303] * len(clients)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.parametrize("cap", [1, 5])
+def test_concurrent_completions_fill_a_cap_exactly(app, open_wave, cap):
+    """Many respondents on the last page of one cell submit at once: exactly ``cap``
+    complete, the others are screened out (PostgreSQL: row locks; SQLite: the write lock)."""
+    add_quota(app, "sex,province", {**SEX_PROVINCE, "2|2": cap})
+    clients = [app.test_client() for _ in range(14)]
+    for client in clients:
+        start(client)
+        for key in ("about", "n01", "walk"):
+            assert answer(client, 2031, key, FULL[key]).status_code == 303
+    results = _at_once([lambda c=client: answer(c, 2031, "last", FULL["last"]).status_code
+                        for client in clients])
+    assert results == [303] * len(clients)
     found = statuses(app)
     assert found.count("complete") == cap
     assert found.count("screened_out") == len(clients) - cap
     assert cells(app)["2|2"] == (cap, cap, len(clients) - cap)
+
+
+def test_a_double_submit_of_the_last_page_counts_once(app, open_wave):
+    """The same response's last page submitted from two tabs at once: one completion, one
+    place in the cell (PostgreSQL: the completing statement locks the response first)."""
+    add_quota(app, "sex,province", {**SEX_PROVINCE, "2|2": 2})
+    first = app.test_client()
+    start(first)
+    for key in ("about", "n01", "walk"):
+        assert answer(first, 2031, key, FULL[key]).status_code == 303
+    second = app.test_client()
+    for name in ("session", "survey_response"):
+        second.set_cookie(name, first.get_cookie(name).value)
+    results = _at_once([lambda c=c: answer(c, 2031, "last", FULL["last"]).status_code
+                        for c in (first, second)])
+    assert results == [303, 303]
+    assert statuses(app) == ["complete"]
+    assert cells(app)["2|2"] == (2, 1, 0)
 
 
 # --------------------------------------------------------------------------- console and API
