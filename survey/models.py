@@ -365,8 +365,8 @@ class PageSave(db.Model):
 
 
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
-AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "create_wave", "define_quotas",
-                 "set_quota_caps")
+AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "create_wave", "view_texts",
+                 "define_quotas", "set_quota_caps")
 
 
 class AuditEvent(db.Model):

@@ -267,6 +267,9 @@ def test_an_organiser_defines_cells_and_sets_caps(tree):
     assert client.post("/console/SC/2032/quotas/questions", data={}).status_code == 303
     assert sc_cells(tree, 2032) == {}
     assert audit_actions(tree)[-1] == ("define_quotas", "removed")
+    trail = client.get("/console/SC/?lang=en").text
+    assert "chose the quota's questions" in trail and "changed quota caps" in trail
+    assert "2|2: – → 40" in trail
 
 
 def test_bad_caps_and_questions_are_refused_next_to_the_field(tree):
