@@ -334,8 +334,9 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
     the response is submitted.  Returns ``SAVED``, or None, changing nothing, when the response
     is no longer in progress.  Completing with ``quota_cell`` (the id of the cell the answers
     place the response in) takes a place in the cell first; with none left the response is
-    closed as screened out, its answers deleted, and ``SCREENED_OUT`` returned.  ``now`` is the exact time; what is stored keeps its minute.  Completing needs
-    the response's exact ``started_at``.  The caller commits (``survey.db.commit()``)."""
+    closed as screened out, its answers deleted, and ``SCREENED_OUT`` returned.  ``now`` is
+    the exact time; what is stored keeps its minute.  Completing needs the response's exact
+    ``started_at``.  The caller commits (``survey.db.commit()``)."""
     conn = connection()
     _ensure_transaction(conn)
     clear = [code for code in page_codes if code not in answers] + list(drop)

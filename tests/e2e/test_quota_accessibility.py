@@ -73,7 +73,8 @@ def test_quota_pages_have_no_axe_violations(live_survey, phone, quota_orgs,  # n
     assert "/page/" in phone.url, phone.url
     phone.evaluate("""() => {
         for (const radio of document.querySelectorAll('input[type=radio]')) {
-            if (!document.querySelector(`input[name="${radio.name}"]:checked`)) radio.checked = true;
+            const name = `input[name="${radio.name}"]:checked`;
+            if (!document.querySelector(name)) radio.checked = true;
         }
         for (const select of document.querySelectorAll('select')) {
             select.selectedIndex = select.options.length - 1;

@@ -13,7 +13,7 @@ from survey.db import db
 from survey.models import Answer, AuditEvent, Quota, QuotaCell, Response
 from survey.models import Wave as WaveRow
 
-from .conftest import FULL, answer, install_wave, make_wave, sign_in, start
+from .conftest import FULL, answer, sign_in, start
 from .staff_tree import build_tree, staff, token_for
 
 
