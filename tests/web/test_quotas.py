@@ -419,3 +419,31 @@ def test_screened_out_responses_are_not_exported(app, open_wave, tmp_path):
     with app.app_context():
         result = export_responses(2031, tmp_path / "out.csv")
     assert result.rows == 1
+
+
+def test_hostile_quota_forms_get_a_message_never_a_500(tree):
+    client = tree.test_client()
+    sign_in(client, staff(tree, "organiser"))
+    client.post("/console/SC/2032/quotas/questions", data={"items": ["sex"]})
+    cell = sc_cells(tree, 2032)["1"][0]
+    for typed in ("٣", "1e3", "9" * 30, "1_000", " ", "-0", "\x00", "１２", "1000001"):
+        page = client.post("/console/SC/2032/quotas/caps", data={f"cap-{cell}": typed})
+        assert page.status_code == (303 if typed == " " else 400), typed
+    assert sc_cells(tree, 2032)["1"][1] is None
+    for items in (["x" * 5000], ["sex"] * 500, ["sex", "sex"], ["<script>"], ["\x00"]):
+        page = client.post("/console/SC/2032/quotas/questions", data={"items": items})
+        assert page.status_code in (303, 400), items
+    assert client.post("/console/SC/2032/quotas/caps", data={"cap-x": "1"}).status_code in (
+        303, 404)
+    with tree.app_context():  # a wave without a questionnaire
+        wave = db.session.execute(select(WaveRow).where(
+            WaveRow.year == 2032, WaveRow.organisation.has(code="SC"))).scalar_one()
+        from survey.models import Questionnaire
+        db.session.execute(db.delete(QuotaCell))
+        db.session.execute(db.delete(Quota))
+        db.session.execute(db.delete(Questionnaire).where(Questionnaire.wave_id == wave.id))
+        db.session.commit()
+    assert "no questionnaire" in client.get("/console/SC/2032/quotas?lang=en").text
+    assert client.post("/console/SC/2032/quotas/questions",
+                       data={"items": ["sex"]}).status_code == 404
+    assert client.post("/console/SC/2032/quotas/caps", data={}).status_code == 404
