@@ -447,3 +447,76 @@ def test_hostile_quota_forms_get_a_message_never_a_500(tree):
     assert client.post("/console/SC/2032/quotas/questions",
                        data={"items": ["sex"]}).status_code == 404
     assert client.post("/console/SC/2032/quotas/caps", data={}).status_code == 404
+
+
+# --------------------------------------------------------------------------- migration, cache
+
+from .test_commands import empty_app  # noqa: E402,F401  (the fixture: a database with no tables)
+
+
+def test_migration_0008_keeps_the_responses_and_allows_screened_out(empty_app):  # noqa: F811
+    from alembic import command
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    from survey.db import alembic_config, migration_connection, upgrade_database
+    from survey.models import utc_now
+
+    with empty_app.app_context():
+        upgrade_database("0006")
+        now = {"n": utc_now()}
+        db.session.execute(text("INSERT INTO waves (id, organisation_id, year, status, "
+                                "created_at) VALUES (7, 1, 2031, 'open', :n)"), now)
+        db.session.execute(text(
+            "INSERT INTO responses (id, public_id, wave_id, status, language, page_index, "
+            "started_at, updated_at) VALUES (3, 'p', 7, 'complete', 'zh', 2, :n, :n)"), now)
+        db.session.execute(text("INSERT INTO answers (response_id, item, code) "
+                                "VALUES (3, 'sex', 1), (3, 'N01_A1', 5)"))
+        db.session.commit()
+        upgrade_database()
+        assert db.session.execute(text("SELECT count(*) FROM answers")).scalar() == 2
+        db.session.execute(text(
+            "INSERT INTO responses (id, public_id, wave_id, status, language, page_index, "
+            "started_at, updated_at) VALUES (4, 'q', 7, 'screened_out', 'zh', 0, :n, :n)"), now)
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            db.session.execute(text(
+                "INSERT INTO responses (id, public_id, wave_id, status, language, page_index, "
+                "started_at, updated_at) VALUES (5, 'r', 7, 'lost', 'zh', 0, :n, :n)"), now)
+        db.session.rollback()
+        with migration_connection() as connection:
+            command.downgrade(alembic_config(connection), "0006")
+        assert "quota_cells" not in set(db.inspect(db.engine).get_table_names())
+        assert db.session.execute(text("SELECT id FROM responses")).scalars().all() == [3]
+        assert db.session.execute(text("SELECT count(*) FROM answers")).scalar() == 2
+        db.session.commit()  # PostgreSQL: the next migration must not wait for this reader
+        upgrade_database()
+
+
+def test_cached_wave_states_carry_the_cells_and_caps_act_at_once(make_app):
+    """The cells are cached with the wave's state; a cap changed meanwhile applies to the
+    next respondent all the same (checked in the database)."""
+    from survey import wave_cache
+
+    app = make_app(WAVE_CACHE_SECONDS=600)
+    add_quota(app, "sex,province", SEX_PROVINCE)
+    wave_cache.forget_wave_states()
+    finish(app.test_client())
+    (state,) = [hit[1] for hit in wave_cache.wave_states.values() if hit[1] is not None
+                and hit[1].year == 2031]
+    assert state.quota is not None and state.quota.items == ("sex", "province")
+    with app.app_context():
+        cell = db.session.execute(select(QuotaCell).where(QuotaCell.key == "2|2")).scalar_one()
+        cell.cap = 1
+        db.session.commit()
+    late = app.test_client()
+    start(late)
+    assert answer(late, 2031, "about", FULL["about"]).headers["Location"].endswith("/thanks")
+    assert statuses(app) == ["complete", "screened_out"]
+
+
+def test_a_wave_without_quotas_has_no_plan(app, client, open_wave):
+    from survey.definitions import wave_state
+
+    with app.test_request_context():
+        assert wave_state(2031).quota is None
