@@ -15,7 +15,8 @@ in ``RATELIMIT_STORAGE_URI``, survey/limits.py); beyond it the answer is a JSON 
 
 Endpoints: ``GET /orgs``, ``GET /orgs/CODE/waves``, ``POST /orgs/CODE/waves`` (a draft
 wave from the item bank, organisers), ``GET /waves/CODE/YEAR`` (status and monitoring),
-``GET /waves/CODE/YEAR/questionnaire`` and ``/codebook``,
+``GET /waves/CODE/YEAR/questionnaire``, ``/codebook`` and ``/quotas`` (quota cells, caps
+and counts),
 ``GET /waves/CODE/YEAR/responses?after=…&limit=…`` (the export's table in pages, audited),
 ``GET /waves/CODE/YEAR/export?format=…`` (streamed for a small wave, else a job),
 ``POST /waves/CODE/YEAR/open`` and ``/close`` (organisers); export jobs
@@ -38,7 +39,7 @@ from werkzeug.exceptions import TooManyRequests, UnprocessableEntity
 from questionnaires import CODEBOOK_COLUMNS, codebook_rows
 from questionnaires.model import STUDY_FIELDS
 
-from . import limits, staff_waves, wave_builder
+from . import limits, quotas, staff_waves, wave_builder
 from .auth import api_csrf_ok
 from .errors import json_error
 from .models import ExportJob
@@ -103,6 +104,26 @@ class OpenSchema(Schema):
                         metadata={"description": "first day; default today or as planned"})
     closes = fields.Date(load_default=None, allow_none=True,
                          metadata={"description": "last day; default as planned"})
+
+
+class QuotaCellSchema(Schema):
+    answers = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "item code → option code of the cell"})
+    values = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True),
+                         metadata={"description": "item code → the option's category value "
+                                                  "(demographics), else null"})
+    cap = fields.Integer(allow_none=True, metadata={"description": "null: no cap"})
+    filled = fields.Integer(metadata={"description": "completed responses counted"})
+    screened_out = fields.Integer(metadata={"description": "responses turned away, cell full"})
+    full = fields.Boolean()
+
+
+class QuotasSchema(Schema):
+    organisation = fields.String()
+    year = fields.Integer()
+    items = fields.List(fields.String(), metadata={
+        "description": "the quota's questions, in the order of a cell's key; empty: no quota"})
+    cells = fields.List(fields.Nested(QuotaCellSchema))
 
 
 class ApiErrorSchema(Schema):
@@ -398,6 +419,19 @@ def export(query, code, year):
         response.headers["Location"] = url_for("api.export_job", job_id=result.id)
         return response
     return result
+
+
+@bp.get("/waves/<org:code>/<year:year>/quotas")
+@bp.response(200, QuotasSchema)
+@bp.alt_response(403, schema=ApiErrorSchema)
+@bp.alt_response(404, schema=ApiErrorSchema)
+def wave_quotas(code, year):
+    """The wave's quota: its questions and every cell's answers, cap, count and screened-out
+    responses (read now, not cached)."""
+    org, wave = staff_waves.find_wave(code, year, MONITOR)
+    definition = staff_waves.wave_entry_of(wave).wave if wave.questionnaire else None
+    return {"organisation": org.code, "year": wave.year,
+            **quotas.cells_json(quotas.quota_of(wave), definition)}
 
 
 @bp.post("/waves/<org:code>/<year:year>/open")

@@ -24,10 +24,18 @@ from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_required
+from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
-from . import audit, export_jobs, free_texts, staff_accounts, staff_waves, wave_builder
+from . import (
+    audit,
+    export_jobs,
+    free_texts,
+    quotas,
+    staff_accounts,
+    staff_waves,
+    wave_builder,
+)
 from .accounts import PASSWORD_MIN_LENGTH
 from .definitions import survey_today
 from .forms import csrf_ok
@@ -36,11 +44,13 @@ from .monitoring import wave_monitoring
 from .permissions import (
     EXPORT,
     MANAGE_QUESTIONNAIRES,
+    MANAGE_QUOTAS,
     MANAGE_USERS,
     MANAGE_WAVES,
     MONITOR,
     READ_RESPONSES,
     VIEW_ACCOUNTS,
+    can,
 )
 from .rendering import question_html
 from .research import monitored_organisations, waves_of
@@ -309,6 +319,93 @@ STUDY_LABELS = {
     "study_retention": lambda: _("How long the data are kept"),
     "study_eligibility": lambda: _("Who can take part"),
 }
+
+
+# ------------------------------------------------------------------ quotas
+
+
+@bp.get("/<code>/<year:year>/quotas")
+@login_required
+def wave_quotas(code: str, year: int):
+    """The wave's quota cells with their caps and counts (everyone who monitors the wave);
+    organisers choose the questions (draft waves) and set the caps."""
+    org, wave = staff_waves.find_wave(code, year, MONITOR)
+    return _quotas_page(org, wave)
+
+
+@bp.post("/<code>/<year:year>/quotas/questions")
+@login_required
+def define_quotas(code: str, year: int):
+    org, wave = staff_waves.find_wave(code, year, MANAGE_QUOTAS)
+    chosen = [c[:64] for c in request.form.getlist("items")[:100]]
+    if not csrf_ok():
+        return _quotas_page(org, wave, chosen=chosen, problem=_expired(), status=400)
+    definition = _definition_of(wave)
+    if definition is None:
+        abort(404)
+    try:
+        quotas.define(wave, definition, chosen, current_user)
+    except quotas.QuotaProblem as problem:
+        return _quotas_page(org, wave, chosen=chosen,
+                            errors={problem.field: _quota_problem_text(problem)}, status=400)
+    return redirect(url_for("console.wave_quotas", code=org.code, year=wave.year), code=303)
+
+
+@bp.post("/<code>/<year:year>/quotas/caps")
+@login_required
+def set_quota_caps(code: str, year: int):
+    org, wave = staff_waves.find_wave(code, year, MANAGE_QUOTAS)
+    quota = quotas.quota_of(wave)
+    if quota is None:
+        abort(404)
+    typed = {f"cap-{cell.id}": request.form.get(f"cap-{cell.id}", "")[:20]
+             for cell in quota.cells}
+    if not csrf_ok():
+        return _quotas_page(org, wave, typed=typed, problem=_expired(), status=400)
+    caps, reasons = quotas.parse_caps(quota, typed)
+    if reasons:
+        return _quotas_page(org, wave, typed=typed, status=400, errors={
+            name: _("Give the cap as a whole number from 0 to %(limit)s, or leave it empty "
+                    "for no cap.", limit=f"{quotas.MAX_CAP:,}") for name in reasons})
+    quotas.set_caps(wave, quota, caps, current_user)
+    return redirect(url_for("console.wave_quotas", code=org.code, year=wave.year), code=303)
+
+
+def _definition_of(wave):
+    return staff_waves.wave_entry_of(wave).wave if wave.questionnaire else None
+
+
+QUOTA_PROBLEMS = {
+    "not_draft": lambda problem: _(
+        "The questions of a quota can be chosen only while the wave is a draft: the counts so "
+        "far belong to its cells. The caps can still be changed."),
+    "too_many_items": lambda problem: _(
+        "Choose at most %(limit)s questions.", limit=problem.details["limit"]),
+    "not_eligible": lambda problem: _(
+        "Only single-choice questions of this wave's questionnaire can define a quota."),
+    "too_many_cells": lambda problem: _(
+        "These questions make %(cells)s cells; at most %(limit)s are possible. Choose fewer "
+        "questions or questions with fewer answers.",
+        cells=f"{problem.details['cells']:,}", limit=f"{problem.details['limit']:,}"),
+}
+
+
+def _quota_problem_text(problem) -> str:
+    return QUOTA_PROBLEMS[problem.reason](problem)
+
+
+def _quotas_page(org, wave, *, chosen=None, typed=None, errors=None, problem=None, status=200):
+    definition = _definition_of(wave)
+    quota = quotas.quota_of(wave)
+    items, cells = quotas.cell_views(quota, definition) if quota is not None else ([], [])
+    if chosen is None:
+        chosen = quota.items.split(",") if quota is not None else []
+    return render_template(
+        "console/quotas.html", org=org, row=wave, definition=definition, quota=quota,
+        quota_items=items, cells=cells, chosen=chosen, typed=typed or {},
+        eligible=quotas.eligible_items(definition) if definition is not None else [],
+        may_manage=can(current_user, MANAGE_QUOTAS, org), errors=errors or {},
+        problem=problem, max_items=quotas.MAX_ITEMS, csrf_token=generate_csrf()), status
 
 
 # ------------------------------------------------------------------ preview

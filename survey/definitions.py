@@ -9,6 +9,10 @@
 * ``wave_entry(state)``: the parsed ``questionnaires.Wave`` and what is derived from it, keyed
   by the questionnaire's content hash, parsed from the frozen JSON in the database once per
   process — never YAML per request.
+* The wave's quota cells (``WaveState.quota``, a ``survey.quotas.QuotaPlan``, None for a wave
+  without quotas) are read with its state, when the state's row says it has a quota, and
+  cached with it.  Only the cells' caps may change while a wave is open, and those are checked
+  in the database, so a cached plan is never wrong.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from questionnaires import Wave as WaveDefinition
 
 from . import wave_cache
 from .db import connection, db
-from .models import DEFAULT_ORGANISATION, Organisation, Questionnaire, Wave
+from .models import DEFAULT_ORGANISATION, Organisation, Questionnaire, Quota, Wave
+from .quotas import QuotaPlan, read_plan
 from .wave_cache import WaveEntry, wave_states
 
 
@@ -39,6 +44,7 @@ class WaveState:
     questionnaire_id: int | None
     content_hash: str | None
     organisation: str = DEFAULT_ORGANISATION["code"]
+    quota: QuotaPlan | None = None
 
     def availability(self, today: date) -> str:
         """``open``, ``not_yet_open`` or ``closed`` for respondents on ``today``."""
@@ -56,8 +62,9 @@ class WaveState:
 def _state_query(organisation: str | None = None):
     return select(
         Wave.id, Wave.year, Wave.status, Wave.opens, Wave.closes,
-        Questionnaire.id, Questionnaire.content_hash, Organisation.code,
-    ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id).join(
+        Questionnaire.id, Questionnaire.content_hash, Organisation.code, Quota.items,
+    ).outerjoin(Questionnaire, Questionnaire.wave_id == Wave.id).outerjoin(
+        Quota, Quota.wave_id == Wave.id).join(
         Organisation, Organisation.id == Wave.organisation_id,
     ).where(Organisation.code == (organisation or DEFAULT_ORGANISATION["code"]))
 
@@ -84,9 +91,16 @@ def wave_state(year: int, organisation: str | None = None) -> WaveState | None:
                              lambda: _read_wave_state(year, organisation))
 
 
+def _state(row) -> WaveState:
+    """A state query's row → ``WaveState``, with the quota's cells when it has a quota."""
+    *columns, quota_items = row
+    plan = read_plan(connection(), columns[0], quota_items) if quota_items else None
+    return WaveState(*columns, quota=plan)
+
+
 def _read_wave_state(year: int, organisation: str | None) -> WaveState | None:
     row = connection().execute(_state_query(organisation).where(Wave.year == year)).first()
-    return WaveState(*row) if row is not None else None
+    return _state(row) if row is not None else None
 
 
 def current_wave_year() -> int | None:
@@ -98,7 +112,7 @@ def current_wave_year() -> int | None:
 
 def _current_wave_year() -> int | None:
     rows = connection().execute(_state_query().order_by(Wave.year.desc())).all()
-    states = [WaveState(*row) for row in rows]
+    states = [WaveState(*row[:-1]) for row in rows]
     today = survey_today()
     for state in states:
         if state.availability(today) == "open":

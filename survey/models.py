@@ -44,7 +44,9 @@ ROLES = ("admin", "organiser", "analyst", "viewer")
 # the organisation every wave belonged to before there were several (migration 0004); the
 # respondent URLs /YEAR/… serve its waves
 DEFAULT_ORGANISATION = {"code": "national", "name_zh": "全国", "name_en": "National"}
-RESPONSE_STATUSES = ("in_progress", "complete")
+# ``screened_out``: closed because the respondent's quota cell was full (survey/quotas.py);
+# its answers are deleted, and it is never exported
+RESPONSE_STATUSES = ("in_progress", "complete", "screened_out")
 # the longest text answer (questionnaires.question_types.text.MAX_LENGTH)
 ANSWER_TEXT_LIMIT = 500
 
@@ -329,7 +331,7 @@ class Response(db.Model):
     presentation_seed: Mapped[int | None] = mapped_column(Integer, default=new_seed)
 
     __table_args__ = (
-        CheckConstraint("status IN ('in_progress', 'complete')", name="status"),
+        CheckConstraint("status IN ('in_progress', 'complete', 'screened_out')", name="status"),
         # the export scans the completed responses of one wave in id order
         Index("ix_responses_wave_status", "wave_id", "status", "id"),
     )
@@ -368,7 +370,7 @@ class PageSave(db.Model):
 
 # what an organiser's action in the console or the API is recorded as (survey/audit.py)
 AUDIT_ACTIONS = ("open_wave", "close_wave", "export", "request_export", "create_wave",
-                 "view_texts", "read_responses")
+                 "view_texts", "read_responses", "define_quotas", "set_quota_caps")
 # what happens to an account (survey/audit.py, ``record_account``): sign-ins, roles, tokens
 ACCOUNT_ACTIONS = ("login", "login_failed", "logout", "totp_on", "totp_off", "create_user",
                    "grant_role", "change_role", "remove_role", "deactivate_user",
@@ -456,3 +458,44 @@ class AuditTrailIsAppendOnly(RuntimeError):
 @event.listens_for(AuditEvent, "before_delete")
 def _append_only(_mapper, _connection, target) -> None:
     raise AuditTrailIsAppendOnly(f"audit event {target.id} cannot be changed or deleted")
+
+
+class Quota(db.Model):
+    """A wave's quota: the cross-classification of one or more single-choice questions
+    (``items``, item codes joined by commas, in the order chosen) into cells
+    (survey/quotas.py).  At most one per wave."""
+
+    __tablename__ = "quotas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), nullable=False, unique=True)
+    items: Mapped[str] = mapped_column(String(500), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, default=utc_now)
+
+    cells: Mapped[list[QuotaCell]] = relationship(
+        back_populates="quota", cascade="all, delete-orphan", order_by="QuotaCell.id")
+
+
+class QuotaCell(db.Model):
+    """One combination of answers of the quota's questions (``key``: the option codes in the
+    quota's item order, joined by ``|``).  ``cap`` None only counts; ``filled`` is the
+    completed responses counted in the cell, raised atomically at completion only while below
+    the cap; ``screened`` the responses turned away because the cell was full."""
+
+    __tablename__ = "quota_cells"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quota_id: Mapped[int] = mapped_column(ForeignKey("quotas.id", ondelete="CASCADE"),
+                                          nullable=False)
+    key: Mapped[str] = mapped_column(String(200), nullable=False)
+    cap: Mapped[int | None] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    screened: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+    quota: Mapped[Quota] = relationship(back_populates="cells")
+
+    __table_args__ = (
+        UniqueConstraint("quota_id", "key"),
+        CheckConstraint("cap IS NULL OR cap >= 0", name="cap"),
+        CheckConstraint("filled >= 0 AND screened >= 0", name="counts"),
+    )

@@ -1,6 +1,7 @@
 """Live monitoring of a wave for the console and the API: completions per day, the funnel
-(started → each page saved → completed) with break-off by page, quality-flag counts and the
-sample's composition against the census targets.
+(started → each page saved → completed) with break-off by page, quality-flag counts, the
+sample's composition against the census targets, and the quota fill (responses screened out
+because their quota cell was full count as started, neither completed nor unfinished).
 
 **Cheap to serve.**  ``wave_monitoring(wave)`` is computed at most once per
 ``MONITORING_SECONDS`` (default 60 s; a closed wave's ``CLOSED_MONITORING_SECONDS``, default
@@ -38,6 +39,8 @@ from questionnaires.question_types import question_type
 from .db import db
 from .definitions import database_key
 from .models import Answer, PageSave, Questionnaire, Response, Wave
+from .quotas import QuotaSummary
+from .quotas import summary as quota_summary
 from .wave_cache import monitoring
 
 MARGINS_FILE = "census2020_adult_margins.csv"
@@ -71,6 +74,9 @@ class Monitoring:
     flagged_any: int
     composition: dict[str, list[CategoryShare]] = field(default_factory=dict)
     computed_at: datetime | None = None
+    # closed because their quota cell was full (survey/quotas.py); part of ``started``
+    screened_out: int = 0
+    quotas: QuotaSummary | None = None
 
     @property
     def completion_rate(self) -> float | None:
@@ -94,6 +100,8 @@ class Monitoring:
                             "target_share": share.target_share} for share in shares]
                 for variable, shares in self.composition.items()},
             "computed_at": self.computed_at.isoformat() + "Z" if self.computed_at else None,
+            "screened_out": self.screened_out,
+            "quotas": self.quotas.to_json() if self.quotas is not None else None,
         }
 
 
@@ -116,10 +124,12 @@ def compute(wave_id: int) -> Monitoring:
         select(Response.status, func.count()).where(Response.wave_id == wave_id)
         .group_by(Response.status)).all())
     completed, unfinished = statuses.get("complete", 0), statuses.get("in_progress", 0)
+    screened_out = statuses.get("screened_out", 0)
     flags, flagged_any = _quality_flags(wave_id, definition) if completed else (
         dict.fromkeys(FLAG_NAMES, 0), 0)
     return Monitoring(
-        started=completed + unfinished, completed=completed, unfinished=unfinished,
+        started=completed + unfinished + screened_out, completed=completed,
+        unfinished=unfinished, screened_out=screened_out, quotas=quota_summary(wave_id),
         completions_per_day=_completions_per_day(wave_id),
         pages=_funnel(wave_id, definition),
         flags=flags, flagged_any=flagged_any,

@@ -102,6 +102,9 @@ def _route(rule: str, **options):
 
 # the consent form's field that people never see or reach (templates/survey/consent.html)
 HONEYPOT = "website"
+# the session key that tells the thank-you page this browser's response was screened out
+# (its quota cell was full; survey/quotas.py): the wave's id
+SCREENED_OUT = "screened_out"
 class TooManyNewResponses(TooManyRequests):
     """More new responses from this client than ``NEW_RESPONSE_RATE_LIMIT`` allows."""
 
@@ -274,6 +277,7 @@ def consent(year: int, org: str | None = None):
         if wait:
             raise TooManyNewResponses(retry_after=wait)
         session.pop(credentials.SUBMITTED, None)
+        session.pop(SCREENED_OUT, None)
         return credentials.issue_token(redirect_to, state, credentials.start_response(state.id))
     return render_template("survey/consent.html", wave=wave, csrf_failed=False,
                            response=response, csrf_token=generate_csrf())
@@ -292,7 +296,8 @@ def page(year: int, key: str, org: str | None = None):
             # this device's response is gone from its token: completed (the other half of a
             # double tap, a refresh) or moved to another device by its resume code
             return credentials.forget_device(_see_other("respondent.thanks", year=year))
-        if session.get(credentials.SUBMITTED) == state.id:  # submitted here; nothing links it
+        if state.id in (session.get(credentials.SUBMITTED), session.get(SCREENED_OUT)):
+            # submitted (or screened out) here; nothing links it
             return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
     response = credentials.view(row)
@@ -366,20 +371,42 @@ def _save_page(state, entry, page, index, response, stored):
         complete = missing_page is None
         # answers to questions that a later change of answer hid are not kept
         drop = [code for code in everything if code not in final] if complete else []
+    cell = None
+    plan = state.quota
+    if plan is not None and not going_back:
+        if complete:  # the last page: take a place in the cell (survey/quotas.py)
+            cell = plan.cell_of(final)
+        elif plan.asks_on(page_codes):  # this page may complete the cell's questions
+            placed = plan.cell_of(effective_answers(entry, {**others, **answers})[0])
+            if placed is not None and store.screen_if_full(
+                    response.id, placed, now=now, started_at=response.started_at,
+                    language=current_language()):
+                return _screened_out(state)
     saved = store.save_page(
         response.id, page_key=page.key, page_codes=page_codes, answers=answers,
         page_index=furthest, now=now, language=current_language(), complete=complete,
-        drop=drop, started_at=response.started_at,
+        drop=drop, started_at=response.started_at, quota_cell=cell,
     )
     if not saved:  # completed meanwhile, e.g. by the other half of a double tap
         rollback()
         return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
+    if saved == store.SCREENED_OUT:
+        return _screened_out(state)
     commit()
     if not submitting:
         return _see_other("respondent.page", year=state.year, key=wave.pages[target].key)
     if not complete:  # keep this page's answers; show what is missing
         return _see_other("respondent.page", year=state.year, key=missing_page.key, check=1)
     session[credentials.SUBMITTED] = state.id  # the thank-you page says "submitted"
+    return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
+
+
+def _screened_out(state):
+    """The response was closed because its quota cell is full: commit, and the thank-you
+    page says that the group is complete."""
+    commit()
+    session.pop(credentials.SUBMITTED, None)
+    session[SCREENED_OUT] = state.id
     return credentials.forget_device(_see_other("respondent.thanks", year=state.year))
 
 
@@ -392,6 +419,8 @@ def thanks(year: int, org: str | None = None):
     response = credentials.load_response(state)
     if response is not None:
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
+    if session.get(SCREENED_OUT) == state.id:  # the quota cell was full
+        return render_template("survey/group_complete.html", wave=wave)
     submitted = session.get(credentials.SUBMITTED) == state.id
     return render_template("survey/thanks.html", wave=wave, submitted=submitted)
 

@@ -22,6 +22,16 @@ Either way the write starts with the guard ``UPDATE responses … WHERE status =
 a response that is already complete is never changed again, and a concurrent second submit of
 the same response waits for the first one's row lock and then finds nothing to do.
 
+**Quotas** (survey/quotas.py).  In a wave with quotas, the submit that completes a response
+whose answers place it in a quota cell first reserves its place with one conditional
+``UPDATE quota_cells SET filled = filled + 1 WHERE id = :cell AND (cap IS NULL OR filled <
+cap)``: the database's row lock makes the count exact however many complete at once.  No place
+left: the response is closed as ``screened_out`` instead, its answers deleted, in the same unit
+(SQLite: the same transaction; PostgreSQL: the same statement, which locks the response row
+first so that a double submit cannot count twice).  ``screen_if_full`` does the same earlier,
+at the page that answers the quota's last question, when the cell is full already.  Waves
+without quotas run none of this.
+
 Stored times keep the minute only (README.md, "Data protection"): a save writes ``updated_at``
 and the page's save times to the minute; completing a response stores ``duration_s`` from the
 exact ``started_at`` (kept only while in progress), cuts ``started_at`` and ``submitted_at`` to
@@ -120,6 +130,91 @@ WITH claimed AS (
 )
 SELECT count(*) FROM claimed
 """
+
+# ------------------------------------------------------------------ quotas
+_RESERVE = """
+UPDATE quota_cells SET filled = filled + 1
+ WHERE id = :cell AND (cap IS NULL OR filled < cap)
+"""
+_IS_FULL = "SELECT 1 FROM quota_cells WHERE id = :cell AND cap IS NOT NULL AND filled >= cap"
+_SCREEN_OUT = """
+UPDATE responses
+   SET status = 'screened_out', submitted_at = :now, updated_at = :now, started_at = :started,
+       duration_s = :duration, language = :lang, token_hash = NULL, resume_code_hash = NULL
+ WHERE id = :rid AND status = 'in_progress'
+"""
+_DELETE_ALL_ANSWERS = "DELETE FROM answers WHERE response_id = :rid"
+_COUNT_SCREENED = "UPDATE quota_cells SET screened = screened + 1 WHERE id = :cell"
+
+# the last page of a response in a quota cell: lock the response (a concurrent second submit
+# of it waits here, then finds it no longer in progress and does nothing), take a place in the
+# cell if there is one, then complete the response, or close it as screened out and delete
+# its answers; either way in this one statement
+_COMPLETE_IN_CELL_PG = """
+WITH target AS (
+    SELECT id FROM responses WHERE id = :rid AND status = 'in_progress' FOR UPDATE
+), reserved AS (
+    UPDATE quota_cells SET filled = filled + 1
+     WHERE id = :cell AND (cap IS NULL OR filled < cap) AND EXISTS (SELECT 1 FROM target)
+    RETURNING id
+), claimed AS (
+    UPDATE responses
+       SET page_index = GREATEST(page_index, :page_index),
+           updated_at = :now,
+           language = :lang,
+           status = CASE WHEN EXISTS (SELECT 1 FROM reserved) THEN 'complete'
+                         ELSE 'screened_out' END,
+           submitted_at = :now,
+           started_at = :started,
+           duration_s = CAST(:duration AS integer),
+           token_hash = NULL,
+           resume_code_hash = NULL
+     WHERE id IN (SELECT id FROM target)
+    RETURNING id, status
+), cleared AS (
+    DELETE FROM answers
+     WHERE response_id IN (SELECT id FROM claimed)
+       AND (item = ANY(CAST(:clear AS varchar[]))
+            OR EXISTS (SELECT 1 FROM claimed WHERE status = 'screened_out'))
+), answered AS (
+    INSERT INTO answers (response_id, item, code, value)
+    SELECT claimed.id, given.item, given.code, given.value
+      FROM claimed,
+           unnest(CAST(:items AS varchar[]), CAST(:codes AS integer[]),
+                  CAST(:texts AS varchar[])) AS given(item, code, value)
+     WHERE claimed.status = 'complete'
+    ON CONFLICT (response_id, item) DO UPDATE SET code = EXCLUDED.code, value = EXCLUDED.value
+), saved AS (
+    INSERT INTO page_saves (response_id, page_key, first_saved_at, saved_at)
+    SELECT claimed.id, :page_key, :now, :now FROM claimed WHERE claimed.status = 'complete'
+    ON CONFLICT (response_id, page_key) DO UPDATE SET saved_at = EXCLUDED.saved_at
+)
+SELECT status FROM claimed
+"""
+# a page that places the response in a full cell: close it as screened out, if still in
+# progress, and count it in the cell
+_SCREEN_IF_FULL_PG = """
+WITH full_cell AS (
+    SELECT id FROM quota_cells WHERE id = :cell AND cap IS NOT NULL AND filled >= cap
+), closed AS (
+    UPDATE responses
+       SET status = 'screened_out', submitted_at = :now, updated_at = :now,
+           started_at = :started, duration_s = CAST(:duration AS integer), language = :lang,
+           token_hash = NULL, resume_code_hash = NULL
+     WHERE id = :rid AND status = 'in_progress' AND EXISTS (SELECT 1 FROM full_cell)
+    RETURNING id
+), cleared AS (
+    DELETE FROM answers WHERE response_id IN (SELECT id FROM closed)
+), counted AS (
+    UPDATE quota_cells SET screened = screened + 1
+     WHERE id IN (SELECT id FROM full_cell) AND EXISTS (SELECT 1 FROM closed)
+)
+SELECT count(*) FROM closed
+"""
+
+# what save_page did
+SAVED = "saved"
+SCREENED_OUT = "screened_out"
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
 
@@ -229,15 +324,19 @@ def duration_seconds(started_at: datetime, submitted_at: datetime) -> int:
 
 def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str, int | str],
               page_index: int, now: datetime, language: str, complete: bool = False,
-              drop=(), started_at: datetime | None = None) -> bool:
+              drop=(), started_at: datetime | None = None,
+              quota_cell: int | None = None) -> str | None:
     """Save one page of an in-progress response, atomically.
 
     The page's stored answers become ``answers`` (its other items are cleared), ``drop`` lists
     further items whose answers go (hidden by a changed answer), the furthest page reached
     becomes at least ``page_index``, the page's save time is recorded, and with ``complete``
-    the response is submitted.  Returns False, changing nothing, when the response is no longer
-    in progress.  ``now`` is the exact time; what is stored keeps its minute.  Completing needs
-    the response's exact ``started_at``.  The caller commits (``survey.db.commit()``)."""
+    the response is submitted.  Returns ``SAVED``, or None, changing nothing, when the response
+    is no longer in progress.  Completing with ``quota_cell`` (the id of the cell the answers
+    place the response in) takes a place in the cell first; with none left the response is
+    closed as screened out, its answers deleted, and ``SCREENED_OUT`` returned.  ``now`` is
+    the exact time; what is stored keeps its minute.  Completing needs the response's exact
+    ``started_at``.  The caller commits (``survey.db.commit()``)."""
     conn = connection()
     _ensure_transaction(conn)
     clear = [code for code in page_codes if code not in answers] + list(drop)
@@ -246,7 +345,22 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
         raise ValueError("completing a response needs its started_at")
     duration = duration_seconds(started_at, now) if complete else None
     started = _timestamp(conn, to_minute(started_at or now))
+    in_cell = complete and quota_cell is not None
     if conn.dialect.name == "postgresql":
+        if in_cell:
+            row = _run(conn, _COMPLETE_IN_CELL_PG, {
+                "rid": response_id, "cell": quota_cell, "page_index": page_index, "now": stamp,
+                "lang": language, "clear": clear, "items": list(answers),
+                "codes": [_code(v) for v in answers.values()],
+                "texts": [_text(v) for v in answers.values()], "page_key": page_key,
+                "started": started, "duration": duration,
+            }).fetchone()
+            if row is None:
+                return None
+            if row[0] == "screened_out":
+                _run(conn, _COUNT_SCREENED, {"cell": quota_cell})
+                return SCREENED_OUT
+            return SAVED
         claimed = _run(conn, _SAVE_PAGE_PG, {
             "rid": response_id, "page_index": page_index, "now": stamp, "lang": language,
             "complete": complete, "clear": clear, "items": list(answers),
@@ -255,11 +369,14 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
             "started": started,
             "duration": duration,
         }).fetchone()[0]
-        return claimed == 1
+        return SAVED if claimed == 1 else None
     guard = _run(conn, _GUARD, {"rid": response_id, "page_index": page_index, "now": stamp,
                                 "lang": language})
     if guard.rowcount != 1:
-        return False
+        return None
+    if in_cell and _run(conn, _RESERVE, {"cell": quota_cell}).rowcount != 1:
+        _screen_out(conn, response_id, quota_cell, stamp, started, duration, language)
+        return SCREENED_OUT
     codes = list(page_codes) + clear
     if codes:
         params = {"rid": response_id, **{f"c{i}": code for i, code in enumerate(codes)}}
@@ -274,4 +391,36 @@ def save_page(response_id: int, *, page_key: str, page_codes, answers: dict[str,
     if complete:
         _run(conn, _COMPLETE, {"rid": response_id, "now": stamp, "started": started,
                                "duration": duration})
+    return SAVED
+
+
+def _screen_out(conn, response_id: int, cell: int, stamp, started, duration,
+                language: str) -> bool:
+    """SQLite: close the response as screened out, delete its answers, count it in the cell
+    (in the request's transaction, which holds the write lock)."""
+    closed = _run(conn, _SCREEN_OUT, {"rid": response_id, "now": stamp, "started": started,
+                                      "duration": duration, "lang": language})
+    if closed.rowcount != 1:
+        return False
+    _run(conn, _DELETE_ALL_ANSWERS, {"rid": response_id})
+    _run(conn, _COUNT_SCREENED, {"cell": cell})
     return True
+
+
+def screen_if_full(response_id: int, quota_cell: int, *, now: datetime, started_at: datetime,
+                   language: str) -> bool:
+    """At the page whose answers place the response in ``quota_cell``: if the cell is full,
+    close the response as screened out (answers deleted, counted in the cell) and return True;
+    otherwise change nothing.  The caller commits."""
+    conn = connection()
+    _ensure_transaction(conn)
+    stamp = _timestamp(conn, to_minute(now))
+    started = _timestamp(conn, to_minute(started_at))
+    duration = duration_seconds(started_at, now)
+    if conn.dialect.name == "postgresql":
+        return _run(conn, _SCREEN_IF_FULL_PG, {
+            "rid": response_id, "cell": quota_cell, "now": stamp, "started": started,
+            "duration": duration, "lang": language}).fetchone()[0] == 1
+    if _run(conn, _IS_FULL, {"cell": quota_cell}).fetchone() is None:
+        return False
+    return _screen_out(conn, response_id, quota_cell, stamp, started, duration, language)

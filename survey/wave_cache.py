@@ -8,7 +8,9 @@
   again and leaves when the cache is full.  At most ``WAVES_LIMIT`` entries.
 * ``wave_states``: each wave's row (status, dates, questionnaire hash) per database, trusted
   for ``WAVE_CACHE_SECONDS``: the database's state, not the definition's, so ``close-wave``
-  takes effect within that time in every worker.
+  takes effect within that time in every worker.  A wave with quotas carries its quota cells in
+  its state (``WaveState.quota``, survey/quotas.py), read with it: only caps change while a
+  wave is open, and those are checked in the database at completion.
 * ``urls``: the respondent's URLs, per mount point, endpoint and values.
 * ``dialects``: SQL texts in each driver's parameter style and each dialect's timestamp
   converters (survey/store.py).

@@ -116,6 +116,7 @@ ROUTE_CALLS: dict[tuple[str, str], dict] = {
     ("GET", "/api/v1/waves/{code}/{year}"): {},
     ("GET", "/api/v1/waves/{code}/{year}/questionnaire"): {},
     ("GET", "/api/v1/waves/{code}/{year}/codebook"): {},
+    ("GET", "/api/v1/waves/{code}/{year}/quotas"): {},
     ("GET", "/api/v1/waves/{code}/{year}/responses"): {"query_string": {"limit": 2}},
     ("GET", "/api/v1/waves/{code}/{year}/export"): {"query_string": {"format": "csv"}},
     ("POST", "/api/v1/waves/{code}/{year}/open"): {"json": {"closes": "2099-03-31"}},

@@ -3,7 +3,7 @@ the API, run outside the request by ``flask --app survey run-export-jobs`` or th
 own thread).
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-08 00:00:00
 
 A new table only; nothing already stored changes.  Downgrade drops it (the files under
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
