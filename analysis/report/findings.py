@@ -129,10 +129,13 @@ class MemoryEngine:
         # on an error, do not leave the workers running for nothing
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def wave(self, y: int, spec, by) -> WaveNumbers:
+    def wave(self, y: int, spec, by, current: bool) -> WaveNumbers:
+        """Wave ``y``'s numbers (domain rows by ``by``); the ``current`` wave's design is kept
+        for :meth:`current` and :meth:`subgroup_tests`."""
         frame, definition = self.survey.frames[y], self.definitions[y]
         design = spec.build(frame, y)
-        self._designs = {y: design}  # the current wave's is kept for its other numbers
+        if current:
+            self._designs = {y: design}
         scores = _norm_scores(design, definition, by)
         items = [c for s in scores.scales for c in s.items]
         # with replacement: share targets make the weights sum to n, where the R default
@@ -149,7 +152,7 @@ class MemoryEngine:
 
     def current(self, y: int, scales) -> tuple[pd.DataFrame, dict, bool]:
         """Cronbach's alphas, the answer distributions and whether "not applicable" is
-        recorded, on wave ``y`` (the last one :meth:`wave` built)."""
+        recorded, on the current wave ``y``."""
         alphas = _alphas(self.survey.frames[y], scales)
         distributions, recorded = distributions_by_norm(
             self._designs[y], self.definitions[y], scales, self.survey.not_applicable.get(y))
@@ -284,7 +287,7 @@ def _findings(source, plan: ReportPlan, tick: Progress, data_source, today) -> F
     for y in years:
         definition = definitions[y]
         by = subgroups if (y == current and subgroups) else None
-        numbers = source.wave(y, spec, by)
+        numbers = source.wave(y, spec, by, y == current)
         scores = numbers.scores
         table = scores.table
         whole = table[table["by"] == ""]

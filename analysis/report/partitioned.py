@@ -90,6 +90,8 @@ class DaskEngine:
         self.definitions = self.meta.definitions
         self.fieldwork = summaries_from_table(self.meta.fieldwork, str(self.files[0]))
         self._options: dict = {}
+        self._alpha_scales: list = []
+        self._moments: list = []
 
     def refuse_free_text(self, columns) -> None:
         from analysis.pipeline import refuse_free_text
@@ -121,7 +123,9 @@ class DaskEngine:
 
         return engine_note(self.files, self.client)
 
-    def wave(self, y: int, spec, by) -> WaveNumbers:
+    def wave(self, y: int, spec, by, current: bool) -> WaveNumbers:
+        """Wave ``y``'s numbers (domain rows by ``by``); for the ``current`` wave also the
+        moments of Cronbach's alphas (:meth:`current`)."""
         from analysis.commands.estimate_partitioned import (
             answered_frame,
             design_options,
@@ -146,14 +150,15 @@ class DaskEngine:
                                                        options=options, deff="replace")
         scores = indicator_estimates(estimate, _combination(targets, scales), scales, dropped)
         items = result.estimate.table
-        self._alpha_scales = [s for s in scales if len(s.items) >= 2]
+        alpha_scales = [s for s in scales if len(s.items) >= 2] if current else []
         rows = map_partitions(files, _wave_rows,
                               ["started_at", "submitted_at",
-                               *(c for s in self._alpha_scales for c in s.items)],
-                              y, self.meta.cleanings[y],
-                              ([tuple(s.items) for s in self._alpha_scales],))
-        self._moments = [tuple(map(sum, zip(*m, strict=True)))
-                         for m in zip(*(r["moments"] for r in rows), strict=True)]
+                               *(c for s in alpha_scales for c in s.items)],
+                              y, self.meta.cleanings[y], ([tuple(s.items) for s in alpha_scales],))
+        if current:
+            self._alpha_scales = alpha_scales
+            self._moments = [tuple(map(sum, zip(*m, strict=True)))
+                             for m in zip(*(r["moments"] for r in rows), strict=True)]
         started = [r["started"] for r in rows if r["started"] is not None]
         ended = [r["ended"] for r in rows if r["ended"] is not None]
         excluded = {k: v for k, v in result.excluded.items() if k not in ("total", "rows")}
@@ -166,7 +171,7 @@ class DaskEngine:
 
     def current(self, y: int, scales) -> tuple[pd.DataFrame, dict, bool]:
         """Cronbach's alphas, the answer distributions and whether "not applicable" is
-        recorded, on wave ``y`` (the last one :meth:`wave` read)."""
+        recorded, on the current wave ``y``."""
         from analysis.indicators import ALPHA_COLUMNS, alpha_from_moments
 
         alphas = pd.DataFrame(
