@@ -146,3 +146,31 @@ def test_quality_flags_the_engine_would_have_to_compute_are_refused(data, cluste
     assert code == 2 and len(lines) == 1, lines
     assert "wave-2024-part-0000.parquet: no column 'flag_attention': the report's quality " \
            "exclusions (plan exclude_flagged: true)" in lines[0]
+
+
+def test_a_report_of_levels_of_an_earlier_wave_is_the_same_on_both_engines(data, cluster,
+                                                                           tmp_path):
+    """No earlier wave in the plan (levels only) and a current wave that is not the last one:
+    its design, not the last wave's, gives the subgroup tests, alphas and distributions."""
+    import dask
+
+    from analysis.report.findings import build_findings
+    from analysis.report.partitioned import DaskEngine
+    from analysis.report.plan import load_plan
+
+    parts, one = data
+    margins = EXAMPLE_PLAN.parent.parent / "data" / "census2020_adult_margins.csv"
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(f"waves: [2025, 2026]\ncurrent_wave: 2025\nmargins: {margins}\n"
+                         "design: {weight: base_weight, strata: stratum, psu: psu}\n"
+                         "subgroups: [sex, region]\n", encoding="utf-8")
+    plan = load_plan(plan_file)
+    ref = build_findings(one, plan)
+    with distributed.Client(cluster) as client, dask.config.set(scheduler=client):
+        got = build_findings(parts, plan, engine=DaskEngine(parts, plan, client))
+    assert ref.current_wave == 2025 and ref.base_wave is None
+    norm = ref.norms[3]
+    assert norm.subgroup_tests and norm.alpha and norm.distributions
+    assert not norm.comparisons and not norm.trends
+    ref.software = got.software = {}
+    assert differences(ref, got) == []
