@@ -82,7 +82,8 @@ class DaskEngine:
                     f"{at[0]}: no column '{at[1]}': the report's quality exclusions "
                     "(plan exclude_flagged: true) use the export's flag columns on the Dask "
                     "engine, which does not compute them (the speeder rule needs each wave's "
-                    "median duration); set exclude_flagged: false or use --engine memory")
+                    "median duration); set exclude_flagged: false, or report from one file in "
+                    "memory")
         self.columns = set().union(*columns)
         self.by_wave = wave_files(self.files, None, self.data)
         self.waves = sorted(int(y) for y in self.by_wave)
