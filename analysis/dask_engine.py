@@ -136,12 +136,23 @@ def waves_of(files: Sequence[Path]) -> dict:
     return dict(sorted(out.items()))
 
 
-def _answer_counts(path, columns: list[str], wave, cleaning) -> pd.Series:
+def map_partitions(files: Sequence[Path], fn, columns: Sequence[str], wave=None,
+                   cleaning: Cleaning | None = None, args: tuple = ()) -> list:
+    """``fn(rows, *args)`` on each file's rows of ``wave`` after the row-level cleaning (the
+    columns of ``columns`` the file has), a task per file; the results in file order. ``fn``
+    must be importable by the workers (a module-level function)."""
+    from dask import delayed
+
+    cleaning = cleaning or Cleaning()
+    return _compute([delayed(_in_file, pure=True)(f, _map_rows, f, fn, list(columns), wave,
+                                                  cleaning, tuple(args)) for f in files])
+
+
+def _map_rows(path, fn, columns: list[str], wave, cleaning, args: tuple):
     from analysis.io import response_columns
 
     have = set(response_columns(path))
-    present = [c for c in dict.fromkeys(columns) if c in have]
-    read = list(present)
+    read = [c for c in dict.fromkeys(columns) if c in have]
     if wave is not None:
         read.append("wave")
     if not cleaning.keep_flagged:
@@ -149,7 +160,11 @@ def _answer_counts(path, columns: list[str], wave, cleaning) -> pd.Series:
 
         read += list(FLAG_COLUMNS)
     data, _ = _read(path, list(dict.fromkeys(read)), wave, cleaning)
-    return data[present].notna().sum()
+    return fn(data, *args)
+
+
+def _answered(data: pd.DataFrame, columns: list[str]) -> pd.Series:
+    return data[[c for c in dict.fromkeys(columns) if c in data.columns]].notna().sum()
 
 
 def answer_counts(files: Sequence[Path], columns: Sequence[str], wave=None,
@@ -157,10 +172,7 @@ def answer_counts(files: Sequence[Path], columns: Sequence[str], wave=None,
     """Per column of ``columns`` the files have, its answers in ``wave``'s rows after the
     row-level cleaning (what the comparability rules ask of the data: which items a wave's
     data answer)."""
-    from dask import delayed
-
-    parts = _compute([delayed(_in_file, pure=True)(f, _answer_counts, f, list(columns), wave,
-                                                   cleaning or Cleaning()) for f in files])
+    parts = map_partitions(files, _answered, columns, wave, cleaning, (list(columns),))
     return pd.concat(parts, axis=1).fillna(0).sum(axis=1).astype(np.int64)
 
 
@@ -195,6 +207,9 @@ class Plan:
     # sets of item positions: count per domain group the rows answering any of them (the
     # respondents of an indicator, :func:`analysis.indicators._respondents`)
     respondents: tuple[tuple[int, ...], ...] = ()
+    # per item, when given: its values are the indicator of the answer codes ``counted`` over
+    # the rows answering one of ``domain`` (an answer distribution's shares)
+    indicators: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
 
     @property
     def columns(self) -> list[str]:
@@ -375,12 +390,18 @@ def _design_codes(data: pd.DataFrame, plan: Plan, labels: Labels):
 
 def _item_columns(data: pd.DataFrame, plan: Plan):
     """Per item ``(values with 0 where missing, answered mask)`` (a proportion's values are
-    its 0/1 indicator)."""
-    for col in plan.items:
+    its 0/1 indicator; with ``plan.indicators`` the indicator of the counted codes over the
+    rows answering one of the domain's codes)."""
+    for j, col in enumerate(plan.items):
         y = numeric_column(data, col, allow_missing=True, role="item")
-        answered = ~np.isnan(y)
-        if plan.statistic == "proportion":
-            y = np.isin(y, plan.levels).astype(float)
+        if plan.indicators:
+            counted, domain = plan.indicators[j]
+            answered = np.isin(y, domain)
+            y = np.isin(y, counted).astype(float)
+        else:
+            answered = ~np.isnan(y)
+            if plan.statistic == "proportion":
+                y = np.isin(y, plan.levels).astype(float)
         yield np.where(answered, y, 0.0), answered
 
 
@@ -591,6 +612,7 @@ class PartitionedResult:
     item_df: np.ndarray | None = None
     respondents: np.ndarray | None = None
     weight_sums: np.ndarray | None = None  # (G, k) weights of the answers
+    groups: tuple[tuple[str, str], ...] = ()  # (domain variable, group label) of each of the G
 
 
 def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
@@ -602,7 +624,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          wave: int | None = None, cleaning: Cleaning | None = None,
                          source: str | None = None, covariance: str | None = None,
                          respondents: Sequence[Sequence[int]] = (),
-                         linearisation: tuple[np.ndarray, np.ndarray] | None = None
+                         linearisation: tuple[np.ndarray, np.ndarray] | None = None,
+                         indicators: Sequence[tuple[Sequence[float], Sequence[float]]] = ()
                          ) -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
     as ``SurveyDesign(all rows, weights, strata, psu, fpc).rake(margins).<statistic>(items,
@@ -621,6 +644,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     replaces the linearised values of a mean, ``(y - mean) / weight sum``, by
     ``(y - center) * scale`` in the variances and covariances (the estimates stay the means):
     the influence values of a regression on a wave-level regressor (`trend`).
+    ``indicators`` (a mean's, one ``(counted codes, domain codes)`` per item; an item may
+    repeat) estimate per item the share of the answers in ``counted`` among the rows answering
+    one of ``domain`` (:func:`analysis.distributions.answer_distributions`' shares).
     """
     from dask import delayed
 
@@ -642,13 +668,17 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     by = [] if by is None else ([by] if isinstance(by, str) else list(by))
     if statistic == "proportion":
         levels = tuple(_check_levels(levels))
+    if indicators and (statistic != "mean" or len(indicators) != len(items)):
+        raise ValueError("indicators: a mean's, one (counted, domain) pair per item")
     source = source or (str(files[0].parent) if len(files) else "the data")
     margins = _margins(margins)
     rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
                 cleaning=cleaning or Cleaning(),
-                respondents=tuple(tuple(int(j) for j in r) for r in respondents))
+                respondents=tuple(tuple(int(j) for j in r) for r in respondents),
+                indicators=tuple((tuple(map(float, c)), tuple(map(float, d)))
+                                 for c, d in indicators))
     margins_file = "" if margins is None or margins.source == "margins" else margins.source
     files = [Path(f) for f in files]
 
@@ -758,7 +788,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                              recoded=recoded, excluded=excluded,
                              group_df=(psus - strata_reached)[:G].astype(np.int64),
                              item_df=(psus - strata_reached)[G:].astype(np.int64),
-                             respondents=sums["respondents"], weight_sums=wsum.T)
+                             respondents=sums["respondents"], weight_sums=wsum.T,
+                             groups=tuple((by_name, label) for by_name, names in group_labels
+                                          for label in names))
 
 
 def _tree_merge(tasks: list):

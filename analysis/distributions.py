@@ -35,7 +35,8 @@ NOT_APPLICABLE_CODE = 9
 ANSWER_CODES = (1, 2, 3, 4, 5)
 DISTRIBUTION_COLUMNS = ("item", "code", "label", "share", "se", "ci_low", "ci_high", "n")
 
-__all__ = ["ANSWER_CODES", "DISTRIBUTION_COLUMNS", "NOT_APPLICABLE_CODE", "answer_distributions"]
+__all__ = ["ANSWER_CODES", "DISTRIBUTION_COLUMNS", "NOT_APPLICABLE_CODE", "answer_distributions",
+           "share_rows"]
 
 
 def _logit_interval(p: float, se: float, z: float) -> tuple[float, float]:
@@ -80,7 +81,6 @@ def answer_distributions(design, items: Sequence[str],
     that is neither one of ``codes`` nor ``not_applicable_code``.
     """
     labels = labels or {}
-    z = float(stats.norm.ppf(0.5 + level / 2))
     allowed = set(codes) | ({not_applicable_code} if not_applicable_code is not None else set())
     rows = []
     for item in items:
@@ -100,15 +100,24 @@ def answer_distributions(design, items: Sequence[str],
             blocks.append(([not_applicable_code], np.where(shown, is_na, np.nan)[:, None],
                            int(shown.sum())))
         for block_codes, y, n in blocks:
-            if n == 0:
-                share = np.full(len(block_codes), np.nan)
-                se = np.full(len(block_codes), np.nan)
-            else:
+            share = se = None
+            if n:
                 est = estimate_columns(design, {str(c): y[:, j]
                                                 for j, c in enumerate(block_codes)})
                 share, se = est.coef, est.se
-            for code, p, s in zip(block_codes, share, se, strict=True):
-                lo, hi = _logit_interval(float(p), float(s), z)
-                rows.append((item, int(code), names.get(code, ""), float(p), float(s), lo, hi,
-                             n))
+            rows += share_rows(item, block_codes, share, se, n, names, level)
     return pd.DataFrame(rows, columns=list(DISTRIBUTION_COLUMNS))
+
+
+def share_rows(item: str, codes: Sequence[int], share, se, n: int,
+               names: Mapping[int, str], level: float = 0.95) -> list[tuple]:
+    """The :data:`DISTRIBUTION_COLUMNS` rows of one domain of ``item``: each code's share and
+    SE with its logit interval; NaN throughout when the domain has no row (``n`` 0)."""
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    if not n:
+        share = se = np.full(len(codes), np.nan)
+    rows = []
+    for code, p, s in zip(codes, share, se, strict=True):
+        lo, hi = _logit_interval(float(p), float(s), z)
+        rows.append((item, int(code), names.get(code, ""), float(p), float(s), lo, hi, int(n)))
+    return rows

@@ -352,6 +352,14 @@ def norm_scores(design, scales: Sequence[Scale] | None = None, *, wave=None, by=
             raise ValueError("give the scales or the wave whose scales to use")
         scales, dropped = scales_in_data(wave_scales(wave), design.data)
     scales = tuple(scales)
+    comb = _combination(norm_targets(scales), scales)
+    return indicator_estimates(_estimate_combination(design, comb, by=by), comb, scales,
+                               dropped, level)
+
+
+def norm_targets(scales: Sequence[Scale]) -> list[Target]:
+    """The targets :func:`norm_scores` estimates on ``scales``: per norm ``.awareness``,
+    ``.practice``, ``.gap`` (those the scales have), then the overall index's."""
     if not scales:
         raise AnalysisInputError("none of the wave's awareness or practice items is in the data")
     names = []
@@ -359,15 +367,20 @@ def norm_scores(design, scales: Sequence[Scale] | None = None, *, wave=None, by=
         names += [f"{norm}.{k}" for k in INDICATOR_KINDS]
     names += [f"index.{k}" for k in INDICATOR_KINDS]
     probe = _indicator_rows(scales, {c: 0 for s in scales for c in s.items}, 1)
-    targets = [parse_target(n) for n in names if n in probe]
-    comb = _combination(targets, scales)
-    table = _combination_table(_estimate_combination(design, comb, by=by), level)
+    return [parse_target(n) for n in names if n in probe]
+
+
+def indicator_estimates(estimate: Estimate, comb: _Combination, scales: Sequence[Scale],
+                        dropped: dict, level: float = 0.95) -> IndicatorEstimates:
+    """:func:`norm_scores`' result from the targets' ``estimate`` (in memory, or the Dask
+    engine's :func:`analysis.commands.estimate_partitioned.target_estimate_partitioned`)."""
+    table = _combination_table(estimate, level)
     meta = pd.DataFrame(comb.meta, index=comb.names)
     table.insert(1, "norm", meta.loc[table["name"], "norm"].to_numpy())
     table.insert(2, "kind", meta.loc[table["name"], "kind"].to_numpy())
     table["n_items"] = meta.loc[table["name"], "n_items"].to_numpy()
     table = table.rename(columns={"name": "indicator"})[list(INDICATOR_COLUMNS)]
-    return IndicatorEstimates(table=table, scales=scales, level=level, dropped=dropped)
+    return IndicatorEstimates(table=table, scales=tuple(scales), level=level, dropped=dropped)
 
 
 def estimate_targets(design, targets: Sequence[str | Target], scales: Sequence[Scale] = (), *,
@@ -430,6 +443,30 @@ def cronbach_alpha(data: pd.DataFrame, items: Sequence[str],
     if total_var == 0:
         return float("nan"), n
     return float(k / (k - 1) * (1 - var(x).sum() / total_var)), n
+
+
+def complete_case_moments(data: pd.DataFrame, items: Sequence[str]
+                          ) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(n, sums, cross-products)`` of ``items`` over the rows answering all of them: what
+    :func:`alpha_from_moments` needs, added up over the partitions of a data set."""
+    x = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(float, na_value=np.nan)
+                         for c in items]) if len(items) else np.zeros((len(data), 0))
+    x = x[~np.isnan(x).any(axis=1)]
+    return len(x), x.sum(axis=0), x.T @ x
+
+
+def alpha_from_moments(n: int, sums: np.ndarray, squares: np.ndarray) -> float:
+    """Unweighted Cronbach's alpha (:func:`cronbach_alpha`) from the complete cases' count,
+    item sums and cross-products (:func:`complete_case_moments`)."""
+    k = len(sums)
+    if k < 2 or n < 2:
+        return float("nan")
+    mean = sums / n
+    item_var = np.diag(squares) / n - mean ** 2
+    total_var = squares.sum() / n - mean.sum() ** 2
+    if total_var == 0:
+        return float("nan")
+    return float(k / (k - 1) * (1 - item_var.sum() / total_var))
 
 
 def scale_alphas(data: pd.DataFrame, scales: Sequence[Scale],

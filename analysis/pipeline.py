@@ -163,15 +163,7 @@ class Survey:
 
     def refuse_free_text(self, columns: Sequence[str]) -> None:
         """Refuse to estimate with a free-text column (codebook type ``text``) in one line."""
-        from analysis.metadata import free_text_columns
-
-        for year in self.waves:
-            text = free_text_columns(self.definitions[year])
-            for column in columns:
-                if column in text:
-                    raise AnalysisInputError(
-                        f"{self.source}: column '{column}' is a free-text answer (codebook type "
-                        "'text'): free texts are exported for reading, never estimated")
+        refuse_free_text(self.source, [self.definitions[y] for y in self.waves], columns)
 
     @property
     def metadata_sources(self) -> dict:
@@ -346,6 +338,20 @@ def _metadata_without_waves(path, codebook, data) -> WaveMetadata:
         (definition,) = defs.values()
         return WaveMetadata(None, definition, "codebook", origin)
     return WaveMetadata(None, columns_wave(0, _answered_columns(data)), "none", "column names")
+
+
+def refuse_free_text(source: str, definitions, columns: Sequence[str]) -> None:
+    """One line for a column of ``columns`` that a wave definition of ``definitions`` says is
+    a free-text answer (codebook type ``text``)."""
+    from analysis.metadata import free_text_columns
+
+    for definition in definitions:
+        text = free_text_columns(definition)
+        for column in columns:
+            if column in text:
+                raise AnalysisInputError(
+                    f"{source}: column '{column}' is a free-text answer (codebook type "
+                    "'text'): free texts are exported for reading, never estimated")
 
 
 def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: bool = False,

@@ -73,8 +73,13 @@ def uses_dask(args) -> bool:
 
 @contextlib.contextmanager
 def dask_client(args):
-    """A ``dask.distributed`` client for the command: connected to ``--scheduler``, or to a
-    ``LocalCluster`` started (and closed) here."""
+    """A ``dask.distributed`` client for the command: ``args.client`` when the caller has one
+    open, else one connected to ``--scheduler``, or to a ``LocalCluster`` started (and closed)
+    here."""
+    if getattr(args, "client", None) is not None:
+        # a client the caller opened (the report runs several analyses on one cluster)
+        yield args.client
+        return
     try:
         import dask
         from dask.distributed import Client, LocalCluster
@@ -97,21 +102,3 @@ def dask_client(args):
                       memory_limit=LOCAL_WORKER_MEMORY, dashboard_address=None) as cluster, \
             Client(cluster) as client, dask.config.set(scheduler=client):
         yield client
-
-
-# commands that read a folder or glob of Parquet files on the Dask engine as yet: the others
-# refuse one in one line (docs/analysis.md, "Beyond one machine")
-NOT_ON_DASK = {
-    "report": "its analyses run in memory",
-}
-
-
-def refuse_partitioned(data, command: str) -> None:
-    """One line for a folder or glob given to a command the Dask engine does not run."""
-    from analysis.dask_engine import is_partitioned
-
-    first = data if isinstance(data, str) else data[0]
-    if is_partitioned(first):
-        raise AnalysisInputError(f"{first}: {command} is not available on the Dask engine "
-                                 f"({NOT_ON_DASK[command]}); give one file for the in-memory "
-                                 "engine")

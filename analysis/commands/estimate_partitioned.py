@@ -189,11 +189,11 @@ def answered_frame(files, wave, meta, extra: list[str]) -> pd.DataFrame:
 
 
 def target_estimate_partitioned(files, targets, scales, *, by=None, proportion=None,
-                                options: dict):
+                                options: dict, deff=False):
     """:func:`analysis.indicators.target_estimate` on the Dask engine: the item means (or
     shares) of every domain group with their covariances within groups, and the targets as
     their contrasts (``indicators.combination_estimate``). Returns the estimate and the
-    engine's result."""
+    engine's result (with ``deff``, its item table has the items' design effects)."""
     from analysis.dask_engine import estimate_partitioned
     from analysis.indicators import _combination, combination_estimate, respondent_sets
 
@@ -203,7 +203,7 @@ def target_estimate_partitioned(files, targets, scales, *, by=None, proportion=N
     comb = _combination(targets, scales)
     result = estimate_partitioned(files, comb.items,
                                   "mean" if proportion is None else "proportion", by=by,
-                                  levels=proportion, deff=False, covariance="group",
+                                  levels=proportion, deff=deff, covariance="group",
                                   respondents=respondent_sets(comb), **options)
     estimate = combination_estimate(result.estimate, comb, result.respondents.ravel())
     return estimate, result
@@ -226,14 +226,17 @@ class WaveMetadata:
     definitions: dict
     versions_known: dict
     notes: list  # (kind, item, message), as the in-memory pipeline's
+    fieldwork: pd.DataFrame | None = None  # the export's fieldwork summary, when it has one
 
 
 def wave_metadata(first, waves: list, args) -> WaveMetadata:
     """:func:`_cleanings` with the definitions (for indicators and comparability)."""
-    cleanings, notes, definitions, known = _cleanings(first, waves, args, details=True)
+    cleanings, notes, definitions, known, fieldwork = _cleanings(first, waves, args,
+                                                                 details=True)
     kinds = ["metadata"] * (len(notes) - args.keep_flagged) + ["quality"] * args.keep_flagged
     return WaveMetadata(cleanings, definitions, known,
-                        [(kind, "", m) for kind, m in zip(kinds, notes, strict=True)])
+                        [(kind, "", m) for kind, m in zip(kinds, notes, strict=True)],
+                        fieldwork)
 
 
 def _cleanings(first, waves: list, args, details: bool = False) -> tuple:
@@ -273,5 +276,5 @@ def _cleanings(first, waves: list, args, details: bool = False) -> tuple:
     if details:
         known = {y: (meta.waves[y].versions_known if y is not None else False)
                  for y in definitions}
-        return cleanings, notes, definitions, known
+        return cleanings, notes, definitions, known, meta.fieldwork
     return cleanings, notes

@@ -37,7 +37,7 @@ from analysis.errors import AnalysisInputError
 from analysis.indicators import respondent_sets
 
 
-def _waves(files, years, data) -> dict:
+def wave_files(files, years, data) -> dict:
     """wave -> its files, for ``years`` (default: every wave; one line for a wave the files
     lack)."""
     from analysis.dask_engine import waves_of
@@ -83,7 +83,7 @@ def compare_partitioned(args, items, by, spec):
     margins = _margins(spec)
     proportion = parse_levels(args.proportion)
     with dask_client(args) as client:
-        by_wave = _waves(files, years, data)
+        by_wave = wave_files(files, years, data)
         meta = wave_metadata(files[0], years, args)
         raw = [t.item for t in targets if not t.is_indicator]
         frames = {y: answered_frame(by_wave[y], y, meta, raw + list(by or [])) for y in years}
@@ -140,7 +140,7 @@ def trend_partitioned(args, items, waves, spec):
         raise AnalysisInputError("no items for the trend")
     margins = _margins(spec)
     with dask_client(args) as client:
-        by_wave = _waves(files, None if waves is None else sorted(set(waves)), data)
+        by_wave = wave_files(files, None if waves is None else sorted(set(waves)), data)
         years = list(by_wave)
         check_wave_count(years)
         meta = wave_metadata(files[0], years, args)

@@ -26,18 +26,37 @@ def distributions_by_norm(design, definition, scales, not_applicable=None
     from analysis.distributions import NOT_APPLICABLE_CODE, answer_distributions
 
     items = [c for s in scales for c in s.items]
+    labels = answer_labels(definition, items)
+    table = answer_distributions(design, items, english(labels), not_applicable=not_applicable)
+    held = (not_applicable is not None and bool(not_applicable.to_numpy().any())) or any(
+        (design.item_column(c) == NOT_APPLICABLE_CODE).any() for c in items)
+    return distributions_from_table(table, held, definition, scales, labels)
+
+
+def answer_labels(definition, items) -> dict[str, dict[int, dict[str, str]]]:
+    """Per item its answer codes' labels per language, "not applicable" included."""
     labels = {}
     for code in items:
         item = definition.items[code]
         options = [*item.options, *([item.not_applicable] if item.not_applicable else [])]
         labels[code] = {int(o.code): dict(o.label) for o in options if o.code is not None}
-    table = answer_distributions(design, items, {c: {k: v.get("en", "") for k, v in ls.items()}
-                                                 for c, ls in labels.items()},
-                                 not_applicable=not_applicable)
+    return labels
+
+
+def english(labels: dict) -> dict[str, dict[int, str]]:
+    """The English label of each answer code (the distributions table's ``label``)."""
+    return {c: {k: v.get("en", "") for k, v in ls.items()} for c, ls in labels.items()}
+
+
+def distributions_from_table(table, held: bool, definition, scales, labels
+                             ) -> tuple[dict[str, tuple[ItemDistribution, ...]], bool]:
+    """:func:`distributions_by_norm`'s result from the distributions table
+    (:data:`analysis.distributions.DISTRIBUTION_COLUMNS`) and whether the data hold a
+    "not applicable" code at all (``held``)."""
+    from analysis.distributions import NOT_APPLICABLE_CODE
+
     # an export that writes "not applicable" as an empty cell (the old format) holds no 9 at all:
     # its share is then unknown, not zero
-    held = (not_applicable is not None and bool(not_applicable.to_numpy().any())) or any(
-        (design.item_column(c) == NOT_APPLICABLE_CODE).any() for c in items)
     recorded = bool((table["code"] == NOT_APPLICABLE_CODE).any()) and held
     if not recorded:
         table = table[table["code"] != NOT_APPLICABLE_CODE]
@@ -61,10 +80,25 @@ def subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, me
     variable: the Wald test of equal domain means of that score, on the groups with at least
     ``min_n`` responses, and the pairwise differences adjusted (``method``) within the pairs of
     the norm and variable. ``which="none"`` skips them."""
-    from analysis.domain_tests import equal_means_test, pairwise_differences, scores_by_domain
+    from analysis.domain_tests import scores_by_domain
+
+    if design is None:
+        return []
+    return tests_of_domain_scores(
+        lambda scores, variable, offset: scores_by_domain(design, scores, variable,
+                                                          offset=offset),
+        scales, subgroups, which, min_n, orders, method)
+
+
+def tests_of_domain_scores(domain_scores, scales, subgroups, which: str, min_n: int, orders,
+                           method: str) -> list[SubgroupTest]:
+    """:func:`subgroup_tests` with the domain scores from ``domain_scores(scores, variable,
+    offset)`` (:func:`analysis.domain_tests.scores_by_domain`'s arguments and result: in
+    memory, or on the Dask engine)."""
+    from analysis.domain_tests import equal_means_test, pairwise_differences
 
     out: list[SubgroupTest] = []
-    if design is None or not subgroups or which == "none":
+    if not subgroups or which == "none":
         return out
     practice = [s for s in scales if s.kind == "practice"]
     targets = [(f"{s.norm}.practice", list(s.items), [25.0 / len(s.items)] * len(s.items))
@@ -75,9 +109,8 @@ def subgroup_tests(design, scales, subgroups, which: str, min_n: int, orders, me
                         [25.0 / len(s.items) / k for s in practice for _c in s.items]))
     for variable in subgroups:
         order = orders.get(variable, [])
-        every = scores_by_domain(design, {name: (items, coefficients)
-                                          for name, items, coefficients in targets},
-                                 variable, offset=-25.0)
+        every = domain_scores({name: (items, coefficients)
+                               for name, items, coefficients in targets}, variable, -25.0)
         for target, _items, _coefficients in targets:
             everyone = every[target]
             ranked = sorted(everyone.groups, key=lambda g: (order.index(g) if g in order

@@ -18,12 +18,19 @@ Every number comes from the analysis package, called the way its command line ca
 The only arithmetic here is bookkeeping on those results: margin targets as shares of their
 variable's total, the largest/smallest weight ratio, and the margin-of-error table scaled from the
 practice scores' standard errors (``z * median(se * sqrt(n)) / sqrt(n_group)``).
+
+Where those numbers are computed is the engine's business: :class:`MemoryEngine` (the calls
+above, in this process) or :class:`analysis.report.partitioned.DaskEngine` (the same numbers from
+the Dask engine's partition sums, for a folder of Parquet files). Both give a
+:class:`WaveNumbers` per wave and the same comparison, trend and subgroup-test results; this
+module turns them into the findings once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from importlib import metadata
 
@@ -65,35 +72,145 @@ def indicator_names(norm_codes) -> list[str]:
     return names + [f"index.{kind}" for kind in INDICATOR_KINDS]
 
 
+@dataclass
+class WaveNumbers:
+    """What the report takes from one wave's design (in memory or on the Dask engine)."""
+
+    scores: object
+    """:func:`analysis.indicators.norm_scores`' result (``table``, ``scales``, ``dropped``)."""
+    deff: np.ndarray
+    """Design effects (with replacement) of the means of the scored items."""
+    weighting: object | None
+    """The raking report (:class:`analysis.weighting.WeightingReport`), None without margins."""
+    weights: object
+    """:class:`analysis.diagnostics.WeightDiagnostics` of the final weights."""
+    n_responses: int
+    n_analysed: int
+    exclusions: dict
+    started: date | None
+    ended: date | None
+
+
+class MemoryEngine:
+    """The report's numbers in this process (pandas/NumPy): DATA is read once
+    (:func:`analysis.pipeline.load_survey`) and each wave is a :class:`analysis.SurveyDesign`.
+    :class:`analysis.report.partitioned.DaskEngine` has the same methods."""
+
+    def __init__(self, data, plan: ReportPlan, fieldwork: dict | None = None):
+        from analysis.pipeline import load_survey
+
+        self.keep_flagged = not plan.exclude_flagged
+        # one pipeline for every number (as the commands): read, metadata that travels with the
+        # data (codebook, Parquet metadata, fieldwork summary), validation, "not applicable" out
+        # of the domains, quality exclusions
+        self.survey = load_survey(data, keep_flagged=self.keep_flagged,
+                                  fieldwork=fieldwork_table(fieldwork) if fieldwork else None)
+        self.fieldwork = summaries_from_table(self.survey.fieldwork, self.survey.source)
+        self.columns = set().union(*(f.columns for f in self.survey.frames.values()))
+        self.waves = sorted(int(w) for w in self.survey.waves)
+        self.definitions = self.survey.definitions
+        self._designs: dict = {}
+        # the linear trends and the subgroup tests run in worker threads while this thread
+        # builds each wave's design and the comparison: the work is numpy-heavy and releases
+        # the GIL most of the time, so two cores overlap it. Each worker reads shared data
+        # frames and builds its own designs.
+        self._pool = ThreadPoolExecutor(max_workers=2)
+
+    def refuse_free_text(self, columns) -> None:
+        self.survey.refuse_free_text(columns)
+
+    def check_design(self, spec) -> None:
+        """Every design the plan can give is estimated in memory."""
+
+    def submit(self, fn, *args) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def close(self) -> None:
+        # on an error, do not leave the workers running for nothing
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wave(self, y: int, spec, by, current: bool) -> WaveNumbers:
+        """Wave ``y``'s numbers (domain rows by ``by``); the ``current`` wave's design is kept
+        for :meth:`current` and :meth:`subgroup_tests`."""
+        frame, definition = self.survey.frames[y], self.definitions[y]
+        design = spec.build(frame, y)
+        if current:
+            self._designs = {y: design}
+        scores = _norm_scores(design, definition, by)
+        items = [c for s in scores.scales for c in s.items]
+        # with replacement: share targets make the weights sum to n, where the R default
+        # (without replacement from a population of sum(weights)) is undefined
+        deff = design.mean(items, deff="replace").table["deff"].to_numpy(float)
+        excl = self.survey.exclusions.get(y)
+        return WaveNumbers(
+            scores=scores, deff=deff, weighting=getattr(design, "weighting", None),
+            weights=design.weight_diagnostics,
+            n_responses=len(frame) + (excl.total if excl is not None else 0),
+            n_analysed=len(frame), exclusions=dict(excl.by_reason) if excl is not None else {},
+            started=fieldwork_date(frame, "started_at", min),
+            ended=fieldwork_date(frame, "submitted_at", max))
+
+    def current(self, y: int, scales) -> tuple[pd.DataFrame, dict, bool]:
+        """Cronbach's alphas, the answer distributions and whether "not applicable" is
+        recorded, on the current wave ``y``."""
+        alphas = _alphas(self.survey.frames[y], scales)
+        distributions, recorded = distributions_by_norm(
+            self._designs[y], self.definitions[y], scales, self.survey.not_applicable.get(y))
+        return alphas, distributions, recorded
+
+    def subgroup_tests(self, y: int, scales, subgroups, which, min_n, orders, method):
+        # the current design's calibration is already built (the norm scores used it), so
+        # the tests only read it
+        return subgroup_tests(self._designs.get(y), scales, subgroups, which, min_n, orders,
+                              method)
+
+    def compare(self, names, base, current, spec, plan):
+        from analysis.compare import compare_waves
+
+        return compare_waves(self.survey, names, base, current, design=spec,
+                             method=plan.adjustment, alpha=plan.alpha,
+                             keep_flagged=self.keep_flagged, common_items=plan.common_items)
+
+    def trend(self, names, years, spec, plan):
+        from analysis.trend import linear_trend
+
+        return linear_trend(self.survey, names, years, design=spec,
+                            keep_flagged=self.keep_flagged, common_items=plan.common_items)
+
+
 def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
                    progress: Progress | None = None, today: date | None = None,
-                   fieldwork: dict | None = None) -> Findings:
+                   fieldwork: dict | None = None, engine=None) -> Findings:
     """Run the analysis ``plan`` asks for on ``data`` (a path to CSV/Parquet or a DataFrame).
 
     With a single wave (or no wave before the current one) the findings hold levels only:
     ``base_wave`` is None and no norm has comparisons or trends.
 
+    ``engine`` computes the numbers: by default :class:`MemoryEngine` on ``data``;
+    :class:`analysis.report.partitioned.DaskEngine` for a folder or glob of Parquet files.
+
     Raises :class:`AnalysisInputError` for a wave missing from DATA, a base wave not before the
     current wave, an unknown design or subgroup column.
     """
-    from analysis.compare import DesignSpec, compare_waves, margins_for_wave
+    tick = progress or (lambda _step: None)
+    source = engine or MemoryEngine(data, plan, fieldwork)
+    try:
+        return _findings(source, plan, tick, data_source, today)
+    finally:
+        source.close()
+
+
+def _findings(source, plan: ReportPlan, tick: Progress, data_source, today) -> Findings:
+    from analysis.compare import DesignSpec, margins_for_wave
     from analysis.io import read_margins
-    from analysis.pipeline import load_survey
     from questionnaires import load_norms
 
-    tick = progress or (lambda _step: None)
-    keep_flagged = not plan.exclude_flagged
-    # one pipeline for every number (as the commands): read, metadata that travels with the
-    # data (codebook, Parquet metadata, fieldwork summary), validation, "not applicable" out of
-    # the domains, quality exclusions
-    survey = load_survey(data, keep_flagged=keep_flagged,
-                         fieldwork=fieldwork_table(fieldwork) if fieldwork else None)
-    fieldwork = summaries_from_table(survey.fieldwork, survey.source)
+    fieldwork = source.fieldwork
     tick("read")
     data_source = data_source or ""  # never the file name: the report is published
-    columns = set().union(*(f.columns for f in survey.frames.values()))
+    columns = source.columns
 
-    present = sorted(int(w) for w in survey.waves)
+    present = source.waves
     years = list(plan.waves) if plan.waves else present
     missing = [y for y in years if y not in present]
     if missing:
@@ -124,7 +241,7 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
     if unknown:
         raise AnalysisInputError(f"subgroups (plan {plan.source}): unknown column '{unknown[0]}'")
     # a free text is never a subgroup nor a design column: its words would be printed
-    survey.refuse_free_text([*subgroups, *(c for c in plan.design.values() if c)])
+    source.refuse_free_text([*subgroups, *(c for c in plan.design.values() if c)])
 
     margins = None
     weighting_targets: tuple[WeightTarget, ...] = ()
@@ -137,190 +254,166 @@ def build_findings(data, plan: ReportPlan, *, data_source: str | None = None,
         base_weight=plan.design.get("weight") if margins is not None else None,
         strata=plan.design.get("strata"), psu=plan.design.get("psu"),
         fpc=plan.design.get("fpc"), margins=margins, rescale=plan.rescale_margins)
-    prepared = survey
+    source.check_design(spec)
+    definitions = source.definitions
     tick("quality")
     names = indicator_names(load_norms().codes)
 
-    # The linear trends (pooled design over all waves) and, later, the subgroup tests run in
-    # worker threads while this thread builds each wave's design and the comparison: the work is
-    # numpy-heavy and releases the GIL most of the time, so two cores overlap it. Each worker
-    # reads shared data frames and builds its own designs.
-    pool = ThreadPoolExecutor(max_workers=2)
-    try:
-        trend_future = None
-        if len(years) >= 3:
-            from analysis.trend import linear_trend
+    # the linear trends (pooled design over all waves) start first: the in-memory engine runs
+    # them in a worker thread while this thread builds each wave's design
+    trend_future = None
+    if len(years) >= 3:
+        trend_future = source.submit(source.trend, [n for n in names if not n.endswith(".gap")],
+                                     years, spec, plan)
+    catalogue = load_norms()
+    norm_codes = list(catalogue.codes)
+    orders = _category_orders(definitions[current], subgroups)
 
-            trend_future = pool.submit(
-                linear_trend, survey, [n for n in names if not n.endswith(".gap")], years,
-                design=spec, keep_flagged=keep_flagged, common_items=plan.common_items)
-        catalogue = load_norms()
-        norm_codes = list(catalogue.codes)
+    # --- per wave: design, indicators, design effects, weighting report ------------------------
+    estimates: dict[str, dict[str, dict[int, Estimate]]] = {}
+    waves: list[WaveInfo] = []
+    iterations, max_error, weight_ratio = {}, {}, {}
+    subgroup_rows = None
+    alphas = pd.DataFrame()
+    scale_sizes: dict[tuple[str, str], int] = {}
+    moe_scale = None
+    current_scales: tuple = ()
+    distributions: dict[str, tuple[ItemDistribution, ...]] = {}
+    na_recorded = False
+    dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
+    # each wave's scales as scored ({scale: {item: wording version}}): which waves are
+    # comparable, and why not, in terms the report can word in both languages
+    signatures: dict[int, dict[str, dict[str, int | None]]] = {}
+    for y in years:
+        definition = definitions[y]
+        by = subgroups if (y == current and subgroups) else None
+        numbers = source.wave(y, spec, by, y == current)
+        scores = numbers.scores
+        table = scores.table
+        whole = table[table["by"] == ""]
+        for row in whole.itertuples(index=False):
+            estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
+                Estimate(float(row.estimate), float(row.se), float(row.ci_low),
+                         float(row.ci_high), int(row.n))
+        signatures[y] = {sc.name: dict(zip(sc.items, sc.versions or (None,) * len(sc.items),
+                                           strict=True)) for sc in scores.scales}
+        for scale_name, codes in scores.dropped.items():
+            dropped.setdefault((scale_name, tuple(codes)), []).append(y)
+        deff = numbers.deff
+        report = numbers.weighting
+        if report is not None:
+            iterations[y] = int(report.iterations)
+            max_error[y] = float(report.max_relative_error)
+            weight_ratio[y] = float(report.weight_max / report.weight_min)
+        index_practice = whole[whole["indicator"] == "index.practice"]
+        waves.append(WaveInfo(
+            wave=y, n_responses=numbers.n_responses, n_analysed=numbers.n_analysed,
+            fieldwork_start=numbers.started or definition.opens,
+            fieldwork_end=numbers.ended or definition.closes,
+            norm_version=definition.norms_version,
+            exclusions=numbers.exclusions,
+            design_effect=float(np.nanmean(deff)) if len(deff) else None,
+            moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
+                               .iloc[0]) if len(index_practice) else None),
+            fieldwork=(fieldwork or {}).get(y), weights=numbers.weights))
+        if y == current:
+            subgroup_rows = table[table["by"] != ""]
+            scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
+            current_scales = scores.scales
+            alphas, distributions, na_recorded = source.current(y, scores.scales)
+            practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
+            moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
+        tick(f"wave {y}")
 
-        # --- per wave: design, indicators, design effects, weighting report ----------------------
-        estimates: dict[str, dict[str, dict[int, Estimate]]] = {}
-        waves: list[WaveInfo] = []
-        iterations, max_error, weight_ratio = {}, {}, {}
-        subgroup_rows = None
-        alphas = pd.DataFrame()
-        scale_sizes: dict[tuple[str, str], int] = {}
-        moe_scale = None
-        current_design = None
-        current_scales: tuple = ()
-        distributions: dict[str, tuple[ItemDistribution, ...]] = {}
-        na_recorded = False
-        dropped: dict[tuple[str, tuple[str, ...]], list[int]] = {}
-        # each wave's scales as scored ({scale: {item: wording version}}): which waves are
-        # comparable, and why not, in terms the report can word in both languages
-        signatures: dict[int, dict[str, dict[str, int | None]]] = {}
-        for y in years:
-            frame, definition = prepared.frames[y], prepared.definitions[y]
-            design = spec.build(frame, y)
-            by = subgroups if (y == current and subgroups) else None
-            scores = _norm_scores(design, definition, by)
-            table = scores.table
-            whole = table[table["by"] == ""]
-            for row in whole.itertuples(index=False):
-                estimates.setdefault(row.norm, {k: {} for k in INDICATOR_KINDS})[row.kind][y] = \
-                    Estimate(float(row.estimate), float(row.se), float(row.ci_low),
-                             float(row.ci_high), int(row.n))
-            signatures[y] = {sc.name: dict(zip(sc.items, sc.versions or (None,) * len(sc.items),
-                                               strict=True)) for sc in scores.scales}
-            for scale_name, codes in scores.dropped.items():
-                dropped.setdefault((scale_name, tuple(codes)), []).append(y)
-            items = [c for s in scores.scales for c in s.items]
-            # with replacement: share targets make the weights sum to n, where the R default
-            # (without replacement from a population of sum(weights)) is undefined
-            deff = design.mean(items, deff="replace").table["deff"]
-            report = getattr(design, "weighting", None)
-            if report is not None:
-                iterations[y] = int(report.iterations)
-                max_error[y] = float(report.max_relative_error)
-                weight_ratio[y] = float(report.weight_max / report.weight_min)
-            index_practice = whole[whole["indicator"] == "index.practice"]
-            excl = prepared.exclusions.get(y)
-            waves.append(WaveInfo(
-                wave=y, n_responses=len(frame) + (excl.total if excl is not None else 0),
-                n_analysed=len(frame),
-                fieldwork_start=_fieldwork(frame, "started_at", min) or definition.opens,
-                fieldwork_end=_fieldwork(frame, "submitted_at", max) or definition.closes,
-                norm_version=definition.norms_version,
-                exclusions=dict(excl.by_reason) if excl is not None else {},
-                design_effect=float(np.nanmean(deff)) if len(deff) else None,
-                moe_overall=(float(index_practice["ci_high"].iloc[0] - index_practice["estimate"]
-                                   .iloc[0]) if len(index_practice) else None),
-                fieldwork=(fieldwork or {}).get(y), weights=design.weight_diagnostics))
-            if y == current:
-                current_design = design
-                subgroup_rows = table[table["by"] != ""]
-                alphas = _alphas(frame, scores.scales)
-                scale_sizes = {(sc.norm, sc.kind): len(sc.items) for sc in scores.scales}
-                current_scales = scores.scales
-                distributions, na_recorded = distributions_by_norm(
-                    design, definition, scores.scales, survey.not_applicable.get(y))
-                practice = whole[(whole["kind"] == "practice") & (whole["norm"] != "index")]
-                moe_scale = float(np.median(practice["se"] * np.sqrt(practice["n"])))
-            tick(f"wave {y}")
+    # --- subgroup tests (current wave), beside the comparison -----------------------------------
+    tests_future = source.submit(source.subgroup_tests, current, current_scales, subgroups,
+                                 plan.subgroup_tests, plan.min_n, orders, plan.adjustment)
 
-        # --- subgroup tests (current wave) in the worker threads too; the current design's
-        # calibration is already built (the norm scores above used it), so they only read it
-        tests_future = pool.submit(subgroup_tests, current_design, current_scales, subgroups,
-                                   plan.subgroup_tests, plan.min_n,
-                                   _category_orders(prepared.definitions[current], subgroups),
-                                   plan.adjustment)
+    # --- changes since the base wave: one compare call, one multiple-testing family ------------
+    comparison, changes = None, {}
+    if base is not None:
+        comparison = source.compare(names, base, current, spec, plan)
+        changes = _changes_by_family(comparison.table, base, current, plan.adjustment,
+                                     plan.alpha)
+    tick("compare")
 
-        # --- changes since the base wave: one compare call, one multiple-testing family ----------
-        comparison, changes = None, {}
-        if base is not None:
-            comparison = compare_waves(survey, names, base, current, design=spec,
-                                       method=plan.adjustment, alpha=plan.alpha,
-                                       keep_flagged=keep_flagged, common_items=plan.common_items)
-            changes = _changes_by_family(comparison.table, base, current, plan.adjustment,
-                                         plan.alpha)
-        tick("compare")
+    # --- linear trends over all waves (three or more) -----------------------------------------
+    trends: dict[str, Trend] = {}
+    trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
+    trend_failure = None
+    if trend_future is not None:
+        from analysis.compare import adjust_p_values
 
-        # --- linear trends over all waves (three or more), computed in the worker ----------------
-        trends: dict[str, Trend] = {}
-        trend_notes = pd.DataFrame(columns=["kind", "item", "message"])
-        trend_failure = None
-        if trend_future is not None:
-            from analysis.compare import adjust_p_values
+        try:
+            result = trend_future.result()
+        except AnalysisInputError as exc:
+            # no indicator is comparable across all the waves: report without trends
+            result = None
+            trend_failure = str(exc)
+    if trend_future is not None and result is not None:
+        series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
+        # the overall indices' trends and the norms' trends are two families, corrected
+        # separately, as the changes are
+        table = result.table.reset_index(drop=True)
+        family = np.where(table["item"].str.startswith("index."), "headline_trend",
+                          "norm_trend")
+        for name in ("headline_trend", "norm_trend"):
+            rows = table[family == name]
+            p_adjusted = adjust_p_values(rows["p_value"].to_numpy(float), plan.adjustment)
+            size = int(np.isfinite(rows["p_value"].to_numpy(float)).sum())
+            for r, p_adj in zip(rows.itertuples(index=False), p_adjusted, strict=True):
+                points = tuple(TrendPoint(int(s.wave), Estimate(
+                    float(s.estimate), float(s.se), float(s.ci_low), float(s.ci_high),
+                    int(s.n))) for s in series[r.item].itertuples(index=False))
+                trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value),
+                                       points, float(p_adj), family=name, family_size=size)
+        trend_notes = result.notes
+    tick("trend")
 
-            try:
-                result = trend_future.result()
-            except AnalysisInputError as exc:
-                # no indicator is comparable across all the waves: report without trends
-                result = None
-                trend_failure = str(exc)
-        if trend_future is not None and result is not None:
-            series = {item: rows for item, rows in result.series.groupby("item", sort=False)}
-            # the overall indices' trends and the norms' trends are two families, corrected
-            # separately, as the changes are
-            table = result.table.reset_index(drop=True)
-            family = np.where(table["item"].str.startswith("index."), "headline_trend",
-                              "norm_trend")
-            for name in ("headline_trend", "norm_trend"):
-                rows = table[family == name]
-                p_adjusted = adjust_p_values(rows["p_value"].to_numpy(float), plan.adjustment)
-                size = int(np.isfinite(rows["p_value"].to_numpy(float)).sum())
-                for r, p_adj in zip(rows.itertuples(index=False), p_adjusted, strict=True):
-                    points = tuple(TrendPoint(int(s.wave), Estimate(
-                        float(s.estimate), float(s.se), float(s.ci_low), float(s.ci_high),
-                        int(s.n))) for s in series[r.item].itertuples(index=False))
-                    trends[r.item] = Trend(float(r.slope), float(r.se), float(r.p_value),
-                                           points, float(p_adj), family=name, family_size=size)
-            trend_notes = result.notes
-        tick("trend")
+    tests = tests_future.result()
+    tick("subgroups")
 
-        tests = tests_future.result()
-        tick("subgroups")
+    # --- assemble ----------------------------------------------------------------------------
+    versions = {y: definitions[y].norms_version for y in years}
+    changed = _changed_norms(catalogue, versions)
+    title_version = versions[current]
+    norms = []
+    for code in norm_codes:
+        if code not in estimates:
+            continue
+        norms.append(_with_breaks(_norm_findings(
+            code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
+            subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes, orders),
+            signatures, years, base, current, plan.common_items,
+            distributions.get(code, ())))
+    index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
+    overall = _with_breaks(_norm_findings(
+        "index", index_title, estimates["index"], changes, trends, subgroup_rows, tests,
+        pd.DataFrame(), plan.min_n, set(), {}, orders),
+        signatures, years, base, current, plan.common_items)
 
-        # --- assemble ----------------------------------------------------------------------------
-        versions = {y: prepared.definitions[y].norms_version for y in years}
-        changed = _changed_norms(catalogue, versions)
-        title_version = versions[current]
-        norms = []
-        for code in norm_codes:
-            if code not in estimates:
-                continue
-            norms.append(_with_breaks(_norm_findings(
-                code, catalogue.norm(code).title(title_version), estimates[code], changes, trends,
-                subgroup_rows, tests, alphas, plan.min_n, changed, scale_sizes,
-                _category_orders(prepared.definitions[current], subgroups)),
-                signatures, years, base, current, plan.common_items,
-                distributions.get(code, ())))
-        index_title = {lang: STRINGS["kind_index"][lang] for lang in ("zh", "en")}
-        overall = _with_breaks(_norm_findings(
-            "index", index_title, estimates["index"], changes, trends, subgroup_rows, tests,
-            pd.DataFrame(), plan.min_n, set(), {},
-            _category_orders(prepared.definitions[current], subgroups)),
-            signatures, years, base, current, plan.common_items)
-
-        z = float(stats.norm.ppf(0.975))
-        moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
-        notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped,
-                                     [*norms, overall], base, current)
-        if trend_failure:
-            notes.append(ComparabilityNote("no_trends", detail=trend_failure))
-        weighting = None
-        if plan.margins is not None:
-            weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,
-                                      iterations=iterations, max_error=max_error,
-                                      weight_ratio=weight_ratio)
-        title = plan.title or {lang: STRINGS["survey_title"][lang] for lang in ("zh", "en")}
-        return Findings(
-            survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
-            overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
-            min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
-            publisher=plan.publisher, contact=plan.contact, citation=plan.citation,
-            mode=plan.mode, sample_source=plan.sample_source,
-            design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
-            data_source=data_source, software=_versions(),
-            not_applicable_recorded=na_recorded,
-            questionnaire=questionnaire_items(prepared.definitions, years))
-    finally:
-        # on an error here, do not leave the workers running for nothing
-        pool.shutdown(wait=False, cancel_futures=True)
+    z = float(stats.norm.ppf(0.975))
+    moe_table = [MoeRow(n, z * moe_scale / np.sqrt(n), n < plan.min_n) for n in plan.moe_sizes]
+    notes = _comparability_notes(comparison, trend_notes, versions, changed, years, dropped,
+                                 [*norms, overall], base, current)
+    if trend_failure:
+        notes.append(ComparabilityNote("no_trends", detail=trend_failure))
+    weighting = None
+    if plan.margins is not None:
+        weighting = WeightingInfo(margins_file=plan.margins.name, targets=weighting_targets,
+                                  iterations=iterations, max_error=max_error,
+                                  weight_ratio=weight_ratio)
+    title = plan.title or {lang: STRINGS["survey_title"][lang] for lang in ("zh", "en")}
+    return Findings(
+        survey_title=title, waves=waves, current_wave=current, base_wave=base, norms=norms,
+        overall=overall, weighting=weighting, comparability=notes, moe_table=moe_table,
+        min_n=plan.min_n, alpha=plan.alpha, adjustment=plan.adjustment,
+        publisher=plan.publisher, contact=plan.contact, citation=plan.citation,
+        mode=plan.mode, sample_source=plan.sample_source,
+        design=dict(plan.design), subgroup_variables=subgroups, generated=today or date.today(),
+        data_source=data_source, software=_versions(),
+        not_applicable_recorded=na_recorded,
+        questionnaire=questionnaire_items(definitions, years))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -366,7 +459,7 @@ def _alphas(frame, scales) -> pd.DataFrame:
     return scale_alphas(frame, scales)
 
 
-def _fieldwork(frame: pd.DataFrame, column: str, pick) -> date | None:
+def fieldwork_date(frame: pd.DataFrame, column: str, pick) -> date | None:
     """First/last date of a timestamp column. The export writes ISO 8601 UTC strings, which sort
     as text, so only the extreme value is parsed (parsing every row costs seconds at 200,000)."""
     if column not in frame.columns:

@@ -370,16 +370,26 @@ def bad_folder(folder, tmp_path, change) -> Path:
     (lambda f: f.assign(sex=f["sex"].where(f.index != 6, "other")),
      "part-2.parquet: column 'sex': value 'other' is not a category of the margins"),
 ])
+@pytest.mark.parametrize("command", ["estimate", "report"])
 def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tmp_path, cluster,
-                                                                      change, message):
+                                                                      change, message, command):
     data = bad_folder(folder, tmp_path, change)
-    code, err = run_cli(["estimate", str(data), "--items", "N01_A1", "--base-weight",
-                         "base_weight", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata",
-                         "stratum", "--psu", "psu", "--keep-flagged", "--scheduler",
-                         cluster.scheduler_address, "--out", str(tmp_path / "e.csv")])
+    design = ["--strata", "stratum", "--psu", "psu", "--scheduler", cluster.scheduler_address]
+    if command == "estimate":
+        extra = ["--items", "N01_A1", "--base-weight", "base_weight", "--margins",
+                 str(CENSUS_2020_ADULT_MARGINS), "--keep-flagged", "--out",
+                 str(tmp_path / "e.csv")]
+    else:
+        plan = tmp_path / "plan.yaml"
+        plan.write_text(f"margins: {CENSUS_2020_ADULT_MARGINS}\n"
+                        "design: {weight: base_weight, strata: stratum, psu: psu}\n"
+                        "exclude_flagged: false\nsubgroups: [region]\n", encoding="utf-8")
+        design = design[-2:]
+        extra = ["--plan", str(plan), "--out", str(tmp_path / "r.html")]
+    code, err = run_cli([command, str(data), *design, *extra])
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("survey-analysis estimate: error: "), err
+    assert len(lines) == 1 and lines[0].startswith(f"survey-analysis {command}: error: "), err
     assert message in lines[0], lines[0]
 
 
@@ -405,14 +415,17 @@ def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_pat
     assert message in err and len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.parametrize("command, extra", [
-    ("report", ["--plan", str(ROOT / "analysis/report/example_plan.yaml"), "--out", "r.html"]),
-])
-def test_commands_without_the_engine_refuse_a_folder_in_one_line(folder, command, extra):
-    code, err = run_cli([command, str(folder), *extra])
-    assert code == 2
-    assert f"{command} is not available on the Dask engine" in err
-    assert len(err.strip().splitlines()) == 1, err
+def test_a_file_that_is_not_parquet_is_one_line_naming_it(folder, tmp_path, cluster):
+    data = bad_folder(folder, tmp_path, lambda f: f)
+    (data / "part-2.parquet").write_bytes(b"not a Parquet file")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("design: {weight: base_weight, strata: stratum, psu: psu}\n"
+                    "exclude_flagged: false\n", encoding="utf-8")
+    code, err = run_cli(["report", str(data), "--scheduler", cluster.scheduler_address,
+                         "--plan", str(plan), "--out", str(tmp_path / "r.html")])
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1, err
+    assert "part-2.parquet: not a readable Parquet file" in lines[0], lines[0]
 
 
 def test_the_in_memory_engine_does_not_import_dask(tmp_path):
