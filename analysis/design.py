@@ -327,14 +327,27 @@ class SurveyDesign:
         return poststratify_design(self, table, target=target)
 
     def trim(self, lower: float | None = None, upper: float | None = None,
-             max_iter: int = 100, epsilon: float = 1e-10) -> SurveyDesign:
-        """Trim weights to ``[lower, upper]`` (weight values) and re-calibrate, repeating until
-        both the bounds and the margins hold. Refused with replicate weights: R's
+             max_iter: int = 100, epsilon: float = 1e-10, strict: bool = False
+             ) -> SurveyDesign:
+        """Trim weights to ``[lower, upper]`` (weight values).
+
+        Plain (uncalibrated) weights: R's ``trimWeights(design, upper, lower, strict)``
+        (survey 4.1-1) -- weights outside the bounds are set to them and the weight taken off
+        (or added) is shared equally among the weights that were inside, so the total is kept;
+        once, so a share can push a weight past a bound, unless ``strict`` (then repeated
+        until no weight is outside, at most ``max_iter`` rounds). No weight outside: the
+        design itself.
+
+        Raked, calibrated or post-stratified weights: not R's ``trimWeights`` (which would
+        break the margins), but trimming and re-calibrating with the design's calibration
+        function and bounds in turn, until both the bounds and the margins hold (so always
+        strictly; ``strict`` does not change it). Refused with replicate weights: R's
         ``trimWeights`` of a ``svrepdesign`` (survey 4.1-1) leaves the sampling weights
         untrimmed and adds a recycled vector to the replicate weights, so there is no R
         method to follow (docs/analysis.md, "Replicate weights")."""
         _no_replicates(self, "trimming", TRIM_REPLICATES)
-        return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon)
+        return trim_design(self, lower=lower, upper=upper, max_iter=max_iter, epsilon=epsilon,
+                           strict=strict)
 
     # ------------------------------------------------------------------ replicates
     def with_replicates(self, replicates) -> SurveyDesign:

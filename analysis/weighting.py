@@ -499,6 +499,37 @@ def _category_at(spec: CalibrationTargets, k: int) -> tuple[str, str]:
     raise IndexError(k)
 
 
+def trim_weights(w: np.ndarray, lower: float, upper: float, strict: bool = False,
+                 max_iter: int = 100) -> tuple[np.ndarray, int]:
+    """R's ``trimWeights(design, upper, lower, strict)`` (survey 4.1-1) on weights ``w``:
+    weights outside ``[lower, upper]`` are set to the bound, and what they lost (or gained)
+    is shared equally, added to every weight that was inside, so the total is kept. Once, so
+    that a weight pushed over a bound by its share stays there, unless ``strict``: then
+    repeated until no weight is outside (a weight trimmed earlier, at its bound, shares in
+    the later rounds, as in R). ``-inf``/``inf`` for no bound. Returns the weights and the
+    number of rounds that trimmed (0: none was outside, ``w`` is returned as it is)."""
+    import math
+
+    for it in range(max_iter + 1):
+        outside = (w < lower) | (w > upper)
+        if not outside.any():
+            return w, it
+        if it == max_iter:
+            break
+        if outside.all():
+            raise ConvergenceError(f"trimming to [{lower:g}, {upper:g}] cannot keep the weight "
+                                   f"total {w.sum():.6g}: every weight is outside the bounds")
+        new = np.clip(w, lower, upper)
+        inside = ~outside
+        # R's sum() adds in extended precision: fsum is the correctly rounded sum
+        new[inside] += math.fsum(w - new) / np.count_nonzero(inside)
+        w = new
+        if not strict:
+            return w, it + 1
+    raise ConvergenceError(f"trimming to [{lower:g}, {upper:g}] with strict=True did not settle "
+                           f"in {max_iter} rounds; widen the bounds")
+
+
 def _report(method, iters, ab, rel, converged, epsilon, weights, n_trimmed=0):
     return WeightingReport(method=method, iterations=iters, max_margin_error=float(ab.max()),
                            max_relative_error=float(rel.max()), converged=converged,
@@ -603,7 +634,8 @@ def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
 
 
 # ---------------------------------------------------------------------- trimming
-def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: float = 1e-10):
+def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: float = 1e-10,
+                strict: bool = False):
     """See :meth:`analysis.design.SurveyDesign.trim`."""
     lo = -np.inf if lower is None else float(lower)
     hi = np.inf if upper is None else float(upper)
@@ -615,22 +647,9 @@ def trim_design(design, lower=None, upper=None, max_iter: int = 100, epsilon: fl
     spec: CalibrationTargets | None = design.calibration_targets
     tol = 1e-9
     if spec is None:
-        # uncalibrated weights: trim and spread the trimmed weight over the untrimmed rows
-        # (R's trimWeights), repeated until the bounds hold
-        total = w.sum()
-        for it in range(1, max_iter + 1):  # noqa: B007 (it is reported)
-            w = np.clip(w, lo, hi)
-            inside = (w > lo * (1 + tol)) & (w < hi * (1 - tol))
-            gap = total - w.sum()
-            if abs(gap) <= epsilon * total:
-                break
-            if not inside.any():
-                raise ConvergenceError(f"trimming to [{lo:g}, {hi:g}] cannot keep the weight "
-                                       f"total {total:.6g}: every weight is at a bound")
-            w[inside] *= 1 + gap / w[inside].sum()
-        else:
-            raise ConvergenceError(f"trimming to [{lo:g}, {hi:g}] did not settle in "
-                                   f"{max_iter} rounds; widen the bounds")
+        w, it = trim_weights(w, lo, hi, strict, max_iter)
+        if it == 0:
+            return design
         n_trim = int(((w <= lo * (1 + tol)) | (w >= hi * (1 - tol))).sum())
         report = _report("trim", it, np.zeros(1), np.zeros(1), True, epsilon, w, n_trim)
         return design.replace(weights=w, weighting=report)

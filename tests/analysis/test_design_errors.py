@@ -256,7 +256,7 @@ def test_remaining_messages(df, tmp_path):
     table = pd.DataFrame({"sex": ["male", "female"], "target": [0.5, 0.5]})
     assert "sex='female' has no respondents with a positive weight" in err(
         SurveyDesign(zero, weights="w").poststratify, table)
-    with pytest.raises(ConvergenceError, match="every weight is at a bound"):
+    with pytest.raises(ConvergenceError, match="every weight is outside the bounds"):
         SurveyDesign(df).trim(upper=0.5)
     bad_csv = tmp_path / "bad.csv"
     bad_csv.write_text("a,b\n1,2\n1,2,3,4\n")  # ragged

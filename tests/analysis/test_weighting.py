@@ -95,9 +95,12 @@ def test_trim_bounds_and_margins_hold(sample):
 
 def test_trim_uncalibrated_keeps_the_total(sample):
     d = SurveyDesign(sample, weights="base")
-    t = d.trim(upper=3.0)
-    assert t.weights.max() <= 3.0 + 1e-9
+    t = d.trim(upper=3.0, strict=True)
+    assert t.weights.max() <= 3.0
     assert t.weights.sum() == pytest.approx(d.weights.sum())
+    once = d.trim(upper=3.0)  # R's default: one round
+    assert once.weights.sum() == pytest.approx(d.weights.sum())
+    assert once.weighting.iterations == 1 <= t.weighting.iterations
 
 
 def test_poststratify_then_rake_runs_and_meets_both(sample):
