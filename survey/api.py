@@ -72,6 +72,16 @@ class JsonErrorsElsewhere(Api):
 # --------------------------------------------------------------------------- schemas
 
 
+class UtcDateTime(fields.DateTime):
+    """A time the database keeps as naive UTC, sent with its offset (``…+00:00``), as the
+    OpenAPI ``date-time`` format requires."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class OrganisationSchema(Schema):
     code = fields.String(required=True)
     name_zh = fields.String(required=True)

@@ -9,7 +9,7 @@ from flask import url_for
 from marshmallow import Schema, fields, validate
 
 from . import export_jobs, staff_waves
-from .api import ApiErrorSchema, bp
+from .api import ApiErrorSchema, UtcDateTime, bp
 from .models import EXPORT_JOB_STATUSES
 from .permissions import EXPORT
 
@@ -33,8 +33,8 @@ class ExportJobSchema(Schema):
     error_kind = fields.String(allow_none=True, metadata={
         "description": "when failed: " + ", ".join(export_jobs.FAILURES)})
     error = fields.String(allow_none=True, metadata={"description": "when failed: one line"})
-    created_at = fields.DateTime(metadata={"description": "UTC, to the minute"})
-    finished_at = fields.DateTime(allow_none=True, metadata={"description": "UTC, to the minute"})
+    created_at = UtcDateTime(metadata={"description": "UTC, to the minute"})
+    finished_at = UtcDateTime(allow_none=True, metadata={"description": "UTC, to the minute"})
     url = fields.Function(lambda job: url_for("api.export_job", job_id=job.id))
     file_url = fields.Function(
         lambda job: url_for("api.export_job_file", job_id=job.id)

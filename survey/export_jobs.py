@@ -183,6 +183,7 @@ def _failure(error: BaseException, folder: Path) -> tuple[str, str]:
 
 
 def init_app(app) -> None:
+    app.extensions["export_jobs"] = _AppJobs(app)
     app.cli.add_command(run_export_jobs_command)
     app.config.setdefault("EXPORT_DIR", os.path.join(app.instance_path, "exports"))
     app.config.setdefault("EXPORT_KEEP_HOURS", 24.0)
@@ -358,12 +359,11 @@ def run_pending(limit: int | None = None) -> int:
 
 # --------------------------------------------------------------------------- housekeeping
 
-_last_sweep = {"at": 0.0}
-
-
 def maybe_sweep() -> None:
-    if time.monotonic() - _last_sweep["at"] >= SWEEP_EVERY_SECONDS:
-        _last_sweep["at"] = time.monotonic()
+    """Sweep when this app last swept ``SWEEP_EVERY_SECONDS`` ago or more."""
+    state = current_app.extensions["export_jobs"]
+    if time.monotonic() - state.last_sweep >= SWEEP_EVERY_SECONDS:
+        state.last_sweep = time.monotonic()
         sweep()
 
 
@@ -453,16 +453,17 @@ class InlineRunner:
         return False
 
 
-_runners: dict[int, InlineRunner] = {}
-_runners_lock = threading.Lock()
+class _AppJobs:
+    """What the export jobs keep per app (``app.extensions["export_jobs"]``, not module state:
+    each test app, each web process has its own): the inline runner and the last sweep."""
+
+    def __init__(self, app) -> None:
+        self.runner = InlineRunner(app)
+        self.last_sweep = 0.0
 
 
 def inline_runner(app) -> InlineRunner:
-    with _runners_lock:
-        runner = _runners.get(id(app))
-        if runner is None or runner.app is not app:
-            runner = _runners[id(app)] = InlineRunner(app)
-        return runner
+    return app.extensions["export_jobs"].runner
 
 
 # --------------------------------------------------------------------------- the worker

@@ -215,13 +215,12 @@ publisher: {zh: 测试中心, en: Test Centre}
 """
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one back end is enough
 @pytest.mark.slow
 def test_the_report_from_the_database_is_the_report_from_the_export(surveyed, runner,
                                                                     tmp_path, capsys):
     from analysis.report.fonts import NoCJKFontError, find_cjk_font
 
-    if surveyed[1] != "sqlite":
-        pytest.skip("one back end is enough for the report (the others read both)")
     try:
         find_cjk_font()
     except NoCJKFontError as exc:
@@ -328,10 +327,9 @@ def test_bad_requests_are_one_line(surveyed, tmp_path, capsys, monkeypatch):
 
 
 # --------------------------------------------------------------------------- read-only
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one back end is enough
 def test_sqlite_is_opened_read_only_and_never_written(surveyed, tmp_path, capsys):
-    url, backend = surveyed
-    if backend != "sqlite":
-        pytest.skip("the SQLite file's bytes")
+    url, _ = surveyed
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
@@ -414,14 +412,13 @@ def test_postgresql_with_a_select_only_role_in_read_only_transactions(pg_schema,
 
 
 # --------------------------------------------------------------------------- no web code
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one back end is enough
 def test_reading_the_database_loads_neither_flask_nor_the_app(surveyed, tmp_path):
     import os
     import subprocess
     import sys
 
-    url, backend = surveyed
-    if backend != "sqlite":
-        pytest.skip("one back end is enough to see the imports")
+    url, _ = surveyed
     code = ("import sys; from analysis.cli import main; "
             f"rc = main(['estimate', '--database', {url!r}, '--org', 'national', '--items', "
             f"'N01_A1', '--out', {str(tmp_path / 'e.csv')!r}]); assert rc == 0; "

@@ -27,7 +27,7 @@ PLACES = [{"code": code, "year": year} for code in ORGS for year in (2031, 2031,
 CHECKS = [not_a_server_error, response_schema_conformance]
 
 
-def cases(operation, mode: GenerationMode, example):
+def cases(operation, mode: GenerationMode, example, places: list[dict]):
     """Generated requests: most with path parameters of the tree (the rest as generated), and
     the document's example body sent there too (so a new wave is created, not only refused)."""
     generated = operation.as_strategy(mode)
@@ -35,7 +35,7 @@ def cases(operation, mode: GenerationMode, example):
     if not names:
         return generated
     places = [{name: value for name, value in place.items() if name in names}
-              for place in PLACES]
+              for place in places]
     placed = [operation.as_strategy(mode, path_parameters=place) for place in places]
     if example is not None and mode == GenerationMode.POSITIVE:
         placed += [operation.as_strategy(mode, path_parameters=place, body=example)
@@ -57,7 +57,12 @@ def test_the_api_never_fails_and_answers_as_documented(app):
     build_tree(app)
     for code in ORGS:
         add_responses(app, code, 4, in_progress=1)
-    headers = {"Authorization": f"Bearer {token_for(app, staff(app, 'organiser', 'SC'))}"}
+    email = staff(app, "organiser", "SC")
+    headers = {"Authorization": f"Bearer {token_for(app, email)}"}
+    # export jobs to read: a finished one of SC and one a sibling's organiser asked for (404)
+    jobs = [_finished_export_job(app, email, "SC"),
+            _finished_export_job(app, staff(app, "organiser", "HB"), "HB")]
+    places = [dict(place, job_id=jobs[i % 2]) for i, place in enumerate(PLACES)]
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     examples = example_bodies(app.test_client().get("/api/v1/openapi.json").json)
     assert "POST /api/v1/orgs/{code}/waves" in examples
@@ -66,7 +71,7 @@ def test_the_api_never_fails_and_answers_as_documented(app):
     sent = []
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @given(case=cases(operation, mode, examples.get(operation.label)))
+            @given(case=cases(operation, mode, examples.get(operation.label), places))
             @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                       suppress_health_check=list(HealthCheck))
             def check(case):
@@ -78,3 +83,21 @@ def test_the_api_never_fails_and_answers_as_documented(app):
     assert {label for label, status in sent if status == 200} >= {
         operation.label for operation in operations if operation.method.upper() == "GET"}
     assert ("POST /api/v1/orgs/{code}/waves", 201) in sent
+
+
+def _finished_export_job(app, email: str, code: str) -> int:
+    """A CSV export job of the organisation's 2031 wave, run to its end."""
+    from sqlalchemy import select
+
+    from survey import export_jobs
+    from survey.db import db
+    from survey.models import Organisation, User, Wave
+
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.email == email)).scalar_one()
+        wave = db.session.execute(select(Wave).join(Organisation).where(
+            Organisation.code == code, Wave.year == 2031)).scalar_one()
+        job_id = export_jobs.create_job(user, wave, "csv").id
+        db.session.commit()
+        assert export_jobs.run_pending() == 1
+    return job_id

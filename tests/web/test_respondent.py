@@ -434,7 +434,8 @@ def test_server_error_page_has_no_traceback(app, client, open_wave):
 
 
 # staff accounts and their organisations: people who run surveys, never respondents
-STAFF_TABLES = {"organisations", "users", "memberships", "api_tokens", "audit_events"}
+STAFF_TABLES = {"organisations", "users", "memberships", "api_tokens", "audit_events",
+                "export_jobs"}
 
 
 def test_no_personal_identifiers_are_stored(app):
