@@ -14,7 +14,10 @@ are the in-memory reader's) and finishes with the reduce the in-memory engine ru
    (stratum, PSU) pairs, domain groups, the cells of the crossed weighting variables with the
    sums of the starting weights -- and the checks of the design columns (each message names
    the file, column, value and row). The driver numbers strata, groups and cells globally and
-   rakes on the cell table (:func:`analysis.weighting.ipf`: raking needs nothing else).
+   calibrates on the cell table with the in-memory engine's code
+   (:func:`analysis.weighting.cell_factors`: raking, or linear, logit or bounded calibration
+   as R's ``grake``; a calibration to categorical margins needs nothing else, and its
+   g-weights are constant within cells).
 2. **sums**: per partition the (item, group) sums, the (item, group, cell) sums of the
    calibration and the (item, group, stratum) sums; added up in a tree. The driver turns them
    into estimates, calibration coefficients (:meth:`analysis.variance.Calibration.coefficients`)
@@ -35,7 +38,7 @@ gives the covariances of :func:`analysis.estimates.domain_estimates`; the Ten No
 are contrasts of those means (the commands use :func:`analysis.indicators.combination_estimate`).
 
 What it does not compute (use the in-memory engine): multistage designs (one PSU column),
-post-stratification, trimming, GREG and other calibrations, replicate weights, and quality
+trimming, replicate weights, and quality
 flags it would have to compute itself (the speeder rule needs the wave's median duration): the
 data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
@@ -54,7 +57,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import numeric_column, row_name
-from analysis.errors import AnalysisInputError, ConvergenceError
+from analysis.errors import AnalysisInputError
 from analysis.io import PARQUET_SUFFIXES
 from analysis.variance import compact_codes
 
@@ -216,7 +219,7 @@ class Labels:
     strata: pd.Index | None
     groups: tuple[pd.Index, ...]  # per domain variable, its values in group order
     cell_keys: np.ndarray | None  # sorted keys of the cells present (product-space codes)
-    cell_factor: np.ndarray | None  # raking factor of each cell
+    cell_factor: np.ndarray | None  # g-weight of each cell (raking or another calibration)
     rake_variance: str = "calibrate"
     n_strata: int = 1
 
@@ -597,7 +600,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          weights: str | None = None, strata: str | None = None,
                          psu: str | None = None, fpc: str | None = None, margins=None,
                          rescale: bool = False, rake_variance: str = "calibrate",
-                         max_iter: int = 1000, epsilon: float = 1e-10, by=None,
+                         calfun: str = "raking", bounds=None, max_iter: int | None = None,
+                         epsilon: float = 1e-10, by=None,
                          levels=None, na_rm: bool = True, deff=True, lonely_psu: str = "fail",
                          wave: int | None = None, cleaning: Cleaning | None = None,
                          source: str | None = None, covariance: str | None = None,
@@ -605,8 +609,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          linearisation: tuple[np.ndarray, np.ndarray] | None = None
                          ) -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
-    as ``SurveyDesign(all rows, weights, strata, psu, fpc).rake(margins).<statistic>(items,
-    by=by)`` would, on the active Dask scheduler (see the module docstring).
+    as ``SurveyDesign(all rows, weights, strata, psu, fpc).calibrate(margins, calfun, bounds,
+    max_iter=max_iter, variance=rake_variance).<statistic>(items, by=by)`` would (raking by
+    default), on the active Dask scheduler (see the module docstring).
 
     ``weights`` is the starting weight (the base weight when ``margins`` are given); ``wave``
     restricts to that wave's rows; ``deff`` may also be a function of the final weights' sum
@@ -627,6 +632,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     from analysis.estimates import STATISTICS, _check_levels, estimate_from_result
     from analysis.estimates import estimates_from_sums as finish
     from analysis.variance import LONELY_PSU_RULES
+    from analysis.weighting import calibration_method
 
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}")
@@ -644,6 +650,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
         levels = tuple(_check_levels(levels))
     source = source or (str(files[0].parent) if len(files) else "the data")
     margins = _margins(margins)
+    if margins is not None:
+        bounds, max_iter = calibration_method(calfun, bounds, rake_variance, max_iter)
     rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
@@ -668,8 +676,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
         min=("min", "min"), max=("max", "max"))
     weighting, factor, calibration = None, None, None
     if margins is not None:
-        factor, weighting, calibration = _rake(cells, margins, rows, rescale, max_iter, epsilon,
-                                               rake_variance, source)
+        factor, weighting, calibration = _calibrate(cells, margins, rows, rescale, calfun,
+                                                    bounds, max_iter, epsilon, rake_variance,
+                                                    source)
     diagnostics = _diagnostics(cells, factor)
     if callable(deff):
         deff = deff(diagnostics.weight_sum, rows)
@@ -861,22 +870,21 @@ def _structure(parts: list, plan: Plan, lonely_psu: str, source: str):
     return structure, (index if plan.strata else None), shared
 
 
-def _rake(cells: pd.DataFrame, margins, rows: int, rescale: bool, max_iter: int,
-          epsilon: float, variance: str, source: str):
-    """Rake on the cell table: ``(factor per cell, WeightingReport, Calibration)``."""
+def _calibrate(cells: pd.DataFrame, margins, rows: int, rescale: bool, calfun: str, bounds,
+               max_iter: int, epsilon: float, variance: str, source: str):
+    """Calibrate on the cell table (the in-memory engine's :func:`analysis.weighting.
+    cell_factors`: raking, or R's ``grake`` for another calfun or bounds): ``(g-weight per
+    cell, WeightingReport, Calibration)``. The g-weights are constant within cells, so the
+    calibration's variance runs on cell sums too (:meth:`Calibration.from_cells`)."""
     from analysis.variance import Calibration
     from analysis.weighting import (
-        RAKE_VARIANCES,
+        CalibrationTargets,
         WeightingReport,
+        cell_factors,
         check_category_support,
-        ipf,
-        margin_errors,
         rake_model,
     )
 
-    if variance not in RAKE_VARIANCES:
-        raise AnalysisInputError(
-            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
     targets = margins.targets(sample_size=rows, rescale=rescale)
     variables = list(margins.variables)
     sizes = [len(targets[v]) for v in variables]
@@ -897,23 +905,18 @@ def _rake(cells: pd.DataFrame, margins, rows: int, rescale: bool, max_iter: int,
         except AnalysisInputError as exc:
             raise AnalysisInputError(f"{source}: {exc}") from None
         tvecs.append(t)
-    g, iters, rel, converged = ipf(base, cell_cats, tuple(tvecs), max_iter, epsilon)
-    if not converged:
-        k = int(np.argmax(rel))
-        for var in variables:
-            if k < len(targets[var]):
-                break
-            k -= len(targets[var])
-        raise ConvergenceError(
-            f"raking did not converge in {max_iter} iterations: '{var}'="
-            f"'{targets[var].index[k]}' is still {rel.max():.3g} (relative) off its target; "
-            "check that the margins are consistent or allow more iterations")
-    ab, rel = margin_errors(base * g, cell_cats, tuple(tvecs))
+    spec = CalibrationTargets(tuple(variables), np.arange(len(base)), cell_cats, tuple(tvecs),
+                              tuple(tuple(targets[v].index) for v in variables), calfun, bounds)
+    g, iters, ab, rel, scale = cell_factors(base, spec, max_iter, epsilon)
     d = _diagnostics(cells, g)
-    report = WeightingReport(method="rake", iterations=iters, max_margin_error=float(ab.max()),
+    raking = spec.proportional_fitting
+    report = WeightingReport(method="rake" if raking else "calibrate", iterations=iters,
+                             max_margin_error=float(ab.max()),
                              max_relative_error=float(rel.max()), converged=True,
                              epsilon=epsilon, weight_sum=d.weight_sum, weight_min=d.weight_min,
-                             weight_max=d.weight_max)
+                             weight_max=d.weight_max, calfun=None if raking else calfun,
+                             bounds=None if raking else bounds,
+                             rescaled=None if raking else scale)
     calibration = Calibration.from_cells(rake_model(cell_cats, tvecs), base, count,
                                          cell_cats if variance == "rake" else None)
     return g, report, calibration

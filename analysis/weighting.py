@@ -274,9 +274,7 @@ def margin_errors(cell_weights, cell_cats, targets) -> tuple[np.ndarray, np.ndar
 def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
                 epsilon: float = 1e-10, rescale: bool = False, variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.rake`."""
-    if variance not in RAKE_VARIANCES:
-        raise AnalysisInputError(
-            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    calibration_method("raking", None, variance, max_iter)
     spec = margins_spec(design, margins, rescale)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "rake")
     step = _margins_step(spec, design.weights, weights, variance, kind="rake")
@@ -296,20 +294,32 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
                      max_iter: int | None = None, epsilon: float = 1e-10, rescale: bool = False,
                      variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.calibrate`."""
-    bounds = check_bounds(bounds, calfun)
+    bounds, max_iter = calibration_method(calfun, bounds, variance, max_iter)
     if calfun == "raking" and bounds is None:
-        return rake_design(design, margins, RAKING_MAX_ITER if max_iter is None else max_iter,
-                           epsilon, rescale, variance)
-    if variance != "calibrate":
-        raise AnalysisInputError(f"the variance of R's rake() (variance='{variance}') is for "
-                                 f"raking without bounds, not for {calfun} calibration"
-                                 + (" with bounds" if calfun == "raking" else ""))
-    max_iter = NEWTON_MAX_ITER if max_iter is None else max_iter
+        return rake_design(design, margins, max_iter, epsilon, rescale, variance)
     spec = margins_spec(design, margins, rescale, calfun, bounds)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "calibrate")
     step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
     new = _calibrated_design(design, weights, step, report, spec)
     return _calibrated_replicates(design, new, spec, max_iter, epsilon)
+
+
+def calibration_method(calfun: str, bounds, variance: str, max_iter: int | None
+                       ) -> tuple[tuple[float, float] | None, int]:
+    """The checked bounds of a calibration and its iterations (``max_iter``, or by default
+    :data:`RAKING_MAX_ITER` sweeps of raking without bounds, :data:`NEWTON_MAX_ITER` Newton
+    steps otherwise); raises for a calfun, bounds or variance that do not go together."""
+    bounds = check_bounds(bounds, calfun)
+    if variance not in RAKE_VARIANCES:
+        raise AnalysisInputError(
+            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    if calfun == "raking" and bounds is None:
+        return None, RAKING_MAX_ITER if max_iter is None else max_iter
+    if variance != "calibrate":
+        raise AnalysisInputError(f"the variance of R's rake() (variance='{variance}') is for "
+                                 f"raking without bounds, not for {calfun} calibration"
+                                 + (" with bounds" if calfun == "raking" else ""))
+    return bounds, NEWTON_MAX_ITER if max_iter is None else max_iter
 
 
 def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",
@@ -375,9 +385,27 @@ def margins_target(margins: Margins, var: str, cat: str) -> str:
 def _calibrated_weights(base, spec: CalibrationTargets, max_iter, epsilon, method):
     """The weights that meet ``spec``'s margins from ``base``, and the report; raises
     :class:`ConvergenceError` naming the margin furthest off when they are not found."""
+    cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
+    g, iters, ab, rel, scale = cell_factors(cell_base, spec, max_iter, epsilon)
+    weights = base * g[spec.cell]
+    report = _report(method, iters, ab, rel, True, epsilon, weights)
+    if method == "calibrate":
+        from dataclasses import replace
+
+        report = replace(report, calfun=spec.calfun, bounds=spec.bounds, rescaled=scale)
+    return weights, report
+
+
+def cell_factors(cell_base: np.ndarray, spec: CalibrationTargets, max_iter: int,
+                 epsilon: float):
+    """The g-weights of the cells that meet ``spec``'s margins from the cells' weight totals
+    ``cell_base`` (raking: :func:`ipf`; another calfun or bounds: :func:`newton_calibration`)
+    -- all a calibration to categorical margins needs, so an engine that holds only the cell
+    table (:mod:`analysis.dask_engine`) calibrates with it too. Returns ``(g, iterations,
+    absolute errors, relative errors, R's rescaling factor or None)``; raises
+    :class:`ConvergenceError` naming the margin furthest off when the weights are not found."""
     if max_iter < 1:
         raise AnalysisInputError("max_iter must be at least 1")
-    cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
     if spec.proportional_fitting:
         g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter,
                                        epsilon)
@@ -399,14 +427,8 @@ def _calibrated_weights(base, spec: CalibrationTargets, max_iter, epsilon, metho
         raise ConvergenceError(
             f"{spec.calfun} calibration{inside} failed to converge in {max_iter} iterations: "
             f"{off}; widen the bounds, or check that the margins are consistent")
-    weights = base * g[spec.cell]
     ab, rel = margin_errors(cell_base * g, spec.cell_cats, spec.targets)
-    report = _report(method, iters, ab, rel, True, epsilon, weights)
-    if method == "calibrate":
-        from dataclasses import replace
-
-        report = replace(report, calfun=spec.calfun, bounds=spec.bounds, rescaled=scale)
-    return weights, report
+    return g, iters, ab, rel, scale
 
 
 def r_model_matrix(spec: CalibrationTargets) -> tuple[np.ndarray, np.ndarray]:

@@ -38,10 +38,6 @@ def refuse_unsupported(args, targets, spec, statistic: str) -> None:
 
 def refuse_design(spec) -> None:
     """One line for a design the Dask engine does not take (every command's)."""
-    if spec.calfun != "raking" or spec.bounds is not None:
-        raise AnalysisInputError(f"--calfun {spec.calfun}"
-                                 f"{' with --bounds' if spec.bounds is not None else ''} is not "
-                                 "available on the Dask engine (it rakes); use --engine memory")
     if getattr(spec, "replicates", None) is not None:
         raise AnalysisInputError("replicate weights (--replicates, --repweights) are not "
                                  "available on the Dask engine; use --engine memory")
@@ -127,7 +123,8 @@ def design_options(spec, margins, wave, cleaning, data) -> dict:
     start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
     return dict(weights=start, strata=spec.strata, psu=spec.psu, fpc=spec.fpc,
                 margins=margins_for_wave(margins, wave) if margins is not None else None,
-                rescale=spec.rescale, rake_variance=spec.rake_variance,
+                rescale=spec.rescale, rake_variance=spec.rake_variance, calfun=spec.calfun,
+                bounds=spec.bounds,
                 lonely_psu=spec.lonely_psu, wave=wave, cleaning=cleaning, source=str(data))
 
 
