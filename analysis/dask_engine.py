@@ -37,8 +37,13 @@ cross-products of the centred PSU totals (each scaled by its stratum's variance 
 gives the covariances of :func:`analysis.estimates.domain_estimates`; the Ten Norms indicators
 are contrasts of those means (the commands use :func:`analysis.indicators.combination_estimate`).
 
+With ``replicates=`` (jackknife, BRR, bootstrap built from the design) the sums pass also
+adds, per file, the (group, PSU) sums of weights and weighted values times the file's PSUs'
+replicate factors, and the variances come from :func:`analysis.replicates.
+replicate_estimates_from_sums` (no squares pass).
+
 What it does not compute (use the in-memory engine): multistage designs (one PSU column),
-trimming, replicate weights, and quality
+trimming, supplied replicate weights, calibrated replicates, and quality
 flags it would have to compute itself (the speeder rule needs the wave's median duration): the
 data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
@@ -324,8 +329,11 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
         strata = pd.Series(np.zeros(len(data), dtype=np.int64), index=data.index)
     if plan.psu:
         _missing(data, plan.psu, "PSU")
-        pairs = pd.DataFrame({"stratum": strata.to_numpy(), "psu": data[plan.psu].to_numpy()})
-        out["psus"] = pairs.drop_duplicates(ignore_index=True)
+        # in order of appearance (the replicate builders number PSUs so), with whether a row
+        # of the PSU has a nonzero weight (R's degf of replicate weights counts those)
+        pairs = pd.DataFrame({"stratum": strata.to_numpy(), "psu": data[plan.psu].to_numpy(),
+                              "live": w != 0})
+        out["psus"] = pairs.groupby(["stratum", "psu"], sort=False)["live"].any().reset_index()
     else:
         out["psus"] = strata.value_counts(sort=False).rename_axis("stratum").reset_index(
             name="rows")
@@ -391,13 +399,15 @@ def _bins(key, weights, n):
     return np.bincount(key, weights, minlength=n + 1)[:n]
 
 
-def sum_partition(path, plan: Plan, labels: Labels) -> dict:
+def sum_partition(path, plan: Plan, labels: Labels, replicas=None) -> dict:
     """Pass 2 on one file: the sums the estimates, the calibration and the stratum means
-    need (arrays of fixed shapes, added up over partitions)."""
-    return _in_file(path, _sums, path, plan, labels)
+    need (arrays of fixed shapes, added up over partitions). ``replicas``: the file's PSUs
+    (a (stratum code, PSU label) index) and their ``(P, R)`` replicate factors, for the sums
+    of weighted values and weights under every replicate (``rep``, ``(2, k, G, R)``)."""
+    return _in_file(path, _sums, path, plan, labels, replicas)
 
 
-def _sums(path, plan: Plan, labels: Labels) -> dict:
+def _sums(path, plan: Plan, labels: Labels, replicas=None) -> dict:
     data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
     k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
     C = 0 if labels.cell_keys is None else len(labels.cell_keys)
@@ -409,9 +419,15 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
     out["group_rows"] = np.zeros(G)
     out["after_cells"] = np.zeros((H, C))
     out["respondents"] = np.zeros((G, len(plan.respondents)))
+    if replicas is not None:
+        out["rep"] = np.zeros((2, k, G, replicas[1].shape[1]))
     if not len(data):
         return out
     a, h, cell, v = _design_codes(data, plan, labels)
+    if replicas is not None:
+        local, units, _ = _units(data, plan, h)
+        factors = replicas[1][replicas[0].get_indexer(units)]
+        P = len(factors)
     positive = (a > 0).astype(float)
     codes = _group_codes(data, plan, labels)
     offsets = np.cumsum([0, *labels.sizes])
@@ -435,6 +451,10 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
             out["sy"][j, sl] = _bins(hk, ay, g * H).reshape(g, H)
             out["sw"][j, sl] = _bins(hk, aw, g * H).reshape(g, H)
             out["rows"][j, sl] = _bins(hk, answered.astype(float), g * H).reshape(g, H)
+            if replicas is not None:
+                pk = np.where(c >= 0, c * P + local, g * P)
+                out["rep"][0, j, sl] = _bins(pk, ay, g * P).reshape(g, P) @ factors
+                out["rep"][1, j, sl] = _bins(pk, aw, g * P).reshape(g, P) @ factors
             if cell is not None:
                 ck = np.where(c >= 0, c * C + cell, g * C)
                 out["cy"][j, sl] = _bins(ck, vw * y, g * C).reshape(g, C)
@@ -472,16 +492,7 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
         return {"ss": np.zeros((m, H)), "reached": np.zeros((G + k, H)), "shared": None,
                 "cov": [np.zeros((k, g1 - g0, k, g1 - g0)) for g0, g1 in ranges]}
     a, h, cell, _ = _design_codes(data, plan, labels)
-    if plan.psu:
-        # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
-        pc, pu = pd.factorize(data[plan.psu])
-        local, pairs = compact_codes(h * len(pu) + pc)
-        unit_stratum = pairs // len(pu)
-        units = pd.MultiIndex.from_arrays([unit_stratum, np.asarray(pu)[pairs % len(pu)]])
-    else:
-        local = np.arange(len(data), dtype=np.int64)
-        units, unit_stratum = None, h
-    local = local.astype(np.int64)
+    local, units, unit_stratum = _units(data, plan, h)
     P = len(unit_stratum)
     center, scale, centred = fit["center"], fit["scale"], fit["centred"]
     codes = _group_codes(data, plan, labels)
@@ -527,6 +538,19 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
     reached = (in_stratum @ (reach[:, owned] > 0).astype(float).T).T
     return {"ss": np.asarray(ss), "reached": np.asarray(reached), "shared": shared,
             "cov": cov}
+
+
+def _units(data: pd.DataFrame, plan: Plan, h: np.ndarray):
+    """Each row's PSU in this file (``0..P-1``), the PSUs as (stratum code, PSU label) pairs
+    (None when each row is its own PSU) and each PSU's stratum code."""
+    if not plan.psu:
+        return np.arange(len(data), dtype=np.int64), None, h
+    # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
+    pc, pu = pd.factorize(data[plan.psu])
+    local, pairs = compact_codes(h * len(pu) + pc)
+    unit_stratum = pairs // len(pu)
+    units = pd.MultiIndex.from_arrays([unit_stratum, np.asarray(pu)[pairs % len(pu)]])
+    return local.astype(np.int64), units, unit_stratum
 
 
 def _cross_products(dev: np.ndarray, root: np.ndarray, ranges: list, k: int, G: int) -> list:
@@ -606,8 +630,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          wave: int | None = None, cleaning: Cleaning | None = None,
                          source: str | None = None, covariance: str | None = None,
                          respondents: Sequence[Sequence[int]] = (),
-                         linearisation: tuple[np.ndarray, np.ndarray] | None = None
-                         ) -> PartitionedResult:
+                         linearisation: tuple[np.ndarray, np.ndarray] | None = None,
+                         replicates=None) -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
     as ``SurveyDesign(all rows, weights, strata, psu, fpc).calibrate(margins, calfun, bounds,
     max_iter=max_iter, variance=rake_variance).<statistic>(items, by=by)`` would (raking by
@@ -626,6 +650,12 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     replaces the linearised values of a mean, ``(y - mean) / weight sum``, by
     ``(y - center) * scale`` in the variances and covariances (the estimates stay the means):
     the influence values of a regression on a wave-level regressor (`trend`).
+
+    ``replicates`` (an :class:`analysis.replicates.ReplicateSpec` with a ``method``: jk1, jkn,
+    brr, bootstrap, subbootstrap) takes the variances from replicate weights built from the
+    design, as ``design.replicate(...)`` in memory: the builders run on the PSUs in their
+    order of appearance (files in order), and each file adds its (group, PSU) sums times its
+    PSUs' replicate factors, so a replicate's estimate needs no further pass.
     """
     from dask import delayed
 
@@ -642,6 +672,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     if not isinstance(psu, str | None) or not isinstance(fpc, str | None):
         raise AnalysisInputError("the Dask engine takes one PSU column (a one-stage design); "
                                  "estimate a multistage design in memory")
+    check_replicates(replicates, psu, margins, linearisation)
     items = [items] if isinstance(items, str) else list(items)
     if not items:
         raise AnalysisInputError("no items to estimate")
@@ -687,11 +718,18 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                     cell_factor=factor, rake_variance=rake_variance,
                     n_strata=structure.n_strata)
     files = [f for f, _ in parts]
+    reps, replicas = None, [None] * len(files)
+    if replicates is not None:
+        reps, replicas = _replicate_factors(parts, plan, structure, strata_index, replicates)
 
     # pass 2: sums
-    sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels)
-                               for f in files]))
+    sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels, r)
+                               for f, r in zip(files, replicas, strict=True)]))
     k, G = len(items), sum(labels.sizes)
+    if reps is not None:
+        return _replicate_result(reps, sums, items, statistic, by, groups, labels, levels,
+                                 na_rm, deff, covariance, weighting, diagnostics, rows,
+                                 recoded, excluded)
     m = k * G
     total = statistic == "total"
     wsum, ysum = sums["wsum"], sums["ysum"]
@@ -768,6 +806,92 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                              group_df=(psus - strata_reached)[:G].astype(np.int64),
                              item_df=(psus - strata_reached)[G:].astype(np.int64),
                              respondents=sums["respondents"], weight_sums=wsum.T)
+
+
+def check_replicates(replicates, psu, margins, linearisation) -> None:
+    """One line for the replicate weights the engine does not build (docs/analysis.md)."""
+    if replicates is None:
+        return
+    if getattr(replicates, "method", None) is None:
+        raise AnalysisInputError("supplied replicate weights (--repweights) are not available "
+                                 "on the Dask engine; use --engine memory")
+    if psu is None:
+        raise AnalysisInputError("replicate weights on the Dask engine need --psu (with each "
+                                 "row its own PSU the replicate factors are a rows x "
+                                 "replicates matrix); use --engine memory")
+    if margins is not None:
+        raise AnalysisInputError("replicate weights with --margins are not available on the "
+                                 "Dask engine (each replicate is calibrated on its own); use "
+                                 "--engine memory")
+    if linearisation is not None:
+        raise AnalysisInputError("replicate weights do not take a linearisation")
+
+
+@dataclass(frozen=True)
+class _PSUDesign:
+    """What the replicate builders (:data:`analysis.replicates.REPLICATE_METHODS`) read of a
+    design, for a design whose rows are its PSUs in order of appearance: the first-stage
+    structure, a weight per PSU (1 when a row of it has a nonzero weight, else 0: what R's
+    ``degf`` of the replicates counts), the strata and fpc columns."""
+
+    structure: object
+    weights: np.ndarray
+    strata_column: str | None
+    fpc_columns: tuple[str, ...]
+    calibrated: bool = False
+
+
+def _replicate_factors(parts: list, plan: Plan, structure, strata_index, spec):
+    """The design's :class:`ReplicateWeights` (one unit per PSU, in order of appearance over
+    the files in order, as the in-memory builders number them) and per file its PSUs and
+    their rows of the replicate factors."""
+    from analysis.replicates import replicate_weights
+    from analysis.variance import PSUStructure
+
+    frames = [p["psus"] for _, p in parts]
+    pairs = pd.concat(frames, ignore_index=True)
+    pairs["stratum"] = (strata_index.get_indexer(pairs["stratum"]) if plan.strata
+                        else np.zeros(len(pairs), dtype=np.int64))
+    live = pairs.groupby(["stratum", "psu"], sort=False)["live"].any()
+    stratum = live.index.get_level_values(0).to_numpy(dtype=np.int64)
+    code = np.empty(len(live), dtype=np.int64)  # numbered stratum by stratum
+    code[np.argsort(stratum, kind="stable")] = np.arange(len(live))
+    psus = PSUStructure(psu=code, psu_stratum=np.sort(stratum), n_psu=structure.n_psu,
+                        fpc_factor=structure.fpc_factor,
+                        stratum_labels=structure.stratum_labels,
+                        lonely_psu=structure.lonely_psu)
+    design = _PSUDesign(psus, live.to_numpy(dtype=float), plan.strata,
+                        (plan.fpc,) if plan.fpc else ())
+    reps = replicate_weights(design, spec.method, spec.count, spec.fay_rho or 0.0, spec.seed,
+                             spec.mse)
+    replicas = []
+    for frame in frames:
+        own = pd.MultiIndex.from_arrays([
+            strata_index.get_indexer(frame["stratum"]) if plan.strata
+            else np.zeros(len(frame), dtype=np.int64), frame["psu"].to_numpy()])
+        replicas.append((own, reps.factors[reps.unit[live.index.get_indexer(own)]]))
+    return reps, replicas
+
+
+def _replicate_result(reps, sums: dict, items, statistic, by, groups, labels, levels, na_rm,
+                      deff, covariance, weighting, diagnostics, rows, recoded, excluded):
+    """The :class:`PartitionedResult` of a design with replicate weights, from the sums pass
+    (:func:`analysis.replicates.replicate_estimates_from_sums`, the in-memory reduce)."""
+    from analysis.estimates import estimate_from_result, replicate_interval_note
+    from analysis.replicates import replicate_estimates_from_sums
+
+    res = replicate_estimates_from_sums(reps, sums["rep"], sums["ysum"], sums["wsum"],
+                                        sums["y2"], sums["counts"], sums["group_rows"],
+                                        labels.sizes, total=statistic == "total", na_rm=na_rm,
+                                        deff=deff, covariance=covariance)
+    group_labels = [("", [""])] + [(col, [_label(v) for v in index])
+                                   for col, index in zip(by, groups, strict=True)]
+    estimate = estimate_from_result(res, items, group_labels, df=reps.df, statistic=statistic,
+                                    deff=deff, levels=list(levels) if levels else None,
+                                    covariance=covariance, **replicate_interval_note(reps))
+    return PartitionedResult(estimate=estimate, weighting=weighting, diagnostics=diagnostics,
+                             rows=rows, recoded=recoded, excluded=excluded,
+                             respondents=sums["respondents"], weight_sums=sums["wsum"].T)
 
 
 def _tree_merge(tasks: list):

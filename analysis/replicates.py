@@ -479,7 +479,6 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
     variances and covariances from the replicates (R's ``svymean``/``svytotal``/``svyby`` of
     a replicate design)."""
     from analysis.design_columns import zero_filled as _zero_filled
-    from analysis.results import covariance_ranges
 
     reps = design.replicates
     a = design.weights
@@ -487,7 +486,7 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
     k = len(columns)
     R = reps.n_replicates
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    theta = np.empty((k, n_groups, R))
+    rep_sums = np.empty((2, k, n_groups, R))
     ysum, wsum, y2, counts = (np.zeros((k, n_groups)) for _ in range(4))
     positive = (a > 0).astype(float)
     for j, col in enumerate(columns):
@@ -505,16 +504,34 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
             wsum[j, sl] = np.bincount(bins, a, minlength=g + 1)[:g]
             y2[j, sl] = np.bincount(bins, a * y * y, minlength=g + 1)[:g]
             counts[j, sl] = np.bincount(bins, positive, minlength=g + 1)[:g]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                theta[j, sl] = sums[0] if total else np.where(sums[1] > 0, sums[0] / sums[1],
-                                                              np.nan)
+            rep_sums[:, j, sl] = sums
+    group_rows = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
+                                             minlength=sz + 1)[:-1]
+                                 for c, sz in zip(partitions, sizes, strict=True)])
+    return replicate_estimates_from_sums(reps, rep_sums, ysum, wsum, y2, counts, group_rows,
+                                         sizes, total=total, na_rm=na_rm, deff=deff,
+                                         covariance=covariance)
+
+
+def replicate_estimates_from_sums(reps: ReplicateWeights, rep_sums: np.ndarray, ysum, wsum, y2,
+                                  counts, group_rows, sizes: list[int], total: bool = False,
+                                  na_rm: bool = True, deff=True,
+                                  covariance: str | None = None) -> dict:
+    """The reduce of :func:`replicate_domain_estimates` (shared with the Dask engine, which
+    adds the sums up over files): ``rep_sums`` ``(2, k, G, R)`` each replicate's sums of
+    weighted values and of weights (``replicate weight * y``, ``replicate weight``),
+    ``ysum, wsum, y2, counts`` ``(k, G)`` the full-sample sums of weighted values, weights,
+    weighted squares and answers of positive weight, ``group_rows`` ``(G,)`` the rows of
+    positive weight per group."""
+    from analysis.results import covariance_ranges
+
+    _, k, n_groups, R = rep_sums.shape
     with np.errstate(invalid="ignore", divide="ignore"):
+        theta = rep_sums[0] if total else np.where(rep_sums[1] > 0, rep_sums[0] / rep_sums[1],
+                                                   np.nan)
         est = ysum if total else np.where(wsum > 0, ysum / wsum, np.nan)
     if not na_rm:
-        g_all = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
-                                            minlength=sz + 1)[:-1]
-                                for c, sz in zip(partitions, sizes, strict=True)])
-        incomplete = counts < g_all[None, :]
+        incomplete = counts < np.asarray(group_rows)[None, :]
         est = np.where(incomplete, np.nan, est)
     flat_theta = theta.reshape(k * n_groups, R)
     var = reps.variance(flat_theta, est.ravel()).reshape(k, n_groups)

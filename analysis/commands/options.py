@@ -249,10 +249,13 @@ def replicate_spec(args):
                                  "or other)")
     if args.seed is not None:
         raise AnalysisInputError("--seed applies to --replicates bootstrap/subbootstrap")
+    from analysis.dask_engine import is_partitioned, parquet_files
     from analysis.io import response_columns
 
     data = getattr(args, "data", None)
-    files = [data] if isinstance(data, str) else list(data or ())
+    # a folder or glob of Parquet files (the Dask engine): its first file's columns
+    files = [parquet_files(f)[0] if is_partitioned(f) else f
+             for f in ([data] if isinstance(data, str) else list(data or ()))]
     matched = [tuple(matching_columns(response_columns(f), given, str(f))) for f in files]
     for f, cols in zip(files[1:], matched[1:], strict=True):
         if cols != matched[0]:

@@ -227,6 +227,86 @@ def test_a_calibration_that_does_not_converge_is_the_in_memory_message(folder, w
     assert str(got.value) == str(ref.value)
 
 
+REPLICATES = {
+    "jkn": ("stratified clusters", {}),
+    "jkn with fpc": ("clusters with fpc", {}),
+    "jk1": ("unweighted clusters", {}),
+    "bootstrap": ("stratified clusters", {"count": 20, "seed": 3}),
+    "subbootstrap": ("stratified clusters", {"count": 15, "seed": 8, "mse": True}),
+}
+
+
+@pytest.mark.parametrize("name", list(REPLICATES))
+def test_replicate_weights_equal_the_in_memory_engine(folder, whole, name):
+    # the builders see the PSUs in the in-memory order of appearance, so even the bootstrap's
+    # draws are the in-memory engine's
+    from analysis.replicates import ReplicateSpec
+
+    design_name, options = REPLICATES[name]
+    spec, method = DESIGNS[design_name], name.split()[0]
+    for wave in (2025, 2026):
+        design = SurveyDesign(whole[whole["wave"] == wave].reset_index(drop=True), **spec
+                              ).replicate(method, options.get("count"), seed=options.get("seed"),
+                                          mse=options.get("mse", False))
+        result = estimate_partitioned(parquet_files(folder), ITEMS, "mean",
+                                      by=["region", "sex"], wave=wave,
+                                      replicates=ReplicateSpec(method=method, **options),
+                                      **spec)
+        ref = design.mean(ITEMS, by=["region", "sex"])
+        assert_same(ref.table, result.estimate.table)
+        assert result.estimate.df == ref.df
+        assert result.estimate.interval_note == ref.interval_note
+
+
+@pytest.mark.parametrize("statistic, options", [
+    ("total", {"covariance": "by"}),
+    ("proportion", {"levels": [4, 5], "covariance": "all"}),
+    ("mean", {"na_rm": False, "deff": "replace"}),
+])
+def test_replicate_totals_proportions_and_covariances_equal_the_in_memory_engine(
+        folder, whole, statistic, options):
+    from analysis.replicates import ReplicateSpec
+
+    spec = DESIGNS["clusters with fpc"]
+    design = SurveyDesign(whole[whole["wave"] == 2026].reset_index(drop=True), **spec
+                          ).replicate("jkn")
+    ref = getattr(design, statistic)(ITEMS, by="region", **options)
+    got = estimate_partitioned(parquet_files(folder), ITEMS, statistic, by="region", wave=2026,
+                               replicates=ReplicateSpec(method="jkn"), **options,
+                               **spec).estimate
+    assert_same(ref.table, got.table)
+    if "covariance" in options:
+        # relative to the standard errors: a covariance of two totals of other regions is
+        # near 0, a difference of replicates' products about 1e16 apart
+        ok = ~np.isnan(ref.vcov)
+        assert (np.isnan(got.vcov) == ~ok).all()
+        se = np.sqrt(np.diag(ref.vcov))
+        scale = np.outer(se, se)
+        assert (np.abs(ref.vcov[ok] - got.vcov[ok]) / scale[ok]).max() <= TOLERANCE
+
+
+def test_brr_replicates_equal_the_in_memory_engine(whole, tmp_path):
+    # two PSUs in every stratum (the first two that appear), split over files by province,
+    # one of them spanning two files
+    from analysis.replicates import ReplicateSpec
+
+    data = whole[whole["wave"] == 2026]
+    first = data.drop_duplicates(["stratum", "psu"]).groupby("stratum", sort=False).head(2)
+    keep = data.merge(first[["stratum", "psu"]], on=["stratum", "psu"])
+    provinces = sorted(keep["province"].unique())
+    parts = [keep[keep["province"].isin(provinces[i::3])] for i in range(3)]
+    for i, part in enumerate(parts):
+        part.to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    spec = DESIGNS["stratified clusters"]
+    ordered = pd.concat(parts, ignore_index=True)
+    for rho in (0.0, 0.5):
+        design = SurveyDesign(ordered, **spec).replicate("brr", fay_rho=rho)
+        got = estimate_partitioned(parquet_files(tmp_path), ITEMS, "mean", by="region",
+                                   replicates=ReplicateSpec(method="brr", fay_rho=rho or None),
+                                   **spec)
+        assert_same(design.mean(ITEMS, by="region").table, got.estimate.table)
+
+
 @pytest.mark.parametrize("covariance", ["group", "by", "all"])
 @pytest.mark.parametrize("name", ["stratified clusters", "clusters with fpc", "rows as PSUs"])
 def test_covariances_equal_the_in_memory_engine(folder, whole, name, covariance):
@@ -299,6 +379,26 @@ def test_estimate_on_a_folder_equals_estimate_on_one_file(folder, whole, tmp_pat
     w_ref = pd.read_csv(tmp_path / "m.weighting.csv")
     w_got = pd.read_csv(tmp_path / "d.weighting.csv")
     assert np.allclose(w_ref.to_numpy(float), w_got.to_numpy(float), rtol=1e-12)
+
+
+@pytest.mark.parametrize("replicates", [["--replicates", "jkn"],
+                                        ["--replicates", "bootstrap:12", "--seed", "4"]],
+                         ids=["jkn", "bootstrap"])
+def test_estimate_with_replicates_on_a_folder_equals_estimate_on_one_file(folder, whole,
+                                                                          tmp_path, cluster,
+                                                                          replicates):
+    one = tmp_path / "all.parquet"
+    whole.to_parquet(one, index=False)
+    common = ["--items", ",".join(ITEMS), "--weight", "base_weight", "--strata", "stratum",
+              "--psu", "psu", "--by", "region,sex", "--keep-flagged", *replicates]
+    code, err = run_cli(["estimate", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["estimate", str(folder), "--scheduler", cluster.scheduler_address,
+                         *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    ref, got = pd.read_csv(tmp_path / "m.csv"), pd.read_csv(tmp_path / "d.csv")
+    assert (ref["wave"] == got["wave"]).all()
+    assert_same(ref.fillna({"by": "", "group": ""}), got.fillna({"by": "", "group": ""}))
 
 
 def same_files(ref: Path, got: Path, labels: list[str]) -> None:
@@ -460,8 +560,16 @@ def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tm
     (["--items", "N01_A1", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--calfun",
       "logit"], "logit calibration needs finite bounds on the g-weights"),
     (["--items", "N01_A1", "--strata", "stratum", "--fpc", "fpc"], "--fpc without --weight"),
-    (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn"],
-     "replicate weights (--replicates, --repweights) are not available on the Dask engine"),
+    (["--items", "N01_A1", "--weight", "base_weight", "--repweights", "base_*",
+      "--reptype", "JK1"], "supplied replicate weights (--repweights) are not available"),
+    (["--items", "N01_A1", "--strata", "stratum", "--replicates", "jkn"],
+     "replicate weights on the Dask engine need --psu"),
+    (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn",
+      "--margins", str(CENSUS_2020_ADULT_MARGINS)],
+     "replicate weights with --margins are not available on the Dask engine"),
+    (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn",
+      "--proportion", "4,5", "--ci", "logit"],
+     "--ci logit with replicate weights is not available on the Dask engine"),
 ])
 def test_what_the_engine_does_not_compute_is_refused_in_one_line(folder, tmp_path, cluster,
                                                                  extra, message):
