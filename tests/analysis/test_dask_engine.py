@@ -432,14 +432,17 @@ def test_indicators_and_proportion_intervals_equal_the_in_memory_engine(folder, 
     same_files(tmp_path / "m.csv", tmp_path / "d.csv", ["wave", "item", "by", "group"])
 
 
-def test_compare_on_a_partitioned_data_set_equals_compare_in_memory(tmp_path, cluster):
+@pytest.mark.parametrize("design", [
+    ["--base-weight", "base_weight", "--margins", str(CENSUS_2020_ADULT_MARGINS)],
+    ["--weight", "base_weight", "--replicates", "jkn"],
+], ids=["raked", "jackknife"])
+def test_compare_on_a_partitioned_data_set_equals_compare_in_memory(tmp_path, cluster, design):
     files = write_partitioned(tmp_path / "parts", 3000, waves=(2025, 2026), seed=3,
                               rows_per_file=1000)
     one = tmp_path / "all.parquet"
     pd.concat([read_responses(f) for f in files], ignore_index=True).to_parquet(one)
     common = ["--items", "N01_A1,N04.practice,index.gap,N09_P1", "--base", "2025",
-              "--current", "2026", "--by", "region", "--base-weight", "base_weight",
-              "--margins", str(CENSUS_2020_ADULT_MARGINS), "--strata", "stratum", "--psu",
+              "--current", "2026", "--by", "region", *design, "--strata", "stratum", "--psu",
               "psu", "--keep-flagged"]
     code, err = run_cli(["compare", str(one), *common, "--out", str(tmp_path / "m.csv")])
     assert code == 0, err
