@@ -39,11 +39,12 @@ are contrasts of those means (the commands use :func:`analysis.indicators.combin
 
 With ``replicates=`` (jackknife, BRR, bootstrap built from the design) the sums pass also
 adds, per file, the (group, PSU) sums of weights and weighted values times the file's PSUs'
-replicate factors, and the variances come from :func:`analysis.replicates.
-replicate_estimates_from_sums` (no squares pass).
+replicate factors (supplied replicate-weight columns: the group sums of the rows' columns),
+and the variances come from :func:`analysis.replicates.replicate_estimates_from_sums` (no
+squares pass).
 
 What it does not compute (use the in-memory engine): multistage designs (one PSU column),
-trimming, supplied replicate weights, calibrated replicates, and quality
+trimming, calibrated replicates, and quality
 flags it would have to compute itself (the speeder rule needs the wave's median duration): the
 data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
@@ -203,11 +204,13 @@ class Plan:
     # sets of item positions: count per domain group the rows answering any of them (the
     # respondents of an indicator, :func:`analysis.indicators._respondents`)
     respondents: tuple[tuple[int, ...], ...] = ()
+    # supplied replicate-weight columns (--repweights)
+    replicate_columns: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         cols = [*self.items, *self.by, self.weight, self.strata, self.psu, self.fpc,
-                *(v for v, _ in self.rake)]
+                *(v for v, _ in self.rake), *self.replicate_columns]
         if self.wave is not None:
             cols.append("wave")
         if not self.cleaning.keep_flagged:
@@ -346,6 +349,12 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
             ends.append(frame.loc[at].assign(row=[row_name(data, int(i)) for i in at],
                                              file=str(path)))
         out["fpc"] = tuple(ends)
+    if plan.replicate_columns:
+        # R's degf of supplied weights is the rank of the rows x replicates matrix: each file
+        # sends its R factor (same column space), the driver stacks them
+        from scipy.linalg import qr
+
+        out["replicate_r"] = qr(_replicate_columns(data, plan), mode="r")[0]
     out["groups"] = [pd.unique(data[col].dropna()) for col in plan.by]
     key = _cell_keys(data, plan, margins_file) if plan.rake else np.zeros(len(data), np.int64)
     keys, cell = np.unique(key, return_inverse=True)
@@ -356,6 +365,13 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
         "min": pd.Series(w).groupby(cell).min().to_numpy(),
         "max": pd.Series(w).groupby(cell).max().to_numpy()})
     return out
+
+
+def _replicate_columns(data: pd.DataFrame, plan: Plan) -> np.ndarray:
+    """``(n, R)`` the supplied replicate weights (each checked as the in-memory reader does)."""
+    return np.column_stack([numeric_column(data, c, allow_missing=False,
+                                           role="replicate weight")
+                            for c in plan.replicate_columns])
 
 
 def _group_codes(data: pd.DataFrame, plan: Plan, labels: Labels) -> list[np.ndarray]:
@@ -399,6 +415,22 @@ def _bins(key, weights, n):
     return np.bincount(key, weights, minlength=n + 1)[:n]
 
 
+def _unit_sums(group: np.ndarray, n_groups: int, unit: np.ndarray, values: np.ndarray,
+               factors: np.ndarray) -> np.ndarray:
+    """``(c, G, R)``: per row of ``values`` ``(c, n)``, the sums over each group's rows
+    (``group`` -1: in none) of the value times the row's unit's replicate factors
+    (``factors`` ``(U, R)``): a sparse (group x unit) table times the factors."""
+    import scipy.sparse as sp
+
+    rows = np.flatnonzero(group >= 0)
+    U = len(factors)
+    out = []
+    for v in values:
+        table = sp.csr_matrix((v[rows], (group[rows], unit[rows])), shape=(n_groups, U))
+        out.append(np.asarray(table @ factors))
+    return np.stack(out)
+
+
 def sum_partition(path, plan: Plan, labels: Labels, replicas=None) -> dict:
     """Pass 2 on one file: the sums the estimates, the calibration and the stratum means
     need (arrays of fixed shapes, added up over partitions). ``replicas``: the file's PSUs
@@ -421,13 +453,19 @@ def _sums(path, plan: Plan, labels: Labels, replicas=None) -> dict:
     out["respondents"] = np.zeros((G, len(plan.respondents)))
     if replicas is not None:
         out["rep"] = np.zeros((2, k, G, replicas[1].shape[1]))
+    elif plan.replicate_columns:
+        out["rep"] = np.zeros((2, k, G, len(plan.replicate_columns)))
     if not len(data):
         return out
     a, h, cell, v = _design_codes(data, plan, labels)
     if replicas is not None:
+        # a row's replicate weight is its weight times its PSU's factor
         local, units, _ = _units(data, plan, h)
-        factors = replicas[1][replicas[0].get_indexer(units)]
-        P = len(factors)
+        factors, base = replicas[1][replicas[0].get_indexer(units)], a
+    elif plan.replicate_columns:
+        # supplied: a row's replicate weights are its columns (each row its own unit)
+        local, factors = np.arange(len(data)), _replicate_columns(data, plan)
+        base = np.ones(len(data))
     positive = (a > 0).astype(float)
     codes = _group_codes(data, plan, labels)
     offsets = np.cumsum([0, *labels.sizes])
@@ -451,10 +489,10 @@ def _sums(path, plan: Plan, labels: Labels, replicas=None) -> dict:
             out["sy"][j, sl] = _bins(hk, ay, g * H).reshape(g, H)
             out["sw"][j, sl] = _bins(hk, aw, g * H).reshape(g, H)
             out["rows"][j, sl] = _bins(hk, answered.astype(float), g * H).reshape(g, H)
-            if replicas is not None:
-                pk = np.where(c >= 0, c * P + local, g * P)
-                out["rep"][0, j, sl] = _bins(pk, ay, g * P).reshape(g, P) @ factors
-                out["rep"][1, j, sl] = _bins(pk, aw, g * P).reshape(g, P) @ factors
+            if "rep" in out:
+                bw = np.where(answered, base, 0.0)
+                out["rep"][:, j, sl] = _unit_sums(c, g, local, np.vstack([bw * y, bw]),
+                                                  factors)
             if cell is not None:
                 ck = np.where(c >= 0, c * C + cell, g * C)
                 out["cy"][j, sl] = _bins(ck, vw * y, g * C).reshape(g, C)
@@ -651,11 +689,12 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     ``(y - center) * scale`` in the variances and covariances (the estimates stay the means):
     the influence values of a regression on a wave-level regressor (`trend`).
 
-    ``replicates`` (an :class:`analysis.replicates.ReplicateSpec` with a ``method``: jk1, jkn,
-    brr, bootstrap, subbootstrap) takes the variances from replicate weights built from the
-    design, as ``design.replicate(...)`` in memory: the builders run on the PSUs in their
-    order of appearance (files in order), and each file adds its (group, PSU) sums times its
-    PSUs' replicate factors, so a replicate's estimate needs no further pass.
+    ``replicates`` (an :class:`analysis.replicates.ReplicateSpec`) takes the variances from
+    replicate weights, as ``ReplicateSpec.apply`` in memory: built by its ``method`` (jk1,
+    jkn, brr, bootstrap, subbootstrap; the builders run on the PSUs in their order of
+    appearance, files in order, and each file adds its (group, PSU) sums times its PSUs'
+    replicate factors) or read from its ``columns`` (names, not a pattern: each file adds its
+    rows' group sums under every column), so a replicate's estimate needs no further pass.
     """
     from dask import delayed
 
@@ -687,7 +726,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
                 cleaning=cleaning or Cleaning(),
-                respondents=tuple(tuple(int(j) for j in r) for r in respondents))
+                respondents=tuple(tuple(int(j) for j in r) for r in respondents),
+                replicate_columns=tuple(getattr(replicates, "columns", None) or ()))
     margins_file = "" if margins is None or margins.source == "margins" else margins.source
     files = [Path(f) for f in files]
 
@@ -719,7 +759,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                     n_strata=structure.n_strata)
     files = [f for f, _ in parts]
     reps, replicas = None, [None] * len(files)
-    if replicates is not None:
+    if plan.replicate_columns:
+        reps = _supplied_replicates(parts, replicates)
+    elif replicates is not None:
         reps, replicas = _replicate_factors(parts, plan, structure, strata_index, replicates)
 
     # pass 2: sums
@@ -813,9 +855,10 @@ def check_replicates(replicates, psu, margins, linearisation) -> None:
     if replicates is None:
         return
     if getattr(replicates, "method", None) is None:
-        raise AnalysisInputError("supplied replicate weights (--repweights) are not available "
-                                 "on the Dask engine; use --engine memory")
-    if psu is None:
+        if isinstance(replicates.columns, str):
+            raise AnalysisInputError(f"--repweights '{replicates.columns}': give the column "
+                                     "names (the command line matches the pattern)")
+    elif psu is None:
         raise AnalysisInputError("replicate weights on the Dask engine need --psu (with each "
                                  "row its own PSU the replicate factors are a rows x "
                                  "replicates matrix); use --engine memory")
@@ -871,6 +914,24 @@ def _replicate_factors(parts: list, plan: Plan, structure, strata_index, spec):
             else np.zeros(len(frame), dtype=np.int64), frame["psu"].to_numpy()])
         replicas.append((own, reps.factors[reps.unit[live.index.get_indexer(own)]]))
     return reps, replicas
+
+
+def _supplied_replicates(parts: list, spec):
+    """The :class:`ReplicateWeights` of supplied columns for the reduce: their scales
+    (:func:`analysis.replicates.supplied_scales`) and, standing for the rows x replicates
+    matrix, the R factor of the files' R factors (the same rank: R's ``degf``)."""
+    from scipy.linalg import qr
+
+    from analysis.replicates import ReplicateWeights, supplied_scales
+
+    columns = list(spec.columns)
+    scale, rscales = supplied_scales(columns, spec.type, spec.scale, spec.rscales,
+                                     spec.fay_rho)
+    stacked = qr(np.vstack([p["replicate_r"] for _, p in parts]), mode="r")[0]
+    return ReplicateWeights(spec.type, stacked, np.arange(len(stacked)), np.ones(len(stacked)),
+                            scale=scale, rscales=rscales, mse=spec.mse,
+                            rho=spec.fay_rho if spec.type == "Fay" else None,
+                            columns=tuple(columns))
 
 
 def _replicate_result(reps, sums: dict, items, statistic, by, groups, labels, levels, na_rm,

@@ -439,14 +439,24 @@ def supplied_weights(design, columns: Sequence[str], type: str, scale: float | N
     other: 1."""
     from analysis.design_columns import numeric_column
 
+    if not columns:
+        raise AnalysisInputError("no replicate-weight columns given")
+    scale, rscales = supplied_scales(columns, type, scale, rscales, fay_rho)
+    W = np.column_stack([numeric_column(design.data, c, allow_missing=False,
+                                        role="replicate weight") for c in columns])
+    return ReplicateWeights(type, W, np.arange(design.n), np.ones(design.n), scale=scale,
+                            rscales=rscales, mse=mse, rho=fay_rho if type == "Fay" else None,
+                            columns=tuple(columns))
+
+
+def supplied_scales(columns: Sequence[str], type: str, scale: float | None = None,
+                    rscales=None, fay_rho: float | None = None) -> tuple[float, np.ndarray]:
+    """``(scale, rscales)`` of the replicate-weight ``columns`` of ``type`` (see
+    :func:`supplied_weights`); raises for a type, rho or rscales that do not fit."""
     if type not in SUPPLIED_TYPES:
         raise AnalysisInputError(f"replicate type '{type}' is not one of "
                                  f"{', '.join(SUPPLIED_TYPES)}")
-    if not columns:
-        raise AnalysisInputError("no replicate-weight columns given")
-    W = np.column_stack([numeric_column(design.data, c, allow_missing=False,
-                                        role="replicate weight") for c in columns])
-    n_rep = W.shape[1]
+    n_rep = len(columns)
     if type == "Fay" and fay_rho is None:
         raise AnalysisInputError("Fay replicate weights need Fay's rho (--fay-rho)")
     if fay_rho is not None and type != "Fay":
@@ -464,10 +474,7 @@ def supplied_weights(design, columns: Sequence[str], type: str, scale: float | N
                      "Fay": 1.0 / (n_rep * (1.0 - (fay_rho or 0.0)) ** 2),
                      "bootstrap": 1.0 / max(n_rep - 1, 1),
                      "JK1": (n_rep - 1) / n_rep}.get(type, 1.0)
-    return ReplicateWeights(type, W, np.arange(design.n), np.ones(design.n),
-                            scale=default_scale if scale is None else scale, rscales=rscales,
-                            mse=mse, rho=fay_rho if type == "Fay" else None,
-                            columns=tuple(columns))
+    return default_scale if scale is None else scale, rscales
 
 
 # --------------------------------------------------------------------------- estimation

@@ -401,6 +401,83 @@ def test_estimate_with_replicates_on_a_folder_equals_estimate_on_one_file(folder
     assert_same(ref.fillna({"by": "", "group": ""}), got.fillna({"by": "", "group": ""}))
 
 
+@pytest.fixture(scope="module")
+def with_repweights(whole, tmp_path_factory) -> tuple[Path, Path]:
+    """Wave 2026 with 15 bootstrap replicate-weight columns, in three files by province (and
+    in one file)."""
+    out = tmp_path_factory.mktemp("repweights")
+    data = whole[whole["wave"] == 2026].reset_index(drop=True)
+    design = SurveyDesign(data, weights="base_weight", strata="stratum", psu="psu"
+                          ).replicate("bootstrap", 15, seed=2)
+    data = pd.concat([data, pd.DataFrame(design.replicates.matrix(), columns=[
+        f"repw{r + 1}" for r in range(15)])], axis=1)
+    provinces = sorted(data["province"].unique())
+    parts = [data[data["province"].isin(provinces[i::3])] for i in range(3)]
+    (out / "parts").mkdir()
+    for i, part in enumerate(parts):
+        part.to_parquet(out / "parts" / f"part-{i}.parquet", index=False)
+    pd.concat(parts, ignore_index=True).to_parquet(out / "all.parquet", index=False)
+    return out / "parts", out / "all.parquet"
+
+
+@pytest.mark.parametrize("options", [
+    {"type": "bootstrap"},
+    {"type": "other", "scale": 0.05, "rscales": (2.0,), "mse": True},
+])
+def test_supplied_replicate_weights_equal_the_in_memory_engine(with_repweights, options):
+    from analysis.replicates import ReplicateSpec
+
+    parts, one = with_repweights
+    columns = tuple(f"repw{r + 1}" for r in range(15))
+    spec = ReplicateSpec(columns=columns, **options)
+    design = spec.apply(SurveyDesign(read_responses(one), weights="base_weight"))
+    for statistic, kwargs in (("mean", {"covariance": "by"}), ("proportion", {"levels": [4]})):
+        ref = getattr(design, statistic)(ITEMS, by=["region", "sex"], **kwargs)
+        got = estimate_partitioned(parquet_files(parts), ITEMS, statistic, by=["region", "sex"],
+                                   weights="base_weight", replicates=spec, **kwargs).estimate
+        assert_same(ref.table, got.table)
+        assert got.df == ref.df and got.interval_note == ref.interval_note
+        if "covariance" in kwargs:
+            ok = ~np.isnan(ref.vcov)
+            assert (np.isnan(got.vcov) == ~ok).all()
+            se = np.sqrt(np.diag(ref.vcov))
+            assert (np.abs(ref.vcov - got.vcov)[ok] / np.outer(se, se)[ok]).max() <= TOLERANCE
+
+
+def test_a_bad_replicate_weight_in_one_file_is_one_line_naming_the_file_and_column(
+        with_repweights, tmp_path, cluster):
+    parts, _ = with_repweights
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in parquet_files(parts):
+        frame = read_responses(f)
+        if f.name == "part-1.parquet":
+            frame["repw7"] = frame["repw7"].where(frame.index != 3)
+        frame.to_parquet(bad / f.name, index=False)
+    code, err = run_cli(["estimate", str(bad), "--items", "N01_A1", "--weight", "base_weight",
+                         "--repweights", "repw*", "--reptype", "bootstrap", "--keep-flagged",
+                         "--scheduler", cluster.scheduler_address,
+                         "--out", str(tmp_path / "e.csv")])
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "part-1.parquet: column 'repw7': missing replicate weight in row 4" in lines[0]
+
+
+def test_estimate_with_repweights_on_a_folder_equals_estimate_on_one_file(with_repweights,
+                                                                          tmp_path, cluster):
+    parts, one = with_repweights
+    common = ["--items", ",".join(ITEMS), "--weight", "base_weight", "--repweights", "repw*",
+              "--reptype", "bootstrap", "--by", "region", "--keep-flagged"]
+    code, err = run_cli(["estimate", str(one), *common, "--out", str(tmp_path / "m.csv")])
+    assert code == 0, err
+    code, err = run_cli(["estimate", str(parts), "--scheduler", cluster.scheduler_address,
+                         *common, "--out", str(tmp_path / "d.csv")])
+    assert code == 0, err
+    ref, got = pd.read_csv(tmp_path / "m.csv"), pd.read_csv(tmp_path / "d.csv")
+    assert_same(ref.fillna({"by": "", "group": ""}), got.fillna({"by": "", "group": ""}))
+
+
 def same_files(ref: Path, got: Path, labels: list[str]) -> None:
     a, b = pd.read_csv(ref), pd.read_csv(got)
     assert list(a.columns) == list(b.columns) and len(a) == len(b)
@@ -564,7 +641,7 @@ def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tm
       "logit"], "logit calibration needs finite bounds on the g-weights"),
     (["--items", "N01_A1", "--strata", "stratum", "--fpc", "fpc"], "--fpc without --weight"),
     (["--items", "N01_A1", "--weight", "base_weight", "--repweights", "base_*",
-      "--reptype", "JK1"], "supplied replicate weights (--repweights) are not available"),
+      "--reptype", "Fay"], "Fay replicate weights need Fay's rho"),
     (["--items", "N01_A1", "--strata", "stratum", "--replicates", "jkn"],
      "replicate weights on the Dask engine need --psu"),
     (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn",
