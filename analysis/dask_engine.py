@@ -41,10 +41,11 @@ With ``replicates=`` (jackknife, BRR, bootstrap built from the design) the sums 
 adds, per file, the (group, PSU) sums of weights and weighted values times the file's PSUs'
 replicate factors (supplied replicate-weight columns: the group sums of the rows' columns),
 and the variances come from :func:`analysis.replicates.replicate_estimates_from_sums` (no
-squares pass).
+squares pass). With margins too, a pass before the sums adds up each replicate's weights per
+weighting cell, and the driver calibrates every replicate on them.
 
 What it does not compute (use the in-memory engine): multistage designs (one PSU column),
-trimming, calibrated replicates, and quality
+trimming, and quality
 flags it would have to compute itself (the speeder rule needs the wave's median duration): the
 data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
@@ -350,11 +351,7 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
                                              file=str(path)))
         out["fpc"] = tuple(ends)
     if plan.replicate_columns:
-        # R's degf of supplied weights is the rank of the rows x replicates matrix: each file
-        # sends its R factor (same column space), the driver stacks them
-        from scipy.linalg import qr
-
-        out["replicate_r"] = qr(_replicate_columns(data, plan), mode="r")[0]
+        _replicate_columns(data, plan)  # checked with the other design columns
     out["groups"] = [pd.unique(data[col].dropna()) for col in plan.by]
     key = _cell_keys(data, plan, margins_file) if plan.rake else np.zeros(len(data), np.int64)
     keys, cell = np.unique(key, return_inverse=True)
@@ -431,15 +428,60 @@ def _unit_sums(group: np.ndarray, n_groups: int, unit: np.ndarray, values: np.nd
     return np.stack(out)
 
 
-def sum_partition(path, plan: Plan, labels: Labels, replicas=None) -> dict:
+@dataclass(frozen=True)
+class Replicas:
+    """What one file needs for its sums under every replicate weight."""
+
+    n: int  # replicates
+    index: pd.MultiIndex | None = None  # the file's PSUs (None: supplied columns)
+    factors: np.ndarray | None = None  # (PSUs of the file, n) their replicate factors
+    cell_factors: np.ndarray | None = None  # (cells, n): g-weights of calibrated replicates
+    rank: bool = False  # send the R factor of the units' factors (for R's degf)
+
+
+def _row_replicates(data: pd.DataFrame, plan: Plan, replicas: Replicas, h, cell):
+    """Each row's unit, the units' ``(U, R)`` replicate factors and the weight of each row
+    they multiply (the starting weight; 1 for supplied columns, which are the weights): a
+    calibrated replicate's unit is a (unit, cell) part, whose factor takes its cell's g-weight
+    in that replicate (as :meth:`analysis.replicates.ReplicateWeights.calibrated`)."""
+    if replicas.index is None:
+        unit, factors = np.arange(len(data)), _replicate_columns(data, plan)
+        base = np.ones(len(data))
+    else:
+        unit, units, _ = _units(data, plan, h)
+        factors = replicas.factors[replicas.index.get_indexer(units)]
+        base = _weights(data, plan)
+    if replicas.cell_factors is not None:
+        C = len(replicas.cell_factors)
+        unit, parts = compact_codes(unit * C + cell)
+        factors = factors[parts // C] * replicas.cell_factors[parts % C]
+    return unit, factors, base
+
+
+def replicate_cell_partition(path, plan: Plan, labels: Labels, replicas: Replicas) -> dict:
+    """The pass of calibrated replicates on one file: the ``(C, R)`` replicate weight totals
+    of the weighting cells."""
+    def cells():
+        data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
+        C = len(labels.cell_keys)
+        if not len(data):
+            return {"cells": np.zeros((C, replicas.n))}
+        _, h, cell, _ = _design_codes(data, plan, labels)
+        unit, factors, base = _row_replicates(data, plan, replicas, h, cell)
+        return {"cells": _unit_sums(cell, C, unit, base[None], factors)[0]}
+
+    return _in_file(path, cells)
+
+
+def sum_partition(path, plan: Plan, labels: Labels, replicas: Replicas | None = None) -> dict:
     """Pass 2 on one file: the sums the estimates, the calibration and the stratum means
-    need (arrays of fixed shapes, added up over partitions). ``replicas``: the file's PSUs
-    (a (stratum code, PSU label) index) and their ``(P, R)`` replicate factors, for the sums
-    of weighted values and weights under every replicate (``rep``, ``(2, k, G, R)``)."""
+    need (arrays of fixed shapes, added up over partitions). With ``replicas`` also the sums
+    of weighted values and weights under every replicate weight (``rep``,
+    ``(2, k, G, R)``)."""
     return _in_file(path, _sums, path, plan, labels, replicas)
 
 
-def _sums(path, plan: Plan, labels: Labels, replicas=None) -> dict:
+def _sums(path, plan: Plan, labels: Labels, replicas: Replicas | None = None) -> dict:
     data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
     k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
     C = 0 if labels.cell_keys is None else len(labels.cell_keys)
@@ -452,20 +494,18 @@ def _sums(path, plan: Plan, labels: Labels, replicas=None) -> dict:
     out["after_cells"] = np.zeros((H, C))
     out["respondents"] = np.zeros((G, len(plan.respondents)))
     if replicas is not None:
-        out["rep"] = np.zeros((2, k, G, replicas[1].shape[1]))
-    elif plan.replicate_columns:
-        out["rep"] = np.zeros((2, k, G, len(plan.replicate_columns)))
+        out["rep"] = np.zeros((2, k, G, replicas.n))
+        out["replicate_r"] = []  # a list: added up, the files' R factors are concatenated
     if not len(data):
         return out
     a, h, cell, v = _design_codes(data, plan, labels)
     if replicas is not None:
-        # a row's replicate weight is its weight times its PSU's factor
-        local, units, _ = _units(data, plan, h)
-        factors, base = replicas[1][replicas[0].get_indexer(units)], a
-    elif plan.replicate_columns:
-        # supplied: a row's replicate weights are its columns (each row its own unit)
-        local, factors = np.arange(len(data)), _replicate_columns(data, plan)
-        base = np.ones(len(data))
+        local, factors, base = _row_replicates(data, plan, replicas, h, cell)
+        if replicas.rank:
+            from scipy.linalg import qr
+
+            live = np.unique(local[base != 0])
+            out["replicate_r"] = [qr(factors[live], mode="r")[0]] if len(live) else []
     positive = (a > 0).astype(float)
     codes = _group_codes(data, plan, labels)
     offsets = np.cumsum([0, *labels.sizes])
@@ -711,7 +751,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     if not isinstance(psu, str | None) or not isinstance(fpc, str | None):
         raise AnalysisInputError("the Dask engine takes one PSU column (a one-stage design); "
                                  "estimate a multistage design in memory")
-    check_replicates(replicates, psu, margins, linearisation)
+    check_replicates(replicates, psu, linearisation)
     items = [items] if isinstance(items, str) else list(items)
     if not items:
         raise AnalysisInputError("no items to estimate")
@@ -745,9 +785,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     cells = pd.concat([p["cells"] for _, p in parts]).groupby("key", sort=True).agg(
         rows=("rows", "sum"), weight=("weight", "sum"), square=("square", "sum"),
         min=("min", "min"), max=("max", "max"))
-    weighting, factor, calibration = None, None, None
+    weighting, factor, calibration, targets = None, None, None, None
     if margins is not None:
-        factor, weighting, calibration = _calibrate(cells, margins, rows, rescale, calfun,
+        factor, weighting, calibration, targets = _calibrate(cells, margins, rows, rescale, calfun,
                                                     bounds, max_iter, epsilon, rake_variance,
                                                     source)
     diagnostics = _diagnostics(cells, factor)
@@ -759,16 +799,17 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                     n_strata=structure.n_strata)
     files = [f for f, _ in parts]
     reps, replicas = None, [None] * len(files)
-    if plan.replicate_columns:
-        reps = _supplied_replicates(parts, replicates)
-    elif replicates is not None:
-        reps, replicas = _replicate_factors(parts, plan, structure, strata_index, replicates)
+    if replicates is not None:
+        reps, replicas = _replicas(parts, plan, structure, strata_index, replicates, labels,
+                                   targets, max_iter, epsilon)
 
     # pass 2: sums
     sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels, r)
                                for f, r in zip(files, replicas, strict=True)]))
     k, G = len(items), sum(labels.sizes)
     if reps is not None:
+        if replicas[0].rank:
+            reps = _stacked_replicates(reps, sums["replicate_r"])
         return _replicate_result(reps, sums, items, statistic, by, groups, labels, levels,
                                  na_rm, deff, covariance, weighting, diagnostics, rows,
                                  recoded, excluded)
@@ -850,7 +891,48 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                              respondents=sums["respondents"], weight_sums=wsum.T)
 
 
-def check_replicates(replicates, psu, margins, linearisation) -> None:
+def _replicas(parts: list, plan: Plan, structure, strata_index, spec, labels: Labels,
+              targets, max_iter: int, epsilon: float) -> tuple:
+    """The replicate weights (their scales and, when known, degrees of freedom) and per file
+    its :class:`Replicas`; calibrated replicates (``targets``, the margins' cells) take a pass
+    that adds up the replicate weights of the cells, and the driver calibrates each replicate
+    on them (:func:`analysis.replicates.replicate_cell_factors`)."""
+    from dataclasses import replace
+
+    from analysis.replicates import replicate_cell_factors
+
+    if plan.replicate_columns:
+        reps = _supplied_replicates(spec)
+        replicas = [Replicas(reps.n_replicates)] * len(parts)
+    else:
+        reps, replicas = _replicate_factors(parts, plan, structure, strata_index, spec)
+    files = [f for f, _ in parts]
+    if targets is not None:
+        from dask import delayed
+
+        totals = _compute(_tree_sum([delayed(replicate_cell_partition, pure=True)(
+            f, plan, labels, r) for f, r in zip(files, replicas, strict=True)]))
+        g = replicate_cell_factors(totals["cells"], targets, max_iter, epsilon)
+        replicas = [replace(r, cell_factors=g) for r in replicas]
+    # R's degf: known for a jackknife, else the rank of the replicate factors, which the files
+    # send when the driver does not hold them (supplied columns, calibrated replicates)
+    rank = reps.degf is None and (bool(plan.replicate_columns) or targets is not None)
+    return reps, [replace(r, rank=rank) for r in replicas]
+
+
+def _stacked_replicates(reps, r_factors: list):
+    """``reps`` with, standing for its units' factors, the R factor of the files' R factors
+    (the same rank: R's ``degf``)."""
+    from dataclasses import replace
+
+    from scipy.linalg import qr
+
+    stacked = qr(np.vstack(r_factors), mode="r")[0]
+    return replace(reps, factors=stacked, unit=np.arange(len(stacked)),
+                   base=np.ones(len(stacked)))
+
+
+def check_replicates(replicates, psu, linearisation) -> None:
     """One line for the replicate weights the engine does not build (docs/analysis.md)."""
     if replicates is None:
         return
@@ -862,10 +944,6 @@ def check_replicates(replicates, psu, margins, linearisation) -> None:
         raise AnalysisInputError("replicate weights on the Dask engine need --psu (with each "
                                  "row its own PSU the replicate factors are a rows x "
                                  "replicates matrix); use --engine memory")
-    if margins is not None:
-        raise AnalysisInputError("replicate weights with --margins are not available on the "
-                                 "Dask engine (each replicate is calibrated on its own); use "
-                                 "--engine memory")
     if linearisation is not None:
         raise AnalysisInputError("replicate weights do not take a linearisation")
 
@@ -912,23 +990,20 @@ def _replicate_factors(parts: list, plan: Plan, structure, strata_index, spec):
         own = pd.MultiIndex.from_arrays([
             strata_index.get_indexer(frame["stratum"]) if plan.strata
             else np.zeros(len(frame), dtype=np.int64), frame["psu"].to_numpy()])
-        replicas.append((own, reps.factors[reps.unit[live.index.get_indexer(own)]]))
+        replicas.append(Replicas(reps.n_replicates, own,
+                                 reps.factors[reps.unit[live.index.get_indexer(own)]]))
     return reps, replicas
 
 
-def _supplied_replicates(parts: list, spec):
+def _supplied_replicates(spec):
     """The :class:`ReplicateWeights` of supplied columns for the reduce: their scales
-    (:func:`analysis.replicates.supplied_scales`) and, standing for the rows x replicates
-    matrix, the R factor of the files' R factors (the same rank: R's ``degf``)."""
-    from scipy.linalg import qr
-
+    (:func:`analysis.replicates.supplied_scales`); the factors come from the files."""
     from analysis.replicates import ReplicateWeights, supplied_scales
 
     columns = list(spec.columns)
     scale, rscales = supplied_scales(columns, spec.type, spec.scale, spec.rscales,
                                      spec.fay_rho)
-    stacked = qr(np.vstack([p["replicate_r"] for _, p in parts]), mode="r")[0]
-    return ReplicateWeights(spec.type, stacked, np.arange(len(stacked)), np.ones(len(stacked)),
+    return ReplicateWeights(spec.type, np.zeros((0, len(columns))), np.zeros(0), np.zeros(0),
                             scale=scale, rscales=rscales, mse=spec.mse,
                             rho=spec.fay_rho if spec.type == "Fay" else None,
                             columns=tuple(columns))
@@ -1104,7 +1179,7 @@ def _calibrate(cells: pd.DataFrame, margins, rows: int, rescale: bool, calfun: s
                              rescaled=None if raking else scale)
     calibration = Calibration.from_cells(rake_model(cell_cats, tvecs), base, count,
                                          cell_cats if variance == "rake" else None)
-    return g, report, calibration
+    return g, report, calibration, spec
 
 
 def _diagnostics(cells: pd.DataFrame, factor):

@@ -188,28 +188,38 @@ class ReplicateWeights:
         splits into its (unit, cell) parts and each part's factor takes the g-weight of its
         cell in that replicate."""
         from analysis.variance import compact_codes
-        from analysis.weighting import ipf, newton_calibration
 
         n_cells = len(spec.cell_cats)
         cell_totals = self.group_sums(spec.cell, n_cells, np.ones(len(self.unit)))[0]
-        g = np.empty_like(cell_totals)
-        for r in range(self.n_replicates):
-            if spec.proportional_fitting:
-                g[:, r], _, rel, converged = ipf(cell_totals[:, r], spec.cell_cats,
-                                                 spec.targets, max_iter, epsilon)
-            else:
-                g[:, r], _, rel, converged, _ = newton_calibration(cell_totals[:, r], spec,
-                                                                   max_iter, epsilon)
-            if not converged:
-                raise ConvergenceError(
-                    f"replicate {r + 1} of {self.n_replicates}: {spec.calfun} calibration did "
-                    f"not converge in {max_iter} iterations (largest relative margin error "
-                    f"{np.nanmax(rel):.3g}); a replicate may leave a margin category without "
-                    "respondents: merge small categories")
+        g = replicate_cell_factors(cell_totals, spec, max_iter, epsilon)
         key = self.unit * n_cells + spec.cell
         part, uniq = compact_codes(key, int(self.factors.shape[0]) * n_cells)
         factors = self.factors[uniq // n_cells] * g[uniq % n_cells]
         return replace(self, factors=factors, unit=part)
+
+
+def replicate_cell_factors(cell_totals: np.ndarray, spec, max_iter: int, epsilon: float
+                           ) -> np.ndarray:
+    """``(C, R)``: the g-weights of every replicate's cells, calibrated to ``spec``'s margins
+    from the ``(C, R)`` replicate weight totals of the cells (the Dask engine adds those up
+    over files)."""
+    from analysis.weighting import ipf, newton_calibration
+
+    g = np.empty_like(cell_totals)
+    for r in range(cell_totals.shape[1]):
+        if spec.proportional_fitting:
+            g[:, r], _, rel, converged = ipf(cell_totals[:, r], spec.cell_cats, spec.targets,
+                                             max_iter, epsilon)
+        else:
+            g[:, r], _, rel, converged, _ = newton_calibration(cell_totals[:, r], spec,
+                                                               max_iter, epsilon)
+        if not converged:
+            raise ConvergenceError(
+                f"replicate {r + 1} of {cell_totals.shape[1]}: {spec.calfun} calibration did "
+                f"not converge in {max_iter} iterations (largest relative margin error "
+                f"{np.nanmax(rel):.3g}); a replicate may leave a margin category without "
+                "respondents: merge small categories")
+    return g
 
 
 # --------------------------------------------------------------------------- from a design

@@ -44,7 +44,7 @@ def refuse_design(spec) -> None:
     """One line for a design the Dask engine does not take (every command's)."""
     from analysis.dask_engine import check_replicates
 
-    check_replicates(getattr(spec, "replicates", None), spec.psu, spec.margins, None)
+    check_replicates(getattr(spec, "replicates", None), spec.psu, None)
     if spec.fpc is not None and not (spec.weight or spec.base_weight):
         raise AnalysisInputError("--fpc without --weight: the in-memory engine derives the "
                                  "weights from the fpc (as R); on the Dask engine give --weight")

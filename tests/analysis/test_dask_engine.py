@@ -227,6 +227,21 @@ def test_a_calibration_that_does_not_converge_is_the_in_memory_message(folder, w
     assert str(got.value) == str(ref.value)
 
 
+def two_psus_per_stratum(data: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the first two PSUs to appear in each stratum (a design BRR takes)."""
+    first = data.drop_duplicates(["stratum", "psu"]).groupby("stratum", sort=False).head(2)
+    return data.merge(first[["stratum", "psu"]], on=["stratum", "psu"])
+
+
+def split_by_province(data: pd.DataFrame, out: Path, n: int = 3) -> list[pd.DataFrame]:
+    """``data`` in ``n`` files of ``out`` by province (a PSU may span files), and the parts."""
+    provinces = sorted(data["province"].unique())
+    parts = [data[data["province"].isin(provinces[i::n])] for i in range(n)]
+    for i, part in enumerate(parts):
+        part.to_parquet(out / f"part-{i}.parquet", index=False)
+    return parts
+
+
 REPLICATES = {
     "jkn": ("stratified clusters", {}),
     "jkn with fpc": ("clusters with fpc", {}),
@@ -256,6 +271,33 @@ def test_replicate_weights_equal_the_in_memory_engine(folder, whole, name):
         assert_same(ref.table, result.estimate.table)
         assert result.estimate.df == ref.df
         assert result.estimate.interval_note == ref.interval_note
+
+
+@pytest.mark.parametrize("method, calibration", [
+    ("jkn", {"calfun": "raking"}),
+    ("bootstrap", {"calfun": "linear"}),
+    ("brr", {"calfun": "linear"}),
+])
+def test_calibrated_replicates_equal_the_in_memory_engine(whole, tmp_path, method,
+                                                          calibration):
+    # every replicate calibrated on its own to the margins (R's calibrate() of a replicate
+    # design); two PSUs per stratum for brr
+    from analysis.replicates import ReplicateSpec
+
+    data = whole[whole["wave"] == 2026]
+    parts = split_by_province(two_psus_per_stratum(data) if method == "brr" else data, tmp_path)
+    spec = DESIGNS["stratified clusters"]
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS)
+    options = {"count": 10, "seed": 5} if method == "bootstrap" else {}
+    design = SurveyDesign(pd.concat(parts, ignore_index=True), **spec).replicate(
+        method, options.get("count"), seed=options.get("seed")).calibrate(margins, **calibration)
+    for statistic in ("mean", "total"):
+        ref = getattr(design, statistic)(ITEMS, by="region")
+        got = estimate_partitioned(parquet_files(tmp_path), ITEMS, statistic, by="region",
+                                   margins=margins, replicates=ReplicateSpec(method, **options),
+                                   **calibration, **spec).estimate
+        assert_same(ref.table, got.table)
+        assert got.df == ref.df
 
 
 @pytest.mark.parametrize("statistic, options", [
@@ -290,13 +332,7 @@ def test_brr_replicates_equal_the_in_memory_engine(whole, tmp_path):
     # one of them spanning two files
     from analysis.replicates import ReplicateSpec
 
-    data = whole[whole["wave"] == 2026]
-    first = data.drop_duplicates(["stratum", "psu"]).groupby("stratum", sort=False).head(2)
-    keep = data.merge(first[["stratum", "psu"]], on=["stratum", "psu"])
-    provinces = sorted(keep["province"].unique())
-    parts = [keep[keep["province"].isin(provinces[i::3])] for i in range(3)]
-    for i, part in enumerate(parts):
-        part.to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    parts = split_by_province(two_psus_per_stratum(whole[whole["wave"] == 2026]), tmp_path)
     spec = DESIGNS["stratified clusters"]
     ordered = pd.concat(parts, ignore_index=True)
     for rho in (0.0, 0.5):
@@ -381,9 +417,11 @@ def test_estimate_on_a_folder_equals_estimate_on_one_file(folder, whole, tmp_pat
     assert np.allclose(w_ref.to_numpy(float), w_got.to_numpy(float), rtol=1e-12)
 
 
-@pytest.mark.parametrize("replicates", [["--replicates", "jkn"],
-                                        ["--replicates", "bootstrap:12", "--seed", "4"]],
-                         ids=["jkn", "bootstrap"])
+@pytest.mark.parametrize("replicates", [
+    ["--replicates", "jkn"],
+    ["--replicates", "bootstrap:12", "--seed", "4"],
+    ["--replicates", "jkn", "--margins", str(CENSUS_2020_ADULT_MARGINS), "--calfun", "linear"],
+], ids=["jkn", "bootstrap", "calibrated jkn"])
 def test_estimate_with_replicates_on_a_folder_equals_estimate_on_one_file(folder, whole,
                                                                           tmp_path, cluster,
                                                                           replicates):
@@ -411,18 +449,15 @@ def with_repweights(whole, tmp_path_factory) -> tuple[Path, Path]:
                           ).replicate("bootstrap", 15, seed=2)
     data = pd.concat([data, pd.DataFrame(design.replicates.matrix(), columns=[
         f"repw{r + 1}" for r in range(15)])], axis=1)
-    provinces = sorted(data["province"].unique())
-    parts = [data[data["province"].isin(provinces[i::3])] for i in range(3)]
     (out / "parts").mkdir()
-    for i, part in enumerate(parts):
-        part.to_parquet(out / "parts" / f"part-{i}.parquet", index=False)
+    parts = split_by_province(data, out / "parts")
     pd.concat(parts, ignore_index=True).to_parquet(out / "all.parquet", index=False)
     return out / "parts", out / "all.parquet"
 
 
 @pytest.mark.parametrize("options", [
     {"type": "bootstrap"},
-    {"type": "other", "scale": 0.05, "rscales": (2.0,), "mse": True},
+    {"type": "other", "scale": 0.05, "rscales": (2.0,), "mse": True},  # and raked
 ])
 def test_supplied_replicate_weights_equal_the_in_memory_engine(with_repweights, options):
     from analysis.replicates import ReplicateSpec
@@ -431,10 +466,14 @@ def test_supplied_replicate_weights_equal_the_in_memory_engine(with_repweights, 
     columns = tuple(f"repw{r + 1}" for r in range(15))
     spec = ReplicateSpec(columns=columns, **options)
     design = spec.apply(SurveyDesign(read_responses(one), weights="base_weight"))
+    margins = read_margins(CENSUS_2020_ADULT_MARGINS) if options["type"] == "other" else None
+    if margins is not None:
+        design = design.rake(margins)
     for statistic, kwargs in (("mean", {"covariance": "by"}), ("proportion", {"levels": [4]})):
         ref = getattr(design, statistic)(ITEMS, by=["region", "sex"], **kwargs)
         got = estimate_partitioned(parquet_files(parts), ITEMS, statistic, by=["region", "sex"],
-                                   weights="base_weight", replicates=spec, **kwargs).estimate
+                                   weights="base_weight", replicates=spec, margins=margins,
+                                   **kwargs).estimate
         assert_same(ref.table, got.table)
         assert got.df == ref.df and got.interval_note == ref.interval_note
         if "covariance" in kwargs:
@@ -644,9 +683,6 @@ def test_bad_input_in_one_file_is_one_line_naming_the_file_and_column(folder, tm
       "--reptype", "Fay"], "Fay replicate weights need Fay's rho"),
     (["--items", "N01_A1", "--strata", "stratum", "--replicates", "jkn"],
      "replicate weights on the Dask engine need --psu"),
-    (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn",
-      "--margins", str(CENSUS_2020_ADULT_MARGINS)],
-     "replicate weights with --margins are not available on the Dask engine"),
     (["--items", "N01_A1", "--strata", "stratum", "--psu", "psu", "--replicates", "jkn",
       "--proportion", "4,5", "--ci", "logit"],
      "--ci logit with replicate weights is not available on the Dask engine"),
