@@ -16,8 +16,9 @@ are the in-memory reader's) and finishes with the reduce the in-memory engine ru
    the file, column, value and row). The driver numbers strata, groups and cells globally and
    calibrates on the cell table with the in-memory engine's code
    (:func:`analysis.weighting.cell_factors`: raking, or linear, logit or bounded calibration
-   as R's ``grake``; a calibration to categorical margins needs nothing else, and its
-   g-weights are constant within cells).
+   as R's ``grake``; :func:`analysis.weighting.poststratify_cells` for a post-stratification
+   table): a calibration to categorical margins needs nothing else, and its g-weights are
+   constant within cells.
 2. **sums**: per partition the (item, group) sums, the (item, group, cell) sums of the
    calibration and the (item, group, stratum) sums; added up in a tree. The driver turns them
    into estimates, calibration coefficients (:meth:`analysis.variance.Calibration.coefficients`)
@@ -207,6 +208,8 @@ class Plan:
     respondents: tuple[tuple[int, ...], ...] = ()
     # supplied replicate-weight columns (--repweights)
     replicate_columns: tuple[str, ...] = ()
+    # what the weighting variables' categories come from, for messages
+    weighting_source: str = "margins"
 
     @property
     def columns(self) -> list[str]:
@@ -308,7 +311,8 @@ def _cell_keys(data: pd.DataFrame, plan: Plan, margins_file: str) -> np.ndarray:
 
     key = np.zeros(len(data), dtype=np.int64)
     for var, cats in plan.rake:
-        codes = category_codes(data, var, list(cats), "margins", where=margins_file)
+        codes = category_codes(data, var, list(cats), plan.weighting_source,
+                               where=margins_file)
         key = key * len(cats) + codes
     return key
 
@@ -709,7 +713,8 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          source: str | None = None, covariance: str | None = None,
                          respondents: Sequence[Sequence[int]] = (),
                          linearisation: tuple[np.ndarray, np.ndarray] | None = None,
-                         replicates=None) -> PartitionedResult:
+                         replicates=None, poststratify: pd.DataFrame | None = None,
+                         target: str = "target") -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
     as ``SurveyDesign(all rows, weights, strata, psu, fpc).calibrate(margins, calfun, bounds,
     max_iter=max_iter, variance=rake_variance).<statistic>(items, by=by)`` would (raking by
@@ -728,6 +733,9 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     replaces the linearised values of a mean, ``(y - mean) / weight sum``, by
     ``(y - center) * scale`` in the variances and covariances (the estimates stay the means):
     the influence values of a regression on a wave-level regressor (`trend`).
+
+    ``poststratify`` (a table of the crossed cells with their ``target`` column) replaces
+    ``margins``: ``SurveyDesign(...).poststratify(poststratify, target)`` in memory.
 
     ``replicates`` (an :class:`analysis.replicates.ReplicateSpec`) takes the variances from
     replicate weights, as ``ReplicateSpec.apply`` in memory: built by its ``method`` (jk1,
@@ -763,11 +771,21 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     if margins is not None:
         bounds, max_iter = calibration_method(calfun, bounds, rake_variance, max_iter)
     rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
+    if poststratify is not None:
+        if margins is not None:
+            raise AnalysisInputError("give margins or a post-stratification table, not both")
+        from analysis.weighting import RAKING_MAX_ITER, poststratification_table
+
+        poststratify = poststratification_table(poststratify, target)
+        rake = tuple(zip(poststratify.variables, poststratify.categories, strict=True))
+        max_iter, epsilon = RAKING_MAX_ITER, 1e-10  # its replicates' (as in memory)
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
                 cleaning=cleaning or Cleaning(),
                 respondents=tuple(tuple(int(j) for j in r) for r in respondents),
-                replicate_columns=tuple(getattr(replicates, "columns", None) or ()))
+                replicate_columns=tuple(getattr(replicates, "columns", None) or ()),
+                weighting_source="margins" if poststratify is None
+                else "post-stratification table")
     margins_file = "" if margins is None or margins.source == "margins" else margins.source
     files = [Path(f) for f in files]
 
@@ -787,14 +805,16 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
         min=("min", "min"), max=("max", "max"))
     weighting, factor, calibration, targets = None, None, None, None
     if margins is not None:
-        factor, weighting, calibration, targets = _calibrate(cells, margins, rows, rescale, calfun,
-                                                    bounds, max_iter, epsilon, rake_variance,
-                                                    source)
+        factor, weighting, calibration, targets = _calibrate(
+            cells, margins, rows, rescale, calfun, bounds, max_iter, epsilon, rake_variance,
+            source)
+    elif poststratify is not None:
+        factor, weighting, calibration, targets = _poststratify(cells, poststratify, rows)
     diagnostics = _diagnostics(cells, factor)
     if callable(deff):
         deff = deff(diagnostics.weight_sum, rows)
     labels = Labels(strata=strata_index, groups=groups,
-                    cell_keys=cells.index.to_numpy() if margins is not None else None,
+                    cell_keys=cells.index.to_numpy() if plan.rake else None,
                     cell_factor=factor, rake_variance=rake_variance,
                     n_strata=structure.n_strata)
     files = [f for f, _ in parts]
@@ -1147,12 +1167,7 @@ def _calibrate(cells: pd.DataFrame, margins, rows: int, rescale: bool, calfun: s
 
     targets = margins.targets(sample_size=rows, rescale=rescale)
     variables = list(margins.variables)
-    sizes = [len(targets[v]) for v in variables]
-    rest = cells.index.to_numpy(dtype=np.int64).copy()
-    cell_cats = np.empty((len(rest), len(variables)), dtype=np.int64)
-    for v in range(len(variables) - 1, -1, -1):
-        cell_cats[:, v] = rest % sizes[v]
-        rest //= sizes[v]
+    cell_cats = _cell_categories(cells, [len(targets[v]) for v in variables])
     base = cells["weight"].to_numpy()
     count = cells["rows"].to_numpy()
     tvecs = []
@@ -1180,6 +1195,41 @@ def _calibrate(cells: pd.DataFrame, margins, rows: int, rescale: bool, calfun: s
     calibration = Calibration.from_cells(rake_model(cell_cats, tvecs), base, count,
                                          cell_cats if variance == "rake" else None)
     return g, report, calibration, spec
+
+
+def _cell_categories(cells: pd.DataFrame, sizes: list[int]) -> np.ndarray:
+    """``(C, V)`` each cell's category of each weighting variable (from its key)."""
+    rest = cells.index.to_numpy(dtype=np.int64).copy()
+    cell_cats = np.empty((len(rest), len(sizes)), dtype=np.int64)
+    for v in range(len(sizes) - 1, -1, -1):
+        cell_cats[:, v] = rest % sizes[v]
+        rest //= sizes[v]
+    return cell_cats
+
+
+def _poststratify(cells: pd.DataFrame, table, rows: int):
+    """Post-stratify on the cell table (:func:`analysis.weighting.poststratify_cells`, the
+    in-memory step): ``(factor per cell, WeightingReport, Calibration, the targets its
+    replicates are raked to)``; the variance's model is the cells' identity."""
+    from analysis.variance import Calibration
+    from analysis.weighting import CalibrationTargets, WeightingReport, poststratify_cells
+
+    cell_cats = _cell_categories(cells, [len(c) for c in table.categories])
+    base = cells["weight"].to_numpy()
+    factor, cell_target = poststratify_cells(table, rows, cell_cats, base)
+    ab = np.abs(base * factor - cell_target)
+    rel = ab / np.where(cell_target > 0, cell_target, 1.0)
+    d = _diagnostics(cells, factor)
+    report = WeightingReport(method="poststratify", iterations=1,
+                             max_margin_error=float(ab.max()),
+                             max_relative_error=float(rel.max()), converged=True, epsilon=0.0,
+                             weight_sum=d.weight_sum, weight_min=d.weight_min,
+                             weight_max=d.weight_max)
+    C = len(cell_cats)
+    targets = CalibrationTargets(table.variables, np.arange(C), np.arange(C)[:, None],
+                                 (cell_target,), (tuple(str(i) for i in range(C)),))
+    return (factor, report, Calibration.from_cells(np.eye(C), base, cells["rows"].to_numpy()),
+            targets)
 
 
 def _diagnostics(cells: pd.DataFrame, factor):

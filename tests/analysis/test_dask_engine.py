@@ -212,6 +212,61 @@ def test_calibrated_totals_proportions_and_covariances_equal_the_in_memory_engin
     assert (np.abs(ref.vcov[ok] - got.vcov[ok]) / np.abs(ref.vcov[ok])).max() <= TOLERANCE
 
 
+def poststrata(data: pd.DataFrame, shares: bool) -> pd.DataFrame:
+    """A post-stratification table of sex x age group: targets off the sample's weights by
+    up to a third, as counts or as shares."""
+    table = data.groupby(["sex", "age_group"])["base_weight"].sum().reset_index(
+        name="target")
+    table["target"] *= np.linspace(0.7, 1.3, len(table))
+    if shares:
+        table["target"] /= table["target"].sum()
+    return table
+
+
+@pytest.mark.parametrize("shares", [False, True], ids=["counts", "shares"])
+@pytest.mark.parametrize("name", ["stratified clusters", "clusters with fpc", "rows as PSUs"])
+def test_poststratification_equals_the_in_memory_engine(folder, whole, name, shares):
+    spec = DESIGNS[name]
+    data = whole[whole["wave"] == 2025].reset_index(drop=True)
+    table = poststrata(data, shares)
+    design = SurveyDesign(data, **spec).poststratify(table)
+    for statistic, kwargs in (("mean", {"covariance": "by"}), ("total", {})):
+        ref = getattr(design, statistic)(ITEMS, by=["region", "sex"], **kwargs)
+        result = estimate_partitioned(parquet_files(folder), ITEMS, statistic,
+                                      by=["region", "sex"], wave=2025, poststratify=table,
+                                      **kwargs, **spec)
+        assert_same(ref.table, result.estimate.table)
+    assert result.weighting.method == "poststratify"
+    assert result.diagnostics.kish_deff == pytest.approx(design.weight_diagnostics.kish_deff,
+                                                         rel=1e-12)
+
+
+def test_poststratified_replicates_equal_the_in_memory_engine(folder, whole):
+    from analysis.replicates import ReplicateSpec
+
+    spec = DESIGNS["stratified clusters"]
+    data = whole[whole["wave"] == 2026].reset_index(drop=True)
+    table = poststrata(data, shares=False)
+    design = SurveyDesign(data, **spec).replicate("bootstrap", 12, seed=9).poststratify(table)
+    got = estimate_partitioned(parquet_files(folder), ITEMS, "mean", by="region", wave=2026,
+                               poststratify=table, replicates=ReplicateSpec(
+                                   "bootstrap", count=12, seed=9), **spec)
+    assert_same(design.mean(ITEMS, by="region").table, got.estimate.table)
+
+
+def test_a_bad_poststratification_is_the_in_memory_message(folder, whole):
+    data = whole[whole["wave"] == 2026].reset_index(drop=True)
+    table = poststrata(data, shares=False)
+    table = table[~((table["sex"] == table["sex"].iloc[0])
+                    & (table["age_group"] == table["age_group"].iloc[0]))]
+    with pytest.raises(Exception) as ref:
+        SurveyDesign(data, weights="base_weight").poststratify(table)
+    with pytest.raises(Exception) as got:
+        estimate_partitioned(parquet_files(folder), ITEMS, "mean", weights="base_weight",
+                             wave=2026, poststratify=table)
+    assert str(ref.value) in str(got.value)
+
+
 def test_a_calibration_that_does_not_converge_is_the_in_memory_message(folder, whole):
     from analysis.errors import ConvergenceError
 
