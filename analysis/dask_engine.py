@@ -14,7 +14,11 @@ are the in-memory reader's) and finishes with the reduce the in-memory engine ru
    (stratum, PSU) pairs, domain groups, the cells of the crossed weighting variables with the
    sums of the starting weights -- and the checks of the design columns (each message names
    the file, column, value and row). The driver numbers strata, groups and cells globally and
-   rakes on the cell table (:func:`analysis.weighting.ipf`: raking needs nothing else).
+   calibrates on the cell table with the in-memory engine's code
+   (:func:`analysis.weighting.cell_factors`: raking, or linear, logit or bounded calibration
+   as R's ``grake``; :func:`analysis.weighting.poststratify_cells` for a post-stratification
+   table): a calibration to categorical margins needs nothing else, and its g-weights are
+   constant within cells.
 2. **sums**: per partition the (item, group) sums, the (item, group, cell) sums of the
    calibration and the (item, group, stratum) sums; added up in a tree. The driver turns them
    into estimates, calibration coefficients (:meth:`analysis.variance.Calibration.coefficients`)
@@ -34,8 +38,15 @@ cross-products of the centred PSU totals (each scaled by its stratum's variance 
 gives the covariances of :func:`analysis.estimates.domain_estimates`; the Ten Norms indicators
 are contrasts of those means (the commands use :func:`analysis.indicators.combination_estimate`).
 
+With ``replicates=`` (jackknife, BRR, bootstrap built from the design) the sums pass also
+adds, per file, the (group, PSU) sums of weights and weighted values times the file's PSUs'
+replicate factors (supplied replicate-weight columns: the group sums of the rows' columns),
+and the variances come from :func:`analysis.replicates.replicate_estimates_from_sums` (no
+squares pass). With margins too, a pass before the sums adds up each replicate's weights per
+weighting cell, and the driver calibrates every replicate on them.
+
 What it does not compute (use the in-memory engine): multistage designs (one PSU column),
-post-stratification, trimming, GREG and other calibrations, replicate weights, and quality
+trimming, and quality
 flags it would have to compute itself (the speeder rule needs the wave's median duration): the
 data must carry the export's flag columns, or the command runs with ``--keep-flagged``.
 
@@ -54,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.design import numeric_column, row_name
-from analysis.errors import AnalysisInputError, ConvergenceError
+from analysis.errors import AnalysisInputError
 from analysis.io import PARQUET_SUFFIXES
 from analysis.variance import compact_codes
 
@@ -210,11 +221,15 @@ class Plan:
     # per item, when given: its values are the indicator of the answer codes ``counted`` over
     # the rows answering one of ``domain`` (an answer distribution's shares)
     indicators: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()
+    # supplied replicate-weight columns (--repweights)
+    replicate_columns: tuple[str, ...] = ()
+    # what the weighting variables' categories come from, for messages
+    weighting_source: str = "margins"
 
     @property
     def columns(self) -> list[str]:
         cols = [*self.items, *self.by, self.weight, self.strata, self.psu, self.fpc,
-                *(v for v, _ in self.rake)]
+                *(v for v, _ in self.rake), *self.replicate_columns]
         if self.wave is not None:
             cols.append("wave")
         if not self.cleaning.keep_flagged:
@@ -231,7 +246,7 @@ class Labels:
     strata: pd.Index | None
     groups: tuple[pd.Index, ...]  # per domain variable, its values in group order
     cell_keys: np.ndarray | None  # sorted keys of the cells present (product-space codes)
-    cell_factor: np.ndarray | None  # raking factor of each cell
+    cell_factor: np.ndarray | None  # g-weight of each cell (raking or another calibration)
     rake_variance: str = "calibrate"
     n_strata: int = 1
 
@@ -311,7 +326,8 @@ def _cell_keys(data: pd.DataFrame, plan: Plan, margins_file: str) -> np.ndarray:
 
     key = np.zeros(len(data), dtype=np.int64)
     for var, cats in plan.rake:
-        codes = category_codes(data, var, list(cats), "margins", where=margins_file)
+        codes = category_codes(data, var, list(cats), plan.weighting_source,
+                               where=margins_file)
         key = key * len(cats) + codes
     return key
 
@@ -336,8 +352,11 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
         strata = pd.Series(np.zeros(len(data), dtype=np.int64), index=data.index)
     if plan.psu:
         _missing(data, plan.psu, "PSU")
-        pairs = pd.DataFrame({"stratum": strata.to_numpy(), "psu": data[plan.psu].to_numpy()})
-        out["psus"] = pairs.drop_duplicates(ignore_index=True)
+        # in order of appearance (the replicate builders number PSUs so), with whether a row
+        # of the PSU has a nonzero weight (R's degf of replicate weights counts those)
+        pairs = pd.DataFrame({"stratum": strata.to_numpy(), "psu": data[plan.psu].to_numpy(),
+                              "live": w != 0})
+        out["psus"] = pairs.groupby(["stratum", "psu"], sort=False)["live"].any().reset_index()
     else:
         out["psus"] = strata.value_counts(sort=False).rename_axis("stratum").reset_index(
             name="rows")
@@ -350,6 +369,8 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
             ends.append(frame.loc[at].assign(row=[row_name(data, int(i)) for i in at],
                                              file=str(path)))
         out["fpc"] = tuple(ends)
+    if plan.replicate_columns:
+        _replicate_columns(data, plan)  # checked with the other design columns
     out["groups"] = [pd.unique(data[col].dropna()) for col in plan.by]
     key = _cell_keys(data, plan, margins_file) if plan.rake else np.zeros(len(data), np.int64)
     keys, cell = np.unique(key, return_inverse=True)
@@ -360,6 +381,13 @@ def _describe(path, plan: Plan, margins_file: str) -> dict:
         "min": pd.Series(w).groupby(cell).min().to_numpy(),
         "max": pd.Series(w).groupby(cell).max().to_numpy()})
     return out
+
+
+def _replicate_columns(data: pd.DataFrame, plan: Plan) -> np.ndarray:
+    """``(n, R)`` the supplied replicate weights (each checked as the in-memory reader does)."""
+    return np.column_stack([numeric_column(data, c, allow_missing=False,
+                                           role="replicate weight")
+                            for c in plan.replicate_columns])
 
 
 def _group_codes(data: pd.DataFrame, plan: Plan, labels: Labels) -> list[np.ndarray]:
@@ -409,13 +437,76 @@ def _bins(key, weights, n):
     return np.bincount(key, weights, minlength=n + 1)[:n]
 
 
-def sum_partition(path, plan: Plan, labels: Labels) -> dict:
+def _unit_sums(group: np.ndarray, n_groups: int, unit: np.ndarray, values: np.ndarray,
+               factors: np.ndarray) -> np.ndarray:
+    """``(c, G, R)``: per row of ``values`` ``(c, n)``, the sums over each group's rows
+    (``group`` -1: in none) of the value times the row's unit's replicate factors
+    (``factors`` ``(U, R)``): a sparse (group x unit) table times the factors."""
+    import scipy.sparse as sp
+
+    rows = np.flatnonzero(group >= 0)
+    U = len(factors)
+    out = []
+    for v in values:
+        table = sp.csr_matrix((v[rows], (group[rows], unit[rows])), shape=(n_groups, U))
+        out.append(np.asarray(table @ factors))
+    return np.stack(out)
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """What one file needs for its sums under every replicate weight."""
+
+    n: int  # replicates
+    index: pd.MultiIndex | None = None  # the file's PSUs (None: supplied columns)
+    factors: np.ndarray | None = None  # (PSUs of the file, n) their replicate factors
+    cell_factors: np.ndarray | None = None  # (cells, n): g-weights of calibrated replicates
+    rank: bool = False  # send the R factor of the units' factors (for R's degf)
+
+
+def _row_replicates(data: pd.DataFrame, plan: Plan, replicas: Replicas, h, cell):
+    """Each row's unit, the units' ``(U, R)`` replicate factors and the weight of each row
+    they multiply (the starting weight; 1 for supplied columns, which are the weights): a
+    calibrated replicate's unit is a (unit, cell) part, whose factor takes its cell's g-weight
+    in that replicate (as :meth:`analysis.replicates.ReplicateWeights.calibrated`)."""
+    if replicas.index is None:
+        unit, factors = np.arange(len(data)), _replicate_columns(data, plan)
+        base = np.ones(len(data))
+    else:
+        unit, units, _ = _units(data, plan, h)
+        factors = replicas.factors[replicas.index.get_indexer(units)]
+        base = _weights(data, plan)
+    if replicas.cell_factors is not None:
+        C = len(replicas.cell_factors)
+        unit, parts = compact_codes(unit * C + cell)
+        factors = factors[parts // C] * replicas.cell_factors[parts % C]
+    return unit, factors, base
+
+
+def replicate_cell_partition(path, plan: Plan, labels: Labels, replicas: Replicas) -> dict:
+    """The pass of calibrated replicates on one file: the ``(C, R)`` replicate weight totals
+    of the weighting cells."""
+    def cells():
+        data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
+        C = len(labels.cell_keys)
+        if not len(data):
+            return {"cells": np.zeros((C, replicas.n))}
+        _, h, cell, _ = _design_codes(data, plan, labels)
+        unit, factors, base = _row_replicates(data, plan, replicas, h, cell)
+        return {"cells": _unit_sums(cell, C, unit, base[None], factors)[0]}
+
+    return _in_file(path, cells)
+
+
+def sum_partition(path, plan: Plan, labels: Labels, replicas: Replicas | None = None) -> dict:
     """Pass 2 on one file: the sums the estimates, the calibration and the stratum means
-    need (arrays of fixed shapes, added up over partitions)."""
-    return _in_file(path, _sums, path, plan, labels)
+    need (arrays of fixed shapes, added up over partitions). With ``replicas`` also the sums
+    of weighted values and weights under every replicate weight (``rep``,
+    ``(2, k, G, R)``)."""
+    return _in_file(path, _sums, path, plan, labels, replicas)
 
 
-def _sums(path, plan: Plan, labels: Labels) -> dict:
+def _sums(path, plan: Plan, labels: Labels, replicas: Replicas | None = None) -> dict:
     data, _ = _read(path, plan.columns, plan.wave, plan.cleaning)
     k, G, H = len(plan.items), sum(labels.sizes), labels.n_strata
     C = 0 if labels.cell_keys is None else len(labels.cell_keys)
@@ -427,9 +518,19 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
     out["group_rows"] = np.zeros(G)
     out["after_cells"] = np.zeros((H, C))
     out["respondents"] = np.zeros((G, len(plan.respondents)))
+    if replicas is not None:
+        out["rep"] = np.zeros((2, k, G, replicas.n))
+        out["replicate_r"] = []  # a list: added up, the files' R factors are concatenated
     if not len(data):
         return out
     a, h, cell, v = _design_codes(data, plan, labels)
+    if replicas is not None:
+        local, factors, base = _row_replicates(data, plan, replicas, h, cell)
+        if replicas.rank:
+            from scipy.linalg import qr
+
+            live = np.unique(local[base != 0])
+            out["replicate_r"] = [qr(factors[live], mode="r")[0]] if len(live) else []
     positive = (a > 0).astype(float)
     codes = _group_codes(data, plan, labels)
     offsets = np.cumsum([0, *labels.sizes])
@@ -453,6 +554,10 @@ def _sums(path, plan: Plan, labels: Labels) -> dict:
             out["sy"][j, sl] = _bins(hk, ay, g * H).reshape(g, H)
             out["sw"][j, sl] = _bins(hk, aw, g * H).reshape(g, H)
             out["rows"][j, sl] = _bins(hk, answered.astype(float), g * H).reshape(g, H)
+            if "rep" in out:
+                bw = np.where(answered, base, 0.0)
+                out["rep"][:, j, sl] = _unit_sums(c, g, local, np.vstack([bw * y, bw]),
+                                                  factors)
             if cell is not None:
                 ck = np.where(c >= 0, c * C + cell, g * C)
                 out["cy"][j, sl] = _bins(ck, vw * y, g * C).reshape(g, C)
@@ -490,16 +595,7 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
         return {"ss": np.zeros((m, H)), "reached": np.zeros((G + k, H)), "shared": None,
                 "cov": [np.zeros((k, g1 - g0, k, g1 - g0)) for g0, g1 in ranges]}
     a, h, cell, _ = _design_codes(data, plan, labels)
-    if plan.psu:
-        # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
-        pc, pu = pd.factorize(data[plan.psu])
-        local, pairs = compact_codes(h * len(pu) + pc)
-        unit_stratum = pairs // len(pu)
-        units = pd.MultiIndex.from_arrays([unit_stratum, np.asarray(pu)[pairs % len(pu)]])
-    else:
-        local = np.arange(len(data), dtype=np.int64)
-        units, unit_stratum = None, h
-    local = local.astype(np.int64)
+    local, units, unit_stratum = _units(data, plan, h)
     P = len(unit_stratum)
     center, scale, centred = fit["center"], fit["scale"], fit["centred"]
     codes = _group_codes(data, plan, labels)
@@ -545,6 +641,19 @@ def _squares(path, plan: Plan, labels: Labels, fit: dict) -> dict:
     reached = (in_stratum @ (reach[:, owned] > 0).astype(float).T).T
     return {"ss": np.asarray(ss), "reached": np.asarray(reached), "shared": shared,
             "cov": cov}
+
+
+def _units(data: pd.DataFrame, plan: Plan, h: np.ndarray):
+    """Each row's PSU in this file (``0..P-1``), the PSUs as (stratum code, PSU label) pairs
+    (None when each row is its own PSU) and each PSU's stratum code."""
+    if not plan.psu:
+        return np.arange(len(data), dtype=np.int64), None, h
+    # PSUs nested in strata: a PSU is a (stratum, PSU label) pair
+    pc, pu = pd.factorize(data[plan.psu])
+    local, pairs = compact_codes(h * len(pu) + pc)
+    unit_stratum = pairs // len(pu)
+    units = pd.MultiIndex.from_arrays([unit_stratum, np.asarray(pu)[pairs % len(pu)]])
+    return local.astype(np.int64), units, unit_stratum
 
 
 def _cross_products(dev: np.ndarray, root: np.ndarray, ranges: list, k: int, G: int) -> list:
@@ -619,17 +728,20 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                          weights: str | None = None, strata: str | None = None,
                          psu: str | None = None, fpc: str | None = None, margins=None,
                          rescale: bool = False, rake_variance: str = "calibrate",
-                         max_iter: int = 1000, epsilon: float = 1e-10, by=None,
+                         calfun: str = "raking", bounds=None, max_iter: int | None = None,
+                         epsilon: float = 1e-10, by=None,
                          levels=None, na_rm: bool = True, deff=True, lonely_psu: str = "fail",
                          wave: int | None = None, cleaning: Cleaning | None = None,
                          source: str | None = None, covariance: str | None = None,
                          respondents: Sequence[Sequence[int]] = (),
                          linearisation: tuple[np.ndarray, np.ndarray] | None = None,
-                         indicators: Sequence[tuple[Sequence[float], Sequence[float]]] = ()
-                         ) -> PartitionedResult:
+                         indicators: Sequence[tuple[Sequence[float], Sequence[float]]] = (),
+                         replicates=None, poststratify: pd.DataFrame | None = None,
+                         target: str = "target") -> PartitionedResult:
     """Estimate ``statistic`` of ``items`` over the Parquet ``files`` (one partition each),
-    as ``SurveyDesign(all rows, weights, strata, psu, fpc).rake(margins).<statistic>(items,
-    by=by)`` would, on the active Dask scheduler (see the module docstring).
+    as ``SurveyDesign(all rows, weights, strata, psu, fpc).calibrate(margins, calfun, bounds,
+    max_iter=max_iter, variance=rake_variance).<statistic>(items, by=by)`` would (raking by
+    default), on the active Dask scheduler (see the module docstring).
 
     ``weights`` is the starting weight (the base weight when ``margins`` are given); ``wave``
     restricts to that wave's rows; ``deff`` may also be a function of the final weights' sum
@@ -647,12 +759,23 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     ``indicators`` (a mean's, one ``(counted codes, domain codes)`` per item; an item may
     repeat) estimate per item the share of the answers in ``counted`` among the rows answering
     one of ``domain`` (:func:`analysis.distributions.answer_distributions`' shares).
+
+    ``poststratify`` (a table of the crossed cells with their ``target`` column) replaces
+    ``margins``: ``SurveyDesign(...).poststratify(poststratify, target)`` in memory.
+
+    ``replicates`` (an :class:`analysis.replicates.ReplicateSpec`) takes the variances from
+    replicate weights, as ``ReplicateSpec.apply`` in memory: built by its ``method`` (jk1,
+    jkn, brr, bootstrap, subbootstrap; the builders run on the PSUs in their order of
+    appearance, files in order, and each file adds its (group, PSU) sums times its PSUs'
+    replicate factors) or read from its ``columns`` (names, not a pattern: each file adds its
+    rows' group sums under every column), so a replicate's estimate needs no further pass.
     """
     from dask import delayed
 
     from analysis.estimates import STATISTICS, _check_levels, estimate_from_result
     from analysis.estimates import estimates_from_sums as finish
     from analysis.variance import LONELY_PSU_RULES
+    from analysis.weighting import calibration_method
 
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}")
@@ -662,6 +785,7 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     if not isinstance(psu, str | None) or not isinstance(fpc, str | None):
         raise AnalysisInputError("the Dask engine takes one PSU column (a one-stage design); "
                                  "estimate a multistage design in memory")
+    check_replicates(replicates, psu, linearisation)
     items = [items] if isinstance(items, str) else list(items)
     if not items:
         raise AnalysisInputError("no items to estimate")
@@ -672,13 +796,26 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
         raise ValueError("indicators: a mean's, one (counted, domain) pair per item")
     source = source or (str(files[0].parent) if len(files) else "the data")
     margins = _margins(margins)
+    if margins is not None:
+        bounds, max_iter = calibration_method(calfun, bounds, rake_variance, max_iter)
     rake = tuple((v, tuple(margins.categories(v))) for v in margins.variables) if margins else ()
+    if poststratify is not None:
+        if margins is not None:
+            raise AnalysisInputError("give margins or a post-stratification table, not both")
+        from analysis.weighting import RAKING_MAX_ITER, poststratification_table
+
+        poststratify = poststratification_table(poststratify, target)
+        rake = tuple(zip(poststratify.variables, poststratify.categories, strict=True))
+        max_iter, epsilon = RAKING_MAX_ITER, 1e-10  # its replicates' (as in memory)
     plan = Plan(items=tuple(items), statistic=statistic, levels=levels, by=tuple(by),
                 weight=weights, strata=strata, psu=psu, fpc=fpc, rake=rake, wave=wave,
                 cleaning=cleaning or Cleaning(),
                 respondents=tuple(tuple(int(j) for j in r) for r in respondents),
                 indicators=tuple((tuple(map(float, c)), tuple(map(float, d)))
-                                 for c, d in indicators))
+                                 for c, d in indicators),
+                replicate_columns=tuple(getattr(replicates, "columns", None) or ()),
+                weighting_source="margins" if poststratify is None
+                else "post-stratification table")
     margins_file = "" if margins is None or margins.source == "margins" else margins.source
     files = [Path(f) for f in files]
 
@@ -696,23 +833,36 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
     cells = pd.concat([p["cells"] for _, p in parts]).groupby("key", sort=True).agg(
         rows=("rows", "sum"), weight=("weight", "sum"), square=("square", "sum"),
         min=("min", "min"), max=("max", "max"))
-    weighting, factor, calibration = None, None, None
+    weighting, factor, calibration, targets = None, None, None, None
     if margins is not None:
-        factor, weighting, calibration = _rake(cells, margins, rows, rescale, max_iter, epsilon,
-                                               rake_variance, source)
+        factor, weighting, calibration, targets = _calibrate(
+            cells, margins, rows, rescale, calfun, bounds, max_iter, epsilon, rake_variance,
+            source)
+    elif poststratify is not None:
+        factor, weighting, calibration, targets = _poststratify(cells, poststratify, rows)
     diagnostics = _diagnostics(cells, factor)
     if callable(deff):
         deff = deff(diagnostics.weight_sum, rows)
     labels = Labels(strata=strata_index, groups=groups,
-                    cell_keys=cells.index.to_numpy() if margins is not None else None,
+                    cell_keys=cells.index.to_numpy() if plan.rake else None,
                     cell_factor=factor, rake_variance=rake_variance,
                     n_strata=structure.n_strata)
     files = [f for f, _ in parts]
+    reps, replicas = None, [None] * len(files)
+    if replicates is not None:
+        reps, replicas = _replicas(parts, plan, structure, strata_index, replicates, labels,
+                                   targets, max_iter, epsilon)
 
     # pass 2: sums
-    sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels)
-                               for f in files]))
+    sums = _compute(_tree_sum([delayed(sum_partition, pure=True)(f, plan, labels, r)
+                               for f, r in zip(files, replicas, strict=True)]))
     k, G = len(items), sum(labels.sizes)
+    if reps is not None:
+        if replicas[0].rank:
+            reps = _stacked_replicates(reps, sums["replicate_r"])
+        return _replicate_result(reps, sums, items, statistic, by, groups, labels, levels,
+                                 na_rm, deff, covariance, weighting, diagnostics, rows,
+                                 recoded, excluded)
     m = k * G
     total = statistic == "total"
     wsum, ysum = sums["wsum"], sums["ysum"]
@@ -791,6 +941,145 @@ def estimate_partitioned(files: Sequence, items, statistic: str = "mean", *,
                              respondents=sums["respondents"], weight_sums=wsum.T,
                              groups=tuple((by_name, label) for by_name, names in group_labels
                                           for label in names))
+
+
+def _replicas(parts: list, plan: Plan, structure, strata_index, spec, labels: Labels,
+              targets, max_iter: int, epsilon: float) -> tuple:
+    """The replicate weights (their scales and, when known, degrees of freedom) and per file
+    its :class:`Replicas`; calibrated replicates (``targets``, the margins' cells) take a pass
+    that adds up the replicate weights of the cells, and the driver calibrates each replicate
+    on them (:func:`analysis.replicates.replicate_cell_factors`)."""
+    from dataclasses import replace
+
+    from analysis.replicates import replicate_cell_factors
+
+    if plan.replicate_columns:
+        reps = _supplied_replicates(spec)
+        replicas = [Replicas(reps.n_replicates)] * len(parts)
+    else:
+        reps, replicas = _replicate_factors(parts, plan, structure, strata_index, spec)
+    files = [f for f, _ in parts]
+    if targets is not None:
+        from dask import delayed
+
+        totals = _compute(_tree_sum([delayed(replicate_cell_partition, pure=True)(
+            f, plan, labels, r) for f, r in zip(files, replicas, strict=True)]))
+        g = replicate_cell_factors(totals["cells"], targets, max_iter, epsilon)
+        replicas = [replace(r, cell_factors=g) for r in replicas]
+    # R's degf: known for a jackknife, else the rank of the replicate factors, which the files
+    # send when the driver does not hold them (supplied columns, calibrated replicates)
+    rank = reps.degf is None and (bool(plan.replicate_columns) or targets is not None)
+    return reps, [replace(r, rank=rank) for r in replicas]
+
+
+def _stacked_replicates(reps, r_factors: list):
+    """``reps`` with, standing for its units' factors, the R factor of the files' R factors
+    (the same rank: R's ``degf``)."""
+    from dataclasses import replace
+
+    from scipy.linalg import qr
+
+    stacked = qr(np.vstack(r_factors), mode="r")[0]
+    return replace(reps, factors=stacked, unit=np.arange(len(stacked)),
+                   base=np.ones(len(stacked)))
+
+
+def check_replicates(replicates, psu, linearisation) -> None:
+    """One line for the replicate weights the engine does not build (docs/analysis.md)."""
+    if replicates is None:
+        return
+    if getattr(replicates, "method", None) is None:
+        if isinstance(replicates.columns, str):
+            raise AnalysisInputError(f"--repweights '{replicates.columns}': give the column "
+                                     "names (the command line matches the pattern)")
+    elif psu is None:
+        raise AnalysisInputError("replicate weights on the Dask engine need --psu (with each "
+                                 "row its own PSU the replicate factors are a rows x "
+                                 "replicates matrix); use --engine memory")
+    if linearisation is not None:
+        raise AnalysisInputError("replicate weights do not take a linearisation")
+
+
+@dataclass(frozen=True)
+class _PSUDesign:
+    """What the replicate builders (:data:`analysis.replicates.REPLICATE_METHODS`) read of a
+    design, for a design whose rows are its PSUs in order of appearance: the first-stage
+    structure, a weight per PSU (1 when a row of it has a nonzero weight, else 0: what R's
+    ``degf`` of the replicates counts), the strata and fpc columns."""
+
+    structure: object
+    weights: np.ndarray
+    strata_column: str | None
+    fpc_columns: tuple[str, ...]
+    calibrated: bool = False
+
+
+def _replicate_factors(parts: list, plan: Plan, structure, strata_index, spec):
+    """The design's :class:`ReplicateWeights` (one unit per PSU, in order of appearance over
+    the files in order, as the in-memory builders number them) and per file its PSUs and
+    their rows of the replicate factors."""
+    from analysis.replicates import replicate_weights
+    from analysis.variance import PSUStructure
+
+    frames = [p["psus"] for _, p in parts]
+    pairs = pd.concat(frames, ignore_index=True)
+    pairs["stratum"] = (strata_index.get_indexer(pairs["stratum"]) if plan.strata
+                        else np.zeros(len(pairs), dtype=np.int64))
+    live = pairs.groupby(["stratum", "psu"], sort=False)["live"].any()
+    stratum = live.index.get_level_values(0).to_numpy(dtype=np.int64)
+    code = np.empty(len(live), dtype=np.int64)  # numbered stratum by stratum
+    code[np.argsort(stratum, kind="stable")] = np.arange(len(live))
+    psus = PSUStructure(psu=code, psu_stratum=np.sort(stratum), n_psu=structure.n_psu,
+                        fpc_factor=structure.fpc_factor,
+                        stratum_labels=structure.stratum_labels,
+                        lonely_psu=structure.lonely_psu)
+    design = _PSUDesign(psus, live.to_numpy(dtype=float), plan.strata,
+                        (plan.fpc,) if plan.fpc else ())
+    reps = replicate_weights(design, spec.method, spec.count, spec.fay_rho or 0.0, spec.seed,
+                             spec.mse)
+    replicas = []
+    for frame in frames:
+        own = pd.MultiIndex.from_arrays([
+            strata_index.get_indexer(frame["stratum"]) if plan.strata
+            else np.zeros(len(frame), dtype=np.int64), frame["psu"].to_numpy()])
+        replicas.append(Replicas(reps.n_replicates, own,
+                                 reps.factors[reps.unit[live.index.get_indexer(own)]]))
+    return reps, replicas
+
+
+def _supplied_replicates(spec):
+    """The :class:`ReplicateWeights` of supplied columns for the reduce: their scales
+    (:func:`analysis.replicates.supplied_scales`); the factors come from the files."""
+    from analysis.replicates import ReplicateWeights, supplied_scales
+
+    columns = list(spec.columns)
+    scale, rscales = supplied_scales(columns, spec.type, spec.scale, spec.rscales,
+                                     spec.fay_rho)
+    return ReplicateWeights(spec.type, np.zeros((0, len(columns))), np.zeros(0), np.zeros(0),
+                            scale=scale, rscales=rscales, mse=spec.mse,
+                            rho=spec.fay_rho if spec.type == "Fay" else None,
+                            columns=tuple(columns))
+
+
+def _replicate_result(reps, sums: dict, items, statistic, by, groups, labels, levels, na_rm,
+                      deff, covariance, weighting, diagnostics, rows, recoded, excluded):
+    """The :class:`PartitionedResult` of a design with replicate weights, from the sums pass
+    (:func:`analysis.replicates.replicate_estimates_from_sums`, the in-memory reduce)."""
+    from analysis.estimates import estimate_from_result, replicate_interval_note
+    from analysis.replicates import replicate_estimates_from_sums
+
+    res = replicate_estimates_from_sums(reps, sums["rep"], sums["ysum"], sums["wsum"],
+                                        sums["y2"], sums["counts"], sums["group_rows"],
+                                        labels.sizes, total=statistic == "total", na_rm=na_rm,
+                                        deff=deff, covariance=covariance)
+    group_labels = [("", [""])] + [(col, [_label(v) for v in index])
+                                   for col, index in zip(by, groups, strict=True)]
+    estimate = estimate_from_result(res, items, group_labels, df=reps.df, statistic=statistic,
+                                    deff=deff, levels=list(levels) if levels else None,
+                                    covariance=covariance, **replicate_interval_note(reps))
+    return PartitionedResult(estimate=estimate, weighting=weighting, diagnostics=diagnostics,
+                             rows=rows, recoded=recoded, excluded=excluded,
+                             respondents=sums["respondents"], weight_sums=sums["wsum"].T)
 
 
 def _tree_merge(tasks: list):
@@ -893,30 +1182,24 @@ def _structure(parts: list, plan: Plan, lonely_psu: str, source: str):
     return structure, (index if plan.strata else None), shared
 
 
-def _rake(cells: pd.DataFrame, margins, rows: int, rescale: bool, max_iter: int,
-          epsilon: float, variance: str, source: str):
-    """Rake on the cell table: ``(factor per cell, WeightingReport, Calibration)``."""
+def _calibrate(cells: pd.DataFrame, margins, rows: int, rescale: bool, calfun: str, bounds,
+               max_iter: int, epsilon: float, variance: str, source: str):
+    """Calibrate on the cell table (the in-memory engine's :func:`analysis.weighting.
+    cell_factors`: raking, or R's ``grake`` for another calfun or bounds): ``(g-weight per
+    cell, WeightingReport, Calibration)``. The g-weights are constant within cells, so the
+    calibration's variance runs on cell sums too (:meth:`Calibration.from_cells`)."""
     from analysis.variance import Calibration
     from analysis.weighting import (
-        RAKE_VARIANCES,
+        CalibrationTargets,
         WeightingReport,
+        cell_factors,
         check_category_support,
-        ipf,
-        margin_errors,
         rake_model,
     )
 
-    if variance not in RAKE_VARIANCES:
-        raise AnalysisInputError(
-            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
     targets = margins.targets(sample_size=rows, rescale=rescale)
     variables = list(margins.variables)
-    sizes = [len(targets[v]) for v in variables]
-    rest = cells.index.to_numpy(dtype=np.int64).copy()
-    cell_cats = np.empty((len(rest), len(variables)), dtype=np.int64)
-    for v in range(len(variables) - 1, -1, -1):
-        cell_cats[:, v] = rest % sizes[v]
-        rest //= sizes[v]
+    cell_cats = _cell_categories(cells, [len(targets[v]) for v in variables])
     base = cells["weight"].to_numpy()
     count = cells["rows"].to_numpy()
     tvecs = []
@@ -929,26 +1212,56 @@ def _rake(cells: pd.DataFrame, margins, rows: int, rescale: bool, max_iter: int,
         except AnalysisInputError as exc:
             raise AnalysisInputError(f"{source}: {exc}") from None
         tvecs.append(t)
-    g, iters, rel, converged = ipf(base, cell_cats, tuple(tvecs), max_iter, epsilon)
-    if not converged:
-        k = int(np.argmax(rel))
-        for var in variables:
-            if k < len(targets[var]):
-                break
-            k -= len(targets[var])
-        raise ConvergenceError(
-            f"raking did not converge in {max_iter} iterations: '{var}'="
-            f"'{targets[var].index[k]}' is still {rel.max():.3g} (relative) off its target; "
-            "check that the margins are consistent or allow more iterations")
-    ab, rel = margin_errors(base * g, cell_cats, tuple(tvecs))
+    spec = CalibrationTargets(tuple(variables), np.arange(len(base)), cell_cats, tuple(tvecs),
+                              tuple(tuple(targets[v].index) for v in variables), calfun, bounds)
+    g, iters, ab, rel, scale = cell_factors(base, spec, max_iter, epsilon)
     d = _diagnostics(cells, g)
-    report = WeightingReport(method="rake", iterations=iters, max_margin_error=float(ab.max()),
+    raking = spec.proportional_fitting
+    report = WeightingReport(method="rake" if raking else "calibrate", iterations=iters,
+                             max_margin_error=float(ab.max()),
                              max_relative_error=float(rel.max()), converged=True,
                              epsilon=epsilon, weight_sum=d.weight_sum, weight_min=d.weight_min,
-                             weight_max=d.weight_max)
+                             weight_max=d.weight_max, calfun=None if raking else calfun,
+                             bounds=None if raking else bounds,
+                             rescaled=None if raking else scale)
     calibration = Calibration.from_cells(rake_model(cell_cats, tvecs), base, count,
                                          cell_cats if variance == "rake" else None)
-    return g, report, calibration
+    return g, report, calibration, spec
+
+
+def _cell_categories(cells: pd.DataFrame, sizes: list[int]) -> np.ndarray:
+    """``(C, V)`` each cell's category of each weighting variable (from its key)."""
+    rest = cells.index.to_numpy(dtype=np.int64).copy()
+    cell_cats = np.empty((len(rest), len(sizes)), dtype=np.int64)
+    for v in range(len(sizes) - 1, -1, -1):
+        cell_cats[:, v] = rest % sizes[v]
+        rest //= sizes[v]
+    return cell_cats
+
+
+def _poststratify(cells: pd.DataFrame, table, rows: int):
+    """Post-stratify on the cell table (:func:`analysis.weighting.poststratify_cells`, the
+    in-memory step): ``(factor per cell, WeightingReport, Calibration, the targets its
+    replicates are raked to)``; the variance's model is the cells' identity."""
+    from analysis.variance import Calibration
+    from analysis.weighting import CalibrationTargets, WeightingReport, poststratify_cells
+
+    cell_cats = _cell_categories(cells, [len(c) for c in table.categories])
+    base = cells["weight"].to_numpy()
+    factor, cell_target = poststratify_cells(table, rows, cell_cats, base)
+    ab = np.abs(base * factor - cell_target)
+    rel = ab / np.where(cell_target > 0, cell_target, 1.0)
+    d = _diagnostics(cells, factor)
+    report = WeightingReport(method="poststratify", iterations=1,
+                             max_margin_error=float(ab.max()),
+                             max_relative_error=float(rel.max()), converged=True, epsilon=0.0,
+                             weight_sum=d.weight_sum, weight_min=d.weight_min,
+                             weight_max=d.weight_max)
+    C = len(cell_cats)
+    targets = CalibrationTargets(table.variables, np.arange(C), np.arange(C)[:, None],
+                                 (cell_target,), (tuple(str(i) for i in range(C)),))
+    return (factor, report, Calibration.from_cells(np.eye(C), base, cells["rows"].to_numpy()),
+            targets)
 
 
 def _diagnostics(cells: pd.DataFrame, factor):

@@ -129,8 +129,11 @@ def estimate_from_result(res: dict, items: list[str], groups: list[tuple[str, li
 def replicate_note(design) -> dict:
     """``interval_note`` of an estimate from replicate weights (empty for linearisation)."""
     reps = getattr(design, "replicates", None)
-    if reps is None:
-        return {}
+    return {} if reps is None else replicate_interval_note(reps)
+
+
+def replicate_interval_note(reps) -> dict:
+    """``interval_note`` of an estimate from the replicate weights ``reps``."""
     return {"interval_note": f"{reps.type} replicate SE ({reps.n_replicates} replicates), "
                              "95% normal CI"}
 

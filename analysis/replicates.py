@@ -188,28 +188,38 @@ class ReplicateWeights:
         splits into its (unit, cell) parts and each part's factor takes the g-weight of its
         cell in that replicate."""
         from analysis.variance import compact_codes
-        from analysis.weighting import ipf, newton_calibration
 
         n_cells = len(spec.cell_cats)
         cell_totals = self.group_sums(spec.cell, n_cells, np.ones(len(self.unit)))[0]
-        g = np.empty_like(cell_totals)
-        for r in range(self.n_replicates):
-            if spec.proportional_fitting:
-                g[:, r], _, rel, converged = ipf(cell_totals[:, r], spec.cell_cats,
-                                                 spec.targets, max_iter, epsilon)
-            else:
-                g[:, r], _, rel, converged, _ = newton_calibration(cell_totals[:, r], spec,
-                                                                   max_iter, epsilon)
-            if not converged:
-                raise ConvergenceError(
-                    f"replicate {r + 1} of {self.n_replicates}: {spec.calfun} calibration did "
-                    f"not converge in {max_iter} iterations (largest relative margin error "
-                    f"{np.nanmax(rel):.3g}); a replicate may leave a margin category without "
-                    "respondents: merge small categories")
+        g = replicate_cell_factors(cell_totals, spec, max_iter, epsilon)
         key = self.unit * n_cells + spec.cell
         part, uniq = compact_codes(key, int(self.factors.shape[0]) * n_cells)
         factors = self.factors[uniq // n_cells] * g[uniq % n_cells]
         return replace(self, factors=factors, unit=part)
+
+
+def replicate_cell_factors(cell_totals: np.ndarray, spec, max_iter: int, epsilon: float
+                           ) -> np.ndarray:
+    """``(C, R)``: the g-weights of every replicate's cells, calibrated to ``spec``'s margins
+    from the ``(C, R)`` replicate weight totals of the cells (the Dask engine adds those up
+    over files)."""
+    from analysis.weighting import ipf, newton_calibration
+
+    g = np.empty_like(cell_totals)
+    for r in range(cell_totals.shape[1]):
+        if spec.proportional_fitting:
+            g[:, r], _, rel, converged = ipf(cell_totals[:, r], spec.cell_cats, spec.targets,
+                                             max_iter, epsilon)
+        else:
+            g[:, r], _, rel, converged, _ = newton_calibration(cell_totals[:, r], spec,
+                                                               max_iter, epsilon)
+        if not converged:
+            raise ConvergenceError(
+                f"replicate {r + 1} of {cell_totals.shape[1]}: {spec.calfun} calibration did "
+                f"not converge in {max_iter} iterations (largest relative margin error "
+                f"{np.nanmax(rel):.3g}); a replicate may leave a margin category without "
+                "respondents: merge small categories")
+    return g
 
 
 # --------------------------------------------------------------------------- from a design
@@ -439,14 +449,24 @@ def supplied_weights(design, columns: Sequence[str], type: str, scale: float | N
     other: 1."""
     from analysis.design_columns import numeric_column
 
+    if not columns:
+        raise AnalysisInputError("no replicate-weight columns given")
+    scale, rscales = supplied_scales(columns, type, scale, rscales, fay_rho)
+    W = np.column_stack([numeric_column(design.data, c, allow_missing=False,
+                                        role="replicate weight") for c in columns])
+    return ReplicateWeights(type, W, np.arange(design.n), np.ones(design.n), scale=scale,
+                            rscales=rscales, mse=mse, rho=fay_rho if type == "Fay" else None,
+                            columns=tuple(columns))
+
+
+def supplied_scales(columns: Sequence[str], type: str, scale: float | None = None,
+                    rscales=None, fay_rho: float | None = None) -> tuple[float, np.ndarray]:
+    """``(scale, rscales)`` of the replicate-weight ``columns`` of ``type`` (see
+    :func:`supplied_weights`); raises for a type, rho or rscales that do not fit."""
     if type not in SUPPLIED_TYPES:
         raise AnalysisInputError(f"replicate type '{type}' is not one of "
                                  f"{', '.join(SUPPLIED_TYPES)}")
-    if not columns:
-        raise AnalysisInputError("no replicate-weight columns given")
-    W = np.column_stack([numeric_column(design.data, c, allow_missing=False,
-                                        role="replicate weight") for c in columns])
-    n_rep = W.shape[1]
+    n_rep = len(columns)
     if type == "Fay" and fay_rho is None:
         raise AnalysisInputError("Fay replicate weights need Fay's rho (--fay-rho)")
     if fay_rho is not None and type != "Fay":
@@ -464,10 +484,7 @@ def supplied_weights(design, columns: Sequence[str], type: str, scale: float | N
                      "Fay": 1.0 / (n_rep * (1.0 - (fay_rho or 0.0)) ** 2),
                      "bootstrap": 1.0 / max(n_rep - 1, 1),
                      "JK1": (n_rep - 1) / n_rep}.get(type, 1.0)
-    return ReplicateWeights(type, W, np.arange(design.n), np.ones(design.n),
-                            scale=default_scale if scale is None else scale, rscales=rscales,
-                            mse=mse, rho=fay_rho if type == "Fay" else None,
-                            columns=tuple(columns))
+    return default_scale if scale is None else scale, rscales
 
 
 # --------------------------------------------------------------------------- estimation
@@ -479,7 +496,6 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
     variances and covariances from the replicates (R's ``svymean``/``svytotal``/``svyby`` of
     a replicate design)."""
     from analysis.design_columns import zero_filled as _zero_filled
-    from analysis.results import covariance_ranges
 
     reps = design.replicates
     a = design.weights
@@ -487,7 +503,7 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
     k = len(columns)
     R = reps.n_replicates
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    theta = np.empty((k, n_groups, R))
+    rep_sums = np.empty((2, k, n_groups, R))
     ysum, wsum, y2, counts = (np.zeros((k, n_groups)) for _ in range(4))
     positive = (a > 0).astype(float)
     for j, col in enumerate(columns):
@@ -505,16 +521,34 @@ def replicate_domain_estimates(design, columns: list, partitions: list[np.ndarra
             wsum[j, sl] = np.bincount(bins, a, minlength=g + 1)[:g]
             y2[j, sl] = np.bincount(bins, a * y * y, minlength=g + 1)[:g]
             counts[j, sl] = np.bincount(bins, positive, minlength=g + 1)[:g]
-            with np.errstate(invalid="ignore", divide="ignore"):
-                theta[j, sl] = sums[0] if total else np.where(sums[1] > 0, sums[0] / sums[1],
-                                                              np.nan)
+            rep_sums[:, j, sl] = sums
+    group_rows = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
+                                             minlength=sz + 1)[:-1]
+                                 for c, sz in zip(partitions, sizes, strict=True)])
+    return replicate_estimates_from_sums(reps, rep_sums, ysum, wsum, y2, counts, group_rows,
+                                         sizes, total=total, na_rm=na_rm, deff=deff,
+                                         covariance=covariance)
+
+
+def replicate_estimates_from_sums(reps: ReplicateWeights, rep_sums: np.ndarray, ysum, wsum, y2,
+                                  counts, group_rows, sizes: list[int], total: bool = False,
+                                  na_rm: bool = True, deff=True,
+                                  covariance: str | None = None) -> dict:
+    """The reduce of :func:`replicate_domain_estimates` (shared with the Dask engine, which
+    adds the sums up over files): ``rep_sums`` ``(2, k, G, R)`` each replicate's sums of
+    weighted values and of weights (``replicate weight * y``, ``replicate weight``),
+    ``ysum, wsum, y2, counts`` ``(k, G)`` the full-sample sums of weighted values, weights,
+    weighted squares and answers of positive weight, ``group_rows`` ``(G,)`` the rows of
+    positive weight per group."""
+    from analysis.results import covariance_ranges
+
+    _, k, n_groups, R = rep_sums.shape
     with np.errstate(invalid="ignore", divide="ignore"):
+        theta = rep_sums[0] if total else np.where(rep_sums[1] > 0, rep_sums[0] / rep_sums[1],
+                                                   np.nan)
         est = ysum if total else np.where(wsum > 0, ysum / wsum, np.nan)
     if not na_rm:
-        g_all = np.concatenate([np.bincount(np.where(c >= 0, c, sz), positive,
-                                            minlength=sz + 1)[:-1]
-                                for c, sz in zip(partitions, sizes, strict=True)])
-        incomplete = counts < g_all[None, :]
+        incomplete = counts < np.asarray(group_rows)[None, :]
         est = np.where(incomplete, np.nan, est)
     flat_theta = theta.reshape(k * n_groups, R)
     var = reps.variance(flat_theta, est.ravel()).reshape(k, n_groups)

@@ -274,9 +274,7 @@ def margin_errors(cell_weights, cell_cats, targets) -> tuple[np.ndarray, np.ndar
 def rake_design(design, margins: Margins, max_iter: int = RAKING_MAX_ITER,
                 epsilon: float = 1e-10, rescale: bool = False, variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.rake`."""
-    if variance not in RAKE_VARIANCES:
-        raise AnalysisInputError(
-            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    calibration_method("raking", None, variance, max_iter)
     spec = margins_spec(design, margins, rescale)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "rake")
     step = _margins_step(spec, design.weights, weights, variance, kind="rake")
@@ -296,20 +294,32 @@ def calibrate_design(design, margins: Margins, calfun: str = "linear", bounds=No
                      max_iter: int | None = None, epsilon: float = 1e-10, rescale: bool = False,
                      variance: str = "calibrate"):
     """See :meth:`analysis.design.SurveyDesign.calibrate`."""
-    bounds = check_bounds(bounds, calfun)
+    bounds, max_iter = calibration_method(calfun, bounds, variance, max_iter)
     if calfun == "raking" and bounds is None:
-        return rake_design(design, margins, RAKING_MAX_ITER if max_iter is None else max_iter,
-                           epsilon, rescale, variance)
-    if variance != "calibrate":
-        raise AnalysisInputError(f"the variance of R's rake() (variance='{variance}') is for "
-                                 f"raking without bounds, not for {calfun} calibration"
-                                 + (" with bounds" if calfun == "raking" else ""))
-    max_iter = NEWTON_MAX_ITER if max_iter is None else max_iter
+        return rake_design(design, margins, max_iter, epsilon, rescale, variance)
     spec = margins_spec(design, margins, rescale, calfun, bounds)
     weights, report = _calibrated_weights(design.weights, spec, max_iter, epsilon, "calibrate")
     step = _margins_step(spec, design.weights, weights, variance, kind=calfun)
     new = _calibrated_design(design, weights, step, report, spec)
     return _calibrated_replicates(design, new, spec, max_iter, epsilon)
+
+
+def calibration_method(calfun: str, bounds, variance: str, max_iter: int | None
+                       ) -> tuple[tuple[float, float] | None, int]:
+    """The checked bounds of a calibration and its iterations (``max_iter``, or by default
+    :data:`RAKING_MAX_ITER` sweeps of raking without bounds, :data:`NEWTON_MAX_ITER` Newton
+    steps otherwise); raises for a calfun, bounds or variance that do not go together."""
+    bounds = check_bounds(bounds, calfun)
+    if variance not in RAKE_VARIANCES:
+        raise AnalysisInputError(
+            f"raking variance '{variance}' is not one of {', '.join(RAKE_VARIANCES)}")
+    if calfun == "raking" and bounds is None:
+        return None, RAKING_MAX_ITER if max_iter is None else max_iter
+    if variance != "calibrate":
+        raise AnalysisInputError(f"the variance of R's rake() (variance='{variance}') is for "
+                                 f"raking without bounds, not for {calfun} calibration"
+                                 + (" with bounds" if calfun == "raking" else ""))
+    return bounds, NEWTON_MAX_ITER if max_iter is None else max_iter
 
 
 def margins_spec(design, margins: Margins, rescale: bool, calfun: str = "raking",
@@ -375,9 +385,27 @@ def margins_target(margins: Margins, var: str, cat: str) -> str:
 def _calibrated_weights(base, spec: CalibrationTargets, max_iter, epsilon, method):
     """The weights that meet ``spec``'s margins from ``base``, and the report; raises
     :class:`ConvergenceError` naming the margin furthest off when they are not found."""
+    cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
+    g, iters, ab, rel, scale = cell_factors(cell_base, spec, max_iter, epsilon)
+    weights = base * g[spec.cell]
+    report = _report(method, iters, ab, rel, True, epsilon, weights)
+    if method == "calibrate":
+        from dataclasses import replace
+
+        report = replace(report, calfun=spec.calfun, bounds=spec.bounds, rescaled=scale)
+    return weights, report
+
+
+def cell_factors(cell_base: np.ndarray, spec: CalibrationTargets, max_iter: int,
+                 epsilon: float):
+    """The g-weights of the cells that meet ``spec``'s margins from the cells' weight totals
+    ``cell_base`` (raking: :func:`ipf`; another calfun or bounds: :func:`newton_calibration`)
+    -- all a calibration to categorical margins needs, so an engine that holds only the cell
+    table (:mod:`analysis.dask_engine`) calibrates with it too. Returns ``(g, iterations,
+    absolute errors, relative errors, R's rescaling factor or None)``; raises
+    :class:`ConvergenceError` naming the margin furthest off when the weights are not found."""
     if max_iter < 1:
         raise AnalysisInputError("max_iter must be at least 1")
-    cell_base = np.bincount(spec.cell, base, minlength=len(spec.cell_cats))
     if spec.proportional_fitting:
         g, iters, rel, converged = ipf(cell_base, spec.cell_cats, spec.targets, max_iter,
                                        epsilon)
@@ -399,14 +427,8 @@ def _calibrated_weights(base, spec: CalibrationTargets, max_iter, epsilon, metho
         raise ConvergenceError(
             f"{spec.calfun} calibration{inside} failed to converge in {max_iter} iterations: "
             f"{off}; widen the bounds, or check that the margins are consistent")
-    weights = base * g[spec.cell]
     ab, rel = margin_errors(cell_base * g, spec.cell_cats, spec.targets)
-    report = _report(method, iters, ab, rel, True, epsilon, weights)
-    if method == "calibrate":
-        from dataclasses import replace
-
-        report = replace(report, calfun=spec.calfun, bounds=spec.bounds, rescaled=scale)
-    return weights, report
+    return g, iters, ab, rel, scale
 
 
 def r_model_matrix(spec: CalibrationTargets) -> tuple[np.ndarray, np.ndarray]:
@@ -565,8 +587,24 @@ def _calibrated_design(design, weights, step: CalibrationStep, report: Weighting
 
 
 # ---------------------------------------------------------------------- post-stratification
-def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
-    """See :meth:`analysis.design.SurveyDesign.poststratify`."""
+@dataclass(frozen=True)
+class PoststratificationTable:
+    """A post-stratification table read: its variables, the categories of each (in the
+    table's order), each row's target and the table row of every combination."""
+
+    variables: tuple[str, ...]
+    categories: tuple[tuple[str, ...], ...]
+    targets: np.ndarray
+    row_of: dict  # (category index per variable) -> table row
+
+    def label(self, combination) -> str:
+        return ", ".join(f"{v}='{self.categories[i][combination[i]]}'"
+                         for i, v in enumerate(self.variables))
+
+
+def poststratification_table(table: pd.DataFrame, target: str = "target"
+                             ) -> PoststratificationTable:
+    """Check and read a post-stratification table (see :meth:`SurveyDesign.poststratify`)."""
     if target not in table.columns:
         raise AnalysisInputError(f"post-stratification table: no '{target}' column")
     variables = tuple(c for c in table.columns if c != target)
@@ -577,56 +615,65 @@ def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
         i = int(np.flatnonzero(~np.isfinite(t) | (t < 0))[0])
         raise AnalysisInputError(f"post-stratification table: row {i + 2}: target "
                                  f"'{table[target].iloc[i]}' is not a non-negative number")
-    if abs(t.sum() - 1.0) <= 1e-6:
-        t = t * design.n
     labels = [[category_label(v) for v in table[var]] for var in variables]
     table_keys = list(zip(*labels, strict=True))
     if len(set(table_keys)) != len(table_keys):
         raise AnalysisInputError("post-stratification table: a combination of "
                                  f"{', '.join(variables)} is given twice")
-    codes, sizes = [], []
-    for var, labs in zip(variables, labels, strict=True):
-        cats = list(dict.fromkeys(labs))
-        codes.append(category_codes(design.data, var, cats, "post-stratification table"))
-        sizes.append(len(cats))
-    cats_per_var = [list(dict.fromkeys(labs)) for labs in labels]
+    cats_per_var = tuple(tuple(dict.fromkeys(labs)) for labs in labels)
     row_of = {tuple(cats_per_var[v].index(k[v]) for v in range(len(variables))): r
               for r, k in enumerate(table_keys)}
-    cell, cell_cats = _cells(codes, sizes)
+    return PoststratificationTable(variables, cats_per_var, t, row_of)
+
+
+def poststratify_cells(table: PoststratificationTable, rows: int, cell_cats: np.ndarray,
+                       cell_base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The factor of every cell (``cell_cats`` ``(C, V)``, their weight totals ``cell_base``)
+    that makes its weights its target, and the targets per cell (shares summing to 1 are
+    multiplied by the ``rows``); raises for respondents without a row in the table, a cell
+    with a target but no respondents, or none with a positive weight."""
+    t = table.targets * rows if abs(table.targets.sum() - 1.0) <= 1e-6 else table.targets
     cell_row = np.empty(len(cell_cats), dtype=np.int64)
     for c, cc in enumerate(cell_cats):
-        r = row_of.get(tuple(int(x) for x in cc))
+        r = table.row_of.get(tuple(int(x) for x in cc))
         if r is None:
-            combo = ", ".join(f"{v}='{cats_per_var[i][cc[i]]}'" for i, v in enumerate(variables))
-            raise AnalysisInputError(
-                f"post-stratification: respondents with {combo} have no row in the table")
+            raise AnalysisInputError(f"post-stratification: respondents with "
+                                     f"{table.label(cc)} have no row in the table")
         cell_row[c] = r
-    base = design.weights
-    cell_base = np.bincount(cell, base, minlength=len(cell_cats))
     used = np.zeros(len(t), dtype=bool)
     used[cell_row] = True
     empty = (~used) & (t > 0)
     if empty.any():
         r = int(np.flatnonzero(empty)[0])
-        combo = ", ".join(f"{v}='{labels[i][r]}'" for i, v in enumerate(variables))
-        raise AnalysisInputError(f"post-stratification: the cell {combo} (target {t[r]:.10g}) "
-                                 "has no respondents in the data")
+        combo = next(k for k, row in table.row_of.items() if row == r)
+        raise AnalysisInputError(f"post-stratification: the cell {table.label(combo)} "
+                                 f"(target {t[r]:.10g}) has no respondents in the data")
     if (cell_base <= 0).any():
         c = int(np.flatnonzero(cell_base <= 0)[0])
-        combo = ", ".join(f"{v}='{cats_per_var[i][cell_cats[c, i]]}'"
-                          for i, v in enumerate(variables))
-        raise AnalysisInputError(f"post-stratification: the cell {combo} has no respondents "
-                                 "with a positive weight")
-    factor = t[cell_row] / cell_base
+        raise AnalysisInputError(f"post-stratification: the cell {table.label(cell_cats[c])} "
+                                 "has no respondents with a positive weight")
+    return t[cell_row] / cell_base, t[cell_row]
+
+
+def poststratify_design(design, table: pd.DataFrame, target: str = "target"):
+    """See :meth:`analysis.design.SurveyDesign.poststratify`."""
+    parsed = poststratification_table(table, target)
+    variables = parsed.variables
+    codes = [category_codes(design.data, var, list(cats), "post-stratification table")
+             for var, cats in zip(variables, parsed.categories, strict=True)]
+    cell, cell_cats = _cells(codes, [len(c) for c in parsed.categories])
+    base = design.weights
+    factor, cell_target = poststratify_cells(parsed, design.n, cell_cats,
+                                             np.bincount(cell, base, minlength=len(cell_cats)))
     weights = base * factor[cell]
     achieved = np.bincount(cell, weights, minlength=len(cell_cats))
-    ab = np.abs(achieved - t[cell_row])
-    rel = ab / np.where(t[cell_row] > 0, t[cell_row], 1.0)
+    ab = np.abs(achieved - cell_target)
+    rel = ab / np.where(cell_target > 0, cell_target, 1.0)
     report = _report("poststratify", 1, ab, rel, True, 0.0, weights)
     step = CalibrationStep(kind="poststratify", variables=variables, cell=cell,
                            model=np.eye(len(cell_cats)), before=base, after=weights)
     spec = CalibrationTargets(variables, cell, np.arange(len(cell_cats))[:, None],
-                              (t[cell_row],), (tuple(str(i) for i in range(len(cell_cats))),))
+                              (cell_target,), (tuple(str(i) for i in range(len(cell_cats))),))
     new = _calibrated_design(design, weights, step, report, spec)
     # each replicate post-stratified on its own (R's postStratify of a svrepdesign): raking to
     # the one variable "cell" is one sweep, target / the replicate's cell total

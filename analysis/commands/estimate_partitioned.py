@@ -31,6 +31,10 @@ DASK_STATISTICS = ("mean", "total", "proportion")
 def refuse_unsupported(args, targets, spec, statistic: str) -> None:
     """One line for what the Dask engine does not compute (docs/analysis.md)."""
     refuse_design(spec)
+    if spec.replicates is not None and getattr(args, "ci", "wald") != "wald":
+        raise AnalysisInputError(f"--ci {args.ci} with replicate weights is not available on "
+                                 "the Dask engine (a domain's degrees of freedom are the rank "
+                                 "of its PSUs' replicate factors); use --engine memory")
     if statistic not in DASK_STATISTICS:
         raise AnalysisInputError(f"--{statistic} is not available on the Dask engine (it "
                                  f"estimates {', '.join(DASK_STATISTICS)}); use --engine memory")
@@ -38,13 +42,9 @@ def refuse_unsupported(args, targets, spec, statistic: str) -> None:
 
 def refuse_design(spec) -> None:
     """One line for a design the Dask engine does not take (every command's)."""
-    if spec.calfun != "raking" or spec.bounds is not None:
-        raise AnalysisInputError(f"--calfun {spec.calfun}"
-                                 f"{' with --bounds' if spec.bounds is not None else ''} is not "
-                                 "available on the Dask engine (it rakes); use --engine memory")
-    if getattr(spec, "replicates", None) is not None:
-        raise AnalysisInputError("replicate weights (--replicates, --repweights) are not "
-                                 "available on the Dask engine; use --engine memory")
+    from analysis.dask_engine import check_replicates
+
+    check_replicates(getattr(spec, "replicates", None), spec.psu, None)
     if spec.fpc is not None and not (spec.weight or spec.base_weight):
         raise AnalysisInputError("--fpc without --weight: the in-memory engine derives the "
                                  "weights from the fpc (as R); on the Dask engine give --weight")
@@ -127,7 +127,8 @@ def design_options(spec, margins, wave, cleaning, data) -> dict:
     start = (spec.base_weight or spec.weight) if margins is not None else spec.weight
     return dict(weights=start, strata=spec.strata, psu=spec.psu, fpc=spec.fpc,
                 margins=margins_for_wave(margins, wave) if margins is not None else None,
-                rescale=spec.rescale, rake_variance=spec.rake_variance,
+                rescale=spec.rescale, rake_variance=spec.rake_variance, calfun=spec.calfun,
+                bounds=spec.bounds, replicates=spec.replicates,
                 lonely_psu=spec.lonely_psu, wave=wave, cleaning=cleaning, source=str(data))
 
 

@@ -321,7 +321,11 @@ def replicate_spec(args):
                                  "or other)")
     if args.seed is not None:
         raise AnalysisInputError("--seed applies to --replicates bootstrap/subbootstrap")
-    files = data_sources(args)
+    from analysis.dask_engine import is_partitioned, parquet_files
+
+    # a folder or glob of Parquet files (the Dask engine): its first file's columns
+    files = [parquet_files(f)[0] if isinstance(f, str) and is_partitioned(f) else f
+             for f in data_sources(args)]
     matched = [tuple(matching_columns(source_columns(f), given, str(f))) for f in files]
     for f, cols in zip(files[1:], matched[1:], strict=True):
         if cols != matched[0]:

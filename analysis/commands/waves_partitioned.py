@@ -127,6 +127,10 @@ def trend_partitioned(args, items, waves, spec):
     )
 
     refuse_design(spec)
+    if spec.replicates is not None:
+        raise AnalysisInputError(
+            "replicate weights are not available for trend on the Dask engine (its slopes' "
+            "variance is linearised from influence values); use --engine memory")
     if spec.lonely_psu == "average":
         raise AnalysisInputError(
             "--lonely-psu average is not available for trend on the Dask engine (the pooled "
