@@ -24,6 +24,8 @@ import socket
 
 
 def post_request(worker, req, environ, resp):
+    if type(worker).__name__ != "SyncWorker":
+        return  # a gthread worker may keep the connection for the client's next request
     sock = environ.get("gunicorn.socket")
     if sock is None or resp is None or not resp.headers_sent:
         return  # no response yet: gunicorn may still write an error page
