@@ -2,10 +2,13 @@
 
 ``X.fieldwork.csv`` beside every export, and the Parquet export's ``ten_norms.fieldwork``
 metadata (docs/web.md).  A response row is created when a person passes the consent page, so
-every response of the wave *started*; ``complete`` ones *completed*; the rest *broke off* (this
-includes people still answering while the wave is open).  Dates have day precision only, in the
-survey's time zone (the app's ``SURVEY_TIMEZONE``, the zone of the wave's open and close dates):
-finer times of when people took part do not belong in a summary that is shared.
+every response of the wave *started*, except those a full quota cell turned away
+(``screened_out``: not break-offs, and not in the sample the quota wants, so they are left out
+of started and of the completion rate, as a screen-out is); ``complete`` ones *completed*; the
+rest *broke off* (this includes people still answering while the wave is open).  Dates have
+day precision only, in the survey's time zone (the app's ``SURVEY_TIMEZONE``, the zone of the
+wave's open and close dates): finer times of when people took part do not belong in a summary
+that is shared.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ def fieldwork_rows(connection, year: int, organisation: str, zone: ZoneInfo
                func.count(case((RESPONSES.c.status == "complete", RESPONSES.c.id))),
                func.min(RESPONSES.c.started_at),
                func.max(RESPONSES.c.updated_at))
-        .where(RESPONSES.c.wave_id == wave.id)
+        .where(RESPONSES.c.wave_id == wave.id, RESPONSES.c.status != "screened_out")
     ).one()
     return [{
         "wave": str(year),

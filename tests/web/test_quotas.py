@@ -421,6 +421,10 @@ def test_screened_out_responses_are_not_exported(app, open_wave, tmp_path):
     with app.app_context():
         result = export_responses(2031, tmp_path / "out.csv")
     assert result.rows == 1
+    # the screened-out person neither started nor broke off in the fieldwork summary
+    fieldwork = result.fieldwork_path.read_text(encoding="utf-8-sig")
+    row = dict(zip(*[line.split(",") for line in fieldwork.splitlines()[:2]], strict=True))
+    assert (row["started"], row["completed"], row["broken_off"]) == ("1", "1", "0")
 
 
 def test_hostile_quota_forms_get_a_message_never_a_500(tree):
