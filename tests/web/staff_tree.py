@@ -16,8 +16,10 @@ ORGS = ("national", "SC", "CD", "HB")
 ROLES = ("viewer", "analyst", "organiser", "admin")
 
 
-def add_wave(app, org_code: str, year: int = 2031, status: str = "open"):
-    wave = make_wave(year)
+def add_wave(app, org_code: str, year: int = 2031, status: str = "open", wave=None) -> int:
+    """Wave ``year`` of the organisation with its questionnaire (``wave``, a definition;
+    ``make_wave(year)`` when not given), its id."""
+    wave = wave if wave is not None else make_wave(year)
     with app.app_context():
         org = db.session.execute(
             select(Organisation).where(Organisation.code == org_code)).scalar_one()
@@ -28,6 +30,7 @@ def add_wave(app, org_code: str, year: int = 2031, status: str = "open"):
         db.session.add(Questionnaire(wave_id=row.id, content_hash=wave.content_hash,
                                      definition=json.dumps(wave.to_dict(), ensure_ascii=False)))
         db.session.commit()
+        return row.id
 
 
 def build_tree(app):

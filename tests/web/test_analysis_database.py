@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import random
 import re
 import uuid
@@ -17,12 +16,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from analysis.cli import main
 from analysis.database import URL_VARIABLE
 
-from .conftest import add_org, make_wave
+from .conftest import add_org
+from .staff_tree import add_wave
 
 YEARS = (2030, 2031, 2032)
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # --------------------------------------------------------------------------- data
 def _install(app, year: int, organisation: str) -> int:
     """Wave ``year`` of ``organisation`` (the test wave), its id."""
-    from survey.db import db
-    from survey.models import Organisation, Questionnaire, Wave
-
-    wave = make_wave(year)
-    with app.app_context():
-        org = db.session.execute(
-            select(Organisation).where(Organisation.code == organisation)).scalar_one()
-        row = Wave(year=year, status="open", opens=wave.opens, closes=wave.closes,
-                   organisation=org)
-        db.session.add(row)
-        db.session.flush()
-        db.session.add(Questionnaire(wave_id=row.id, content_hash=wave.content_hash,
-                                     definition=json.dumps(wave.to_dict(), ensure_ascii=False)))
-        db.session.commit()
-        return row.id
+    return add_wave(app, organisation, year)
 
 
 def _responses(app, wave_id: int, n: int, rng: random.Random, first_id: int) -> None:

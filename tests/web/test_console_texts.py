@@ -4,18 +4,17 @@ from the wave's page only for those who may read it."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from sqlalchemy import select
 
 from survey.db import db
-from survey.models import Answer, AuditEvent, Organisation, Questionnaire, Response, Wave
+from survey.models import Answer, AuditEvent, Organisation, Response
 from tests.typed_wave import typed_wave
 
 from .conftest import sign_in
-from .staff_tree import ORGS, ROLES, build_tree, expected, staff
+from .staff_tree import ORGS, ROLES, add_wave, build_tree, expected, staff
 
 YEAR = 2032  # the tree's waves 2031 have no text question; 2032 has DEMO_comment
 ROW = re.compile(r'<tr><th scope="row"><code>([0-9a-f]{32})</code></th>'
@@ -23,18 +22,7 @@ ROW = re.compile(r'<tr><th scope="row"><code>([0-9a-f]{32})</code></th>'
 
 
 def add_typed_wave(app, org_code: str) -> int:
-    wave = typed_wave(YEAR)
-    with app.app_context():
-        org = db.session.execute(
-            select(Organisation).where(Organisation.code == org_code)).scalar_one()
-        row = Wave(year=YEAR, status="open", opens=wave.opens, closes=wave.closes,
-                   organisation=org)
-        db.session.add(row)
-        db.session.flush()
-        db.session.add(Questionnaire(wave_id=row.id, content_hash=wave.content_hash,
-                                     definition=json.dumps(wave.to_dict(), ensure_ascii=False)))
-        db.session.commit()
-        return row.id
+    return add_wave(app, org_code, YEAR, wave=typed_wave(YEAR))
 
 
 def add_responses(app, wave_id: int, texts: list[str | None], status: str = "complete") -> None:
