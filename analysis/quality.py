@@ -208,14 +208,19 @@ def add_quality_flags(
                                  "quality flags are unknown")
     if load_wave is None:
         from questionnaires import load_wave
-    out = df.copy()
-    flags = pd.DataFrame(0, index=df.index, columns=list(FLAG_COLUMNS), dtype=np.int8)
-    for year, rows in df.groupby("wave", sort=True).groups.items():
-        wave = _load(load_wave, year)
-        flags.loc[rows] = flag_quality(df.loc[rows], wave, **options).to_numpy()
-    for c in FLAG_COLUMNS:
+    years = df["wave"].to_numpy()
+    flags = np.zeros((len(df), len(FLAG_COLUMNS)), dtype=np.int8)
+    for year in pd.unique(years[pd.notna(years)]):
+        rows = np.flatnonzero(years == year)
+        # one wave (the usual export) is flagged as it is: no copy of its rows
+        part = df if len(rows) == len(df) else df.iloc[rows]
+        flags[rows] = flag_quality(part, _load(load_wave, year), **options).to_numpy()
+    # a shallow copy takes the new columns: the caller's frame and its blocks stay untouched
+    # (a deep copy of a million-row table costs seconds)
+    out = df.copy(deep=False)
+    for position, c in enumerate(FLAG_COLUMNS):
         if overwrite or c not in out.columns:
-            out[c] = flags[c].astype(np.int8)
+            out[c] = flags[:, position]
     return out
 
 

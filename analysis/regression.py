@@ -54,10 +54,8 @@ import numpy as np
 import pandas as pd
 import patsy
 import scipy.sparse as sp
-import statsmodels.api as sm
 from patsy import builtins as patsy_builtins
 from patsy.categorical import C as patsy_categorical
-from scipy import stats
 
 from analysis.design_columns import row_name
 from analysis.errors import AnalysisInputError, bounded
@@ -119,21 +117,33 @@ def _count_outcome(y, frame, rows, outcome) -> None:
             "the poisson family needs counts (0 or more)")
 
 
+def _statsmodels():
+    """``statsmodels.api``, imported when a model is fitted: it takes over a second to import,
+    which every other command (they all build the same argument parser) would pay."""
+    import statsmodels.api
+
+    return statsmodels.api
+
+
 @dataclass(frozen=True)
 class Family:
-    """A GLM family: statsmodels' family (canonical link) and what its outcome may be."""
+    """A GLM family: statsmodels' family (canonical link, by its class name in
+    ``statsmodels.api.families``) and what its outcome may be."""
 
     name: str
-    make: Callable[[], sm.families.Family]
+    statsmodels_class: str
     check_outcome: Callable[[np.ndarray, pd.DataFrame, np.ndarray, str], None]
     categorical_outcome: bool = False  # a two-category outcome is the event / not the event
 
+    def make(self):
+        """A new statsmodels family object."""
+        return getattr(_statsmodels().families, self.statsmodels_class)()
+
 
 FAMILIES: dict[str, Family] = {
-    "gaussian": Family("gaussian", sm.families.Gaussian, _any_outcome),
-    "binomial": Family("binomial", sm.families.Binomial, _binary_outcome,
-                       categorical_outcome=True),
-    "poisson": Family("poisson", sm.families.Poisson, _count_outcome),
+    "gaussian": Family("gaussian", "Gaussian", _any_outcome),
+    "binomial": Family("binomial", "Binomial", _binary_outcome, categorical_outcome=True),
+    "poisson": Family("poisson", "Poisson", _count_outcome),
 }
 
 
@@ -205,6 +215,8 @@ class RegressionResult:
     def p_value(self) -> np.ndarray:
         if self.df <= 0:
             return np.full(len(self), np.nan)
+        from scipy import stats
+
         return 2 * stats.t.sf(np.abs(self.t), self.df)
 
     def confint(self, level: float = 0.95, df: float | None = None) -> np.ndarray:
@@ -212,6 +224,8 @@ class RegressionResult:
         df, as R's ``confint.svyglm``; ``inf`` for normal quantiles)."""
         if not 0 < level < 1:
             raise AnalysisInputError(f"confidence level {level:g} must be between 0 and 1")
+        from scipy import stats
+
         df = self.df if df is None else df
         q = stats.t.ppf(0.5 + level / 2, df) if df > 0 else np.nan
         se = self.se
@@ -249,6 +263,8 @@ class RegressionResult:
         chisq = float(b @ np.linalg.solve(self.vcov[np.ix_(idx, idx)], b))
         ddf = self.df if df is None else float(df)
         k = len(idx)
+        from scipy import stats
+
         if np.isinf(ddf):
             p = float(stats.chi2.sf(chisq, k))
         else:
@@ -322,7 +338,7 @@ def fit_glm(design, formula: str, family: str = "gaussian", domain=None) -> Regr
     # year near 2025 loses about six digits to the intercept; the coefficients and their
     # influence are mapped back exactly through M
     Xs, M = _standardised(model.X[:, kept], w)
-    glm = sm.GLM(model.y, Xs, family=fam.make(), var_weights=w / w.mean())
+    glm = _statsmodels().GLM(model.y, Xs, family=fam.make(), var_weights=w / w.mean())
     try:
         with warnings.catch_warnings():
             # separation and non-convergence are judged below, in one line for the user
@@ -415,8 +431,8 @@ def replicate_coefficients(family, reps, X: np.ndarray, y: np.ndarray, rows: np.
     replicate). A replicate whose fit is singular gets NaN."""
     unit = reps.unit[rows]
     base = reps.base[rows]
-    if isinstance(family, sm.families.Gaussian) and isinstance(
-            family.link, sm.families.links.Identity):
+    families = _statsmodels().families
+    if isinstance(family, families.Gaussian) and isinstance(family.link, families.links.Identity):
         used, local = np.unique(unit, return_inverse=True)
         # per unit: sum of base * [x x', x y]; a replicate's sums are these times its factors
         sums = _unit_sums(local, len(used), X, base, np.column_stack([X * (base * y)[:, None]]))

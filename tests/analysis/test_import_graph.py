@@ -82,3 +82,18 @@ def test_every_module_imports_first_in_a_fresh_interpreter(order):
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+# imported only by the commands that use them; each costs every survey-analysis run 0.3-1.4 s
+SLOW_TO_IMPORT = ("statsmodels", "matplotlib", "dask", "distributed", "scipy.stats")
+
+
+def test_building_the_command_line_imports_no_slow_library():
+    """Every ``survey-analysis`` command builds the whole argument parser, so a library imported
+    by a command's registration is paid by all of them."""
+    code = ("import sys; from analysis.cli import build_parser; build_parser(); "
+            f"print(','.join(m for m in {SLOW_TO_IMPORT!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "", f"building the parser imported {result.stdout.strip()}"
