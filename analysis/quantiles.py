@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit  # t quantiles; scipy.stats takes ~1 s to import
 
 from analysis.ciprop import domain_df
 from analysis.errors import AnalysisInputError, bounded
@@ -128,8 +128,8 @@ def _quantile_block(design, item: str, probs: list[float], by: str, codes: np.nd
                                deff=False)
     df = domain_df(design, codes, n_groups, answered).astype(float)[:, None]
     with np.errstate(invalid="ignore"):
-        t_low = stats.t.ppf((1 - LEVEL) / 2, df)
-        t_high = stats.t.ppf(1 - (1 - LEVEL) / 2, df)
+        t_low = stdtrit(df, (1 - LEVEL) / 2)
+        t_high = stdtrit(df, 1 - (1 - LEVEL) / 2)
         p_low = res["estimate"] + res["se"] * t_low    # R's confint(svymean(...), df = df)
         p_high = res["estimate"] + res["se"] * t_high
         p_low[~(p_low >= 0)] = np.nan                   # R: NaN below 0 ...

@@ -97,3 +97,27 @@ def test_building_the_command_line_imports_no_slow_library():
                             cwd=ROOT, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "", f"building the parser imported {result.stdout.strip()}"
+
+
+def test_estimating_means_and_proportions_imports_no_slow_library(tmp_path):
+    """``estimate`` (raked means by domain, then logit intervals of proportions) takes its t
+    quantiles from scipy.special, not scipy.stats."""
+    from analysis.synthetic import make_responses
+
+    make_responses(rows_per_wave=400, waves=(2026,), seed=3, items="core").to_csv(
+        tmp_path / "data.csv", index=False)
+    margins = ROOT / "analysis" / "data" / "census2020_adult_margins.csv"
+    common = ["estimate", str(tmp_path / "data.csv"), "--weight", "base_weight", "--strata",
+              "stratum", "--psu", "psu", "--items", "N01_A1,N04_P1", "--by", "region"]
+    runs = [common + ["--margins", str(margins), "--out", str(tmp_path / "means.csv")],
+            common + ["--proportion", "4,5", "--ci", "logit", "--out", str(tmp_path / "p.csv")]]
+    code = ("import sys; from analysis.cli import main\n"
+            f"for argv in {runs!r}:\n"
+            "    assert main(argv) in (0, None)\n"
+            f"print(','.join(m for m in {SLOW_TO_IMPORT!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "p.csv").stat().st_size > 0
+    assert result.stdout.strip().splitlines()[-1:] in ([], [""]), \
+        f"estimate imported {result.stdout.strip()}"
