@@ -164,12 +164,16 @@ def flag_quality(
         items = [i for i in page.items if i.kind in SCALE_KINDS and i.code in df.columns]
         if not items:
             continue
-        values = np.column_stack([_scale_answers(df, i) for i in items])
-        answered = np.isfinite(values)
-        n_answered = answered.sum(axis=1)
-        with np.errstate(invalid="ignore"):
-            vmax = np.nanmax(np.where(answered, values, -np.inf), axis=1)
-            vmin = np.nanmin(np.where(answered, values, np.inf), axis=1)
+        # column by column: a grid has a few items, and numpy's row-wise reductions over a
+        # (rows, 3) array are many times slower than three element-wise passes
+        n_answered = np.zeros(n, dtype=np.int64)
+        vmax = np.full(n, np.nan)
+        vmin = np.full(n, np.nan)
+        for item in items:
+            values = _scale_answers(df, item)
+            n_answered += np.isfinite(values)
+            np.fmax(vmax, values, out=vmax)  # fmax/fmin skip NaN (an unanswered item)
+            np.fmin(vmin, values, out=vmin)
         enough = n_answered >= min_grid_answers
         qualifying += enough
         uniform += enough & (vmax == vmin)
