@@ -414,15 +414,15 @@ def load_survey(source, *, waves: Sequence[int] | None = None, keep_flagged: boo
                                           recode_invalid=recode_invalid)
         for col, k in counts.items():
             survey.recoded[col] = survey.recoded.get(col, 0) + k
+        if not keep_flagged:
+            # before "not applicable" becomes missing: the speeder rule counts it as an answer
+            part, report = _exclude(part, y, meta.waves[y], survey.notes)
+            if report is not None:
+                survey.exclusions[y] = report
         if recode_not_applicable:
             part, na_mask = _not_applicable(part, definition)
         else:
             na_mask = pd.DataFrame(index=part.index)
-        if not keep_flagged:
-            part, report = _exclude(part, y, meta.waves[y], survey.notes)
-            if report is not None:
-                survey.exclusions[y] = report
-                na_mask = na_mask.loc[part.index]
         survey.frames[y] = part
         survey.definitions[y] = definition
         survey.not_applicable[y] = na_mask

@@ -273,3 +273,28 @@ def test_weight_checks_answer_codes_and_keeps_not_applicable(tmp_path, capsys):
     w = pd.read_csv(tmp_path / "w.csv")
     assert pd.isna(w.loc[3, "N01_P1"]) and len(w) == len(df)
     assert (w.loc[na_rows, "N02_P3"] == 9).all()  # the data written back keep code 9
+
+
+def test_quality_flags_count_not_applicable_as_an_answer(synth):
+    """The pipeline flags the rows it reads as the export would (flag_quality on the answers as
+    given): "not applicable" is recoded to missing only afterwards, so a respondent whose
+    answered-question floor needs those answers is still a speeder."""
+    from analysis.quality import flag_quality
+
+    wave = load_wave(2025)
+    offered = [c for c, i in wave.items.items() if i.not_applicable is not None and c in synth]
+    df = synth[synth.wave == 2025].reset_index(drop=True).copy()
+    df.loc[:, offered] = 9.0  # every such item answered "not applicable"
+    floor = wave.quality.min_seconds_per_item
+    answered = df[list(wave.items)].notna().sum(axis=1)
+    # fast enough to pass without the "not applicable" answers, too fast with them
+    df["duration_s"] = (answered - len(offered) / 2) * floor
+    # the others take twice the floor; the median rule (0.3 x the median) then flags nobody
+    df["duration_s"] = df["duration_s"].where(df.index % 2 == 0, 2 * answered * floor)
+    expected = flag_quality(df, wave)
+    assert expected["flag_speeder"].sum() == (df.index % 2 == 0).sum()
+    survey = load_survey(df, waves=[2025])
+    kept = survey.frames[2025].index
+    flagged = expected.index[expected.any(axis=1)]
+    assert sorted(kept) == sorted(set(df.index) - set(flagged))
+    assert survey.exclusions[2025].by_reason["speeder"] == expected["flag_speeder"].sum()
