@@ -47,6 +47,9 @@ MIN_GRID_ANSWERS = 3
 FLAG_COLUMNS = ("flag_speeder", "flag_straightliner", "flag_attention")
 REASONS = ("speeder", "straightliner", "attention")
 SCALE_KINDS = ("awareness", "practice")
+# export columns that are never answers (docs/architecture.md, section 2)
+NOT_READ_BY_QUALITY_RULES = ("response_id", "started_at", "submitted_at")
+ORDER_COLUMN_PREFIX = "order__"
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -294,12 +297,15 @@ def quality_columns(present: Iterable[str]) -> list[str]:
     """The columns of a responses table that the quality flags are read or computed from.
 
     The export carries the three flag columns; a table without them needs ``duration_s`` and
-    the answers (every column but the identifiers and demographics) to compute them.
+    the answers to compute them: every column but the export's response id, its timestamps and
+    its display-order columns (``order__…``), which no rule reads (parsing a million
+    timestamps and ids costs a read a good part of its time).
     """
     present = list(present)
     if all(c in present for c in FLAG_COLUMNS):
         return ["wave", *FLAG_COLUMNS] if "wave" in present else list(FLAG_COLUMNS)
-    return present
+    return [c for c in present
+            if c not in NOT_READ_BY_QUALITY_RULES and not c.startswith(ORDER_COLUMN_PREFIX)]
 
 
 def exclude_flagged_by_default(

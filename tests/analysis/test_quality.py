@@ -114,3 +114,24 @@ def test_add_quality_flags_unknown_wave():
     df = make_responses(50, waves=(1999,), seed=1)
     with pytest.raises(AnalysisInputError, match="wave 1999"):
         add_quality_flags(df)
+
+
+def test_reading_some_columns_flags_as_reading_them_all(tmp_path):
+    """A command that reads only its columns reads what the rules need, not the response id,
+    the timestamps or the display-order columns, and excludes the same rows."""
+    from analysis.pipeline import load_survey
+    from analysis.quality import quality_columns
+
+    df = make_responses(600, waves=(2025,), seed=4, include_truth=False)
+    df["order__N01"] = "1 2 3"
+    path = tmp_path / "r.csv"
+    df.to_csv(path, index=False)
+    needed = quality_columns(df.columns)
+    assert {"response_id", "started_at", "submitted_at", "order__N01"}.isdisjoint(needed)
+    assert {"duration_s", "ATTN1", "sex", "N01_A1"} <= set(needed)
+    some = load_survey(path, columns=["N01_P1", "base_weight"])
+    every = load_survey(path)
+    assert "response_id" not in some.frames[2025] and "response_id" in every.frames[2025]
+    assert some.exclusions[2025].total > 0
+    assert some.exclusions[2025] == every.exclusions[2025]
+    assert list(some.frames[2025].index) == list(every.frames[2025].index)
