@@ -39,6 +39,7 @@ import secrets
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -463,6 +464,21 @@ def machine_busy() -> float:
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def loop_ms(repeat: int = 7) -> float:
+    """Milliseconds a fixed pure-Python loop takes (median of ``repeat``). The machine is a
+    shared virtual one whose speed drifts: the same loop has taken from 1x to 1.8x its best
+    time minutes apart, with no other process busy. Printed before and after each run so that a
+    slow figure can be told from a slow machine."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        total = 0
+        for i in range(300_000):
+            total += i * i
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
 
 
 def postgres_pids() -> list[int]:
@@ -924,6 +940,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
         if args.profile:
             profiler = start_profiler(workers[0], args.seconds, workdir / "profile.txt")
         pg_pids = postgres_pids() if backend == "postgres" else []
+        loop_before = loop_ms()
         cpu0, lg0, machine0 = cpu_seconds(workers), time.process_time(), machine_busy()
         pg0, nginx0 = cpu_seconds(pg_pids), cpu_seconds(nginx_pids)
         stats, elapsed = asyncio.run(drive(server.base, args.seconds, args, seed=10_000))
@@ -932,6 +949,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
         # backends that ended during the run are lost from this sum: a lower bound
         cpu_pg = cpu_seconds(pg_pids) - pg0
         cpu_nginx = cpu_seconds(nginx_pids) - nginx0
+        loop_after = loop_ms()
         server_log = server.logtext()
         server.stop()
         server = None
@@ -980,6 +998,8 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict | None:
             f"  other processes on the machine used {others:4.2f} cores during the run"
             + (" (the figures above are not from a quiet machine)" if others > 0.2 else "")
         )
+        print(f"  machine speed: a fixed Python loop took {loop_before:.1f} ms before the run and "
+              f"{loop_after:.1f} ms after (lower is faster; it drifts on this shared machine)")
         print(f"  errors {n_err}" + (f": {dict(stats.errors)}" if n_err else ""))
         for s in stats.error_samples:
             print(f"    e.g. {s}")
