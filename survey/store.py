@@ -281,8 +281,9 @@ def _run(conn, text: str, params, *, many: bool = False):
 
 def _ensure_transaction(conn) -> None:
     """SQLite: start the request's transaction (``BEGIN IMMEDIATE`` for a POST) as SQLAlchemy
-    would on its first statement; PostgreSQL connections run in AUTOCOMMIT."""
-    if not conn.in_transaction():
+    would on its first statement.  PostgreSQL connections run in AUTOCOMMIT, where a
+    SQLAlchemy transaction would be bookkeeping only (no BEGIN reaches the server)."""
+    if conn.dialect.name != "postgresql" and not conn.in_transaction():
         conn.begin()
 
 
