@@ -93,9 +93,10 @@ def connection():
     and no COMMIT round trips, which with synchronous workers are most of a request's wait.  On
     SQLite it is an ordinary transaction of ``db.engine`` (``BEGIN IMMEDIATE`` for POST, see
     ``_tune_sqlite``); ``commit()`` below commits it."""
-    conn = g.get("_survey_connection")
+    app_globals = g._get_current_object()  # a context look-up costs more than the rest here
+    conn = app_globals.get("_survey_connection")
     if conn is None:
-        conn = g._survey_connection = current_app.extensions[RESPONDENT_ENGINE].connect()
+        conn = app_globals._survey_connection = current_app.extensions[RESPONDENT_ENGINE].connect()
     return conn
 
 
