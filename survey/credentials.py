@@ -59,10 +59,17 @@ class ResponseView(NamedTuple):
 
 
 
-def cookie_token() -> str | None:
+class DeviceToken(NamedTuple):
+    """The response cookie's token, issued to this device, and its stored hash."""
+
+    token: str
+    hash: str
+
+
+def cookie_token(config=None) -> str | None:
     """The response cookie's token if it looks like one we issue (``new_token``: URL-safe
     base64), so nothing else (NUL, other scripts, kilobytes) ever reaches a query."""
-    token = request.cookies.get(current_app.config["RESPONSE_COOKIE"])
+    token = request.cookies.get((config or current_app.config)["RESPONSE_COOKIE"])
     if token and len(token) <= 64 and _TOKEN.fullmatch(token):
         return token
     return None
@@ -72,30 +79,40 @@ def _hash(token: str) -> str:
     return token_hash(current_app.config["SECRET_KEY"], token)
 
 
-def device_token_hash() -> str | None:
-    """The hash of the cookie's token when this device was issued it (the session's binding
+def device_token() -> DeviceToken | None:
+    """The cookie's token and its hash when this device was issued it (the session's binding
     matches), else None: a planted or copied cookie finds nothing."""
-    token = cookie_token()
+    config = current_app.config  # looked up once: every request of a respondent comes here
+    token = cookie_token(config)
     if token is None:
         return None
     bound = session.get(BINDING)
     if not bound:
         return None
-    hashed = _hash(token)
-    return hashed if hashed == bound else None
+    hashed = token_hash(config["SECRET_KEY"], token)
+    return DeviceToken(token, hashed) if hashed == bound else None
 
 
-def view(row) -> ResponseView | None:
+def device_token_hash() -> str | None:
+    """The hash of the cookie's token when this device was issued it, else None."""
+    device = device_token()
+    return device.hash if device is not None else None
+
+
+def view(row, token: str) -> ResponseView | None:
+    """The response ``row`` as a page shows it, with the resume code of the device's
+    ``token``."""
     if row is None:
         return None
-    token = cookie_token()
     return ResponseView(*row, resume_code_for(current_app.config["SECRET_KEY"], token))
 
 
 def load_response(state) -> ResponseView | None:
     """This device's in-progress response in this wave, or None."""
-    hashed = device_token_hash()
-    return view(store.response_by_token(hashed, state.id)) if hashed else None
+    device = device_token()
+    if device is None:
+        return None
+    return view(store.response_by_token(device.hash, state.id), device.token)
 
 
 def cookie_max_age(state, now: datetime | None = None) -> int:

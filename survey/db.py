@@ -6,10 +6,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, engine_from_config, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -55,21 +55,48 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+# app.extensions key: the engine of the respondent's path (``connection()``)
+RESPONDENT_ENGINE = "survey.respondent_engine"
+
+
+def _autocommit_engine(app: Flask, engine: Engine) -> Engine:
+    """PostgreSQL: an engine of its own for the respondent's path, whose connections are in
+    AUTOCOMMIT from the moment they connect.  Switching a connection of the app's engine to
+    AUTOCOMMIT for each request and back on its return to the pool cost more CPU than the rest
+    of checking it out.  Its pool is built from the app's engine options, as Flask-SQLAlchemy
+    builds ``db.engine``'s, and is disposed with ``db.engine``.  Its connections hold no
+    transaction between statements, so the pool has nothing to roll back on their return."""
+    options = {
+        "echo": app.config.get("SQLALCHEMY_ECHO", False),
+        "echo_pool": app.config.get("SQLALCHEMY_ECHO", False),
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        "url": engine.url,
+        "isolation_level": "AUTOCOMMIT",
+        "pool_reset_on_return": None,
+    }
+    respondent = engine_from_config(options, prefix="")
+
+    @event.listens_for(engine, "engine_disposed")
+    def _dispose_too(_engine):
+        respondent.dispose()
+
+    return respondent
+
+
 def connection():
     """This request's database connection (SQLAlchemy Core), opened on first use and closed at
     the end of the request.  The respondent's path uses it instead of the ORM session: its few
     prebuilt statements need none of the session's unit-of-work machinery.
 
-    On PostgreSQL it runs in AUTOCOMMIT: a page view only reads and a page save is a single
-    atomic statement (survey/store.py), so no BEGIN and no COMMIT round trips, which with
-    synchronous workers are most of a request's wait.  On SQLite it is an ordinary transaction
-    (``BEGIN IMMEDIATE`` for POST, see ``_tune_sqlite``); ``commit()`` below commits it."""
-    conn = g.get("_survey_connection")
+    On PostgreSQL it runs in AUTOCOMMIT (an engine of its own, ``_autocommit_engine``): a page
+    view only reads and a page save is a single atomic statement (survey/store.py), so no BEGIN
+    and no COMMIT round trips, which with synchronous workers are most of a request's wait.  On
+    SQLite it is an ordinary transaction of ``db.engine`` (``BEGIN IMMEDIATE`` for POST, see
+    ``_tune_sqlite``); ``commit()`` below commits it."""
+    app_globals = g._get_current_object()  # a context look-up costs more than the rest here
+    conn = app_globals.get("_survey_connection")
     if conn is None:
-        conn = db.engine.connect()
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        g._survey_connection = conn
+        conn = app_globals._survey_connection = current_app.extensions[RESPONDENT_ENGINE].connect()
     return conn
 
 
@@ -155,5 +182,7 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _tune_sqlite(engine, app.config.get("SQLITE_BUSY_TIMEOUT_MS", 10000))
+        app.extensions[RESPONDENT_ENGINE] = (_autocommit_engine(app, engine)
+                                             if engine.dialect.name == "postgresql" else engine)
     app.cli.add_command(init_db_command)
 

@@ -69,12 +69,13 @@ def _state_query(organisation: str | None = None):
     ).where(Organisation.code == (organisation or DEFAULT_ORGANISATION["code"]))
 
 
-def _database_key() -> str:
+def _database_key(app=None) -> str:
     """The app's database URL: wave states are per database (tests run several apps in a
     process)."""
-    key = current_app.extensions.get("survey.database_key")
+    extensions = (app or current_app).extensions
+    key = extensions.get("survey.database_key")
     if key is None:
-        key = current_app.extensions["survey.database_key"] = str(db.engine.url)
+        key = extensions["survey.database_key"] = str(db.engine.url)
     return key
 
 
@@ -86,8 +87,9 @@ def database_key() -> str:
 def wave_state(year: int, organisation: str | None = None) -> WaveState | None:
     """The state of wave ``year`` of ``organisation`` (a code; None: the default one), from
     this process's cache when fresh enough."""
-    return wave_states.fresh((_database_key(), organisation, year),
-                             current_app.config["WAVE_CACHE_SECONDS"],
+    app = current_app._get_current_object()  # one context look-up for both
+    return wave_states.fresh((_database_key(app), organisation, year),
+                             app.config["WAVE_CACHE_SECONDS"],
                              lambda: _read_wave_state(year, organisation))
 
 

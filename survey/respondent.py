@@ -146,10 +146,11 @@ def _open_wave(year: int, org: str | None):
 def _url(endpoint: str, **values) -> str:
     """``url_for`` for the respondent's few URLs, remembered per process (a URL depends only on
     the endpoint, its values and where the app is mounted)."""
-    org = request.view_args.get("org") if request.view_args else None
+    this_request = request._get_current_object()  # one context look-up, not three
+    org = this_request.view_args.get("org") if this_request.view_args else None
     if org is not None:  # stay under /o/CODE
         endpoint, values = "respondent.org_" + endpoint.partition(".")[2], {**values, "org": org}
-    key = (request.script_root, endpoint, *sorted(values.items()))
+    key = (this_request.script_root, endpoint, *sorted(values.items()))
     url = urls.get(key)
     if url is None:
         url = urls.get_or_make(key, lambda: url_for(endpoint, **values))
@@ -219,9 +220,10 @@ def _render_page(entry, page, index, response, visible, values, errors, *, notic
     csrf_token = generate_csrf()
     if not errors and notice is None:
         # the frame depends on the URL too (the language switch link leads back here)
+        this_request = request._get_current_object()  # one context look-up, not four
         key = (lang, page.key, context["is_first"], context["is_last"],
-               tuple(item.code for item in items), request.method, request.script_root,
-               request.path, request.query_string)
+               tuple(item.code for item in items), this_request.method,
+               this_request.script_root, this_request.path, this_request.query_string)
         html = page_html(entry, key, context, csrf_token=csrf_token, questions=questions,
                          resume_code=response.resume_code,
                          render_code=current_app.jinja_env.filters["resume_code"])
@@ -289,10 +291,11 @@ def page(year: int, key: str, org: str | None = None):
     wave = entry.wave
     index = _page_index(entry, key)
     page = wave.pages[index]
-    hashed = credentials.device_token_hash()
-    row, stored = store.response_with_answers(hashed, state.id) if hashed else (None, {})
+    device = credentials.device_token()
+    row, stored = (store.response_with_answers(device.hash, state.id) if device is not None
+                   else (None, {}))
     if row is None:
-        if hashed is not None:
+        if device is not None:
             # this device's response is gone from its token: completed (the other half of a
             # double tap, a refresh) or moved to another device by its resume code
             return credentials.forget_device(_see_other("respondent.thanks", year=year))
@@ -300,7 +303,7 @@ def page(year: int, key: str, org: str | None = None):
             # submitted (or screened out) here; nothing links it
             return _see_other("respondent.thanks", year=year)
         return _see_other("respondent.landing", year=year)
-    response = credentials.view(row)
+    response = credentials.view(row, device.token)
     if index > response.page_index:  # no skipping ahead of the furthest page reached
         return _see_other("respondent.page", year=year, key=wave.pages[response.page_index].key)
 
@@ -326,7 +329,8 @@ def _save_page(state, entry, page, index, response, stored):
     page_codes = [item.code for item in page.items]
     # every posted answer of the page, parsed once by its question type; ², ① and 5,000
     # digits as an option code are refused (400), a typed number or text gets a message
-    posted = entry.validator.read(page.items, request.form)
+    form = request.form
+    posted = entry.validator.read(page.items, form)
     # what the page would look like with the posted answers (conditions on the same page)
     answered = {code: value for code, value in posted.items()
                 if value is not None and not isinstance(value, Invalid)}
@@ -334,7 +338,7 @@ def _save_page(state, entry, page, index, response, stored):
     merged = {**others, **answered}
     effective, visible = effective_answers(entry, merged)
     items = visible[page.key]
-    going_back = request.form.get("nav") == "back"
+    going_back = form.get("nav") == "back"
     values, errors = entry.validator.check(items, posted)
     if not csrf_ok():
         rollback()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from survey import wave_cache
-from survey.db import db
+from survey.db import RESPONDENT_ENGINE, db
 from survey.models import Organisation, Response, Wave
 
 from .conftest import add_org, add_user, complete, sign_in, start
@@ -77,10 +77,13 @@ def test_the_status_page_counts_responses(app, client, open_wave):
 
 
 def count_queries(app) -> list[str]:
+    """The SQL statements the app's engines run from now on (the respondent's path has an engine
+    of its own on PostgreSQL, survey/db.py)."""
     seen: list[str] = []
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute",
-                     lambda conn, cursor, statement, *a: seen.append(statement))
+        for engine in {db.engine, app.extensions[RESPONDENT_ENGINE]}:
+            event.listen(engine, "before_cursor_execute",
+                         lambda conn, cursor, statement, *a: seen.append(statement))
     return seen
 
 

@@ -128,6 +128,31 @@ def test_saved_rows_read_back_as_the_orm_writes_them(app, client, open_wave):
             assert all(pattern.fullmatch(value) for value in (*stored, *saved)), stored
 
 
+def test_the_respondent_connection_and_the_orm_session(app, client, open_wave):
+    """PostgreSQL: the respondent's path has an engine of its own whose connections are in
+    AUTOCOMMIT, with the app's URL and pool options, disposed with ``db.engine``; the ORM session
+    keeps its transactions on ``db.engine``.  SQLite: one engine for both."""
+    from survey.db import RESPONDENT_ENGINE, connection, db
+
+    start(client)
+    assert answer(client, 2031, "about", FULL["about"]).status_code == 303
+    with app.test_request_context("/2031/page/n01"):
+        respondent = app.extensions[RESPONDENT_ENGINE]
+        raw = connection().connection.driver_connection
+        session = db.session.connection().connection.driver_connection
+        if db.engine.dialect.name == "sqlite":
+            assert respondent is db.engine
+            return
+        assert respondent is not db.engine and respondent.url == db.engine.url
+        assert type(respondent.pool) is type(db.engine.pool)
+        assert respondent.pool.size() == db.engine.pool.size()
+        assert raw.autocommit and not session.autocommit
+    assert respondent.pool.checkedin() == 1  # back in its pool at the end of the request
+    with app.app_context():
+        db.engine.dispose()
+    assert respondent.pool.checkedin() == 0 and raw.closed
+
+
 def _effective_answers_reference(wave, answers):
     """The uncached computation, page by page."""
     effective, visible = {}, {}
