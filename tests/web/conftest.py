@@ -336,3 +336,17 @@ def make_app(tmp_path, monkeypatch):
     for app in made:
         with app.app_context():
             db.engine.dispose()
+
+
+def reachable_redis(url: str) -> str:
+    """``url`` when a Redis server answers there, else skip naming what is missing (in CI a
+    missing service fails the run: tests/conftest.py)."""
+    try:
+        import redis
+    except ImportError:
+        pytest.skip("the Redis client package `redis` is not installed (pip install redis)")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.skip(f"no Redis server reachable at {url} ({exc})")
+    return url

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from survey.db import db
 from survey.models import Answer, Response
 
-from .conftest import FULL, answer, install_wave, make_wave
+from .conftest import FULL, answer, install_wave, make_wave, reachable_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -85,15 +85,7 @@ def test_the_limit_comes_from_the_environment(monkeypatch, tmp_path):
 
 @pytest.fixture
 def redis_url():
-    try:
-        import redis
-    except ImportError:
-        pytest.skip("the Redis client package `redis` is not installed (pip install redis)")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis server reachable at {REDIS_URL} ({exc})")
-    return REDIS_URL
+    return reachable_redis(REDIS_URL)
 
 
 def test_workers_share_the_counts_through_redis(redis_url, tmp_path):

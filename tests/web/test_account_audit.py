@@ -10,7 +10,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.models import ApiToken, AuditEvent, AuditTrailIsAppendOnly, Organisation
 
-from .conftest import PASSWORD, add_user, sign_in
+from .conftest import PASSWORD, add_user, reachable_redis, sign_in
 from .staff_tree import build_tree, staff, token_for
 from .test_org_commands import invoke, one_line_error
 
@@ -190,15 +190,7 @@ REDIS_URL = "redis://127.0.0.1:6379/5"  # a database number of these tests' own
 
 @pytest.fixture
 def redis_url():
-    try:
-        import redis
-    except ImportError:
-        pytest.skip("the Redis client package `redis` is not installed (pip install redis)")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis server reachable at {REDIS_URL} ({exc})")
-    return REDIS_URL
+    return reachable_redis(REDIS_URL)
 
 
 def test_workers_share_a_tokens_count_through_redis(make_app, redis_url, tmp_path):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import csrf_from, start
+from .conftest import csrf_from, reachable_redis, start
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 CODE = re.compile(r'class="code" lang="en">([A-Z0-9]{4})-([A-Z0-9]{4})<')
@@ -138,13 +138,7 @@ def test_a_storage_uri_that_cannot_work_stops_the_start_with_one_line(make_app):
 
 @pytest.fixture
 def redis_url():
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.skip(f"no Redis server reachable at {REDIS_URL} ({exc})")
-    return REDIS_URL
+    return reachable_redis(REDIS_URL)
 
 
 def test_redis_storage_from_the_environment_works_at_start_up(make_app, redis_url, monkeypatch,
